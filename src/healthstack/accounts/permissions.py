@@ -1,0 +1,46 @@
+"""The permission matrix: which roles may perform which action. Data, tested as a
+matrix (tests/api/test_permission_matrix.py walks every mutating endpoint)."""
+
+from __future__ import annotations
+
+from healthstack.kernel.context import Actor, ActorKind, Role
+from healthstack.kernel.errors import AuthenticationRequired, PermissionDenied
+
+R = Role
+DESK_ROLES = frozenset(
+    {R.REGISTRATION_DESK, R.FACILITY_ADMIN, R.DOCTOR, R.NURSE, R.LAB_TECHNICIAN, R.RADIOLOGIST}
+)
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # staff administration
+    "staff.create": frozenset({R.STATE_ADMIN, R.FACILITY_ADMIN, R.DISTRICT_OFFICER}),
+    "token.create": frozenset(Role),  # any staff member, for themselves
+    "audit.read": frozenset({R.STATE_ADMIN}),
+    # ABHA at the registration desk
+    "abha.enrol": frozenset({R.REGISTRATION_DESK, R.FACILITY_ADMIN, R.DOCTOR, R.NURSE}),
+    # Demographic (camp-mode) enrolment: an authorised government operator only.
+    "abha.enrol_demographic": frozenset({R.REGISTRATION_DESK, R.FACILITY_ADMIN}),
+    "abha.search": DESK_ROLES | {R.DISTRICT_OFFICER, R.STATE_ADMIN},
+    "abha.card": DESK_ROLES,
+    "abha.verify": DESK_ROLES,
+}
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    if actor.kind not in (ActorKind.STAFF, ActorKind.CLIENT) or actor.role is None:
+        return False
+    return actor.role in PERMISSIONS[action]
+
+
+def require(actor: Actor | None, action: str) -> Actor:
+    if actor is None:
+        raise AuthenticationRequired(
+            "Log in first: this needs a staff account (or an API token in the "
+            "Authorization header)."
+        )
+    if not allowed(actor, action):
+        raise PermissionDenied(
+            "Your role may not do this. Ask your facility admin or the state admin "
+            "for the right role."
+        )
+    return actor

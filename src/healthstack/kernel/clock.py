@@ -1,0 +1,31 @@
+"""Time as a parameter. Services take a ``Clock``; tests pass a ``FrozenClock``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that moves only when told to (``advance``)."""
+
+    def __init__(self, at: datetime | None = None):
+        self._now = at or datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **kwargs: float) -> None:
+        self._now = self._now + timedelta(**kwargs)
+
+    def set(self, at: datetime) -> None:
+        self._now = at

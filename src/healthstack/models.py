@@ -1,0 +1,9 @@
+"""Every table, imported in one place so Alembic and ``create_all`` see them all."""
+
+from healthstack.abha import models as abha_models  # noqa: F401
+from healthstack.accounts import models as accounts_models  # noqa: F401
+from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
+from healthstack.kernel import audit, outbox  # noqa: F401
+from healthstack.kernel.db import Base
+
+metadata = Base.metadata

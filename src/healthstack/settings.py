@@ -1,0 +1,106 @@
+"""Typed settings, read from the environment (prefix ``HEALTHSTACK_``).
+
+Nothing here connects to anything or touches the disk at import. Secrets are
+``SecretStr`` without a usable default: the development placeholder is refused
+outside development and test.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PLACEHOLDER = "dev-only-change-me"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class OtpSettings(BaseSettings):
+    """ABDM OTP rules (CRT_ABHA_106): 6 digits, expiry, 3 tries, resend after 60 s, twice."""
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_OTP_", extra="ignore")
+
+    length: int = 6
+    ttl_seconds: int = 600
+    max_attempts: int = 3
+    resend_after_seconds: int = 60
+    max_resends: int = 2
+    lockout_seconds: int = 1800
+
+
+class AbhaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_ABHA_", extra="ignore")
+
+    # The ABHA address suffix equals the consent manager id (X-CM-ID): "abdm" in
+    # production, "sbx" in the sandbox.
+    cm_id: str = "sbx"
+    consent_version: str = "1.4"
+    user_token_ttl_seconds: int = 1800
+    refresh_token_ttl_seconds: int = 1296000
+    # Enrolment transactions (txnId) stay usable this long after the last step.
+    txn_ttl_seconds: int = 1800
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///var/healthstack.db"
+    data_dir: Path = Path("var")
+    secret_key: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
+    base_url: str = "http://127.0.0.1:8000"
+    # Largest request body accepted (bytes); card images are the largest legitimate input.
+    max_body_bytes: int = 2_000_000
+    # Run the outbox relay inside `healthstack serve` (the embedded default).
+    embedded_worker: bool = True
+    worker_poll_seconds: float = 1.0
+    # "sandbox": the offline Aadhaar KYC registry plays UIDAI.
+    kyc_provider: str = "sandbox"
+    sms_provider: str = "outbox"
+    log_level: str = "INFO"
+
+    otp: OtpSettings = Field(default_factory=OtpSettings)
+    abha: AbhaSettings = Field(default_factory=AbhaSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if (
+            self.env is Environment.PRODUCTION
+            and self.secret_key.get_secret_value() == DEV_SECRET_PLACEHOLDER
+        ):
+            raise ValueError(
+                "HEALTHSTACK_SECRET_KEY must be set to a long random value in production"
+            )
+        if self.env is Environment.PRODUCTION and self.kyc_provider == "sandbox":
+            raise ValueError(
+                "the sandbox KYC provider plays UIDAI and is refused in production; "
+                "set HEALTHSTACK_KYC_PROVIDER to a real adapter"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in (Environment.DEVELOPMENT, Environment.TEST)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def abha_suffix(self) -> str:
+        return self.abha.cm_id
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

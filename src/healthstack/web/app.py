@@ -1,0 +1,71 @@
+"""``create_app(settings)``: the one ASGI application, routers mounted per domain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from healthstack.runtime import Runtime, build_runtime
+from healthstack.settings import Settings
+from healthstack.web.errors import install_error_handlers
+from healthstack.web.middleware import BodySizeLimit, SecurityHeaders
+
+WEB_DIR = Path(__file__).parent
+
+
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, run_worker: bool | None = None
+) -> FastAPI:
+    rt = runtime or build_runtime(settings)
+    start_worker = settings.embedded_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if start_worker:
+            from healthstack.jobs.worker import create_worker
+
+            worker = create_worker(settings, rt)
+            worker.start_background()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="HealthStack",
+        version="0.1.0",
+        description="ABHA health accounts and the ABDM stack as a state runs it.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.state.settings = settings
+    templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    templates.env.globals["settings"] = settings
+    app.state.templates = templates
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+
+    from healthstack.abha.router import router as abha_router
+    from healthstack.accounts.router import router as accounts_router
+    from healthstack.web.system import router as system_router
+
+    app.include_router(system_router)
+    app.include_router(accounts_router)
+    app.include_router(abha_router)
+    if settings.is_development:
+        from healthstack.web.dev import router as dev_router
+
+        app.include_router(dev_router)
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    logging.getLogger("healthstack").setLevel(settings.log_level)
+    return app
