@@ -9,19 +9,19 @@ table is emptied, so tests see committed data exactly as the application does
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.service import create_api_token, create_staff
 from healthstack.jobs.relay import drain
 from healthstack.jobs.worker import handlers_for
-from healthstack.kernel import migrate
 from healthstack.kernel.clock import FrozenClock
 from healthstack.kernel.context import Role
 from healthstack.kernel.db import make_engine, unit_of_work
@@ -43,21 +43,31 @@ def shared_path(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("HEALTHSTACK_TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    # A private database per test session, so parallel runs never share tables.
+    name = f"hs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
-    if eng.dialect.name == "postgresql":
-        with eng.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(database_url)
+    # The schema comes from the models; tests/integration/test_migrations.py proves
+    # the Alembic migrations build the same schema.
+    metadata.create_all(eng)
+    _empty_all(eng)
     yield eng
     eng.dispose()
 

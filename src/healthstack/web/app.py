@@ -53,13 +53,19 @@ def create_app(
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
+    from healthstack.abha.pages import router as abha_pages
     from healthstack.abha.router import router as abha_router
+    from healthstack.abha.router_card import router as abha_card_router
+    from healthstack.abha.router_profile import router as abha_profile_router
     from healthstack.accounts.router import router as accounts_router
     from healthstack.web.system import router as system_router
 
     app.include_router(system_router)
     app.include_router(accounts_router)
     app.include_router(abha_router)
+    app.include_router(abha_profile_router)
+    app.include_router(abha_card_router)
+    app.include_router(abha_pages)
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
 
