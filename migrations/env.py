@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from healthstack.kernel.db import make_engine
 from healthstack.models import metadata
 from healthstack.settings import load_settings

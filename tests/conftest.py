@@ -180,11 +180,21 @@ def make_staff(runtime: Runtime):  # type: ignore[no-untyped-def]
         from healthstack.kernel.context import FACILITY_ROLES
 
         fac = facility_id if role in FACILITY_ROLES else None
-        dist = district_lgd if district_lgd is not None else (1 if role is Role.DISTRICT_OFFICER else None)
+        dist = (
+            district_lgd
+            if district_lgd is not None
+            else (1 if role is Role.DISTRICT_OFFICER else None)
+        )
         with unit_of_work(runtime.session_factory) as session:
             user = create_staff(
-                session, username=name, full_name=f"Test {role.value}", role=role,
-                password=password, facility_id=fac, district_lgd=dist, clock=runtime.clock,
+                session,
+                username=name,
+                full_name=f"Test {role.value}",
+                role=role,
+                password=password,
+                facility_id=fac,
+                district_lgd=dist,
+                clock=runtime.clock,
             )
             token = create_api_token(session, user=user, name="tests", clock=runtime.clock)
             return StaffLogin(name, password, token, role, fac, str(user.public_id))

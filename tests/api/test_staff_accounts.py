@@ -16,8 +16,11 @@ def test_login_page_sets_session_and_logout_clears_it(client, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
     page = client.get("/login")
     assert page.status_code == 200 and "Staff login" in page.text
-    r = client.post("/login", data={"username": desk.username, "password": desk.password,
-                                     "next": "/admin/audit"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": desk.username, "password": desk.password, "next": "/admin/audit"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/admin/audit"
     home = client.get("/")
     assert desk.username in home.text
@@ -34,8 +37,15 @@ def test_wrong_password_says_what_to_do(client, make_staff):
 
 def test_open_redirect_refused(client, make_staff):
     desk = make_staff()
-    r = client.post("/login", data={"username": desk.username, "password": desk.password,
-                                     "next": "https://evil.example/"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "username": desk.username,
+            "password": desk.password,
+            "next": "https://evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -48,17 +58,25 @@ def test_passwords_are_argon2(db, make_staff):
 
 def test_api_login_and_token_lifecycle(client, make_staff, clock):
     desk = make_staff()
-    r = client.post("/api/v1/auth/login", json={"username": desk.username, "password": desk.password})
+    r = client.post(
+        "/api/v1/auth/login", json={"username": desk.username, "password": desk.password}
+    )
     assert r.status_code == 201
     token = r.json()["token"]
     assert token.startswith("hst_")
-    r = client.post("/api/v1/auth/tokens", json={"name": "hmis", "days": 1},
-                    headers={"Authorization": f"Bearer {token}"})
+    r = client.post(
+        "/api/v1/auth/tokens",
+        json={"name": "hmis", "days": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 201
     long_lived = r.json()["token"]
     clock.advance(days=2)
-    r = client.post("/api/v1/auth/tokens", json={"name": "again"},
-                    headers={"Authorization": f"Bearer {long_lived}"})
+    r = client.post(
+        "/api/v1/auth/tokens",
+        json={"name": "again"},
+        headers={"Authorization": f"Bearer {long_lived}"},
+    )
     assert r.status_code == 401
     assert "expired" in r.json()["detail"]
 
@@ -78,16 +96,22 @@ def test_api_login_bad_bodies(client, body, fragment):
 
 
 def test_malformed_json_is_a_clear_400(client):
-    r = client.post("/api/v1/auth/login", content=b"{not json",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert "not valid JSON" in r.json()["detail"]
 
 
 def test_oversized_body_is_413_and_nothing_written(client, make_staff, db):
     admin = make_staff(Role.STATE_ADMIN)
-    big = {"username": "bigone", "full_name": "x" * 3_000_000, "role": "doctor",
-           "password": "long enough password", "facility_id": FACILITY_A}
+    big = {
+        "username": "bigone",
+        "full_name": "x" * 3_000_000,
+        "role": "doctor",
+        "password": "long enough password",
+        "facility_id": FACILITY_A,
+    }
     r = client.post("/api/v1/staff", json=big, headers=admin.headers)
     assert r.status_code == 413
     assert db.scalar(select(StaffUser).where(StaffUser.username == "bigone")) is None
@@ -95,8 +119,13 @@ def test_oversized_body_is_413_and_nothing_written(client, make_staff, db):
 
 def test_state_admin_creates_staff_with_scope_rules(client, make_staff):
     admin = make_staff(Role.STATE_ADMIN)
-    body = {"username": "newdoc", "full_name": "New Doctor", "role": "doctor",
-            "password": "long enough password", "facility_id": FACILITY_A}
+    body = {
+        "username": "newdoc",
+        "full_name": "New Doctor",
+        "role": "doctor",
+        "password": "long enough password",
+        "facility_id": FACILITY_A,
+    }
     r = client.post("/api/v1/staff", json=body, headers=admin.headers)
     assert r.status_code == 201 and r.json()["role"] == "doctor"
     assert client.post("/api/v1/staff", json=body, headers=admin.headers).status_code == 409
@@ -107,8 +136,13 @@ def test_state_admin_creates_staff_with_scope_rules(client, make_staff):
 
 def test_facility_admin_limited_to_own_facility(client, make_staff):
     fadmin = make_staff(Role.FACILITY_ADMIN, facility_id=FACILITY_A)
-    body = {"username": "nurse1", "full_name": "Nurse", "role": "nurse",
-            "password": "long enough password", "facility_id": FACILITY_B}
+    body = {
+        "username": "nurse1",
+        "full_name": "Nurse",
+        "role": "nurse",
+        "password": "long enough password",
+        "facility_id": FACILITY_B,
+    }
     assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 403
     body["facility_id"] = FACILITY_A
     assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 201
@@ -120,12 +154,23 @@ def test_audit_query_state_admin_only(client, make_staff, runtime):
     admin = make_staff(Role.STATE_ADMIN)
     desk = make_staff(Role.REGISTRATION_DESK)
     with unit_of_work(runtime.session_factory) as s:
-        record_access(s, system_context(Purpose.ENROLMENT), action="abha.account.read",
-                      resource_type="abha_account", resource_id="91000000000000",
-                      clock=runtime.clock)
-        record_access(s, RequestContext(actor=system_context().actor, purpose=Purpose.ENROLMENT),
-                      action="abha.account.read", resource_type="abha_account",
-                      resource_id="91000000000001", outcome=Outcome.DENIED, clock=runtime.clock)
+        record_access(
+            s,
+            system_context(Purpose.ENROLMENT),
+            action="abha.account.read",
+            resource_type="abha_account",
+            resource_id="91000000000000",
+            clock=runtime.clock,
+        )
+        record_access(
+            s,
+            RequestContext(actor=system_context().actor, purpose=Purpose.ENROLMENT),
+            action="abha.account.read",
+            resource_type="abha_account",
+            resource_id="91000000000001",
+            outcome=Outcome.DENIED,
+            clock=runtime.clock,
+        )
     assert client.get("/api/v1/audit", headers=desk.headers).status_code == 403
     assert client.get("/api/v1/audit").status_code == 401
     r = client.get("/api/v1/audit", params={"resource_id": "91000000000000"}, headers=admin.headers)

@@ -19,23 +19,28 @@ def _events(runtime):
 
 def test_success_is_recorded_with_the_change(runtime):
     ctx = system_context(Purpose.ENROLMENT)
-    with unit_of_work(runtime.session_factory) as s:
-        with audited(s, ctx, action="thing.write", resource_type="thing") as target:
-            target.resource_id = "r1"
+    with (
+        unit_of_work(runtime.session_factory) as s,
+        audited(s, ctx, action="thing.write", resource_type="thing") as target,
+    ):
+        target.resource_id = "r1"
     assert _events(runtime) == [("thing.write", "success", None)]
 
 
 @pytest.mark.parametrize(
     ("exc", "outcome"),
-    [(PermissionDenied("no"), "denied"), (NotFound("gone"), "not_found"), (ValueError("x"), "failed")],
+    [
+        (PermissionDenied("no"), "denied"),
+        (NotFound("gone"), "not_found"),
+        (ValueError("x"), "failed"),
+    ],
 )
 def test_failure_is_recorded_after_rollback(runtime, exc, outcome):
     ctx = system_context(Purpose.ENROLMENT)
-    with pytest.raises(type(exc)):
-        with unit_of_work(runtime.session_factory) as s:
-            enqueue(s, topic="t", payload={}, clock=runtime.clock)
-            with audited(s, ctx, action="thing.write", resource_type="thing", resource_id="r2"):
-                raise exc
+    with pytest.raises(type(exc)), unit_of_work(runtime.session_factory) as s:
+        enqueue(s, topic="t", payload={}, clock=runtime.clock)
+        with audited(s, ctx, action="thing.write", resource_type="thing", resource_id="r2"):
+            raise exc
     events = _events(runtime)
     assert [(a, o) for a, o, _ in events] == [("thing.write", outcome)]
     with unit_of_work(runtime.session_factory) as s:

@@ -22,8 +22,13 @@ def otp(runtime):
 
 def _start(runtime, otp, subject="s1"):
     with unit_of_work(runtime.session_factory) as s:
-        txn = otp.start(s, scope="login", otp_system="abdm",
-                        subject_key=otp.subject_key("mobile", subject), send_to=MOBILE)
+        txn = otp.start(
+            s,
+            scope="login",
+            otp_system="abdm",
+            subject_key=otp.subject_key("mobile", subject),
+            send_to=MOBILE,
+        )
         return txn.public_id
 
 

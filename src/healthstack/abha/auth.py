@@ -54,10 +54,10 @@ def account_from_token(
     session: Session, runtime: Runtime, token: str, *, allow_inactive: bool = False
 ) -> AbhaAccount:
     """Verify a user token and load its account (ACTIVE only, unless told otherwise)."""
-    claims = tokens.verify(runtime.keyring, token, audience=tokens.USER_AUDIENCE, clock=runtime.clock)
-    account = session.scalar(
-        select(AbhaAccount).where(AbhaAccount.abha_number == claims["sub"])
+    claims = tokens.verify(
+        runtime.keyring, token, audience=tokens.USER_AUDIENCE, clock=runtime.clock
     )
+    account = session.scalar(select(AbhaAccount).where(AbhaAccount.abha_number == claims["sub"]))
     if account is None or account.status == "DELETED":
         raise AuthenticationRequired("This ABHA no longer exists. Log in again.", code="HS-1404")
     if account.status != "ACTIVE" and not allow_inactive:
@@ -68,7 +68,9 @@ def account_from_token(
     return account
 
 
-def patient_context(account: AbhaAccount, *, request_id: str, ip: str | None = None) -> RequestContext:
+def patient_context(
+    account: AbhaAccount, *, request_id: str, ip: str | None = None
+) -> RequestContext:
     return RequestContext(
         actor=Actor(kind=ActorKind.PATIENT, id=account.abha_number, display="self"),
         purpose=Purpose.SELF_SERVICE,

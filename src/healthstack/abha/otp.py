@@ -90,11 +90,21 @@ class OtpService:
         )
         if txn.sent_to and "@" in txn.sent_to:
             # E-mail OTPs use the same outbox; the dev page shows them too.
-            send_sms(session, mobile=txn.sent_to, text=text, template=f"otp.{txn.scope}.email",
-                     clock=self.clock)
+            send_sms(
+                session,
+                mobile=txn.sent_to,
+                text=text,
+                template=f"otp.{txn.scope}.email",
+                clock=self.clock,
+            )
         elif txn.sent_to:
-            send_sms(session, mobile=txn.sent_to, text=text, template=f"otp.{txn.scope}",
-                     clock=self.clock)
+            send_sms(
+                session,
+                mobile=txn.sent_to,
+                text=text,
+                template=f"otp.{txn.scope}",
+                clock=self.clock,
+            )
 
     def _issue(self, session: Session, txn: OtpTransaction) -> str:
         now = self.clock.now()
@@ -156,7 +166,9 @@ class OtpService:
         session.flush()
         return txn
 
-    def get(self, session: Session, txn_id: str | uuid.UUID, *, for_update: bool = False) -> OtpTransaction:
+    def get(
+        self, session: Session, txn_id: str | uuid.UUID, *, for_update: bool = False
+    ) -> OtpTransaction:
         try:
             pid = txn_id if isinstance(txn_id, uuid.UUID) else uuid.UUID(str(txn_id))
         except ValueError as exc:

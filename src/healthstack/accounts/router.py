@@ -61,7 +61,11 @@ def login_submit(
         )
     except AuthenticationRequired as exc:
         return render(
-            request, "login.html", status_code=401, next=_safe_next(next), error=exc.message,
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next),
+            error=exc.message,
             staff=None,
         )
     cookie = tokens.issue(
@@ -74,7 +78,11 @@ def login_submit(
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        STAFF_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
+        STAFF_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
         secure=runtime.settings.base_url.startswith("https"),
     )
     return response
@@ -221,8 +229,15 @@ def audit_api(
     """The audit trail of PHI access, newest first (state admin only)."""
     require(staff, "audit.read")
     return _query_audit(
-        session, actor_id=actor_id, resource_id=resource_id, action=action, outcome=outcome,
-        since=since, until=until, before_id=before_id, limit=limit,
+        session,
+        actor_id=actor_id,
+        resource_id=resource_id,
+        action=action,
+        outcome=outcome,
+        since=since,
+        until=until,
+        before_id=before_id,
+        limit=limit,
     )
 
 
@@ -238,8 +253,16 @@ def audit_page(
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     require(staff, "audit.read")
     page = _query_audit(
-        session, actor_id=None, resource_id=resource_id or None, action=action or None,
-        outcome=None, since=None, until=None, before_id=None, limit=200,
+        session,
+        actor_id=None,
+        resource_id=resource_id or None,
+        action=action or None,
+        outcome=None,
+        since=None,
+        until=None,
+        before_id=None,
+        limit=200,
     )
-    return render(request, "audit.html", staff=staff, page=page, resource_id=resource_id,
-                  action=action)
+    return render(
+        request, "audit.html", staff=staff, page=page, resource_id=resource_id, action=action
+    )

@@ -50,7 +50,11 @@ def create_staff(
     district_lgd: int | None = None,
 ) -> StaffUser:
     username = username.strip().lower()
-    if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace(".", "").replace("_", "").isalnum()
+    ):
         raise ValidationFailed(
             "A username uses letters, digits, '.' and '_' only (at most 64).", field="username"
         )
@@ -85,9 +89,7 @@ def create_staff(
 
 
 def authenticate(session: Session, *, username: str, password: str, clock: Clock) -> StaffUser:
-    user = session.scalar(
-        select(StaffUser).where(StaffUser.username == username.strip().lower())
-    )
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

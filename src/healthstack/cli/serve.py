@@ -22,7 +22,10 @@ def serve(
 
     if workers > 1:
         uvicorn.run(
-            "healthstack.web.asgi:app", host=host, port=port, workers=workers,
+            "healthstack.web.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
             log_level="warning",
         )
         return

@@ -29,7 +29,13 @@ def create(
         return
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         user = create_staff(
-            session, username=username, full_name=full_name, role=role_value,
-            password=password, facility_id=facility, district_lgd=district, clock=rt.clock,
+            session,
+            username=username,
+            full_name=full_name,
+            role=role_value,
+            password=password,
+            facility_id=facility,
+            district_lgd=district,
+            clock=rt.clock,
         )
         console.print(f"[green]Created {user.username} ({role_value.value}).[/green]")

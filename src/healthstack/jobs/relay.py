@@ -84,10 +84,14 @@ def relay_once(
                 msg.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 if msg.attempts >= msg.max_attempts:
                     msg.status = OutboxStatus.DEAD.value
-                    log.warning("outbox message %s is dead after %s tries", msg.public_id, msg.attempts)
+                    log.warning(
+                        "outbox message %s is dead after %s tries", msg.public_id, msg.attempts
+                    )
                 else:
                     msg.status = OutboxStatus.PENDING.value
-                    msg.available_at = clock.now() + timedelta(seconds=backoff_seconds(msg.attempts))
+                    msg.available_at = clock.now() + timedelta(
+                        seconds=backoff_seconds(msg.attempts)
+                    )
             else:
                 msg.status = OutboxStatus.SENT.value
                 msg.sent_at = clock.now()
@@ -95,9 +99,7 @@ def relay_once(
     return len(ids)
 
 
-def drain(
-    factory: sessionmaker[Session], handlers: dict[str, Handler], *, clock: Clock
-) -> int:
+def drain(factory: sessionmaker[Session], handlers: dict[str, Handler], *, clock: Clock) -> int:
     """Relay until nothing is due (tests and CLI)."""
     total = 0
     while True:

@@ -13,7 +13,7 @@ writes it in a fresh transaction after the rollback.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from enum import StrEnum
 
@@ -147,10 +147,8 @@ def audited(
         )
         pending: list[AuditEvent] = getattr(exc, "audit_events", [])
         pending.append(event)
-        try:
+        with suppress(AttributeError):  # exotic exceptions without __dict__
             exc.audit_events = pending  # type: ignore[attr-defined]
-        except AttributeError:  # pragma: no cover - exotic exceptions without __dict__
-            pass
         raise
     record_access(
         session,

@@ -82,7 +82,9 @@ class RequestContext:
     ip: str | None = None
 
     def with_purpose(self, purpose: Purpose) -> RequestContext:
-        return RequestContext(actor=self.actor, purpose=purpose, request_id=self.request_id, ip=self.ip)
+        return RequestContext(
+            actor=self.actor, purpose=purpose, request_id=self.request_id, ip=self.ip
+        )
 
 
 def system_context(purpose: Purpose = Purpose.ADMINISTRATION) -> RequestContext:

@@ -122,7 +122,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and detail == "Not Found":
-            detail = "There is nothing at this address. Check the link or go back to the start page."
+            detail = (
+                "There is nothing at this address. Check the link or go back to the start page."
+            )
         if exc.status_code == 405:
             detail = "This address does not accept that method."
         return error_response(

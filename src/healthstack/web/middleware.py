@@ -63,12 +63,24 @@ class BodySizeLimit:
         if path.startswith("/abha/api/"):
             body = {"error": {"code": "HS-413", "message": message}}
         else:
-            body = {"type": "about:blank", "title": "Request too large", "status": 413,
-                    "detail": message, "code": "HS-413"}
+            body = {
+                "type": "about:blank",
+                "title": "Request too large",
+                "status": 413,
+                "detail": message,
+                "code": "HS-413",
+            }
         raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(raw)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
 

@@ -42,6 +42,4 @@ class OutboxOnlyGateway:
 def make_sms_gateway(provider: str) -> SmsGateway:
     if provider == "outbox":
         return OutboxOnlyGateway()
-    raise ValueError(
-        f"unknown SMS provider {provider!r}; set HEALTHSTACK_SMS_PROVIDER to 'outbox'"
-    )
+    raise ValueError(f"unknown SMS provider {provider!r}; set HEALTHSTACK_SMS_PROVIDER to 'outbox'")
