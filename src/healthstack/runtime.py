@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from healthstack.integrations.aadhaar.sandbox import SandboxKyc
 from healthstack.kernel.clock import Clock, SystemClock
 from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.db import make_engine, make_session_factory
@@ -28,9 +29,7 @@ class Runtime:
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
-    def kyc(self):  # type: ignore[no-untyped-def]
-        from healthstack.integrations.aadhaar.sandbox import SandboxKyc
-
+    def kyc(self) -> SandboxKyc:
         if self.settings.kyc_provider == "sandbox":
             return SandboxKyc()
         raise ValueError(

@@ -21,7 +21,8 @@ PATIENT_COOKIE = "hs_patient"
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def _db_session(request: Request) -> Iterator[Session]:
