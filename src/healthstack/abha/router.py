@@ -36,8 +36,8 @@ from healthstack.abha.schemas import (
     OtpResponse,
     SuggestionResponse,
 )
-from healthstack.accounts.permissions import require
-from healthstack.kernel.audit import persist_failed
+from healthstack.accounts.permissions import allowed, require
+from healthstack.kernel.audit import audited, persist_failed
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import format_abha_number
@@ -87,6 +87,30 @@ def bearer_staff(request: Request, staff: OptionalStaff) -> Actor | None:
 BearerStaff = Annotated[Actor | None, Depends(bearer_staff)]
 
 
+def demographic_operator(
+    request: Request, staff: BearerStaff, session: DbSession, runtime: RuntimeDep
+) -> Actor:
+    """401/403 before the body is read: an anonymous or unauthorised caller learns
+    nothing about the request's shape. A refused role is audited like the service would."""
+    if staff is None:
+        require(None, "abha.enrol_demographic")
+    assert staff is not None
+    if not allowed(staff, "abha.enrol_demographic"):
+        ctx = RequestContext(actor=staff, purpose=Purpose.ENROLMENT, request_id=request_id(request))
+        with audited(
+            session,
+            ctx,
+            action="abha.enrol.demographic",
+            resource_type="abha_account",
+            clock=runtime.clock,
+        ):
+            require(staff, "abha.enrol_demographic")
+    return staff
+
+
+DemographicOperator = Annotated[Actor, Depends(demographic_operator)]
+
+
 def abdm_context(request: Request, staff: BearerStaff) -> RequestContext:
     """Who calls (staff/HMIS token allowed to enrol) and ABDM's REQUEST-ID/TIMESTAMP."""
     actor = require(staff, "abha.enrol")
@@ -117,8 +141,7 @@ def abdm_context(request: Request, staff: BearerStaff) -> RequestContext:
         datetime.fromisoformat(stamp.replace("'", "").strip())
     except ValueError:
         raise _header_error(
-            "The TIMESTAMP header must be an ISO-8601 time, for example "
-            "2026-11-26T09:00:00.000Z.",
+            "The TIMESTAMP header must be an ISO-8601 time, for example 2026-11-26T09:00:00.000Z.",
             "TIMESTAMP",
         ) from None
     return RequestContext(
@@ -141,7 +164,7 @@ def _decrypt(runtime: Runtime, value: str | None, field: str) -> str | None:
 def _otp_from(runtime: Runtime, auth: AuthData) -> tuple[str, str]:
     if "otp" not in {m.strip().lower() for m in auth.authMethods}:
         raise ValidationFailed(
-            "authData.authMethods must be [\"otp\"]: only OTP authentication is offered.",
+            'authData.authMethods must be ["otp"]: only OTP authentication is offered.',
             field="authData.authMethods",
             code="HS-1114",
         )
@@ -296,14 +319,12 @@ def enrol_demographic(
     body: DemographicEnrolCreate,
     request: Request,
     response: Response,
-    staff: BearerStaff,
+    staff: DemographicOperator,
     session: DbSession,
     runtime: RuntimeDep,
 ) -> DemographicEnrolRead:
-    """Camp-mode enrolment by an authorised operator (``abha.enrol_demographic``)."""
-    if staff is None:
-        require(None, "abha.enrol_demographic")  # 401; the service audits a 403 itself
-    assert staff is not None
+    """Camp-mode enrolment by an authorised operator (``abha.enrol_demographic``);
+    the service audits a refused role itself."""
     ctx = RequestContext(
         actor=staff,
         purpose=Purpose.ENROLMENT,

@@ -1,0 +1,144 @@
+"""The permission matrix, walked over every mutating endpoint (DESIGN §4.8).
+
+Each POST/PUT/PATCH/DELETE route must be classified below, or
+``test_every_mutating_route_is_classified`` fails: a new endpoint cannot ship without
+its row. For staff routes each row is checked four ways: anonymous (401), a role the
+matrix forbids (403), a role it permits (neither 401 nor 403), and a caller of another
+facility where the resource is facility-scoped. ABHA accounts are a national registry,
+not a facility's records, so any permitted desk may act on them; the audit row records
+the caller's facility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from healthstack.accounts.permissions import PERMISSIONS
+from healthstack.kernel.context import Role
+from tests.conftest import FACILITY_B
+
+V3_HEADERS = {
+    "REQUEST-ID": "5f0e2a52-52c1-4f0b-a1d7-0b0c2d9a6f10",
+    "TIMESTAMP": "2026-11-26T09:00:00.000Z",
+}
+
+
+@dataclass(frozen=True)
+class StaffRoute:
+    action: str  # the PERMISSIONS key the route enforces
+    body: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+
+# Routes where a staff role is the gate.
+STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
+    ("POST", "/api/v1/auth/tokens"): StaffRoute("token.create", {"name": "matrix"}),
+    ("POST", "/api/v1/staff"): StaffRoute(
+        "staff.create",
+        {
+            "username": "matrixuser",
+            "full_name": "Matrix",
+            "role": "nurse",
+            "password": "long enough password",
+            "facility_id": "IN0110000001",
+        },
+    ),
+    ("POST", "/abha/api/v3/enrollment/request/otp"): StaffRoute("abha.enrol", {}, V3_HEADERS),
+    ("POST", "/abha/api/v3/enrollment/enrol/byAadhaar"): StaffRoute("abha.enrol", {}, V3_HEADERS),
+    ("POST", "/abha/api/v3/enrollment/auth/byAbdm"): StaffRoute("abha.enrol", {}, V3_HEADERS),
+    ("POST", "/abha/api/v3/enrollment/enrol/abha-address"): StaffRoute(
+        "abha.enrol", {}, V3_HEADERS
+    ),
+    ("POST", "/api/v1/abha/enrol/demographic"): StaffRoute("abha.enrol_demographic", {}),
+    ("POST", "/api/v1/abha/scan"): StaffRoute("abha.verify", {"qr_text": "{}"}),
+}
+
+# Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).
+PATIENT_TOKEN_ROUTES = {
+    ("POST", "/abha/api/v3/profile/account/request/otp"),
+    ("POST", "/abha/api/v3/profile/account/resend-otp"),
+    ("POST", "/abha/api/v3/profile/account/verify"),
+}
+
+# Routes open to anyone, and why.
+PUBLIC_ROUTES = {
+    ("POST", "/login"): "how staff log in",
+    ("POST", "/logout"): "clears the caller's own cookie",
+    ("POST", "/api/v1/auth/login"): "exchanges a password for a token",
+    ("POST", "/abha/api/v3/profile/login/request/otp"): "ABHA login starts with an OTP",
+    ("POST", "/abha/api/v3/profile/login/resend-otp"): "same login transaction",
+    ("POST", "/abha/api/v3/profile/login/verify"): "the OTP is the credential",
+    ("POST", "/abha/api/v3/profile/login/verify/user"): "gated by the T-token of the verify step",
+}
+
+
+def _mutating_routes(app) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes, prefix: str = "") -> None:
+        for r in routes:
+            if hasattr(r, "original_router"):
+                walk(r.original_router.routes, prefix + r.include_context.prefix)
+            elif getattr(r, "methods", None):
+                for method in set(r.methods) - {"GET", "HEAD", "OPTIONS"}:
+                    found.add((method, prefix + r.path))
+
+    walk(app.router.routes)
+    return found
+
+
+def test_every_mutating_route_is_classified(app):
+    classified = set(STAFF_ROUTES) | PATIENT_TOKEN_ROUTES | set(PUBLIC_ROUTES) | set(PAGE_ROUTES)
+    missing = _mutating_routes(app) - classified
+    assert not missing, f"add these routes to the permission matrix: {sorted(missing)}"
+    stale = classified - _mutating_routes(app)
+    assert not stale, f"the matrix names routes that no longer exist: {sorted(stale)}"
+
+
+def _roles(action: str) -> tuple[Role, Role | None]:
+    allowed = PERMISSIONS[action]
+    permitted = next(r for r in Role if r in allowed)
+    forbidden = next((r for r in Role if r not in allowed), None)
+    return permitted, forbidden
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(STAFF_ROUTES))
+def test_staff_route_matrix(client, make_staff, method, path):
+    route = STAFF_ROUTES[(method, path)]
+    r = client.request(method, path, json=route.body, headers=route.headers)
+    assert r.status_code == 401, f"anonymous got {r.status_code}"
+    permitted, forbidden = _roles(route.action)
+    if forbidden is not None:
+        caller = make_staff(forbidden)
+        r = client.request(
+            method, path, json=route.body, headers={**route.headers, **caller.headers}
+        )
+        assert r.status_code == 403, f"{forbidden} got {r.status_code}"
+    caller = make_staff(permitted)
+    r = client.request(method, path, json=route.body, headers={**route.headers, **caller.headers})
+    assert r.status_code not in (401, 403), f"{permitted} refused: {r.status_code} {r.text}"
+    # A permitted role at another facility: ABHA is national, so not refused for that.
+    other = make_staff(permitted, facility_id=FACILITY_B)
+    r = client.request(method, path, json=route.body, headers={**route.headers, **other.headers})
+    assert r.status_code not in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PATIENT_TOKEN_ROUTES))
+def test_patient_routes_need_the_user_token(client, make_staff, method, path):
+    assert client.request(method, path, json={}).status_code == 401
+    staff = make_staff(Role.STATE_ADMIN)
+    r = client.request(method, path, json={}, headers={"X-token": f"Bearer {staff.token}"})
+    assert r.status_code == 401
+
+
+def test_cross_facility_staff_creation_is_refused(client, make_staff):
+    fadmin = make_staff(Role.FACILITY_ADMIN)
+    body = dict(STAFF_ROUTES[("POST", "/api/v1/staff")].body, facility_id=FACILITY_B)
+    assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 403
+
+
+# Form posts of the server-rendered pages: they use the same permission checks as the
+# API; their own tests (tests/api/test_abha_pages.py) walk them by role.
+PAGE_ROUTES: dict[tuple[str, str], str] = {}
