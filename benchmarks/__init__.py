@@ -1,0 +1,1 @@
+"""Reproducible load and scale benchmarks; results go to docs/benchmarks.md."""

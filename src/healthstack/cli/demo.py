@@ -1,0 +1,155 @@
+"""``healthstack demo``: demo logins and sample residents, then serve (development only).
+
+Creates, when missing, one staff account per role a tester needs (registration desk,
+facility admin, doctor and nurse at a J&K facility, a district officer for Srinagar,
+the state admin and a registry verifier), prints their logins and a few sandbox
+residents (three without an ABHA, to create one, and two with one, to verify or log
+in), then serves the app like ``healthstack serve``. The passwords are public, which
+is why the command refuses to run outside development.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from healthstack.accounts.models import StaffUser
+from healthstack.accounts.service import create_staff
+from healthstack.cli.common import cli_runtime, console, require_development, settings_or_exit
+from healthstack.cli.kyc import residents_table, sample_residents, table_console
+from healthstack.cli.serve import serve
+from healthstack.kernel.context import Role
+from healthstack.kernel.db import unit_of_work
+from healthstack.runtime import Runtime
+from healthstack.seed.jk import STATE_LGD
+
+# HFR ids: "IN" + the state LGD code in digits 3-4 (J&K is 01) + "10" + 6 digits
+# (REFERENCE.md §4.3); the same facility the tests use as FACILITY_A.
+DEMO_FACILITY = f"IN{STATE_LGD:02d}10000001"
+DEMO_FACILITY_2 = f"IN{STATE_LGD:02d}10000002"
+SRINAGAR_LGD = 13
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: Role
+    full_name: str
+    facility_id: str | None = None
+    district_lgd: int | None = None
+
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin(
+        "desk", "desk-demo-2026", Role.REGISTRATION_DESK, "Registration Desk (demo)", DEMO_FACILITY
+    ),
+    DemoLogin(
+        "facadmin",
+        "facadmin-demo-2026",
+        Role.FACILITY_ADMIN,
+        "Facility Admin (demo)",
+        DEMO_FACILITY,
+    ),
+    DemoLogin("doctor", "doctor-demo-2026", Role.DOCTOR, "Dr. Demo Doctor", DEMO_FACILITY),
+    DemoLogin("nurse", "nurse-demo-2026", Role.NURSE, "Demo Nurse", DEMO_FACILITY),
+    DemoLogin(
+        "desk2",
+        "desk2-demo-2026",
+        Role.REGISTRATION_DESK,
+        "Registration Desk, second facility (demo)",
+        DEMO_FACILITY_2,
+    ),
+    DemoLogin(
+        "district",
+        "district-demo-2026",
+        Role.DISTRICT_OFFICER,
+        "District Officer Srinagar (demo)",
+        district_lgd=SRINAGAR_LGD,
+    ),
+    DemoLogin("stateadmin", "stateadmin-demo-2026", Role.STATE_ADMIN, "State Admin (demo)"),
+    DemoLogin("verifier", "verifier-demo-2026", Role.REGISTRY_VERIFIER, "Registry Verifier (demo)"),
+)
+
+
+def ensure_demo_logins(runtime: Runtime) -> list[tuple[DemoLogin, bool]]:
+    """Create the demo staff accounts that are missing; returns (login, created)."""
+    out: list[tuple[DemoLogin, bool]] = []
+    with unit_of_work(runtime.session_factory) as session:
+        for login in DEMO_LOGINS:
+            exists = session.scalar(
+                select(StaffUser.id).where(StaffUser.username == login.username)
+            )
+            if exists is None:
+                create_staff(
+                    session,
+                    username=login.username,
+                    full_name=login.full_name,
+                    role=login.role,
+                    password=login.password,
+                    clock=runtime.clock,
+                    facility_id=login.facility_id,
+                    district_lgd=login.district_lgd,
+                )
+            out.append((login, exists is None))
+    return out
+
+
+def logins_table(rows: list[tuple[DemoLogin, bool]], base_url: str) -> Table:
+    table = Table(title=f"Demo logins ({base_url}/login)", title_justify="left")
+    for col in ("Username", "Password", "Role", "Scope", ""):
+        table.add_column(col)
+    for login, created in rows:
+        scope = login.facility_id or (
+            f"district {login.district_lgd}" if login.district_lgd else "state"
+        )
+        table.add_row(
+            login.username,
+            login.password,
+            login.role.value,
+            scope,
+            "created" if created else "existing (password as set at creation)",
+        )
+    return table
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Print the logins and exit."),
+) -> None:
+    """Create demo logins, print them and some sandbox residents, then serve."""
+    settings = settings_or_exit()
+    require_development(settings, "healthstack demo")
+    out = table_console()
+    with cli_runtime() as rt:
+        rows = ensure_demo_logins(rt)
+        with unit_of_work(rt.session_factory) as session:
+            # Adults with an Aadhaar mobile: the enrolment OTP goes to that mobile.
+            without = sample_residents(
+                session, rt, count=3, with_abha=False, with_mobile=True, adults_only=True
+            )
+            with_abha = sample_residents(
+                session, rt, count=2, with_abha=True, with_mobile=True, adults_only=True
+            )
+    base_url = f"http://{host}:{port}"
+    out.print(logins_table(rows, base_url))
+    if without or with_abha:
+        out.print(residents_table(without, "Sandbox residents without an ABHA (create one)"))
+        out.print(residents_table(with_abha, "Sandbox residents with an ABHA (verify, log in)"))
+        out.print(
+            "OTPs go to the SMS outbox in the demo: read them at "
+            f"{base_url}/dev/sms. More residents: healthstack kyc sample --count 10"
+        )
+    else:
+        console.print(
+            "[yellow]The KYC sandbox is empty.[/yellow] Seed it first: "
+            "healthstack seed --profile jk --scale 0.002"
+        )
+    if no_serve:
+        return
+    console.print(f"[green]Serving on {base_url} (Ctrl-C stops).[/green]")
+    serve(host=host, port=port, workers=1)

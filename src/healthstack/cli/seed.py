@@ -1,0 +1,68 @@
+"""``healthstack seed``: build the synthetic demo state (KYC sandbox and ABHA registry)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import typer
+
+from healthstack.cli.common import cli_runtime, console, fail
+
+
+def seed(
+    profile: str = typer.Option("jk", help="Seeding profile; 'jk' is Jammu & Kashmir."),
+    scale: float = typer.Option(
+        ...,
+        help="Share of the full population, more than 0 and at most 1 "
+        "(1 = 1.356 crore residents, 94.49 lakh ABHA accounts; the demo uses 0.002).",
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when the KYC sandbox already holds residents."
+    ),
+    batch: int = typer.Option(20_000, min=1, max=1_000_000, help="Rows per batch written."),
+) -> None:
+    """Seed the synthetic residents of a state and their ABHA accounts."""
+    # Imported here so `healthstack --help` does not build the generator's tables.
+    from healthstack.kernel.errors import ValidationFailed
+    from healthstack.seed.generator import make_plan
+    from healthstack.seed.loader import has_residents, rich_progress, seed_state
+
+    try:
+        plan = make_plan(profile, scale)
+    except ValidationFailed as exc:
+        fail(exc.message, 2)
+        return
+    with cli_runtime() as rt:
+        with rt.session_factory() as session:
+            seeded = has_residents(session)
+        if seeded and if_empty:
+            console.print(
+                "[yellow]Skipped:[/yellow] the KYC sandbox already holds residents (--if-empty)."
+            )
+            return
+        console.print(
+            f"Seeding profile [bold]{plan.profile}[/bold] at scale {plan.scale:g}: "
+            f"{plan.residents:,} residents, {plan.accounts:,} ABHA accounts."
+        )
+        # Already seeded: seed_state refuses with the reason; no progress bar first.
+        bar = nullcontext(None) if seeded else rich_progress(plan.residents)
+        with bar as progress:
+            result = seed_state(
+                rt,
+                profile=plan.profile,
+                scale=plan.scale,
+                batch_size=batch,
+                if_empty=if_empty,
+                progress=progress,
+            )
+    if result.skipped:
+        console.print(
+            f"[yellow]Skipped:[/yellow] the KYC sandbox already holds "
+            f"{result.existing_residents:,} residents (--if-empty)."
+        )
+        return
+    console.print(
+        f"[green]Seeded[/green] {result.residents:,} residents, {result.accounts:,} ABHA "
+        f"accounts and {result.addresses:,} ABHA addresses in "
+        f"{result.elapsed_seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)."
+    )
