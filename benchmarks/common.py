@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,10 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     pg = None
-    try:
+    with suppress(OSError):
         pg = subprocess.run(
             ["psql", "--version"], capture_output=True, text=True, check=False
         ).stdout.strip()
-    except OSError:
-        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -70,7 +68,9 @@ def median(values: list[float]) -> float:
 
 
 @contextmanager
-def scratch_pg(base_url: str = DEFAULT_PG, name: str | None = None, keep: bool = False) -> Iterator[str]:
+def scratch_pg(
+    base_url: str = DEFAULT_PG, name: str | None = None, keep: bool = False
+) -> Iterator[str]:
     """A fresh PostgreSQL database on the server of ``base_url``; dropped afterwards."""
     dbname = name or f"hs_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
@@ -131,12 +131,24 @@ def pgbench_tps(url: str, clients: int, seconds: int = 10) -> float:
     args = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
     subprocess.run(  # noqa: S603
         ["pgbench", *args, "-i", "-q", "-s", "10", dbname],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     out = subprocess.run(  # noqa: S603
-        ["pgbench", *args, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
-         dbname],
-        check=True, capture_output=True, text=True,
+        [
+            "pgbench",
+            *args,
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, 2)),
+            "-T",
+            str(seconds),
+            dbname,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     for line in out.splitlines():
         if line.startswith("tps ="):

@@ -46,8 +46,9 @@ LEVELS = (1, 8, 32)
 
 def _prepare(url: str, data_dir: str, residents: int) -> tuple[str, list[tuple[str, str]]]:
     migrate.upgrade(url)
-    settings = Settings(env=Environment.DEVELOPMENT, database_url=url, data_dir=data_dir,
-                        secret_key=SECRET)
+    settings = Settings(
+        env=Environment.DEVELOPMENT, database_url=url, data_dir=data_dir, secret_key=SECRET
+    )
     rt = build_runtime(settings)
     people = []
     with unit_of_work(rt.session_factory) as s:
@@ -55,16 +56,31 @@ def _prepare(url: str, data_dir: str, residents: int) -> tuple[str, list[tuple[s
             aadhaar = aadhaar_with_check_digit(f"{30000000000 + i * 7919:011d}")
             mobile = f"9{700000000 + i:09d}"
             people.append((aadhaar, mobile))
-            s.add(KycResident(
-                aadhaar=aadhaar, name=f"Bench Resident {i}", gender="F" if i % 2 else "M",
-                birth_date=date(1970 + i % 40, 1 + i % 12, 1 + i % 28),
-                address_line="Ward 4", locality="Gandhi Nagar", district_name="Jammu",
-                district_lgd=620, state_name="Jammu And Kashmir", state_lgd=1,
-                pincode="180004", mobile=mobile,
-            ))
-        user = create_staff(s, username="benchdesk", full_name="Bench Desk",
-                            role=Role.REGISTRATION_DESK, password="benchmark password",
-                            facility_id="IN0110000001", clock=rt.clock)
+            s.add(
+                KycResident(
+                    aadhaar=aadhaar,
+                    name=f"Bench Resident {i}",
+                    gender="F" if i % 2 else "M",
+                    birth_date=date(1970 + i % 40, 1 + i % 12, 1 + i % 28),
+                    address_line="Ward 4",
+                    locality="Gandhi Nagar",
+                    district_name="Jammu",
+                    district_lgd=620,
+                    state_name="Jammu And Kashmir",
+                    state_lgd=1,
+                    pincode="180004",
+                    mobile=mobile,
+                )
+            )
+        user = create_staff(
+            s,
+            username="benchdesk",
+            full_name="Bench Desk",
+            role=Role.REGISTRATION_DESK,
+            password="benchmark password",
+            facility_id="IN0110000001",
+            clock=rt.clock,
+        )
         token = create_api_token(s, user=user, name="bench", clock=rt.clock)
     rt.keyring.private_key("enrolment")  # make the keys before the servers start
     rt.close()
@@ -73,8 +89,12 @@ def _prepare(url: str, data_dir: str, residents: int) -> tuple[str, list[tuple[s
 
 def _headers(token: str, **extra: str) -> dict[str, str]:
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return {"Authorization": f"Bearer {token}", "REQUEST-ID": str(uuid.uuid4()),
-            "TIMESTAMP": ts, **extra}
+    return {
+        "Authorization": f"Bearer {token}",
+        "REQUEST-ID": str(uuid.uuid4()),
+        "TIMESTAMP": ts,
+        **extra,
+    }
 
 
 class Enroller:
@@ -97,7 +117,8 @@ class Enroller:
         for _ in range(200):
             row = self.local.db.execute(
                 "SELECT payload->>'text' FROM outbox_message WHERE topic = 'sms.send' "
-                "AND payload->>'mobile' = %s ORDER BY id DESC LIMIT 1", (mobile,),
+                "AND payload->>'mobile' = %s ORDER BY id DESC LIMIT 1",
+                (mobile,),
             ).fetchone()
             if row:
                 return re.match(r"(\d{6}) ", row[0]).group(1)  # type: ignore[union-attr]
@@ -108,23 +129,44 @@ class Enroller:
         aadhaar, mobile = person
         c = self._client()
         start = time.perf_counter()
-        r = c.post(f"{V3}/request/otp", headers=_headers(self.token), json={
-            "scope": ["abha-enrol"], "loginHint": "aadhaar",
-            "loginId": encrypt_oaep(self.key, aadhaar), "otpSystem": "aadhaar"})
+        r = c.post(
+            f"{V3}/request/otp",
+            headers=_headers(self.token),
+            json={
+                "scope": ["abha-enrol"],
+                "loginHint": "aadhaar",
+                "loginId": encrypt_oaep(self.key, aadhaar),
+                "otpSystem": "aadhaar",
+            },
+        )
         r.raise_for_status()
         txn = r.json()["txnId"]
         otp = self._otp(mobile)
-        r = c.post(f"{V3}/enrol/byAadhaar", headers=_headers(self.token), json={
-            "authData": {"authMethods": ["otp"], "otp": {
-                "timeStamp": "2026-11-26 09:00:00", "txnId": txn,
-                "otpValue": encrypt_oaep(self.key, otp), "mobile": mobile}},
-            "consent": {"code": "abha-enrollment", "version": "1.4"}})
+        r = c.post(
+            f"{V3}/enrol/byAadhaar",
+            headers=_headers(self.token),
+            json={
+                "authData": {
+                    "authMethods": ["otp"],
+                    "otp": {
+                        "timeStamp": "2026-11-26 09:00:00",
+                        "txnId": txn,
+                        "otpValue": encrypt_oaep(self.key, otp),
+                        "mobile": mobile,
+                    },
+                },
+                "consent": {"code": "abha-enrollment", "version": "1.4"},
+            },
+        )
         r.raise_for_status()
         r = c.get(f"{V3}/enrol/suggestion", headers=_headers(self.token, TRANSACTION_ID=txn))
         r.raise_for_status()
         choice = r.json()["abhaAddressList"][0]
-        r = c.post(f"{V3}/enrol/abha-address", headers=_headers(self.token),
-                   json={"txnId": txn, "abhaAddress": choice, "preferred": 1})
+        r = c.post(
+            f"{V3}/enrol/abha-address",
+            headers=_headers(self.token),
+            json={"txnId": txn, "abhaAddress": choice, "preferred": 1},
+        )
         r.raise_for_status()
         return time.perf_counter() - start
 
@@ -150,8 +192,12 @@ def run(pg_url: str, runs: int, per_level: int, workers: int) -> dict[str, Any]:
     pgbench: dict[int, list[float]] = {n: [] for n in LEVELS}
     with tempfile.TemporaryDirectory() as data_dir, scratch_pg(pg_url) as url:
         token, people = _prepare(url, data_dir, needed)
-        env = {"HEALTHSTACK_DATABASE_URL": url, "HEALTHSTACK_DATA_DIR": data_dir,
-               "HEALTHSTACK_SECRET_KEY": SECRET, "HEALTHSTACK_ENV": "development"}
+        env = {
+            "HEALTHSTACK_DATABASE_URL": url,
+            "HEALTHSTACK_DATA_DIR": data_dir,
+            "HEALTHSTACK_SECRET_KEY": SECRET,
+            "HEALTHSTACK_ENV": "development",
+        }
         dsn = url.replace("postgresql+psycopg://", "postgresql://")
         with server(env, workers=workers) as base:
             enroller = Enroller(base, token, dsn)
@@ -168,17 +214,30 @@ def run(pg_url: str, runs: int, per_level: int, workers: int) -> dict[str, Any]:
     for n in LEVELS:
         eps = median([r["per_second"] for r in results[n]])
         tps = median(pgbench[n])
-        summary.append({
-            "clients": n,
-            "enrolments_per_second_median": round(eps, 2),
-            "latency_p50_ms_median": round(median([r["latency_p50_ms"] for r in results[n]]), 1),
-            "latency_p99_ms_median": round(median([r["latency_p99_ms"] for r in results[n]]), 1),
-            "pgbench_tps_median": round(tps, 1),
-            "ratio_to_pgbench": round(eps / tps, 4) if tps else None,
-        })
-    return {"benchmark": "abha_enrolment_http", "server_workers": workers, "runs": runs,
-            "per_level": per_level, "summary": summary, "runs_detail": results,
-            "pgbench_detail": pgbench, "machine": machine()}
+        summary.append(
+            {
+                "clients": n,
+                "enrolments_per_second_median": round(eps, 2),
+                "latency_p50_ms_median": round(
+                    median([r["latency_p50_ms"] for r in results[n]]), 1
+                ),
+                "latency_p99_ms_median": round(
+                    median([r["latency_p99_ms"] for r in results[n]]), 1
+                ),
+                "pgbench_tps_median": round(tps, 1),
+                "ratio_to_pgbench": round(eps / tps, 4) if tps else None,
+            }
+        )
+    return {
+        "benchmark": "abha_enrolment_http",
+        "server_workers": workers,
+        "runs": runs,
+        "per_level": per_level,
+        "summary": summary,
+        "runs_detail": results,
+        "pgbench_detail": pgbench,
+        "machine": machine(),
+    }
 
 
 def main() -> None:

@@ -35,8 +35,9 @@ KINDS = ("number", "address", "mobile")
 
 def _prepare(url: str, data_dir: str, scale: float) -> tuple[str, dict[str, Any]]:
     migrate.upgrade(url)
-    settings = Settings(env=Environment.DEVELOPMENT, database_url=url, data_dir=data_dir,
-                        secret_key=SECRET)
+    settings = Settings(
+        env=Environment.DEVELOPMENT, database_url=url, data_dir=data_dir, secret_key=SECRET
+    )
     rt = build_runtime(settings)
     info: dict[str, Any] = {}
     with unit_of_work(rt.session_factory) as s:
@@ -47,9 +48,15 @@ def _prepare(url: str, data_dir: str, scale: float) -> tuple[str, dict[str, Any]
         info["seed_seconds"] = round(time.perf_counter() - started, 1)
         info["seeded"] = {"residents": result.residents, "accounts": result.accounts}
     with unit_of_work(rt.session_factory) as s:
-        user = create_staff(s, username=f"lookup{int(time.time())}", full_name="Bench",
-                            role=Role.REGISTRATION_DESK, password="benchmark password",
-                            facility_id="IN0110000001", clock=rt.clock)
+        user = create_staff(
+            s,
+            username=f"lookup{int(time.time())}",
+            full_name="Bench",
+            role=Role.REGISTRATION_DESK,
+            password="benchmark password",
+            facility_id="IN0110000001",
+            clock=rt.clock,
+        )
         token = create_api_token(s, user=user, name="bench", clock=rt.clock)
         info["accounts_loaded"] = s.execute(text("SELECT count(*) FROM abha_account")).scalar()
     rt.close()
@@ -59,22 +66,39 @@ def _prepare(url: str, data_dir: str, scale: float) -> tuple[str, dict[str, Any]
 def _samples(url: str, n: int) -> dict[str, list[str]]:
     eng = create_engine(url)
     with eng.connect() as c:
-        numbers = [r[0] for r in c.execute(text(
-            "SELECT abha_number FROM abha_account TABLESAMPLE SYSTEM (1) "
-            "WHERE status = 'ACTIVE' LIMIT :n"), {"n": n})]
-        addresses = [r[0] for r in c.execute(text(
-            "SELECT handle FROM abha_address TABLESAMPLE SYSTEM (5) LIMIT :n"), {"n": n})]
-        mobiles = [r[0] for r in c.execute(text(
-            "SELECT mobile FROM abha_account TABLESAMPLE SYSTEM (1) "
-            "WHERE mobile IS NOT NULL AND mobile_verified LIMIT :n"), {"n": n})]
+        numbers = [
+            r[0]
+            for r in c.execute(
+                text(
+                    "SELECT abha_number FROM abha_account TABLESAMPLE SYSTEM (1) "
+                    "WHERE status = 'ACTIVE' LIMIT :n"
+                ),
+                {"n": n},
+            )
+        ]
+        addresses = [
+            r[0]
+            for r in c.execute(
+                text("SELECT handle FROM abha_address TABLESAMPLE SYSTEM (5) LIMIT :n"), {"n": n}
+            )
+        ]
+        mobiles = [
+            r[0]
+            for r in c.execute(
+                text(
+                    "SELECT mobile FROM abha_account TABLESAMPLE SYSTEM (1) "
+                    "WHERE mobile IS NOT NULL AND mobile_verified LIMIT :n"
+                ),
+                {"n": n},
+            )
+        ]
     eng.dispose()
     return {"number": numbers, "address": addresses, "mobile": mobiles}
 
 
 def _measure(base: str, token: str, samples: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                      timeout=30) as c:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
         for kind in KINDS:
             values = samples[kind]
             for v in values[:20]:  # warm the connection and the caches a little
@@ -86,8 +110,11 @@ def _measure(base: str, token: str, samples: dict[str, list[str]]) -> dict[str, 
                 times.append((time.perf_counter() - t) * 1000)
                 if r.status_code != 200 or not r.json().get("items"):
                     raise RuntimeError(f"lookup by {kind} failed: {r.status_code} {r.text[:200]}")
-            out[kind] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
-                         "count": len(times)}
+            out[kind] = {
+                "p50_ms": percentile(times, 50),
+                "p99_ms": percentile(times, 99),
+                "count": len(times),
+            }
     return out
 
 
@@ -95,17 +122,18 @@ def run(pg_url: str, scale: float, runs: int, n: int, reuse: str | None) -> dict
     db = scratch_pg(pg_url, name=reuse, keep=True) if reuse else scratch_pg(pg_url)
     base_url = f"{pg_url.rsplit('/', 1)[0]}/{reuse}" if reuse else None
     with tempfile.TemporaryDirectory() as data_dir:
-        if reuse and _exists(pg_url, reuse):
-            ctx = nullcontext(base_url)
-        else:
-            ctx = db
+        ctx = nullcontext(base_url) if reuse and _exists(pg_url, reuse) else db
         with ctx as url:
             assert url is not None
             token, info = _prepare(url, data_dir, scale)
             samples = _samples(url, n)
-            env = {"HEALTHSTACK_DATABASE_URL": url, "HEALTHSTACK_DATA_DIR": data_dir,
-                   "HEALTHSTACK_SECRET_KEY": SECRET, "HEALTHSTACK_ENV": "development",
-                   "HEALTHSTACK_EMBEDDED_WORKER": "false"}
+            env = {
+                "HEALTHSTACK_DATABASE_URL": url,
+                "HEALTHSTACK_DATA_DIR": data_dir,
+                "HEALTHSTACK_SECRET_KEY": SECRET,
+                "HEALTHSTACK_ENV": "development",
+                "HEALTHSTACK_EMBEDDED_WORKER": "false",
+            }
             with server(env, workers=1) as base:
                 all_runs = [_measure(base, token, samples) for _ in range(runs)]
     summary = {
@@ -116,8 +144,15 @@ def run(pg_url: str, scale: float, runs: int, n: int, reuse: str | None) -> dict
         }
         for kind in KINDS
     }
-    return {"benchmark": "abha_lookup_http", "scale": scale, **info, "runs": runs,
-            "summary": summary, "runs_detail": all_runs, "machine": machine()}
+    return {
+        "benchmark": "abha_lookup_http",
+        "scale": scale,
+        **info,
+        "runs": runs,
+        "summary": summary,
+        "runs_detail": all_runs,
+        "machine": machine(),
+    }
 
 
 def _exists(pg_url: str, name: str) -> bool:
@@ -134,11 +169,13 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--samples", type=int, default=500)
-    parser.add_argument("--reuse-db", default=None,
-                        help="keep the seeded database under this name and reuse it")
+    parser.add_argument(
+        "--reuse-db", default=None, help="keep the seeded database under this name and reuse it"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.pg_url, args.scale, args.runs, args.samples, args.reuse_db),
-                     indent=2))
+    print(
+        json.dumps(run(args.pg_url, args.scale, args.runs, args.samples, args.reuse_db), indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,91 @@
+"""``make bench``: every benchmark, one after another; JSON results in
+``benchmarks/results/`` (not committed) and the figures in ``docs/benchmarks.md``.
+
+    .venv/bin/python -m benchmarks.run [--quick]
+
+``--quick`` runs each at a small size (minutes) to check the harness; the full run
+seeds scale 1 into PostgreSQL (about ten minutes on a 2-core machine) and keeps that
+database (``hs_bench_scale1``) for the lookup benchmark's later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _run(name: str, module: str, *args: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    print(f"== {name}: python -m {module} {' '.join(args)}", flush=True)
+    started = time.perf_counter()
+    out = subprocess.run(  # noqa: S603 - our own modules
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
+    ).stdout
+    (RESULTS / f"{name}.json").write_text(out)
+    summary = json.loads(out).get("summary")
+    print(json.dumps(summary, indent=1), f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        _run(
+            "seed_sqlite_demo",
+            "benchmarks.seed_bench",
+            "--db",
+            "sqlite",
+            "--scale",
+            "0.002",
+            "--runs",
+            "3",
+        )
+        _run("enrol", "benchmarks.enrol_bench", "--runs", "1", "--per-level", "16")
+        _run(
+            "lookup",
+            "benchmarks.lookup_bench",
+            "--scale",
+            "0.002",
+            "--runs",
+            "1",
+            "--samples",
+            "50",
+        )
+        return
+    _run(
+        "seed_sqlite_demo",
+        "benchmarks.seed_bench",
+        "--db",
+        "sqlite",
+        "--scale",
+        "0.002",
+        "--runs",
+        "3",
+    )
+    _run("enrol", "benchmarks.enrol_bench", "--runs", "3", "--per-level", "120")
+    _run(
+        "lookup",
+        "benchmarks.lookup_bench",
+        "--scale",
+        "1",
+        "--runs",
+        "3",
+        "--samples",
+        "500",
+        "--reuse-db",
+        "hs_bench_scale1",
+    )
+    _run(
+        "seed_pg_scale1", "benchmarks.seed_bench", "--db", "postgres", "--scale", "1", "--runs", "3"
+    )
+
+
+if __name__ == "__main__":
+    main()
