@@ -46,7 +46,7 @@ def machine() -> dict[str, Any]:
         ).stdout.strip()
     return {
         "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cpus": os.cpu_count(),
         "memory_gib": mem_gib,
         "python": platform.python_version(),
         "os": platform.platform(),

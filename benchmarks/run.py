@@ -32,59 +32,38 @@ def _run(name: str, module: str, *args: str) -> None:
     print(json.dumps(summary, indent=1), f"({time.perf_counter() - started:.0f} s)", flush=True)
 
 
+SQLITE_DEMO = (
+    "seed_sqlite_demo",
+    "benchmarks.seed_bench",
+    ("--db", "sqlite", "--scale", "0.002", "--runs", "3"),
+)
+QUICK = [
+    SQLITE_DEMO,
+    ("enrol", "benchmarks.enrol_bench", ("--runs", "1", "--per-level", "16")),
+    ("lookup", "benchmarks.lookup_bench", ("--scale", "0.002", "--runs", "1", "--samples", "50")),
+]
+FULL = [
+    SQLITE_DEMO,
+    ("enrol", "benchmarks.enrol_bench", ("--runs", "3", "--per-level", "120")),
+    (
+        "lookup",
+        "benchmarks.lookup_bench",
+        ("--scale", "1", "--runs", "3", "--samples", "500", "--reuse-db", "hs_bench_scale1"),
+    ),
+    (
+        "seed_pg_scale1",
+        "benchmarks.seed_bench",
+        ("--db", "postgres", "--scale", "1", "--runs", "3"),
+    ),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    if args.quick:
-        _run(
-            "seed_sqlite_demo",
-            "benchmarks.seed_bench",
-            "--db",
-            "sqlite",
-            "--scale",
-            "0.002",
-            "--runs",
-            "3",
-        )
-        _run("enrol", "benchmarks.enrol_bench", "--runs", "1", "--per-level", "16")
-        _run(
-            "lookup",
-            "benchmarks.lookup_bench",
-            "--scale",
-            "0.002",
-            "--runs",
-            "1",
-            "--samples",
-            "50",
-        )
-        return
-    _run(
-        "seed_sqlite_demo",
-        "benchmarks.seed_bench",
-        "--db",
-        "sqlite",
-        "--scale",
-        "0.002",
-        "--runs",
-        "3",
-    )
-    _run("enrol", "benchmarks.enrol_bench", "--runs", "3", "--per-level", "120")
-    _run(
-        "lookup",
-        "benchmarks.lookup_bench",
-        "--scale",
-        "1",
-        "--runs",
-        "3",
-        "--samples",
-        "500",
-        "--reuse-db",
-        "hs_bench_scale1",
-    )
-    _run(
-        "seed_pg_scale1", "benchmarks.seed_bench", "--db", "postgres", "--scale", "1", "--runs", "3"
-    )
+    for name, module, module_args in QUICK if args.quick else FULL:
+        _run(name, module, *module_args)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import sqlite3
 import statistics
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from benchmarks.common import machine as common_machine
 from healthstack.kernel.db import make_engine
 from healthstack.models import metadata
 from healthstack.runtime import build_runtime
@@ -97,27 +97,7 @@ _ACCOUNT_COLS = (
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    mem_gb = None
-    try:
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem_gb = round(mem_kb / 1024 / 1024, 1)
-    except (OSError, ValueError, IndexError):  # pragma: no cover
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gb": mem_gb,
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
+    return {**common_machine(), "load_average_at_start": os.getloadavg()}
 
 
 # --------------------------------------------------------------------------- databases

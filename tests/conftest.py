@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
     # A private database per test session, so parallel runs never share tables.
-    name = f"hs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with private_pg_database(url, prefix="hs_test") as private:
+        yield private
+
+
+@contextmanager
+def private_pg_database(url: str, *, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``url``; dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -3,8 +3,6 @@ upgrade -> downgrade -> upgrade works on an empty database (both dialects)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from healthstack.kernel import migrate
 from healthstack.models import metadata
+from tests.conftest import private_pg_database
 
 
 @pytest.fixture
@@ -19,18 +18,8 @@ def empty_database_url(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    # A throw-away database beside the test one.
-    name = f"hs_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = database_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_pg_database(database_url, prefix="hs_mig") as url:
+        yield url
 
 
 def test_upgrade_matches_models_and_round_trips(empty_database_url):
