@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from itertools import chain
 
 import pytest
-from stdnum import luhn, verhoeff
+from stdnum import verhoeff
 
 from healthstack.abha.address import parse_address
-from healthstack.abha.numbers import NumberPermutation
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import aadhaar_with_check_digit, normalise_aadhaar, normalise_mobile
 from healthstack.seed import jk, names
@@ -28,7 +27,6 @@ from healthstack.seed.generator import (
     mobile_for,
     with_verhoeff,
 )
-from healthstack.seed.loader import BulkNumberPermutation
 
 AS_OF = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -359,19 +357,3 @@ def test_handle_for_stays_valid_for_short_and_long_names(ordinal):
 # ----------------------------------------------------------------------- ABHA numbers
 
 
-def test_bulk_number_permutation_gives_the_allocator_numbers():
-    reference = NumberPermutation("seed-test")
-    bulk = BulkNumberPermutation("seed-test")
-    rng = random.Random(3)
-    counters = list(range(0, 3000)) + [rng.randrange(10**11) for _ in range(3000)]
-    counters += [10**11 - 1, 10**6, 10**6 - 1]
-    for c in counters:
-        number = bulk.number_for(c)
-        assert number == reference.number_for(c)
-        assert luhn.is_valid(number) and number.startswith("91") and len(number) == 14
-    # The memo tables now hold values; a second pass reads them and still agrees.
-    assert [bulk.number_for(c) for c in counters[:500]] == [
-        reference.number_for(c) for c in counters[:500]
-    ]
-    with pytest.raises(ValueError):
-        bulk.number_for(10**11)

@@ -13,7 +13,7 @@ number is never reused because the counter only moves forward.
 from __future__ import annotations
 
 import hashlib
-import hmac
+from array import array
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,11 +33,19 @@ class NumberPermutation:
     """A keyed bijection on [0, 10^11) (unbalanced Feistel network, alternating moduli)."""
 
     def __init__(self, secret: str):
-        self._key = hashlib.sha256(("abha-number:" + secret).encode()).digest()
+        key = hashlib.sha256(("abha-number:" + secret).encode()).digest()
+        # HMAC-SHA256 with the key schedule done once: the inner and outer hash
+        # states are copied per call instead of rebuilt (RFC 2104).
+        block = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     def _round(self, r: int, value: int, modulus: int) -> int:
-        mac = hmac.new(self._key, f"{r}:{value}".encode(), hashlib.sha256).digest()
-        return int.from_bytes(mac[:8], "big") % modulus
+        inner = self._inner.copy()
+        inner.update(f"{r}:{value}".encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return int.from_bytes(outer.digest()[:8], "big") % modulus
 
     def permute(self, n: int) -> int:
         if not 0 <= n < DOMAIN:
@@ -61,6 +69,70 @@ class NumberPermutation:
 
     def number_for(self, counter: int) -> str:
         return abha_number_with_check_digit(f"{PREFIX}{self.permute(counter):011d}")
+
+
+class BulkNumberPermutation(NumberPermutation):
+    """``NumberPermutation`` with the same output, computed fast enough for crores.
+
+    Every round value is memoised in a table over its input range (10^6 or 10^5
+    entries per round): a small seed computes what it needs, a full-scale one fills the tables once (4.4 million
+    HMACs) and then pays seven lookups per number instead of seven HMACs.
+    ``tests/unit/test_abha_numbers.py`` checks it against ``NumberPermutation``.
+    """
+
+    def __init__(self, secret: str):
+        super().__init__(secret)
+        # -1 marks "not computed yet"; round values are < 10^6, so int32 holds them.
+        self._memo = [array("i", [-1]) * (_HALF if r % 2 == 0 else _LEFT) for r in range(_ROUNDS)]
+
+    def permute(self, n: int) -> int:
+        if not 0 <= n < _LEFT * _HALF:
+            raise ValueError("counter outside the ABHA number space")
+        memo = self._memo
+        left, right = divmod(n, _HALF)
+        for r in range(_ROUNDS):
+            table = memo[r]
+            if r % 2 == 0:
+                f = table[right]
+                if f < 0:
+                    f = table[right] = self._round(r, right, _LEFT)
+                left = (left + f) % _LEFT
+            else:
+                f = table[left]
+                if f < 0:
+                    f = table[left] = self._round(r, left, _HALF)
+                right = (right + f) % _HALF
+        return left * _HALF + right
+
+    def number_for(self, counter: int) -> str:
+        m = self.permute(counter)
+        # Luhn over "91" + 11 digits from 3-digit chunk tables; "91" adds 9 (9 doubled
+        # is 18 -> 1+8) + 1 = 10. Same digit as ``abha_number_with_check_digit``.
+        total = (
+            _LUHN_DOUBLED[m % 1000]
+            + _LUHN_PLAIN[m // 1000 % 1000]
+            + _LUHN_DOUBLED[m // 1_000_000 % 1000]
+            + _LUHN_PLAIN[m // 1_000_000_000]
+            + 10
+        )
+        return f"91{m:011d}{-total % 10}"
+
+
+def _luhn_chunk(value: int, doubled_first: bool) -> int:
+    """Luhn sum of a 3-digit chunk; ``doubled_first``: its last digit is doubled."""
+    total = 0
+    double = doubled_first
+    for _ in range(3):
+        value, digit = divmod(value, 10)
+        total += (digit * 2 - 9 if digit > 4 else digit * 2) if double else digit
+        double = not double
+    return total
+
+
+# The payload's last digit is doubled (the check digit follows it), so chunks whose
+# last digit sits at an odd distance from the end use the doubled table.
+_LUHN_DOUBLED = bytes(_luhn_chunk(v, True) for v in range(1000))
+_LUHN_PLAIN = bytes(_luhn_chunk(v, False) for v in range(1000))
 
 
 def reserve(session: Session, count: int = 1) -> int:

@@ -23,13 +23,11 @@ account the seed made for them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import sqlite3
 import threading
 import time
-from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.models import AbhaAccount
 from healthstack.abha.names import name_key, split_name
-from healthstack.abha.numbers import _HALF, _LEFT, _ROUNDS, NumberPermutation, reserve
+from healthstack.abha.numbers import BulkNumberPermutation, reserve
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import record_access
 from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext
@@ -139,85 +137,6 @@ class SeedResult:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.elapsed_seconds if self.elapsed_seconds else 0.0
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-class BulkNumberPermutation(NumberPermutation):
-    """``NumberPermutation`` with the same output, computed fast enough for crores.
-
-    The HMAC round function reuses precomputed inner and outer SHA-256 states (one
-    key schedule instead of one per call), and every round value is memoised in a
-    table over its input range (10^6 or 10^5 entries per round): a small seed
-    computes what it needs, a full-scale one fills the tables once (4.4 million
-    HMACs) and then pays seven lookups per number instead of seven HMACs.
-    ``tests/unit/test_seed_generator.py`` checks it against ``NumberPermutation``.
-    """
-
-    def __init__(self, secret: str):
-        super().__init__(secret)
-        block = self._key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-        # -1 marks "not computed yet"; round values are < 10^6, so int32 holds them.
-        self._memo = [array("i", [-1]) * (_HALF if r % 2 == 0 else _LEFT) for r in range(_ROUNDS)]
-
-    def _round(self, r: int, value: int, modulus: int) -> int:
-        inner = self._inner.copy()
-        inner.update(f"{r}:{value}".encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return int.from_bytes(outer.digest()[:8], "big") % modulus
-
-    def permute(self, n: int) -> int:
-        if not 0 <= n < _LEFT * _HALF:
-            raise ValueError("counter outside the ABHA number space")
-        memo = self._memo
-        left, right = divmod(n, _HALF)
-        for r in range(_ROUNDS):
-            table = memo[r]
-            if r % 2 == 0:
-                f = table[right]
-                if f < 0:
-                    f = table[right] = self._round(r, right, _LEFT)
-                left = (left + f) % _LEFT
-            else:
-                f = table[left]
-                if f < 0:
-                    f = table[left] = self._round(r, left, _HALF)
-                right = (right + f) % _HALF
-        return left * _HALF + right
-
-    def number_for(self, counter: int) -> str:
-        m = self.permute(counter)
-        # Luhn over "91" + 11 digits from 3-digit chunk tables; "91" adds 9 (9 doubled
-        # is 18 -> 1+8) + 1 = 10. Same digit as ``abha_number_with_check_digit``.
-        total = (
-            _LUHN_DOUBLED[m % 1000]
-            + _LUHN_PLAIN[m // 1000 % 1000]
-            + _LUHN_DOUBLED[m // 1_000_000 % 1000]
-            + _LUHN_PLAIN[m // 1_000_000_000]
-            + 10
-        )
-        return f"91{m:011d}{-total % 10}"
-
-
-def _luhn_chunk(value: int, doubled_first: bool) -> int:
-    """Luhn sum of a 3-digit chunk; ``doubled_first``: its last digit is doubled."""
-    total = 0
-    double = doubled_first
-    for _ in range(3):
-        value, digit = divmod(value, 10)
-        total += (digit * 2 - 9 if digit > 4 else digit * 2) if double else digit
-        double = not double
-    return total
-
-
-# The payload's last digit is doubled (the check digit follows it), so chunks whose
-# last digit sits at an odd distance from the end use the doubled table.
-_LUHN_DOUBLED = bytes(_luhn_chunk(v, True) for v in range(1000))
-_LUHN_PLAIN = bytes(_luhn_chunk(v, False) for v in range(1000))
 
 
 # --------------------------------------------------------------------------- rows
