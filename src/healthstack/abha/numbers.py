@@ -75,8 +75,9 @@ class BulkNumberPermutation(NumberPermutation):
     """``NumberPermutation`` with the same output, computed fast enough for crores.
 
     Every round value is memoised in a table over its input range (10^6 or 10^5
-    entries per round): a small seed computes what it needs, a full-scale one fills the tables once (4.4 million
-    HMACs) and then pays seven lookups per number instead of seven HMACs.
+    entries per round): a small seed computes what it needs, a full-scale one fills
+    the tables once (4.4 million HMACs) and then pays seven lookups per number
+    instead of seven HMACs.
     ``tests/unit/test_abha_numbers.py`` checks it against ``NumberPermutation``.
     """
 
