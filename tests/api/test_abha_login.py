@@ -316,7 +316,7 @@ def test_a_new_request_does_not_bypass_the_resend_rule(client, runtime):
         again = request_login(client, runtime, hint=hint, value=value)
         assert again.status_code == 429
         assert again.json()["error"]["code"] == "HS-1104"
-        assert "resend-otp" in again.json()["error"]["message"]
+        assert "same txnId" in again.json()["error"]["message"]
     assert count(runtime, OutboxMessage) == 1
     # A minute later, or once the first OTP is used, a new request is fine.
     runtime.clock.advance(seconds=60)

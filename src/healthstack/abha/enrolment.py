@@ -66,7 +66,6 @@ from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
-    ResendTooEarly,
     ValidationFailed,
 )
 from healthstack.kernel.ids import mask_mobile, normalise_aadhaar, normalise_mobile
@@ -180,27 +179,6 @@ def _wrong_step(expected: str) -> ValidationFailed:
     return ValidationFailed(
         f"This transaction is for a different step. {expected}", field="txnId", code="HS-1110"
     )
-
-
-def _refuse_early_restart(session: Session, runtime: Runtime, subject_key: str, scope: str) -> None:
-    """A new OTP for the same person within the resend interval counts as an early resend."""
-    cfg = runtime.settings.otp
-    now = runtime.clock.now()
-    last = session.scalar(
-        select(OtpTransaction.last_sent_at)
-        .where(OtpTransaction.subject_key == subject_key)
-        .where(OtpTransaction.scope == scope)
-        .where(OtpTransaction.status == TxnStatus.PENDING.value)
-        .where(OtpTransaction.last_sent_at > now - timedelta(seconds=cfg.resend_after_seconds))
-        .order_by(OtpTransaction.last_sent_at.desc())
-        .limit(1)
-    )
-    if last is not None:
-        wait = max(1, cfg.resend_after_seconds - int((now - last).total_seconds()))
-        raise ResendTooEarly(
-            f"An OTP was sent less than {cfg.resend_after_seconds} seconds ago. Wait {wait} "
-            "more seconds, then ask again with the same txnId to resend it."
-        )
 
 
 def _check_consent(code: str | None, version: str | None, expected_version: str | None) -> None:
@@ -356,7 +334,6 @@ def request_aadhaar_otp(
                 "loginId (the encrypted Aadhaar number) is required.", field="loginId"
             )
         subject = svc.subject_key("aadhaar", number)
-        _refuse_early_restart(session, runtime, subject, ENROL_SCOPE)
         record = runtime.kyc.lookup(session, number)
         if record is None:
             raise NotFound(
@@ -565,7 +542,6 @@ def request_mobile_otp(
                 code="HS-1264",
             )
         subject = svc.subject_key("mobile", number)
-        _refuse_early_restart(session, runtime, subject, MOBILE_SCOPE)
         child = svc.start(
             session,
             scope=MOBILE_SCOPE,

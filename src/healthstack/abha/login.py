@@ -32,10 +32,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.abha.auth import UserTokens, issue_user_tokens, patient_context
@@ -50,7 +49,6 @@ from healthstack.kernel.errors import (
     AuthenticationRequired,
     NotFound,
     PermissionDenied,
-    ResendTooEarly,
     ValidationFailed,
 )
 from healthstack.kernel.ids import (
@@ -396,34 +394,6 @@ def _caller_resource(session: Session, txn: OtpTransaction) -> str | None:
 # --------------------------------------------------------------------------- services
 
 
-def _refuse_rapid_repeat(
-    session: Session, runtime: Runtime, otp: OtpService, *, subject_key: str, scope: str
-) -> None:
-    """No new login OTP while one sent under a minute ago is still unused.
-
-    Without this, asking for a fresh transaction again and again would bypass the
-    resend rule (60 s, twice) and flood a person's phone with SMS.
-    """
-    otp.assert_not_locked_out(session, subject_key)
-    now = runtime.clock.now()
-    gap = runtime.settings.otp.resend_after_seconds
-    last = session.scalar(
-        select(func.max(OtpTransaction.last_sent_at))
-        .where(OtpTransaction.subject_key == subject_key)
-        .where(OtpTransaction.scope == scope)
-        .where(OtpTransaction.status == TxnStatus.PENDING.value)
-        .where(OtpTransaction.last_sent_at > now - timedelta(seconds=gap))
-    )
-    if last is not None:
-        wait = max(1, gap - int((now - last).total_seconds()))
-        raise ResendTooEarly(
-            "An OTP was sent for this less than a minute ago. Enter that OTP, or wait "
-            f"{wait} more seconds and ask again (/abha/api/v3/profile/login/resend-otp "
-            "resends it for the same txnId).",
-            code="HS-1104",
-        )
-
-
 def request_login_otp(
     session: Session,
     runtime: Runtime,
@@ -467,8 +437,6 @@ def request_login_otp(
                     code="HS-1411",
                 )
             subject = otp.subject_key("mobile", mobile)
-            _refuse_rapid_repeat(session, runtime, otp, subject_key=subject,
-                                 scope=parsed.txn_scope)
             txn = otp.start(
                 session,
                 scope=parsed.txn_scope,
@@ -505,7 +473,6 @@ def request_login_otp(
                 )
             send_to = account.mobile
         subject = otp.subject_key("account", account.abha_number)
-        _refuse_rapid_repeat(session, runtime, otp, subject_key=subject, scope=parsed.txn_scope)
         txn = otp.start(
             session,
             scope=parsed.txn_scope,

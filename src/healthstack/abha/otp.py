@@ -21,7 +21,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from healthstack.abha.models import OtpTransaction
@@ -131,6 +131,26 @@ class OtpService:
                 f"about {minutes} more minutes; try again after that.",
             )
 
+    def assert_no_recent_otp(self, session: Session, subject_key: str, scope: str) -> None:
+        """No new transaction while an unused OTP for the same person and purpose is
+        younger than the resend interval: otherwise opening transaction after
+        transaction would bypass the resend rule (60 s, twice) and flood a phone."""
+        now = self.clock.now()
+        gap = self.settings.resend_after_seconds
+        last = session.scalar(
+            select(func.max(OtpTransaction.last_sent_at))
+            .where(OtpTransaction.subject_key == subject_key)
+            .where(OtpTransaction.scope == scope)
+            .where(OtpTransaction.status == TxnStatus.PENDING.value)
+            .where(OtpTransaction.last_sent_at > now - timedelta(seconds=gap))
+        )
+        if last is not None:
+            wait = max(1, gap - int((now - last).total_seconds()))
+            raise ResendTooEarly(
+                f"An OTP was sent for this less than {gap} seconds ago. Enter that OTP, or "
+                f"wait {wait} more seconds and ask for it again with the same txnId."
+            )
+
     # ------------------------------------------------------------------ API
     def start(
         self,
@@ -146,6 +166,7 @@ class OtpService:
     ) -> OtpTransaction:
         """Open a transaction and send its first OTP (to ``send_to``)."""
         self.assert_not_locked_out(session, subject_key)
+        self.assert_no_recent_otp(session, subject_key, scope)
         now = self.clock.now()
         txn = OtpTransaction(
             public_id=uuid.uuid4(),
