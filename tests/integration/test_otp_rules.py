@@ -110,3 +110,12 @@ def test_resend_after_60s_at_most_twice(runtime, otp, clock):
             _verify(runtime, otp, txn_id, first)
     _verify(runtime, otp, txn_id, third)
     assert second  # three distinct SMS were queued
+
+
+def test_new_transaction_cannot_bypass_the_resend_interval(runtime, otp, clock):
+    _start(runtime, otp)
+    with pytest.raises(ResendTooEarly, match="same txnId"):
+        _start(runtime, otp)
+    _start(runtime, otp, subject="another-person")
+    clock.advance(seconds=60)
+    _start(runtime, otp)
