@@ -245,7 +245,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--per-level", type=int, default=120)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     print(json.dumps(run(args.pg_url, args.runs, args.per_level, args.workers), indent=2))
 
