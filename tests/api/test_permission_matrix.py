@@ -141,4 +141,21 @@ def test_cross_facility_staff_creation_is_refused(client, make_staff):
 
 # Form posts of the server-rendered pages: they use the same permission checks as the
 # API; their own tests (tests/api/test_abha_pages.py) walk them by role.
-PAGE_ROUTES: dict[tuple[str, str], str] = {}
+# Values: the PERMISSIONS key a staff page enforces, "patient" (the hs_patient cookie),
+# or "public" (self-enrolment and login: the OTP is the credential).
+_ENROL_STEPS = ("otp", "resend", "verify", "mobile/resend", "mobile/verify", "mobile/later")
+PAGE_ROUTES: dict[tuple[str, str], str] = {
+    **{("POST", f"/desk/enrol/{s}"): "abha.enrol" for s in (*_ENROL_STEPS, "address")},
+    **{("POST", f"/patient/enrol/{s}"): "public" for s in (*_ENROL_STEPS, "address")},
+    ("POST", "/desk/demographic"): "abha.enrol_demographic",
+    ("POST", "/desk/search"): "abha.search",
+    ("POST", "/desk/scan"): "abha.verify",
+    ("POST", "/patient/login/otp"): "public",
+    ("POST", "/patient/login/resend"): "public",
+    ("POST", "/patient/login/verify"): "public",
+    ("POST", "/patient/login/pick"): "public",
+    ("POST", "/patient/logout"): "public",
+    ("POST", "/patient/change/otp"): "patient",
+    ("POST", "/patient/change/resend"): "patient",
+    ("POST", "/patient/change/verify"): "patient",
+}
