@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from healthstack.cli.common import console, settings_or_exit
+from healthstack.web.server import NoDelayH11Protocol
 
 
 def serve(
@@ -27,9 +28,12 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            http=NoDelayH11Protocol,
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", http=NoDelayH11Protocol
+    )
 
 
 def worker() -> None:
