@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from healthstack.abha.jobs import purge_expired_transactions
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
+from healthstack.kernel.clock import Clock
+from healthstack.kernel.db import unit_of_work
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 
@@ -22,23 +30,56 @@ def handlers_for(runtime: Runtime) -> dict[str, Handler]:
     return {SMS_TOPIC: sms.deliver}
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job the worker runs every ``every_seconds`` (its own unit of work)."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[Session, Clock], int]
+
+
+# The explicit schedule. Several workers may run the same job: each is idempotent.
+SCHEDULE = (
+    Periodic(
+        "abha.purge_expired_transactions",
+        600,
+        lambda session, clock: purge_expired_transactions(session, clock=clock),
+    ),
+)
+
+
 class Worker:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.handlers = handlers_for(runtime)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_due = {job.name: 0.0 for job in SCHEDULE}
 
     def run_once(self) -> int:
         return relay_once(self.runtime.session_factory, self.handlers, clock=self.runtime.clock)
+
+    def run_due_jobs(self, *, now: float | None = None) -> dict[str, int]:
+        """Run the scheduled jobs that are due; returns what each one did."""
+        moment = time.monotonic() if now is None else now
+        done = {}
+        for job in SCHEDULE:
+            if moment < self._next_due[job.name]:
+                continue
+            self._next_due[job.name] = moment + job.every_seconds
+            with unit_of_work(self.runtime.session_factory) as session:
+                done[job.name] = job.run(session, self.runtime.clock)
+        return done
 
     def run_forever(self) -> None:
         poll = self.runtime.settings.worker_poll_seconds
         while not self._stop.is_set():
             try:
                 handled = self.run_once()
+                self.run_due_jobs()
             except Exception as exc:  # keep the loop alive; the database may be restarting
-                log.error("relay pass failed: %s", type(exc).__name__)
+                log.error("worker pass failed: %s", type(exc).__name__)
                 handled = 0
             if handled == 0:
                 self._stop.wait(poll)
