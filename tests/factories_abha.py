@@ -213,8 +213,15 @@ def txn_row(runtime: Runtime, txn_id: str) -> OtpTransaction:
 API = "/abha/api/v3/profile"
 
 
-def request_login(client: Any, runtime: Runtime, *, hint: str, value: str,
-                  system: str = "abdm", scope: list[str] | None = None) -> Any:
+def request_login(
+    client: Any,
+    runtime: Runtime,
+    *,
+    hint: str,
+    value: str,
+    system: str = "abdm",
+    scope: list[str] | None = None,
+) -> Any:
     verify = "aadhaar-verify" if system == "aadhaar" else "mobile-verify"
     return client.post(
         f"{API}/login/request/otp",
@@ -227,14 +234,17 @@ def request_login(client: Any, runtime: Runtime, *, hint: str, value: str,
     )
 
 
-def verify_login(client: Any, runtime: Runtime, txn_id: str, otp: str,
-                 scope: list[str] | None = None) -> Any:
+def verify_login(
+    client: Any, runtime: Runtime, txn_id: str, otp: str, scope: list[str] | None = None
+) -> Any:
     return client.post(
         f"{API}/login/verify",
         json={
             "scope": scope or ["abha-login", "mobile-verify"],
-            "authData": {"authMethods": ["otp"],
-                         "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)}},
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)},
+            },
         },
     )
 

@@ -29,20 +29,26 @@ def people(runtime):
         gone = make_account(s, runtime, name="Old Record", status="DELETED")
         off = make_account(s, runtime, name="Resting Person", status="DEACTIVATED")
         return {
-            "ravi": (str(ravi.public_id), card.card_payload(ravi, SUFFIX),
-                     card.render_png(ravi, SUFFIX)),
+            "ravi": (
+                str(ravi.public_id),
+                card.card_payload(ravi, SUFFIX),
+                card.render_png(ravi, SUFFIX),
+            ),
             "gone": (str(gone.public_id), card.card_payload(gone, SUFFIX)),
             "off": (str(off.public_id), card.card_payload(off, SUFFIX)),
-            "tokens": {"ravi": issue_user_tokens(runtime, ravi).token,
-                       "off": issue_user_tokens(runtime, off).token,
-                       "gone": issue_user_tokens(runtime, gone).token},
+            "tokens": {
+                "ravi": issue_user_tokens(runtime, ravi).token,
+                "off": issue_user_tokens(runtime, off).token,
+                "gone": issue_user_tokens(runtime, gone).token,
+            },
         }
 
 
 def _audit(runtime, action):
     with unit_of_work(runtime.session_factory) as s:
-        return s.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                         .order_by(AuditEvent.id)).all()
+        return s.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
 
 
 def _qr_payloads(png: bytes) -> list[dict]:
@@ -59,7 +65,8 @@ def test_desk_downloads_png_and_pdf_card(client, runtime, people, make_staff):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
     assert r.headers["content-disposition"] == (
-        f'attachment; filename="abha-card-{payload["hidn"][-4:]}.png"')
+        f'attachment; filename="abha-card-{payload["hidn"][-4:]}.png"'
+    )
     assert r.headers["cache-control"] == "no-store"
     assert Image.open(io.BytesIO(r.content)).size == (1011, 638)
     assert _qr_payloads(r.content) == [payload]
@@ -70,7 +77,8 @@ def test_desk_downloads_png_and_pdf_card(client, runtime, people, make_staff):
     assert r.content.startswith(b"%PDF-")
     events = _audit(runtime, "abha.card.download")
     assert [(e.resource_id, e.outcome, e.actor_id) for e in events] == [
-        (account_id, "success", desk.public_id)] * 2
+        (account_id, "success", desk.public_id)
+    ] * 2
 
 
 def test_card_download_permissions_and_missing_accounts(client, runtime, people, make_staff):
@@ -88,8 +96,12 @@ def test_card_download_permissions_and_missing_accounts(client, runtime, people,
     r = client.get("/api/v1/abha/accounts/not-a-uuid/card.png", headers=nurse_elsewhere.headers)
     assert r.status_code == 400
     outcomes = [(e.outcome, e.facility_id) for e in _audit(runtime, "abha.card.download")]
-    assert outcomes == [("denied", None), ("success", FACILITY_B),
-                        ("not_found", FACILITY_B), ("not_found", FACILITY_B)]
+    assert outcomes == [
+        ("denied", None),
+        ("success", FACILITY_B),
+        ("not_found", FACILITY_B),
+        ("not_found", FACILITY_B),
+    ]
 
 
 # --------------------------------------------------------------------------- scan
@@ -98,8 +110,9 @@ def test_card_download_permissions_and_missing_accounts(client, runtime, people,
 def test_scan_uploaded_card_photo(client, runtime, people, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
     account_id, payload, png = people["ravi"]
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    files={"image": ("card.png", png, "image/png")})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, files={"image": ("card.png", png, "image/png")}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["source"] == "image" and body["matched_by"] == "number"
@@ -110,19 +123,24 @@ def test_scan_uploaded_card_photo(client, runtime, people, make_staff):
     assert payload["hidn"] not in r.text and "Ravi Kumar" not in r.text
     [event] = _audit(runtime, "abha.scan")
     assert (event.resource_id, event.outcome, event.purpose) == (
-        account_id, "success", "IDENTITY_VERIFICATION")
+        account_id,
+        "success",
+        "IDENTITY_VERIFICATION",
+    )
 
 
 def test_scan_pasted_qr_text_card_and_app_forms(client, people, make_staff):
     desk = make_staff(Role.DOCTOR)
     account_id, payload, _ = people["ravi"]
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    json={"qr_text": json.dumps(payload)})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, json={"qr_text": json.dumps(payload)}
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["source"], r.json()["account"]["id"]) == ("text", account_id)
     # The same from a plain HTML form (a scanner typing into a text box).
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    data={"qr_text": json.dumps(payload)})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, data={"qr_text": json.dumps(payload)}
+    )
     assert (r.status_code, r.json()["account"]["id"]) == (200, account_id)
     app_qr = {"phr": payload["hid"], "name": "Ravi Kumar", "gender": "M", "dob": "xx-3-19xx"}
     r = client.post("/api/v1/abha/scan", headers=desk.headers, json={"qr_text": json.dumps(app_qr)})
@@ -137,13 +155,15 @@ def test_scan_pasted_qr_text_card_and_app_forms(client, people, make_staff):
 
 def test_scan_deactivated_account_is_flagged_and_deleted_is_not_found(client, people, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    json={"qr_text": json.dumps(people["off"][1])})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, json={"qr_text": json.dumps(people["off"][1])}
+    )
     assert r.status_code == 200
     assert r.json()["account"]["deactivated"] is True
     assert r.json()["account"]["status"] == "DEACTIVATED"
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    json={"qr_text": json.dumps(people["gone"][1])})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, json={"qr_text": json.dumps(people["gone"][1])}
+    )
     assert r.status_code == 404 and "No ABHA here matches" in r.json()["detail"]
 
 
@@ -156,22 +176,34 @@ def _jpeg_without_qr() -> bytes:
 @pytest.mark.parametrize(
     ("kwargs", "status", "fragment"),
     [
-        ({"files": {"image": ("card.jpg", b"GIF89a-not-really", "image/jpeg")}}, 400,
-         "not an image we can read"),
-        ({"files": {"image": ("card.jpg", _jpeg_without_qr(), "image/jpeg")}}, 400,
-         "No QR code was found in this image. Photograph the card's QR code flat and in focus, "
-         "or paste the QR text."),
+        (
+            {"files": {"image": ("card.jpg", b"GIF89a-not-really", "image/jpeg")}},
+            400,
+            "not an image we can read",
+        ),
+        (
+            {"files": {"image": ("card.jpg", _jpeg_without_qr(), "image/jpeg")}},
+            400,
+            "No QR code was found in this image. Photograph the card's QR code flat and in focus, "
+            "or paste the QR text.",
+        ),
         ({"files": {"photo": ("card.jpg", b"x", "image/jpeg")}}, 400, "'image' field"),
         ({"data": {"image": "just text"}}, 400, "as a file in the 'image' field"),
-        ({"data": {"qr_text": "{}"}, "files": {"image": ("c.png", b"x", "image/png")}}, 400,
-         "not both"),
+        (
+            {"data": {"qr_text": "{}"}, "files": {"image": ("c.png", b"x", "image/png")}},
+            400,
+            "not both",
+        ),
         ({"json": {"qr_text": "upi://pay?pa=shop@bank"}}, 400, "not the text of an ABHA QR"),
         ({"json": {"qr_text": '{"hidn": "1234"}'}}, 400, "not 14 digits"),
         ({"json": {"qr_text": ""}}, 400, "qr_text"),
         ({"json": {"qr_text": "{}", "extra": 1}}, 400, "extra is not a known field"),
         ({"json": {}}, 400, "qr_text is required"),
-        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400,
-         "not valid JSON"),
+        (
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
         ({"content": b"qr", "headers": {"Content-Type": "text/plain"}}, 415, "multipart/form-data"),
     ],
 )
@@ -185,8 +217,11 @@ def test_scan_bad_input(client, runtime, people, make_staff, kwargs, status, fra
 
 def test_scan_failures_are_audited(client, runtime, people, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
-    client.post("/api/v1/abha/scan", headers=desk.headers,
-                files={"image": ("card.jpg", _jpeg_without_qr(), "image/jpeg")})
+    client.post(
+        "/api/v1/abha/scan",
+        headers=desk.headers,
+        files={"image": ("card.jpg", _jpeg_without_qr(), "image/jpeg")},
+    )
     [event] = _audit(runtime, "abha.scan")
     assert (event.outcome, event.reason_code, event.resource_id) == ("failed", "HS-1321", None)
 
@@ -194,8 +229,9 @@ def test_scan_failures_are_audited(client, runtime, people, make_staff):
 def test_scan_oversized_upload_is_413(client, people, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
     big = b"\xff\xd8" + b"\0" * (client.app.state.settings.max_body_bytes + 10)
-    r = client.post("/api/v1/abha/scan", headers=desk.headers,
-                    files={"image": ("card.jpg", big, "image/jpeg")})
+    r = client.post(
+        "/api/v1/abha/scan", headers=desk.headers, files={"image": ("card.jpg", big, "image/jpeg")}
+    )
     assert r.status_code == 413
     assert "smaller file" in r.json()["detail"]
 
@@ -225,16 +261,23 @@ def test_holder_gets_own_card_and_qr_with_x_token(client, runtime, people):
     assert _qr_payloads(r.content) == [payload]
     events = _audit(runtime, "abha.card.download") + _audit(runtime, "abha.card.qr")
     assert [(e.actor_kind, e.purpose, e.resource_id) for e in events] == [
-        ("patient", "PATRQT", account_id)] * 2
+        ("patient", "PATRQT", account_id)
+    ] * 2
 
 
 def test_holder_card_needs_a_valid_token(client, people):
-    for headers in ({}, {"X-token": "Bearer "}, {"X-token": "Bearer not.a.jwt"},
-                    {"X-token": f"Bearer {people['tokens']['gone']}"}):
+    for headers in (
+        {},
+        {"X-token": "Bearer "},
+        {"X-token": "Bearer not.a.jwt"},
+        {"X-token": f"Bearer {people['tokens']['gone']}"},
+    ):
         r = client.get("/abha/api/v3/profile/account/abha-card", headers=headers)
         assert r.status_code == 401, headers
         assert set(r.json()["error"]) == {"code", "message"}  # ABDM's error body
-    r = client.get("/abha/api/v3/profile/account/qrCode",
-                   headers={"X-token": f"Bearer {people['tokens']['off']}"})
+    r = client.get(
+        "/abha/api/v3/profile/account/qrCode",
+        headers={"X-token": f"Bearer {people['tokens']['off']}"},
+    )
     assert r.status_code == 403
     assert "deactivated" in r.json()["error"]["message"]

@@ -32,16 +32,35 @@ TS = "2026-11-26T09:00:00.000Z"
 # --------------------------------------------------------------------------- helpers
 
 
-def add_resident(runtime, *, first11="23456789012", name="Ravi Kumar", gender="M",
-                 birth_date=date(1991, 3, 22), mobile="9876500011", photo=None) -> str:
+def add_resident(
+    runtime,
+    *,
+    first11="23456789012",
+    name="Ravi Kumar",
+    gender="M",
+    birth_date=date(1991, 3, 22),
+    mobile="9876500011",
+    photo=None,
+) -> str:
     aadhaar = aadhaar_with_check_digit(first11)
     with unit_of_work(runtime.session_factory) as s:
-        s.add(KycResident(
-            aadhaar=aadhaar, name=name, gender=gender, birth_date=birth_date,
-            address_line="House 12, Lal Chowk", locality="Lal Chowk",
-            district_name="Srinagar", district_lgd=632, state_name="Jammu And Kashmir",
-            state_lgd=1, pincode="190001", mobile=mobile, photo=photo,
-        ))
+        s.add(
+            KycResident(
+                aadhaar=aadhaar,
+                name=name,
+                gender=gender,
+                birth_date=birth_date,
+                address_line="House 12, Lal Chowk",
+                locality="Lal Chowk",
+                district_name="Srinagar",
+                district_lgd=632,
+                state_name="Jammu And Kashmir",
+                state_lgd=1,
+                pincode="190001",
+                mobile=mobile,
+                photo=photo,
+            )
+        )
     return aadhaar
 
 
@@ -79,21 +98,30 @@ def wrong(code: str) -> str:
 
 
 def otp_body(enc, aadhaar, **extra):
-    return {"scope": ["abha-enrol"], "loginHint": "aadhaar", "loginId": enc(aadhaar),
-            "otpSystem": "aadhaar", **extra}
+    return {
+        "scope": ["abha-enrol"],
+        "loginHint": "aadhaar",
+        "loginId": enc(aadhaar),
+        "otpSystem": "aadhaar",
+        **extra,
+    }
 
 
 def enrol_body(enc, txn_id, otp, mobile=None, version="1.4", **extra):
     otp_part = {"timeStamp": "2026-11-26 09:00:00", "txnId": txn_id, "otpValue": enc(otp)}
     if mobile is not None:
         otp_part["mobile"] = mobile
-    return {"authData": {"authMethods": ["otp"], "otp": otp_part},
-            "consent": {"code": "abha-enrollment", "version": version}, **extra}
+    return {
+        "authData": {"authMethods": ["otp"], "otp": otp_part},
+        "consent": {"code": "abha-enrollment", "version": version},
+        **extra,
+    }
 
 
 def request_otp(client, staff, enc, aadhaar, **extra):
-    return client.post(f"{V3}/request/otp", json=otp_body(enc, aadhaar, **extra),
-                       headers=headers(staff))
+    return client.post(
+        f"{V3}/request/otp", json=otp_body(enc, aadhaar, **extra), headers=headers(staff)
+    )
 
 
 def enrol(client, staff, enc, aadhaar, mobile="9876500011"):
@@ -101,8 +129,11 @@ def enrol(client, staff, enc, aadhaar, mobile="9876500011"):
     r = request_otp(client, staff, enc, aadhaar)
     assert r.status_code == 200, r.text
     txn = r.json()["txnId"]
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(staff),
-                    json=enrol_body(enc, txn, last_otp(client, "9876500011"), mobile=mobile))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar",
+        headers=headers(staff),
+        json=enrol_body(enc, txn, last_otp(client, "9876500011"), mobile=mobile),
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -178,8 +209,11 @@ def test_full_enrolment_by_aadhaar_otp(client, runtime, desk, enc, ravi):
         assert ravi not in row and txn.state["aadhaar_last4"] == ravi[-4:]
         assert txn.state["consent"] == {"code": "abha-enrollment", "version": "1.4"}
 
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, otp, mobile="9876500011"))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar",
+        headers=headers(desk),
+        json=enrol_body(enc, txn_id, otp, mobile="9876500011"),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["isNew"] is True and body["txnId"] == txn_id
@@ -216,36 +250,59 @@ def test_full_enrolment_by_aadhaar_otp(client, runtime, desk, enc, ravi):
     handles = r.json()["abhaAddressList"]
     assert len(handles) >= 3 and "ravi.kumar1991" in handles
 
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": txn_id, "abhaAddress": handles[0], "preferred": 1})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": txn_id, "abhaAddress": handles[0], "preferred": 1},
+    )
     assert r.status_code == 200, r.text
-    assert r.json() == {"txnId": txn_id, "healthIdNumber": number,
-                        "preferredAbhaAddress": f"{handles[0]}@sbx"}
+    assert r.json() == {
+        "txnId": txn_id,
+        "healthIdNumber": number,
+        "preferredAbhaAddress": f"{handles[0]}@sbx",
+    }
     # A second address, not preferred: the first stays preferred.
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": txn_id, "abhaAddress": f"{handles[1]}@SBX", "preferred": 0})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": txn_id, "abhaAddress": f"{handles[1]}@SBX", "preferred": 0},
+    )
     assert r.json()["preferredAbhaAddress"] == f"{handles[0]}@sbx"
     # Then it is made preferred: exactly one preferred address.
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": txn_id, "abhaAddress": handles[1].upper(), "preferred": 1})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": txn_id, "abhaAddress": handles[1].upper(), "preferred": 1},
+    )
     assert r.json()["preferredAbhaAddress"] == f"{handles[1]}@sbx"
     with unit_of_work(runtime.session_factory) as s:
         rows = s.scalars(select(AbhaAddress).order_by(AbhaAddress.id)).all()
-        assert [(a.handle, a.is_preferred) for a in rows] == [(handles[0], False),
-                                                              (handles[1], True)]
+        assert [(a.handle, a.is_preferred) for a in rows] == [
+            (handles[0], False),
+            (handles[1], True),
+        ]
 
     # The same Aadhaar again: the same account, isNew false, never a second one.
     again = enrol(client, desk, enc, ravi)
     assert again["isNew"] is False
     assert again["ABHAProfile"]["ABHANumber"] == number
-    assert again["ABHAProfile"]["phrAddress"] == [f"{handles[1]}@sbx", f"{handles[0]}@sbx",
-                                                  f"{digits}@sbx"]
+    assert again["ABHAProfile"]["phrAddress"] == [
+        f"{handles[1]}@sbx",
+        f"{handles[0]}@sbx",
+        f"{digits}@sbx",
+    ]
     with unit_of_work(runtime.session_factory) as s:
         assert s.scalar(select(func.count()).select_from(AbhaAccount)) == 1
         assert allocated_count(s) == 1
 
-    for action in ("abha.enrol.request_otp", "abha.enrol.by_aadhaar", "abha.account.create",
-                   "abha.enrol.suggestion", "abha.address.create", "abha.account.read"):
+    for action in (
+        "abha.enrol.request_otp",
+        "abha.enrol.by_aadhaar",
+        "abha.account.create",
+        "abha.enrol.suggestion",
+        "abha.address.create",
+        "abha.account.read",
+    ):
         rows = audit_rows(runtime, action, "success")
         assert rows, action
         assert all(r.actor_id == desk.public_id and r.purpose == "ENROLMENT" for r in rows)
@@ -259,26 +316,39 @@ def test_extra_fields_are_tolerated(client, desk, enc, ravi):
 def test_communication_mobile_verified_by_second_otp(client, runtime, desk, enc, ravi):
     r = request_otp(client, desk, enc, ravi)
     txn_id = r.json()["txnId"]
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, last_otp(client, "9876500011"),
-                                    mobile="9988776655"))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar",
+        headers=headers(desk),
+        json=enrol_body(enc, txn_id, last_otp(client, "9876500011"), mobile="9988776655"),
+    )
     body = r.json()
     assert body["isNew"] is True
     assert body["ABHAProfile"]["mobile"] is None  # not verified yet
     assert "mobile-verify" in body["message"] and "auth/byAbdm" in body["message"]
 
-    r = client.post(f"{V3}/request/otp", headers=headers(desk), json={
-        "txnId": txn_id, "scope": ["abha-enrol", "mobile-verify"], "loginHint": "mobile",
-        "loginId": enc("9988776655"), "otpSystem": "abdm"})
+    r = client.post(
+        f"{V3}/request/otp",
+        headers=headers(desk),
+        json={
+            "txnId": txn_id,
+            "scope": ["abha-enrol", "mobile-verify"],
+            "loginHint": "mobile",
+            "loginId": enc("9988776655"),
+            "otpSystem": "abdm",
+        },
+    )
     assert r.status_code == 200, r.text
     mobile_txn = r.json()["txnId"]
     assert mobile_txn != txn_id and r.json()["message"].endswith("XXXXXX6655")
     code = last_otp(client, "9988776655")
 
-    verify = {"scope": ["abha-enrol", "mobile-verify"],
-              "authData": {"authMethods": ["otp"],
-                           "otp": {"timeStamp": TS, "txnId": mobile_txn,
-                                   "otpValue": enc(wrong(code))}}}
+    verify = {
+        "scope": ["abha-enrol", "mobile-verify"],
+        "authData": {
+            "authMethods": ["otp"],
+            "otp": {"timeStamp": TS, "txnId": mobile_txn, "otpValue": enc(wrong(code))},
+        },
+    }
     r = client.post(f"{V3}/auth/byAbdm", headers=headers(desk), json=verify)
     assert_clean_error(r, 400, "ABDM-1035", code, "9988776655")
     with unit_of_work(runtime.session_factory) as s:
@@ -303,17 +373,39 @@ def test_communication_mobile_verified_by_second_otp(client, runtime, desk, enc,
 
 def test_mobile_otp_needs_a_completed_enrolment(client, runtime, desk, enc, ravi):
     txn_id = request_otp(client, desk, enc, ravi).json()["txnId"]
-    r = client.post(f"{V3}/request/otp", headers=headers(desk), json={
-        "txnId": txn_id, "scope": ["abha-enrol", "mobile-verify"], "loginHint": "mobile",
-        "loginId": enc("9988776655"), "otpSystem": "abdm"})
+    r = client.post(
+        f"{V3}/request/otp",
+        headers=headers(desk),
+        json={
+            "txnId": txn_id,
+            "scope": ["abha-enrol", "mobile-verify"],
+            "loginHint": "mobile",
+            "loginId": enc("9988776655"),
+            "otpSystem": "abdm",
+        },
+    )
     assert_clean_error(r, 400, "HS-1109")
-    r = client.post(f"{V3}/request/otp", headers=headers(desk), json={
-        "scope": ["abha-enrol", "mobile-verify"], "loginHint": "mobile",
-        "loginId": enc("9988776655"), "otpSystem": "abdm"})
+    r = client.post(
+        f"{V3}/request/otp",
+        headers=headers(desk),
+        json={
+            "scope": ["abha-enrol", "mobile-verify"],
+            "loginHint": "mobile",
+            "loginId": enc("9988776655"),
+            "otpSystem": "abdm",
+        },
+    )
     assert "txnId is required" in assert_clean_error(r, 400)
-    r = client.post(f"{V3}/request/otp", headers=headers(desk), json={
-        "scope": ["abha-enrol", "dl-flow"], "loginHint": "mobile",
-        "loginId": enc("9988776655"), "otpSystem": "abdm"})
+    r = client.post(
+        f"{V3}/request/otp",
+        headers=headers(desk),
+        json={
+            "scope": ["abha-enrol", "dl-flow"],
+            "loginHint": "mobile",
+            "loginId": enc("9988776655"),
+            "otpSystem": "abdm",
+        },
+    )
     assert_clean_error(r, 400, "HS-1112")
 
 
@@ -350,16 +442,21 @@ def test_wrong_otp_then_lockout(client, runtime, desk, enc, ravi):
     code = last_otp(client, "9876500011")
     snap = Snapshot(runtime)
     for left in (2, 1):
-        r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                        json=enrol_body(enc, txn_id, wrong(code)))
+        r = client.post(
+            f"{V3}/enrol/byAadhaar",
+            headers=headers(desk),
+            json=enrol_body(enc, txn_id, wrong(code)),
+        )
         msg = assert_clean_error(r, 400, "ABDM-1035", code, wrong(code), ravi, "Ravi")
         assert f"{left} tr" in msg
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, wrong(code)))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, wrong(code))
+    )
     assert_clean_error(r, 429, "HS-1103", code, ravi)
     # Now even the right OTP is refused, and a new OTP for the same Aadhaar too.
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, code)
+    )
     assert_clean_error(r, 429, "HS-1103")
     r = request_otp(client, desk, enc, ravi)
     assert_clean_error(r, 429, "HS-1103", ravi)
@@ -375,8 +472,9 @@ def test_expired_otp_then_resend(client, runtime, clock, desk, enc, ravi):
     code = last_otp(client, "9876500011")
     clock.advance(seconds=runtime.settings.otp.ttl_seconds + 1)
     snap = Snapshot(runtime)
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, code)
+    )
     msg = assert_clean_error(r, 400, "HS-1102", code)
     assert "expired" in msg
     snap.unchanged()
@@ -384,8 +482,9 @@ def test_expired_otp_then_resend(client, runtime, clock, desk, enc, ravi):
     r = request_otp(client, desk, enc, ravi, txnId=txn_id)
     assert r.status_code == 200 and r.json()["txnId"] == txn_id
     fresh = last_otp(client, "9876500011")
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, fresh))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, fresh)
+    )
     assert r.status_code == 200 and r.json()["isNew"] is True
 
 
@@ -417,8 +516,11 @@ def test_wrong_consent_does_not_burn_a_try(client, runtime, desk, enc, ravi):
     txn_id = request_otp(client, desk, enc, ravi).json()["txnId"]
     code = last_otp(client, "9876500011")
     snap = Snapshot(runtime)
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code, version="1.0"))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar",
+        headers=headers(desk),
+        json=enrol_body(enc, txn_id, code, version="1.0"),
+    )
     assert "consent" in assert_clean_error(r, 400, "HS-1261", code)
     body = enrol_body(enc, txn_id, code)
     body["consent"]["code"] = "something-else"
@@ -435,8 +537,9 @@ def test_otp_is_single_use(client, desk, enc, ravi):
     code = last_otp(client, "9876500011")
     body = enrol_body(enc, txn_id, code)
     assert client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk), json=body).status_code == 200
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, code)
+    )
     assert_clean_error(r, 400, "HS-1107", code)
 
 
@@ -445,32 +548,40 @@ def test_transaction_is_bound_to_who_opened_it(client, runtime, make_staff, desk
     code = last_otp(client, "9876500011")
     other = make_staff(Role.REGISTRATION_DESK)
     snap = Snapshot(runtime)
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(other),
-                    json=enrol_body(enc, txn_id, code))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(other), json=enrol_body(enc, txn_id, code)
+    )
     assert_clean_error(r, 404, None, code)
     r = client.get(f"{V3}/enrol/suggestion", headers=headers(other, TRANSACTION_ID=txn_id))
     assert_clean_error(r, 404)
     snap.unchanged()
     # The owner still can (the other's attempt burnt no try).
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, code)
+    )
     assert r.status_code == 200
 
 
 def test_taken_and_invalid_abha_address(client, runtime, desk, enc, ravi):
     first = enrol(client, desk, enc, ravi)
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": first["txnId"], "abhaAddress": "ravi.kumar1991", "preferred": 1})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": first["txnId"], "abhaAddress": "ravi.kumar1991", "preferred": 1},
+    )
     assert r.status_code == 200
 
-    other = add_resident(runtime, first11="34567890123", name="Ravi Kumar",
-                         mobile="9876500011")  # a family mobile
+    other = add_resident(
+        runtime, first11="34567890123", name="Ravi Kumar", mobile="9876500011"
+    )  # a family mobile
     second = enrol(client, desk, enc, other)
     assert second["isNew"] is True
     snap = Snapshot(runtime)
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": second["txnId"], "abhaAddress": "RAVI.Kumar1991@sbx",
-                          "preferred": 1})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": second["txnId"], "abhaAddress": "RAVI.Kumar1991@sbx", "preferred": 1},
+    )
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["error"]["code"] == "HS-1251" and "taken" in body["error"]["message"]
@@ -480,15 +591,26 @@ def test_taken_and_invalid_abha_address(client, runtime, desk, enc, ravi):
     snap.unchanged()
     assert audit_rows(runtime, "abha.address.create", "failed")
 
-    for bad, rule in (("rk", "characters"), ("9876500011", "mobile"), ("ravi..kumar", "follow"),
-                      ("ravi.kumar@abdm", "@sbx"), ("abha.ravi91", "reserved")):
-        r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                        json={"txnId": second["txnId"], "abhaAddress": bad})
+    for bad, rule in (
+        ("rk", "characters"),
+        ("9876500011", "mobile"),
+        ("ravi..kumar", "follow"),
+        ("ravi.kumar@abdm", "@sbx"),
+        ("abha.ravi91", "reserved"),
+    ):
+        r = client.post(
+            f"{V3}/enrol/abha-address",
+            headers=headers(desk),
+            json={"txnId": second["txnId"], "abhaAddress": bad},
+        )
         assert rule in assert_clean_error(r, 400, None, "Ravi"), bad
     snap.unchanged()
     # One of the offered ones works.
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": second["txnId"], "abhaAddress": offered[0]})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": second["txnId"], "abhaAddress": offered[0]},
+    )
     assert r.status_code == 200
     assert r.json()["preferredAbhaAddress"] == f"{offered[0]}@sbx"  # first one is preferred
 
@@ -498,15 +620,19 @@ def test_address_and_suggestion_need_a_finished_enrolment(client, runtime, desk,
     snap = Snapshot(runtime)
     r = client.get(f"{V3}/enrol/suggestion", headers=headers(desk, TRANSACTION_ID=txn_id))
     assert_clean_error(r, 400, "HS-1109")
-    r = client.post(f"{V3}/enrol/abha-address", headers=headers(desk),
-                    json={"txnId": txn_id, "abhaAddress": "ravi.kumar1991"})
+    r = client.post(
+        f"{V3}/enrol/abha-address",
+        headers=headers(desk),
+        json={"txnId": txn_id, "abhaAddress": "ravi.kumar1991"},
+    )
     assert_clean_error(r, 400, "HS-1109")
     r = client.get(f"{V3}/enrol/suggestion", headers=headers(desk))
     assert "TRANSACTION_ID" in assert_clean_error(r, 400, "HS-1020")
     r = client.get(f"{V3}/enrol/suggestion", headers=headers(desk, TRANSACTION_ID="nope"))
     assert_clean_error(r, 400)
-    r = client.get(f"{V3}/enrol/suggestion",
-                   headers=headers(desk, TRANSACTION_ID=str(uuid.uuid4())))
+    r = client.get(
+        f"{V3}/enrol/suggestion", headers=headers(desk, TRANSACTION_ID=str(uuid.uuid4()))
+    )
     assert_clean_error(r, 404)
     snap.unchanged()
 
@@ -531,8 +657,9 @@ def test_address_and_suggestion_need_a_finished_enrolment(client, runtime, desk,
         ("unknown_api_token", 401, "HS-1403", "unknown"),
     ],
 )
-def test_bad_enrol_requests_write_nothing(client, runtime, desk, enc, ravi, case, status, code,
-                                          says):
+def test_bad_enrol_requests_write_nothing(
+    client, runtime, desk, enc, ravi, case, status, code, says
+):
     txn_id = request_otp(client, desk, enc, ravi).json()["txnId"]
     code_sent = last_otp(client, "9876500011")
     good = enrol_body(enc, txn_id, code_sent)
@@ -578,8 +705,9 @@ def test_bad_enrol_requests_write_nothing(client, runtime, desk, enc, ravi, case
         txn = s.scalar(select(OtpTransaction).where(OtpTransaction.public_id == uuid.UUID(txn_id)))
         assert txn.attempts == 0 and txn.status == "PENDING"  # no try burnt
     # And the transaction still completes afterwards.
-    r = client.post(f"{V3}/enrol/byAadhaar", headers=headers(desk),
-                    json=enrol_body(enc, txn_id, code_sent))
+    r = client.post(
+        f"{V3}/enrol/byAadhaar", headers=headers(desk), json=enrol_body(enc, txn_id, code_sent)
+    )
     assert r.status_code == 200, r.text
 
 
@@ -594,8 +722,9 @@ def test_bad_enrol_requests_write_nothing(client, runtime, desk, enc, ravi, case
         ("lab_technician", 403, "HS-1003"),
     ],
 )
-def test_bad_otp_requests_send_nothing(client, runtime, make_staff, desk, enc, ravi, case,
-                                       status, code):
+def test_bad_otp_requests_send_nothing(
+    client, runtime, make_staff, desk, enc, ravi, case, status, code
+):
     body = otp_body(enc, ravi)
     staff = desk
     if case == "undecryptable_login_id":
@@ -622,8 +751,11 @@ def test_bad_otp_requests_send_nothing(client, runtime, make_staff, desk, enc, r
 def test_a_session_cookie_is_not_enough(client, runtime, desk, enc, ravi):
     # The JSON APIs take the API token only, so a forged cross-site form cannot use a
     # logged-in browser's cookie.
-    r = client.post("/login", data={"username": desk.username, "password": desk.password},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": desk.username, "password": desk.password},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and client.cookies
     hdrs = headers(desk)
     del hdrs["Authorization"]
@@ -648,9 +780,15 @@ DEMO = "/api/v1/abha/enrol/demographic"
 
 def demo_body(aadhaar, **over):
     body = {
-        "aadhaar": aadhaar, "name": "Ravi Kumar", "gender": "M", "birth_date": "1991-03-22",
-        "mobile": "9812345678", "address_line": "Camp ward 3, Anantnag", "district_lgd": 632,
-        "state_lgd": 1, "pincode": "192101",
+        "aadhaar": aadhaar,
+        "name": "Ravi Kumar",
+        "gender": "M",
+        "birth_date": "1991-03-22",
+        "mobile": "9812345678",
+        "address_line": "Camp ward 3, Anantnag",
+        "district_lgd": 632,
+        "state_lgd": 1,
+        "pincode": "192101",
         "consent": {"code": "abha-enrollment", "version": "1.4"},
     }
     body.update(over)
@@ -676,8 +814,9 @@ def test_demographic_enrolment_by_authorised_operator(client, runtime, desk, rav
     assert rows[0].resource_id == body["id"]
 
     # Again (year of birth only this time): the same account, not a second one.
-    r = client.post(DEMO, json=demo_body(ravi, birth_date=None, year_of_birth=1991),
-                    headers=desk.headers)
+    r = client.post(
+        DEMO, json=demo_body(ravi, birth_date=None, year_of_birth=1991), headers=desk.headers
+    )
     assert r.status_code == 200 and r.json()["is_new"] is False
     assert r.json()["abha_number"] == body["abha_number"]
     # And the Aadhaar OTP route finds it too.
@@ -730,8 +869,9 @@ def test_demographic_checks_the_aadhaar_number(client, runtime, desk, ravi):
     bad = ravi[:-1] + str((int(ravi[-1]) + 1) % 10)
     r = client.post(DEMO, json=demo_body(bad), headers=desk.headers)
     assert r.status_code == 400 and r.json()["code"] == "HS-1203"
-    r = client.post(DEMO, json=demo_body(aadhaar_with_check_digit("87654321098")),
-                    headers=desk.headers)
+    r = client.post(
+        DEMO, json=demo_body(aadhaar_with_check_digit("87654321098")), headers=desk.headers
+    )
     assert r.status_code == 404 and "UIDAI" in r.json()["detail"]
     snap.unchanged()
     assert audit_rows(runtime, "abha.enrol.demographic", "failed")

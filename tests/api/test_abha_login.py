@@ -32,8 +32,9 @@ MOBILE = "9876500001"
 
 def _pick(client, runtime, t_token, txn_id, **choice):
     headers = {"T-token": f"Bearer {t_token}"} if t_token is not None else {}
-    return client.post(f"{API}/login/verify/user", json={"txnId": txn_id, **choice},
-                       headers=headers)
+    return client.post(
+        f"{API}/login/verify/user", json={"txnId": txn_id, **choice}, headers=headers
+    )
 
 
 # --------------------------------------------------------------------------- happy paths
@@ -42,8 +43,9 @@ def _pick(client, runtime, t_token, txn_id, **choice):
 def test_login_by_abha_number_and_mobile_otp(client, runtime):
     """VRFY_ABHA_201: the OTP goes to the ABHA's verified mobile; a user token comes back."""
     account = create_account(runtime, mobile=MOBILE)
-    sent = request_login(client, runtime, hint="abha-number",
-                         value=AbhaNumber(account.abha_number).formatted)
+    sent = request_login(
+        client, runtime, hint="abha-number", value=AbhaNumber(account.abha_number).formatted
+    )
     assert sent.status_code == 200, sent.text
     body = sent.json()
     assert body["message"].endswith("XXXXXX0001")
@@ -72,7 +74,10 @@ def test_login_by_abha_number_and_mobile_otp(client, runtime):
     # Audited: the request as the anonymous caller, the login as the patient.
     [req] = audit_rows(runtime, "abha.login.otp_request")
     assert (req.actor_kind, req.outcome, req.resource_id) == (
-        "anonymous", "success", str(account.public_id))
+        "anonymous",
+        "success",
+        str(account.public_id),
+    )
     verified = audit_rows(runtime, "abha.login.verify")
     assert [(r.actor_kind, r.actor_id, r.outcome) for r in verified] == [
         ("patient", account.abha_number, "success"),
@@ -99,16 +104,23 @@ def test_login_by_abha_address(client, runtime, form):
 def test_login_by_aadhaar_otp_goes_to_the_aadhaar_mobile(client, runtime):
     """VRFY_ABHA_101: the OTP goes to the mobile registered with Aadhaar."""
     account = create_account(runtime, mobile=MOBILE, kyc_mobile="9123400077")
-    sent = request_login(client, runtime, hint="aadhaar", value=account.test_aadhaar,
-                         system="aadhaar")
+    sent = request_login(
+        client, runtime, hint="aadhaar", value=account.test_aadhaar, system="aadhaar"
+    )
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == (
-        "OTP is sent to Aadhaar registered mobile number ending with XXXXXX0077")
+        "OTP is sent to Aadhaar registered mobile number ending with XXXXXX0077"
+    )
     assert_no_phi(sent.text, account.test_aadhaar, account.abha_number)
     # Nothing went to the ABHA's own mobile.
     assert [m.payload["mobile"] for m in outbox(runtime)] == ["9123400077"]
-    done = verify_login(client, runtime, sent.json()["txnId"], last_otp(runtime, "9123400077"),
-                        scope=["abha-login", "aadhaar-verify"])
+    done = verify_login(
+        client,
+        runtime,
+        sent.json()["txnId"],
+        last_otp(runtime, "9123400077"),
+        scope=["abha-login", "aadhaar-verify"],
+    )
     assert done.status_code == 200, done.text
     assert done.json()["accounts"][0]["ABHANumber"] == AbhaNumber(account.abha_number).formatted
 
@@ -137,19 +149,23 @@ def test_mobile_lists_linked_abhas_then_one_is_picked(client, runtime):
     body = listed.json()
     assert body["refreshToken"] is None
     assert [a["ABHANumber"] for a in body["accounts"]] == [
-        AbhaNumber(father.abha_number).masked, AbhaNumber(mother.abha_number).masked]
+        AbhaNumber(father.abha_number).masked,
+        AbhaNumber(mother.abha_number).masked,
+    ]
     assert [a["name"] for a in body["accounts"]] == ["G***** N*** D**", "H****** B****"]
     assert body["accounts"][0]["preferredAbhaAddress"] == "gnabi@sbx"
-    assert_no_phi(listed.text, father.abha_number, mother.abha_number, father.name,
-                  mother.name, "1990")
+    assert_no_phi(
+        listed.text, father.abha_number, mother.abha_number, father.name, mother.name, "1990"
+    )
     # Listing is a read of each account, audited.
     listed_rows = audit_rows(runtime, "abha.login.list")
-    assert {r.resource_id for r in listed_rows} == {str(father.public_id),
-                                                    str(mother.public_id)}
+    assert {r.resource_id for r in listed_rows} == {str(father.public_id), str(mother.public_id)}
 
     # The T-token is not a user token.
-    assert client.get(f"{API}/account",
-                      headers={"X-token": f"Bearer {body['token']}"}).status_code == 401
+    assert (
+        client.get(f"{API}/account", headers={"X-token": f"Bearer {body['token']}"}).status_code
+        == 401
+    )
 
     ref = body["accounts"][1]["accountRef"]
     picked = _pick(client, runtime, body["token"], txn_id, accountRef=ref)
@@ -173,8 +189,9 @@ def test_mobile_pick_by_full_abha_number(client, runtime):
     sent = request_login(client, runtime, hint="mobile", value="+91 98765 00001")
     txn_id = sent.json()["txnId"]
     body = verify_login(client, runtime, txn_id, last_otp(runtime, MOBILE)).json()
-    picked = _pick(client, runtime, body["token"], txn_id,
-                   ABHANumber=AbhaNumber(account.abha_number).formatted)
+    picked = _pick(
+        client, runtime, body["token"], txn_id, ABHANumber=AbhaNumber(account.abha_number).formatted
+    )
     assert picked.status_code == 200, picked.text
 
 
@@ -205,8 +222,9 @@ def test_mobile_pick_bad_cases(client, runtime):
     assert foreign.status_code == 404
     assert_no_phi(foreign.text, stranger.abha_number, stranger.name)
     assert _pick(client, runtime, body["token"], txn_id, accountRef="nope").status_code == 404
-    both = _pick(client, runtime, body["token"], txn_id, accountRef=ref,
-                 ABHANumber=stranger.abha_number)
+    both = _pick(
+        client, runtime, body["token"], txn_id, accountRef=ref, ABHANumber=stranger.abha_number
+    )
     assert both.status_code == 400
     # The T-token expires with the transaction.
     runtime.clock.advance(seconds=runtime.settings.abha.txn_ttl_seconds + 1)
@@ -263,8 +281,9 @@ def test_wrong_otp_counts_then_locks_out(client, runtime):
 
 def test_expired_otp(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
-    txn_id = request_login(client, runtime, hint="abha-number",
-                           value=account.abha_number).json()["txnId"]
+    txn_id = request_login(client, runtime, hint="abha-number", value=account.abha_number).json()[
+        "txnId"
+    ]
     code = last_otp(runtime, MOBILE)
     runtime.clock.advance(seconds=runtime.settings.otp.ttl_seconds + 1)
     late = verify_login(client, runtime, txn_id, code)
@@ -279,8 +298,9 @@ def test_expired_otp(client, runtime):
 
 def test_resend_after_60_seconds_at_most_twice(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
-    txn_id = request_login(client, runtime, hint="abha-number",
-                           value=account.abha_number).json()["txnId"]
+    txn_id = request_login(client, runtime, hint="abha-number", value=account.abha_number).json()[
+        "txnId"
+    ]
 
     def resend():
         return client.post(f"{API}/login/resend-otp", json={"txnId": txn_id})
@@ -291,8 +311,10 @@ def test_resend_after_60_seconds_at_most_twice(client, runtime):
     runtime.clock.advance(seconds=60)
     ok = resend()
     assert ok.status_code == 200, ok.text
-    assert ok.json() == {"txnId": txn_id,
-                         "message": "OTP is sent to Mobile number ending with XXXXXX0001"}
+    assert ok.json() == {
+        "txnId": txn_id,
+        "message": "OTP is sent to Mobile number ending with XXXXXX0001",
+    }
     runtime.clock.advance(seconds=60)
     assert resend().status_code == 200
     runtime.clock.advance(seconds=60)
@@ -302,8 +324,9 @@ def test_resend_after_60_seconds_at_most_twice(client, runtime):
     assert count(runtime, OutboxMessage) == 3
     assert verify_login(client, runtime, txn_id, last_otp(runtime, MOBILE)).status_code == 200
     assert len(audit_rows(runtime, "abha.login.otp_resend")) == 4
-    unknown = client.post(f"{API}/login/resend-otp",
-                          json={"txnId": "00000000-0000-4000-8000-000000000000"})
+    unknown = client.post(
+        f"{API}/login/resend-otp", json={"txnId": "00000000-0000-4000-8000-000000000000"}
+    )
     assert unknown.status_code == 404
 
 
@@ -320,8 +343,10 @@ def test_a_new_request_does_not_bypass_the_resend_rule(client, runtime):
     assert count(runtime, OutboxMessage) == 1
     # A minute later, or once the first OTP is used, a new request is fine.
     runtime.clock.advance(seconds=60)
-    assert request_login(client, runtime, hint="abha-number",
-                         value=account.abha_number).status_code == 200
+    assert (
+        request_login(client, runtime, hint="abha-number", value=account.abha_number).status_code
+        == 200
+    )
     mobile_txn = request_login(client, runtime, hint="mobile", value=MOBILE).json()["txnId"]
     assert verify_login(client, runtime, mobile_txn, last_otp(runtime, MOBILE)).status_code == 200
     assert request_login(client, runtime, hint="mobile", value=MOBILE).status_code == 200
@@ -338,11 +363,13 @@ def test_deactivated_account_logs_in_only_to_reactivate(client, runtime):
     assert count(runtime, OutboxMessage) == 0
 
     scope = ["abha-login", "reactivate"]
-    sent = request_login(client, runtime, hint="abha-number", value=account.abha_number,
-                         scope=scope)
+    sent = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number, scope=scope
+    )
     assert sent.status_code == 200, sent.text
-    done = verify_login(client, runtime, sent.json()["txnId"], last_otp(runtime, MOBILE),
-                        scope=scope)
+    done = verify_login(
+        client, runtime, sent.json()["txnId"], last_otp(runtime, MOBILE), scope=scope
+    )
     assert done.status_code == 200, done.text
     assert done.json()["accounts"][0]["status"] == "ACTIVE"
     assert load_account(runtime, account.abha_number).status == "ACTIVE"
@@ -350,8 +377,9 @@ def test_deactivated_account_logs_in_only_to_reactivate(client, runtime):
     [row] = audit_rows(runtime, "abha.account.reactivate")
     assert (row.actor_kind, row.actor_id) == ("patient", account.abha_number)
     # Once active, "reactivate" is refused with what to do instead.
-    again = request_login(client, runtime, hint="abha-number", value=account.abha_number,
-                          scope=scope)
+    again = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number, scope=scope
+    )
     assert again.status_code == 400
     assert "already active" in again.json()["error"]["message"]
 
@@ -360,13 +388,14 @@ def test_reactivate_by_mobile_lists_only_deactivated(client, runtime):
     create_account(runtime, mobile=MOBILE)
     sleeping = create_account(runtime, mobile=MOBILE, status="DEACTIVATED")
     scope = ["abha-login", "reactivate", "mobile-verify"]
-    txn_id = request_login(client, runtime, hint="mobile", value=MOBILE,
-                           scope=scope).json()["txnId"]
+    txn_id = request_login(client, runtime, hint="mobile", value=MOBILE, scope=scope).json()[
+        "txnId"
+    ]
     body = verify_login(client, runtime, txn_id, last_otp(runtime, MOBILE), scope=scope).json()
-    assert [a["ABHANumber"] for a in body["accounts"]] == [
-        AbhaNumber(sleeping.abha_number).masked]
-    picked = _pick(client, runtime, body["token"], txn_id,
-                   accountRef=body["accounts"][0]["accountRef"])
+    assert [a["ABHANumber"] for a in body["accounts"]] == [AbhaNumber(sleeping.abha_number).masked]
+    picked = _pick(
+        client, runtime, body["token"], txn_id, accountRef=body["accounts"][0]["accountRef"]
+    )
     assert picked.status_code == 200, picked.text
     assert load_account(runtime, sleeping.abha_number).status == "ACTIVE"
 
@@ -374,8 +403,9 @@ def test_reactivate_by_mobile_lists_only_deactivated(client, runtime):
 def test_scope_must_match_the_request(client, runtime):
     account = create_account(runtime, mobile=MOBILE, status="DEACTIVATED")
     scope = ["abha-login", "reactivate"]
-    txn_id = request_login(client, runtime, hint="abha-number", value=account.abha_number,
-                           scope=scope).json()["txnId"]
+    txn_id = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number, scope=scope
+    ).json()["txnId"]
     mixed = verify_login(client, runtime, txn_id, last_otp(runtime, MOBILE))
     assert mixed.status_code == 400
     assert mixed.json()["error"]["code"] == "HS-1246"
@@ -415,8 +445,9 @@ def test_no_verified_mobile_means_aadhaar_otp(client, runtime):
 
 def test_aadhaar_without_registered_mobile(client, runtime):
     account = create_account(runtime, mobile=MOBILE, kyc_mobile=None)
-    resp = request_login(client, runtime, hint="aadhaar", value=account.test_aadhaar,
-                         system="aadhaar")
+    resp = request_login(
+        client, runtime, hint="aadhaar", value=account.test_aadhaar, system="aadhaar"
+    )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "HS-1244"
     assert count(runtime, OtpTransaction) == 0
@@ -427,8 +458,9 @@ def test_aadhaar_without_registered_mobile(client, runtime):
 
 def test_aadhaar_otp_needs_the_aadhaar_hint(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
-    resp = request_login(client, runtime, hint="abha-number", value=account.abha_number,
-                         system="aadhaar")
+    resp = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number, system="aadhaar"
+    )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "HS-1243"
     assert count(runtime, OtpTransaction) == 0
@@ -441,14 +473,27 @@ def test_aadhaar_otp_needs_the_aadhaar_hint(client, runtime):
         ({"loginHint": "mobile", "loginId": "x", "otpSystem": "abdm"}, "scope"),
         ({"scope": ["abha-login"], "loginId": "x", "otpSystem": "abdm"}, "loginHint"),
         ({"scope": ["abha-login"], "loginHint": "mobile", "otpSystem": "abdm"}, "loginId"),
-        ({"scope": "abha-login", "loginHint": "mobile", "loginId": "x", "otpSystem": "abdm"},
-         "scope"),
-        ({"scope": ["abha-login"], "loginHint": "mobile", "loginId": 9876500001,
-          "otpSystem": "abdm"}, "loginId"),
-        ({"scope": ["abha-login"], "loginHint": "email", "loginId": "x", "otpSystem": "abdm"},
-         "loginHint"),
-        ({"scope": ["abha-login"], "loginHint": "mobile", "loginId": "x", "otpSystem": "sms"},
-         "otpSystem"),
+        (
+            {"scope": "abha-login", "loginHint": "mobile", "loginId": "x", "otpSystem": "abdm"},
+            "scope",
+        ),
+        (
+            {
+                "scope": ["abha-login"],
+                "loginHint": "mobile",
+                "loginId": 9876500001,
+                "otpSystem": "abdm",
+            },
+            "loginId",
+        ),
+        (
+            {"scope": ["abha-login"], "loginHint": "email", "loginId": "x", "otpSystem": "abdm"},
+            "loginHint",
+        ),
+        (
+            {"scope": ["abha-login"], "loginHint": "mobile", "loginId": "x", "otpSystem": "sms"},
+            "otpSystem",
+        ),
         ({"scope": [], "loginHint": "mobile", "loginId": "x", "otpSystem": "abdm"}, "scope"),
     ],
 )
@@ -463,14 +508,19 @@ def test_request_otp_refuses_malformed_bodies(client, runtime, body, field):
 
 def test_malformed_json_and_wrong_types_on_every_login_route(client, runtime):
     for path in ("login/request/otp", "login/verify", "login/verify/user", "login/resend-otp"):
-        resp = client.post(f"{API}/{path}", content=b'{"scope": [',
-                           headers={"Content-Type": "application/json"})
+        resp = client.post(
+            f"{API}/{path}", content=b'{"scope": [', headers={"Content-Type": "application/json"}
+        )
         assert resp.status_code == 400, path
         assert "not valid JSON" in resp.json()["error"]["message"]
         assert client.post(f"{API}/{path}", json=[]).status_code == 400
-    verify = client.post(f"{API}/login/verify", json={
-        "scope": ["abha-login"], "authData": {"authMethods": ["password"],
-                                              "otp": {"txnId": "x", "otpValue": "y"}}})
+    verify = client.post(
+        f"{API}/login/verify",
+        json={
+            "scope": ["abha-login"],
+            "authData": {"authMethods": ["password"], "otp": {"txnId": "x", "otpValue": "y"}},
+        },
+    )
     assert verify.status_code == 400
     assert "authMethods" in verify.json()["error"]["message"]
     missing = client.post(f"{API}/login/verify", json={"scope": ["abha-login"]})
@@ -489,8 +539,7 @@ def test_malformed_json_and_wrong_types_on_every_login_route(client, runtime):
     ],
 )
 def test_login_id_format_errors(client, runtime, hint, value, code):
-    resp = request_login(client, runtime, hint=hint, value=value,
-                         system="abdm")
+    resp = request_login(client, runtime, hint=hint, value=value, system="abdm")
     assert resp.status_code == 400
     err = resp.json()["error"]
     assert err["code"] == code
@@ -502,18 +551,31 @@ def test_login_id_format_errors(client, runtime, hint, value, code):
 
 def test_login_id_and_otp_must_be_encrypted(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
-    resp = client.post(f"{API}/login/request/otp", json={
-        "scope": ["abha-login", "mobile-verify"], "loginHint": "abha-number",
-        "loginId": account.abha_number, "otpSystem": "abdm"})
+    resp = client.post(
+        f"{API}/login/request/otp",
+        json={
+            "scope": ["abha-login", "mobile-verify"],
+            "loginHint": "abha-number",
+            "loginId": account.abha_number,
+            "otpSystem": "abdm",
+        },
+    )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "HS-1300"
     assert "public/certificate" in resp.json()["error"]["message"]
-    txn_id = request_login(client, runtime, hint="abha-number",
-                           value=account.abha_number).json()["txnId"]
-    plain = client.post(f"{API}/login/verify", json={
-        "scope": ["abha-login", "mobile-verify"],
-        "authData": {"authMethods": ["otp"],
-                     "otp": {"txnId": txn_id, "otpValue": last_otp(runtime, MOBILE)}}})
+    txn_id = request_login(client, runtime, hint="abha-number", value=account.abha_number).json()[
+        "txnId"
+    ]
+    plain = client.post(
+        f"{API}/login/verify",
+        json={
+            "scope": ["abha-login", "mobile-verify"],
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {"txnId": txn_id, "otpValue": last_otp(runtime, MOBILE)},
+            },
+        },
+    )
     assert plain.status_code == 400
     assert plain.json()["error"]["code"] == "HS-1300"
     assert txn_row(runtime, txn_id).attempts == 0  # an unreadable OTP is not a try
@@ -531,8 +593,9 @@ def test_login_id_and_otp_must_be_encrypted(client, runtime):
 )
 def test_scope_errors(client, runtime, scope, system):
     account = create_account(runtime, mobile=MOBILE)
-    resp = request_login(client, runtime, hint="aadhaar", value=account.test_aadhaar,
-                         system=system, scope=scope)
+    resp = request_login(
+        client, runtime, hint="aadhaar", value=account.test_aadhaar, system=system, scope=scope
+    )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] in {"HS-1240", "HS-1242"}
     assert count(runtime, OtpTransaction) == 0
@@ -540,10 +603,17 @@ def test_scope_errors(client, runtime, scope, system):
 
 def test_extra_fields_are_ignored(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
-    resp = client.post(f"{API}/login/request/otp", json={
-        "scope": ["abha-login", "mobile-verify"], "loginHint": "abha-number",
-        "loginId": enc(runtime, account.abha_number), "otpSystem": "abdm",
-        "txnId": "", "somethingNew": {"a": 1}})
+    resp = client.post(
+        f"{API}/login/request/otp",
+        json={
+            "scope": ["abha-login", "mobile-verify"],
+            "loginHint": "abha-number",
+            "loginId": enc(runtime, account.abha_number),
+            "otpSystem": "abdm",
+            "txnId": "",
+            "somethingNew": {"a": 1},
+        },
+    )
     assert resp.status_code == 200, resp.text
 
 

@@ -52,18 +52,23 @@ def _request(client, runtime, headers, scope, hint=None, value=None, system="abd
 
 
 def _verify(client, runtime, headers, scope, txn_id, otp):
-    return client.post(f"{API}/account/verify", headers=headers, json={
-        "scope": ["abha-profile", *scope],
-        "authData": {"authMethods": ["otp"],
-                     "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)}}})
+    return client.post(
+        f"{API}/account/verify",
+        headers=headers,
+        json={
+            "scope": ["abha-profile", *scope],
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)},
+            },
+        },
+    )
 
 
-def _change(client, runtime, headers, scope, hint=None, value=None, *, otp_to,
-            system="abdm"):
+def _change(client, runtime, headers, scope, hint=None, value=None, *, otp_to, system="abdm"):
     sent = _request(client, runtime, headers, scope, hint, value, system)
     assert sent.status_code == 200, sent.text
-    done = _verify(client, runtime, headers, scope, sent.json()["txnId"],
-                   last_otp(runtime, otp_to))
+    done = _verify(client, runtime, headers, scope, sent.json()["txnId"], last_otp(runtime, otp_to))
     assert done.status_code == 200, done.text
     return done.json()
 
@@ -79,7 +84,11 @@ def test_profile_view(client, runtime, holder):
     assert p["ABHANumber"] == AbhaNumber(account.abha_number).formatted
     assert (p["firstName"], p["middleName"], p["lastName"]) == ("Ravi", "Kumar", "Sharma")
     assert (p["dob"], p["dayOfBirth"], p["monthOfBirth"], p["yearOfBirth"]) == (
-        "12-04-1990", "12", "04", "1990")
+        "12-04-1990",
+        "12",
+        "04",
+        "1990",
+    )
     assert (p["mobile"], p["mobileVerified"]) == (MOBILE, True)
     assert p["phrAddress"] == [f"{account.abha_number}@sbx"]
     assert p["status"] == p["abhaStatus"] == "ACTIVE"
@@ -87,7 +96,8 @@ def test_profile_view(client, runtime, holder):
     assert (p["districtCode"], p["stateCode"]) == ("620", "1")
     rows = audit_rows(runtime, "abha.profile.read")
     assert [(r.actor_kind, r.actor_id, r.purpose, r.outcome, r.resource_id) for r in rows] == [
-        ("patient", account.abha_number, "PATRQT", "success", str(account.public_id))]
+        ("patient", account.abha_number, "PATRQT", "success", str(account.public_id))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -101,28 +111,42 @@ def test_profile_view(client, runtime, holder):
     ],
 )
 def test_bad_or_absent_x_token(client, runtime, headers, code):
-    for method, path in [("get", "account"), ("post", "account/request/otp"),
-                         ("post", "account/verify"), ("post", "account/resend-otp")]:
-        resp = getattr(client, method)(f"{API}/{path}", headers=headers,
-                                       **({"json": {}} if method == "post" else {}))
+    for method, path in [
+        ("get", "account"),
+        ("post", "account/request/otp"),
+        ("post", "account/verify"),
+        ("post", "account/resend-otp"),
+    ]:
+        resp = getattr(client, method)(
+            f"{API}/{path}", headers=headers, **({"json": {}} if method == "post" else {})
+        )
         assert resp.status_code == 401, (path, resp.text)
         assert resp.json()["error"]["code"] == code
     rows = audit_rows(runtime, "abha.profile.authenticate")
     assert len(rows) == 4
     assert {(r.actor_kind, r.outcome, r.reason_code) for r in rows} == {
-        ("anonymous", "failed", code)}
+        ("anonymous", "failed", code)
+    }
 
 
 def test_expired_x_token_and_refresh_token_is_not_a_user_token(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
     sent = request_login(client, runtime, hint="abha-number", value=account.abha_number)
-    done = client.post(f"{API}/login/verify", json={
-        "scope": ["abha-login", "mobile-verify"],
-        "authData": {"authMethods": ["otp"], "otp": {
-            "txnId": sent.json()["txnId"], "otpValue": enc(runtime, last_otp(runtime, MOBILE))}}})
+    done = client.post(
+        f"{API}/login/verify",
+        json={
+            "scope": ["abha-login", "mobile-verify"],
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {
+                    "txnId": sent.json()["txnId"],
+                    "otpValue": enc(runtime, last_otp(runtime, MOBILE)),
+                },
+            },
+        },
+    )
     tokens = done.json()
-    refresh = client.get(f"{API}/account",
-                         headers={"X-token": f"Bearer {tokens['refreshToken']}"})
+    refresh = client.get(f"{API}/account", headers={"X-token": f"Bearer {tokens['refreshToken']}"})
     assert refresh.status_code == 401
     runtime.clock.advance(seconds=tokens["expiresIn"])
     expired = client.get(f"{API}/account", headers={"X-token": f"Bearer {tokens['token']}"})
@@ -139,11 +163,18 @@ def test_change_mobile(client, runtime, holder):
     sent = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE)
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == "OTP is sent to Mobile number ending with XXXXXX6780"
-    done = _verify(client, runtime, headers, ["mobile-verify"], sent.json()["txnId"],
-                   last_otp(runtime, NEW_MOBILE))
+    done = _verify(
+        client,
+        runtime,
+        headers,
+        ["mobile-verify"],
+        sent.json()["txnId"],
+        last_otp(runtime, NEW_MOBILE),
+    )
     assert done.status_code == 200, done.text
     assert done.json()["accounts"] == [
-        {"ABHANumber": AbhaNumber(account.abha_number).formatted, "status": "ACTIVE"}]
+        {"ABHANumber": AbhaNumber(account.abha_number).formatted, "status": "ACTIVE"}
+    ]
     after = load_account(runtime, account.abha_number)
     assert (after.mobile, after.mobile_verified) == (NEW_MOBILE, True)
     # The notice goes to the old mobile and carries no personal data.
@@ -152,8 +183,11 @@ def test_change_mobile(client, runtime, holder):
     assert notice["template"] == "notice.abha.mobile-changed"
     assert_no_phi(notice["text"], NEW_MOBILE, account.abha_number, "Ravi")
     [row] = audit_rows(runtime, "abha.profile.mobile_change")
-    assert (row.actor_kind, row.actor_id, row.outcome) == ("patient", account.abha_number,
-                                                            "success")
+    assert (row.actor_kind, row.actor_id, row.outcome) == (
+        "patient",
+        account.abha_number,
+        "success",
+    )
     assert audit_rows(runtime, "abha.profile.mobile_change.otp_request")[0].outcome == "success"
     # Login now works with the new mobile, not the old one.
     assert request_login(client, runtime, hint="mobile", value=MOBILE).status_code == 404
@@ -179,8 +213,10 @@ def test_change_mobile_wrong_otp_changes_nothing(client, runtime, holder):
     _verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
     locked = _verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
     assert locked.status_code == 429
-    assert request_login(client, runtime, hint="abha-number",
-                         value=account.abha_number).status_code == 429
+    assert (
+        request_login(client, runtime, hint="abha-number", value=account.abha_number).status_code
+        == 429
+    )
     assert load_account(runtime, account.abha_number).mobile == MOBILE
 
 
@@ -206,16 +242,24 @@ def test_change_mobile_request_errors(client, runtime, holder):
     no_id = _request(client, runtime, headers, ["mobile-verify"], "mobile", None)
     assert no_id.status_code == 400
     assert no_id.json()["error"]["code"] == "HS-1256"
-    aadhaar_otp = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE,
-                           system="aadhaar")
+    aadhaar_otp = _request(
+        client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE, system="aadhaar"
+    )
     assert aadhaar_otp.status_code == 400
     for scope in ([], ["mobile-verify", "email-verify"], ["mobile-verify", "aadhaar-verify"]):
         bad = _request(client, runtime, headers, scope, "mobile", NEW_MOBILE)
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "HS-1250"
-    not_profile = client.post(f"{API}/account/request/otp", headers=headers, json={
-        "scope": ["abha-login", "mobile-verify"], "loginHint": "mobile",
-        "loginId": enc(runtime, NEW_MOBILE), "otpSystem": "abdm"})
+    not_profile = client.post(
+        f"{API}/account/request/otp",
+        headers=headers,
+        json={
+            "scope": ["abha-login", "mobile-verify"],
+            "loginHint": "mobile",
+            "loginId": enc(runtime, NEW_MOBILE),
+            "otpSystem": "abdm",
+        },
+    )
     assert not_profile.status_code == 400
     assert count(runtime, OtpTransaction) == 1
 
@@ -228,8 +272,14 @@ def test_change_email(client, runtime, holder):
     sent = _request(client, runtime, headers, ["email-verify"], "email", "Ravi.K@Example.ORG")
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == "OTP is sent to email ending with Ra*****@example.org"
-    done = _verify(client, runtime, headers, ["email-verify"], sent.json()["txnId"],
-                   last_otp(runtime, "Ravi.K@example.org"))
+    done = _verify(
+        client,
+        runtime,
+        headers,
+        ["email-verify"],
+        sent.json()["txnId"],
+        last_otp(runtime, "Ravi.K@example.org"),
+    )
     assert done.status_code == 200, done.text
     after = load_account(runtime, account.abha_number)
     assert (after.email, after.email_verified) == ("Ravi.K@example.org", True)
@@ -241,8 +291,18 @@ def test_change_email(client, runtime, holder):
 
 @pytest.mark.parametrize(
     "value",
-    ["ravi", "ravi@", "@example.org", "ravi@example", "ra vi@example.org", "ravi@@x.org",
-     "ravi..k@example.org", "ravi@exa_mple.org", "ravi@example.123", "x" * 65 + "@a.org"],
+    [
+        "ravi",
+        "ravi@",
+        "@example.org",
+        "ravi@example",
+        "ra vi@example.org",
+        "ravi@@x.org",
+        "ravi..k@example.org",
+        "ravi@exa_mple.org",
+        "ravi@example.123",
+        "x" * 65 + "@a.org",
+    ],
 )
 def test_change_email_format_error(client, runtime, holder, value):
     account, headers = holder
@@ -256,8 +316,9 @@ def test_change_email_format_error(client, runtime, holder, value):
 
 def test_verify_with_another_scope_or_another_holders_txn(client, runtime, holder):
     account, headers = holder
-    txn_id = _request(client, runtime, headers, ["email-verify"], "email",
-                      "ravi@example.org").json()["txnId"]
+    txn_id = _request(
+        client, runtime, headers, ["email-verify"], "email", "ravi@example.org"
+    ).json()["txnId"]
     code = last_otp(runtime, "ravi@example.org")
     mixed = _verify(client, runtime, headers, ["mobile-verify"], txn_id, code)
     assert mixed.status_code == 400
@@ -267,13 +328,22 @@ def test_verify_with_another_scope_or_another_holders_txn(client, runtime, holde
     other_headers = {"X-token": f"Bearer {login_token(client, runtime, other)}"}
     theirs = _verify(client, runtime, other_headers, ["email-verify"], txn_id, code)
     assert theirs.status_code == 404
-    assert client.post(f"{API}/account/resend-otp", headers=other_headers,
-                       json={"txnId": txn_id}).status_code == 404
+    assert (
+        client.post(
+            f"{API}/account/resend-otp", headers=other_headers, json={"txnId": txn_id}
+        ).status_code
+        == 404
+    )
     # A login transaction is not a profile transaction either.
-    login_txn = request_login(client, runtime, hint="abha-number",
-                              value=account.abha_number).json()["txnId"]
-    assert _verify(client, runtime, headers, ["email-verify"], login_txn,
-                   last_otp(runtime, MOBILE)).status_code == 404
+    login_txn = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number
+    ).json()["txnId"]
+    assert (
+        _verify(
+            client, runtime, headers, ["email-verify"], login_txn, last_otp(runtime, MOBILE)
+        ).status_code
+        == 404
+    )
     assert txn_row(runtime, txn_id).attempts == 0
     assert load_account(runtime, other.abha_number).email is None
     assert _verify(client, runtime, headers, ["email-verify"], txn_id, code).status_code == 200
@@ -281,22 +351,33 @@ def test_verify_with_another_scope_or_another_holders_txn(client, runtime, holde
 
 def test_profile_resend(client, runtime, holder):
     _, headers = holder
-    txn_id = _request(client, runtime, headers, ["email-verify"], "email",
-                      "ravi@example.org").json()["txnId"]
+    txn_id = _request(
+        client, runtime, headers, ["email-verify"], "email", "ravi@example.org"
+    ).json()["txnId"]
     early = client.post(f"{API}/account/resend-otp", headers=headers, json={"txnId": txn_id})
     assert early.status_code == 429
     runtime.clock.advance(seconds=61)
     ok = client.post(f"{API}/account/resend-otp", headers=headers, json={"txnId": txn_id})
     assert ok.status_code == 200, ok.text
     assert ok.json()["message"] == "OTP is sent to email ending with ra*****@example.org"
-    assert _verify(client, runtime, headers, ["email-verify"], txn_id,
-                   last_otp(runtime, "ravi@example.org")).status_code == 200
+    assert (
+        _verify(
+            client,
+            runtime,
+            headers,
+            ["email-verify"],
+            txn_id,
+            last_otp(runtime, "ravi@example.org"),
+        ).status_code
+        == 200
+    )
 
 
 def test_expired_profile_otp(client, runtime, holder):
     account, headers = holder
-    txn_id = _request(client, runtime, headers, ["mobile-verify"], "mobile",
-                      NEW_MOBILE).json()["txnId"]
+    txn_id = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE).json()[
+        "txnId"
+    ]
     code = last_otp(runtime, NEW_MOBILE)
     runtime.clock.advance(seconds=runtime.settings.otp.ttl_seconds + 1)
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
@@ -324,22 +405,34 @@ def test_deactivate_then_reactivate(client, runtime, holder):
     assert "reactivate" in refused.json()["error"]["message"]
     [row] = audit_rows(runtime, "abha.profile.authenticate")
     assert (row.actor_kind, row.outcome) == ("patient", "denied")
-    assert request_login(client, runtime, hint="abha-number",
-                         value=account.abha_number).status_code == 403
+    assert (
+        request_login(client, runtime, hint="abha-number", value=account.abha_number).status_code
+        == 403
+    )
 
     scope = ["abha-login", "reactivate"]
-    sent = request_login(client, runtime, hint="abha-number", value=account.abha_number,
-                         scope=scope)
-    back = client.post(f"{API}/login/verify", json={
-        "scope": scope, "authData": {"authMethods": ["otp"], "otp": {
-            "txnId": sent.json()["txnId"], "otpValue": enc(runtime, last_otp(runtime, MOBILE))}}})
+    sent = request_login(
+        client, runtime, hint="abha-number", value=account.abha_number, scope=scope
+    )
+    back = client.post(
+        f"{API}/login/verify",
+        json={
+            "scope": scope,
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {
+                    "txnId": sent.json()["txnId"],
+                    "otpValue": enc(runtime, last_otp(runtime, MOBILE)),
+                },
+            },
+        },
+    )
     assert back.status_code == 200, back.text
     assert client.get(f"{API}/account", headers=headers).status_code == 200
 
 
 def test_delete_leaves_a_tombstone(client, runtime):
-    account = create_account(runtime, mobile=MOBILE, email="ravi@example.org",
-                             handle="ravi.k1990")
+    account = create_account(runtime, mobile=MOBILE, email="ravi@example.org", handle="ravi.k1990")
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
     done = _change(client, runtime, headers, ["delete"], otp_to=MOBILE)
     assert done["accounts"][0]["status"] == "DELETED"
@@ -356,41 +449,70 @@ def test_delete_leaves_a_tombstone(client, runtime):
         assert (row.gender, row.year_of_birth, row.district_lgd) == ("M", 1990, 620)
         # Cleared: everything that names or reaches the person.
         assert (row.name, row.first_name, row.middle_name, row.last_name, row.name_key) == (
-            "", "", None, None, "")
-        assert (row.birth_date, row.mobile, row.email, row.address_line, row.pincode,
-                row.photo, row.aadhaar_last4) == (None,) * 7
+            "",
+            "",
+            None,
+            None,
+            "",
+        )
+        assert (
+            row.birth_date,
+            row.mobile,
+            row.email,
+            row.address_line,
+            row.pincode,
+            row.photo,
+            row.aadhaar_last4,
+        ) == (None,) * 7
         # The number is never handed out again.
         perm = NumberPermutation(runtime.settings.secret_key.get_secret_value())
         assert perm.number_for(reserve(s)) != account.abha_number
 
     # The token, the number, the address and the Aadhaar all stop working.
     assert client.get(f"{API}/account", headers=headers).status_code == 401
-    for hint, value, system in [("abha-number", account.abha_number, "abdm"),
-                                ("abha-address", "ravi.k1990@sbx", "abdm"),
-                                ("aadhaar", account.test_aadhaar, "aadhaar"),
-                                ("mobile", MOBILE, "abdm")]:
-        assert request_login(client, runtime, hint=hint, value=value,
-                             system=system).status_code == 404
+    for hint, value, system in [
+        ("abha-number", account.abha_number, "abdm"),
+        ("abha-address", "ravi.k1990@sbx", "abdm"),
+        ("aadhaar", account.test_aadhaar, "aadhaar"),
+        ("mobile", MOBILE, "abdm"),
+    ]:
+        assert (
+            request_login(client, runtime, hint=hint, value=value, system=system).status_code == 404
+        )
     # The audit trail stays.
     actions = {r.action for r in audit_rows(runtime) if r.resource_id == str(account.public_id)}
     assert {"abha.login.verify", "abha.account.delete", "abha.account.delete.otp_request"} <= (
-        actions)
+        actions
+    )
 
 
 def test_deactivate_or_delete_needs_a_verified_mobile(client, runtime):
     account = create_account(runtime, mobile=MOBILE, mobile_verified=False)
-    sent = request_login(client, runtime, hint="aadhaar", value=account.test_aadhaar,
-                         system="aadhaar")
-    done = client.post(f"{API}/login/verify", json={
-        "scope": ["abha-login", "aadhaar-verify"], "authData": {"authMethods": ["otp"], "otp": {
-            "txnId": sent.json()["txnId"], "otpValue": enc(runtime, last_otp(runtime, MOBILE))}}})
+    sent = request_login(
+        client, runtime, hint="aadhaar", value=account.test_aadhaar, system="aadhaar"
+    )
+    done = client.post(
+        f"{API}/login/verify",
+        json={
+            "scope": ["abha-login", "aadhaar-verify"],
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {
+                    "txnId": sent.json()["txnId"],
+                    "otpValue": enc(runtime, last_otp(runtime, MOBILE)),
+                },
+            },
+        },
+    )
     headers = {"X-token": f"Bearer {done.json()['token']}"}
     for scope in (["deactivate"], ["delete"]):
         resp = _request(client, runtime, headers, scope)
         assert resp.status_code == 400
         assert resp.json()["error"]["code"] == "HS-1255"
-    assert _request(client, runtime, headers, ["delete"],
-                    system="aadhaar").json()["error"]["code"] == "HS-1251"
+    assert (
+        _request(client, runtime, headers, ["delete"], system="aadhaar").json()["error"]["code"]
+        == "HS-1251"
+    )
     assert load_account(runtime, account.abha_number).status == "ACTIVE"
     assert count(runtime, OtpTransaction) == 1
 
@@ -402,22 +524,39 @@ def test_re_kyc_updates_from_aadhaar(client, runtime):
     account = create_account(runtime, mobile=MOBILE, kyc_mobile="9123400077")
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
     with unit_of_work(runtime.session_factory) as s:
-        s.execute(update(KycResident).where(KycResident.aadhaar == account.test_aadhaar).values(
-            name="Ravi Kumar Bhat", birth_date=date(1990, 4, 21), address_line="Lane 4, Bemina",
-            district_name="Budgam", district_lgd=621, pincode="190018"))
-    sent = _request(client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar,
-                    system="aadhaar")
+        s.execute(
+            update(KycResident)
+            .where(KycResident.aadhaar == account.test_aadhaar)
+            .values(
+                name="Ravi Kumar Bhat",
+                birth_date=date(1990, 4, 21),
+                address_line="Lane 4, Bemina",
+                district_name="Budgam",
+                district_lgd=621,
+                pincode="190018",
+            )
+        )
+    sent = _request(
+        client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar, system="aadhaar"
+    )
     assert sent.status_code == 200, sent.text
     assert "Aadhaar registered mobile" in sent.json()["message"]
     # The transaction keeps no Aadhaar in clear.
     txn = txn_row(runtime, sent.json()["txnId"])
     assert account.test_aadhaar not in str(txn.state)
-    done = _verify(client, runtime, headers, ["re-kyc"], sent.json()["txnId"],
-                   last_otp(runtime, "9123400077"))
+    done = _verify(
+        client, runtime, headers, ["re-kyc"], sent.json()["txnId"], last_otp(runtime, "9123400077")
+    )
     assert done.status_code == 200, done.text
     p = client.get(f"{API}/account", headers=headers).json()
     assert (p["name"], p["lastName"], p["dob"], p["address"], p["districtCode"], p["pinCode"]) == (
-        "Ravi Kumar Bhat", "Bhat", "21-04-1990", "Lane 4, Bemina", "621", "190018")
+        "Ravi Kumar Bhat",
+        "Bhat",
+        "21-04-1990",
+        "Lane 4, Bemina",
+        "621",
+        "190018",
+    )
     after = load_account(runtime, account.abha_number)
     assert (after.name_key, after.kyc_verified) == ("ravi kumar bhat", True)
     [notice] = notices(runtime)
@@ -432,14 +571,15 @@ def test_re_kyc_refuses_another_aadhaar(client, runtime, holder):
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "HS-1254"
     assert_no_phi(resp.text, other, account.abha_number)
-    wrong_system = _request(client, runtime, headers, ["re-kyc"], "aadhaar",
-                            account.test_aadhaar)
+    wrong_system = _request(client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar)
     assert wrong_system.status_code == 400
     assert count(runtime, OtpTransaction) == 1
     assert count(runtime, OutboxMessage) == 1  # the login OTP only
     rows = audit_rows(runtime, "abha.profile.re_kyc.otp_request")
-    assert [(r.outcome, r.reason_code) for r in rows] == [("denied", "HS-1254"),
-                                                          ("failed", "HS-1251")]
+    assert [(r.outcome, r.reason_code) for r in rows] == [
+        ("denied", "HS-1254"),
+        ("failed", "HS-1251"),
+    ]
 
 
 # --------------------------------------------------------------------------- bad bodies
@@ -448,18 +588,26 @@ def test_re_kyc_refuses_another_aadhaar(client, runtime, holder):
 def test_malformed_profile_bodies(client, runtime, holder):
     _, headers = holder
     for path in ("account/request/otp", "account/verify", "account/resend-otp"):
-        resp = client.post(f"{API}/{path}", content=b"{not json",
-                           headers={**headers, "Content-Type": "application/json"})
+        resp = client.post(
+            f"{API}/{path}",
+            content=b"{not json",
+            headers={**headers, "Content-Type": "application/json"},
+        )
         assert resp.status_code == 400, path
         assert resp.json()["error"]["code"] == "HS-1000"
     cases = [
         ("account/request/otp", {"loginHint": "mobile"}, "scope is required"),
-        ("account/request/otp", {"scope": ["abha-profile", "delete"], "otpSystem": 1},
-         "otpSystem"),
+        ("account/request/otp", {"scope": ["abha-profile", "delete"], "otpSystem": 1}, "otpSystem"),
         ("account/request/otp", {"scope": ["abha-profile"], "loginHint": "dl"}, "loginHint"),
         ("account/verify", {"scope": ["abha-profile", "delete"]}, "authData is required"),
-        ("account/verify", {"scope": ["abha-profile", "delete"], "authData": {
-            "authMethods": ["otp"], "otp": {"txnId": 5, "otpValue": "x"}}}, "txnId"),
+        (
+            "account/verify",
+            {
+                "scope": ["abha-profile", "delete"],
+                "authData": {"authMethods": ["otp"], "otp": {"txnId": 5, "otpValue": "x"}},
+            },
+            "txnId",
+        ),
         ("account/resend-otp", {}, "txnId is required"),
     ]
     for path, body, expect in cases:

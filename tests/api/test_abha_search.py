@@ -37,8 +37,17 @@ def people(runtime):
     made = {}
     with unit_of_work(runtime.session_factory) as s:
         for key, (name, born, district, gender, mobile, status, handles) in PEOPLE.items():
-            a = make_account(s, runtime, name=name, birth_date=born, district_lgd=district,
-                             gender=gender, mobile=mobile, status=status, handles=handles)
+            a = make_account(
+                s,
+                runtime,
+                name=name,
+                birth_date=born,
+                district_lgd=district,
+                gender=gender,
+                mobile=mobile,
+                status=status,
+                handles=handles,
+            )
             made[key] = {"id": str(a.public_id), "number": a.abha_number, "name": name}
     return made
 
@@ -67,9 +76,17 @@ def test_by_number_with_or_without_hyphens_is_masked(client, people, desk):
     assert body["mode"] == "number" and body["count"] == 1 and body["hint"] is None
     [item] = body["items"]
     assert item == {
-        "id": ravi["id"], "abha_number": f"XX-XXXX-XXXX-{n[-4:]}", "name": "R*** K****",
-        "gender": "M", "year_of_birth": 1985, "district_name": "Srinagar", "district_lgd": 632,
-        "mobile": "XXXXXX3210", "status": "ACTIVE", "deactivated": False, "score": None,
+        "id": ravi["id"],
+        "abha_number": f"XX-XXXX-XXXX-{n[-4:]}",
+        "name": "R*** K****",
+        "gender": "M",
+        "year_of_birth": 1985,
+        "district_name": "Srinagar",
+        "district_lgd": 632,
+        "mobile": "XXXXXX3210",
+        "status": "ACTIVE",
+        "deactivated": False,
+        "score": None,
     }
     assert n not in r.text and n[:6] not in r.text
     assert "Ravi" not in r.text and "Kumar" not in r.text and "9876543210" not in r.text
@@ -89,8 +106,14 @@ def test_by_number_unknown_and_malformed(client, people, desk):
 
 def test_by_address_any_case_with_or_without_suffix_and_default(client, people, desk):
     ravi = people["ravi"]
-    for address in ("ravi.k", "RAVI.K", "Ravi.K@sbx", " ravi.k@SBX ", f"{ravi['number']}@sbx",
-                    ravi["number"]):
+    for address in (
+        "ravi.k",
+        "RAVI.K",
+        "Ravi.K@sbx",
+        " ravi.k@SBX ",
+        f"{ravi['number']}@sbx",
+        ravi["number"],
+    ):
         r = client.get(URL, params={"address": address}, headers=desk.headers)
         assert _ids(r) == [ravi["id"]], address
     assert r.json()["mode"] == "address"
@@ -122,8 +145,9 @@ def test_by_mobile_lists_every_linked_account_deactivated_flagged_deleted_hidden
 
 def test_by_name_and_year_tolerates_spelling_variants(client, people, desk):
     # No district: the first word leads (name index), spellings Mohd/Mohammad, Yusuf/Yousuf.
-    r = client.get(URL, params={"name": "Mohammad Yusuf", "year_of_birth": 1980},
-                   headers=desk.headers)
+    r = client.get(
+        URL, params={"name": "Mohammad Yusuf", "year_of_birth": 1980}, headers=desk.headers
+    )
     ids = _ids(r)
     assert ids[:2] == [people["yousuf"]["id"], people["yusuf"]["id"]]
     assert people["gone"]["id"] not in ids
@@ -136,7 +160,8 @@ def test_by_name_and_year_tolerates_spelling_variants(client, people, desk):
 def test_by_name_district_and_year_matches_any_word(client, people, desk):
     params = {"name": "Dar", "year_of_birth": 1980, "district_lgd": 632}
     assert sorted(_ids(client.get(URL, params=params, headers=desk.headers))) == sorted(
-        [people["yousuf"]["id"], people["shazia"]["id"]])
+        [people["yousuf"]["id"], people["shazia"]["id"]]
+    )
     params["gender"] = "f"
     assert _ids(client.get(URL, params=params, headers=desk.headers)) == [people["shazia"]["id"]]
     # Outside the year range: nobody.
@@ -218,12 +243,16 @@ def test_full_profile_is_a_separate_audited_read(client, runtime, people, desk):
         assert r.status_code == 404
     assert client.get("/api/v1/abha/accounts/123", headers=desk.headers).status_code == 400
     with unit_of_work(runtime.session_factory) as s:
-        rows = s.execute(select(AuditEvent.resource_id, AuditEvent.outcome)
-                         .where(AuditEvent.action == "abha.account.read")
-                         .order_by(AuditEvent.id)).all()
+        rows = s.execute(
+            select(AuditEvent.resource_id, AuditEvent.outcome)
+            .where(AuditEvent.action == "abha.account.read")
+            .order_by(AuditEvent.id)
+        ).all()
     assert [tuple(r) for r in rows] == [
-        (ravi["id"], "success"), (people["gone"]["id"], "not_found"),
-        ("00000000-0000-4000-8000-000000000000", "not_found")]
+        (ravi["id"], "success"),
+        (people["gone"]["id"], "not_found"),
+        ("00000000-0000-4000-8000-000000000000", "not_found"),
+    ]
 
 
 # --------------------------------------------------------------------------- permissions, audit
@@ -240,7 +269,8 @@ def test_permissions(client, runtime, people, make_staff):
     assert r.status_code == 403
     for role in (Role.DOCTOR, Role.LAB_TECHNICIAN, Role.DISTRICT_OFFICER, Role.STATE_ADMIN):
         assert _ids(client.get(URL, params=params, headers=make_staff(role).headers)) == [
-            people["ravi"]["id"]], role
+            people["ravi"]["id"]
+        ], role
     with unit_of_work(runtime.session_factory) as s:
         denied = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
     assert sorted(e.action for e in denied) == ["abha.account.read", "abha.search"]
@@ -254,15 +284,17 @@ def test_every_search_is_audited_with_the_callers_facility(client, runtime, peop
     client.get(URL, params={"number": "91-0000-0000-0000"}, headers=elsewhere.headers)
     client.get(URL, params={"number": "12"}, headers=elsewhere.headers)
     with unit_of_work(runtime.session_factory) as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.action == "abha.search")
-                         .order_by(AuditEvent.id)).all()
+        rows = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "abha.search").order_by(AuditEvent.id)
+        ).all()
     assert len(rows) == len(shown) + 2
     assert {e.resource_id for e in rows[: len(shown)]} == shown
     assert all(e.outcome == "success" for e in rows[: len(shown) + 1])
     assert rows[len(shown)].resource_id is None  # searched, nobody shown
     assert (rows[-1].outcome, rows[-1].reason_code) == ("failed", "ABDM-1051")
     assert {(e.facility_id, e.actor_id, e.purpose) for e in rows} == {
-        (FACILITY_B, elsewhere.public_id, "IDENTITY_VERIFICATION")}
+        (FACILITY_B, elsewhere.public_id, "IDENTITY_VERIFICATION")
+    }
 
 
 # --------------------------------------------------------------------------- name matching
@@ -284,8 +316,9 @@ def test_word_scores_and_prefixes():
 
 
 def _plan(session, stmt) -> str:
-    sql = str(stmt.compile(dialect=session.get_bind().dialect,
-                           compile_kwargs={"literal_binds": True}))
+    sql = str(
+        stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    )
     if session.get_bind().dialect.name == "postgresql":
         # Tiny test tables make a sequential scan cheapest; forbid it to see that an
         # index can lead (which one the planner picks at crores of rows depends on its
@@ -299,9 +332,11 @@ def _plan(session, stmt) -> str:
 
 def test_name_search_leads_with_the_indexes(runtime, people):
     by_demographics = search.demographic_candidates(
-        SearchCriteria(name="Dar", year_of_birth=1980, district_lgd=632, gender="M"))
+        SearchCriteria(name="Dar", year_of_birth=1980, district_lgd=632, gender="M")
+    )
     by_name = search.demographic_candidates(
-        SearchCriteria(name="Mohammad Yusuf", year_of_birth=1980))
+        SearchCriteria(name="Mohammad Yusuf", year_of_birth=1980)
+    )
     # Without the district, the first word is probed as name_key ranges (sargable).
     assert "abha_account.name_key >= " in str(by_name)
     assert "abha_account.name_key >= " not in str(by_demographics)

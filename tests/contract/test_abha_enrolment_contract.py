@@ -43,8 +43,17 @@ IMPLEMENTED = {
     ("/v3/enrollment/enrol/abha-address", "post"),
     ("/v1/auth/cert", "get"),
 }
-_OPENAPI_ONLY = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly",
-                 "deprecated", "externalDocs", "nullable"}
+_OPENAPI_ONLY = {
+    "example",
+    "examples",
+    "xml",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "externalDocs",
+    "nullable",
+}
 
 
 # --------------------------------------------------------------------------- converter
@@ -98,8 +107,11 @@ def schema_from_example(value: Any) -> dict[str, Any]:
             "properties": {k: schema_from_example(v) for k, v in value.items()},
         }
     if isinstance(value, list):
-        return {"type": "array", "items": schema_from_example(value[0])} if value else {
-            "type": "array"}
+        return (
+            {"type": "array", "items": schema_from_example(value[0])}
+            if value
+            else {"type": "array"}
+        )
     if isinstance(value, bool):
         return {"type": "boolean"}
     if isinstance(value, int):
@@ -159,8 +171,9 @@ class Spec:
         assert declared, f"{method.upper()} {path} {where}: no schema and no example"
         return declared  # a scalar body, such as the PEM key
 
-    def check(self, instance: Any, path: str, method: str, where: str,
-              example: str | None = None) -> None:
+    def check(
+        self, instance: Any, path: str, method: str, where: str, example: str | None = None
+    ) -> None:
         schema = self.schema(path, method, where, example)
         jsonschema.Draft202012Validator.check_schema(schema)
         jsonschema.validate(instance, schema, cls=jsonschema.Draft202012Validator)
@@ -180,24 +193,37 @@ def spec() -> Spec:
 
 def test_converter_handles_refs_and_nullable():
     doc = {
-        "components": {"schemas": {
-            "Tokens": {"type": "object", "required": ["token"],
-                       "properties": {"token": {"type": "string"},
-                                      "expiresIn": {"type": "integer", "nullable": True}}},
-            "Profile": {"type": "object", "required": ["ABHANumber", "tokens"],
-                        "properties": {"ABHANumber": {"type": "string", "example": "91-..."},
-                                       "tokens": {"$ref": "#/components/schemas/Tokens"},
-                                       "status": {"type": "string", "enum": ["ACTIVE"],
-                                                  "nullable": True}}},
-        }},
+        "components": {
+            "schemas": {
+                "Tokens": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string"},
+                        "expiresIn": {"type": "integer", "nullable": True},
+                    },
+                },
+                "Profile": {
+                    "type": "object",
+                    "required": ["ABHANumber", "tokens"],
+                    "properties": {
+                        "ABHANumber": {"type": "string", "example": "91-..."},
+                        "tokens": {"$ref": "#/components/schemas/Tokens"},
+                        "status": {"type": "string", "enum": ["ACTIVE"], "nullable": True},
+                    },
+                },
+            }
+        },
     }
     schema = openapi_to_jsonschema({"$ref": "#/components/schemas/Profile"}, doc)
     good = {"ABHANumber": "91-1", "tokens": {"token": "t", "expiresIn": None}, "status": None}
     jsonschema.validate(good, schema)
-    for bad in ({"ABHANumber": "91-1", "tokens": {"expiresIn": 1}},
-                {"ABHANumber": "91-1", "tokens": {"token": "t", "expiresIn": "soon"}},
-                {"ABHANumber": "91-1", "tokens": {"token": "t"}, "status": "GONE"},
-                {"abhaNumber": "91-1", "tokens": {"token": "t"}}):
+    for bad in (
+        {"ABHANumber": "91-1", "tokens": {"expiresIn": 1}},
+        {"ABHANumber": "91-1", "tokens": {"token": "t", "expiresIn": "soon"}},
+        {"ABHANumber": "91-1", "tokens": {"token": "t"}, "status": "GONE"},
+        {"abhaNumber": "91-1", "tokens": {"token": "t"}},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
 
@@ -251,8 +277,13 @@ def test_enrolment_flow_matches_the_spec(spec, client, runtime, make_staff):
 
     # request/otp (communication mobile) and auth/byAbdm
     p = "/v3/enrollment/request/otp"
-    body = {"txnId": txn, "scope": ["abha-enrol", "mobile-verify"], "loginHint": "mobile",
-            "loginId": enc("9988776655"), "otpSystem": "abdm"}
+    body = {
+        "txnId": txn,
+        "scope": ["abha-enrol", "mobile-verify"],
+        "loginHint": "mobile",
+        "loginId": enc("9988776655"),
+        "otpSystem": "abdm",
+    }
     spec.check(body, p, "post", "request")
     r = client.post(f"/abha/api{p}", json=body, headers=headers(desk))
     assert r.status_code == 200, r.text
@@ -260,10 +291,17 @@ def test_enrolment_flow_matches_the_spec(spec, client, runtime, make_staff):
     mobile_txn = r.json()["txnId"]
 
     p = "/v3/enrollment/auth/byAbdm"
-    body = {"scope": ["abha-enrol", "mobile-verify"],
-            "authData": {"authMethods": ["otp"],
-                         "otp": {"timeStamp": TS, "txnId": mobile_txn,
-                                 "otpValue": enc(last_otp(client, "9988776655"))}}}
+    body = {
+        "scope": ["abha-enrol", "mobile-verify"],
+        "authData": {
+            "authMethods": ["otp"],
+            "otp": {
+                "timeStamp": TS,
+                "txnId": mobile_txn,
+                "otpValue": enc(last_otp(client, "9988776655")),
+            },
+        },
+    }
     spec.check(body, p, "post", "request", "Request Verify Mobile")
     r = client.post(f"/abha/api{p}", json=body, headers=headers(desk))
     assert r.status_code == 200, r.text

@@ -36,8 +36,9 @@ MOBILE = "9876500011"
 
 def _ctx(actor_id="desk-1", role=Role.REGISTRATION_DESK) -> RequestContext:
     return RequestContext(
-        actor=Actor(kind=ActorKind.CLIENT, id=actor_id, role=role, facility_id=FACILITY_A,
-                    display=actor_id),
+        actor=Actor(
+            kind=ActorKind.CLIENT, id=actor_id, role=role, facility_id=FACILITY_A, display=actor_id
+        ),
         purpose=Purpose.ENROLMENT,
     )
 
@@ -45,12 +46,22 @@ def _ctx(actor_id="desk-1", role=Role.REGISTRATION_DESK) -> RequestContext:
 def _resident(runtime, first11="23456789012", name="Ravi Kumar", mobile=MOBILE) -> str:
     aadhaar = aadhaar_with_check_digit(first11)
     with unit_of_work(runtime.session_factory) as s:
-        s.add(KycResident(
-            aadhaar=aadhaar, name=name, gender="M", birth_date=date(1991, 3, 22),
-            address_line="House 12", locality="Lal Chowk", district_name="Srinagar",
-            district_lgd=632, state_name="Jammu And Kashmir", state_lgd=1, pincode="190001",
-            mobile=mobile,
-        ))
+        s.add(
+            KycResident(
+                aadhaar=aadhaar,
+                name=name,
+                gender="M",
+                birth_date=date(1991, 3, 22),
+                address_line="House 12",
+                locality="Lal Chowk",
+                district_name="Srinagar",
+                district_lgd=632,
+                state_name="Jammu And Kashmir",
+                state_lgd=1,
+                pincode="190001",
+                mobile=mobile,
+            )
+        )
     return aadhaar
 
 
@@ -70,16 +81,25 @@ def _request(runtime, aadhaar, ctx=None) -> str:
 def _enrol(runtime, txn_id, code, ctx=None, mobile=None):
     with unit_of_work(runtime.session_factory) as s:
         res = enrolment.enrol_by_aadhaar(
-            s, runtime=runtime, ctx=ctx or _ctx(), txn_id=txn_id, otp=code, mobile=mobile,
-            consent_code="abha-enrollment", consent_version="1.4",
+            s,
+            runtime=runtime,
+            ctx=ctx or _ctx(),
+            txn_id=txn_id,
+            otp=code,
+            mobile=mobile,
+            consent_code="abha-enrollment",
+            consent_version="1.4",
         )
         return res.account.abha_number, res.is_new, res.mobile_verification_needed
 
 
 def _counts(runtime):
     with unit_of_work(runtime.session_factory) as s:
-        return (s.scalar(select(func.count()).select_from(AbhaAccount)),
-                s.scalar(select(func.count()).select_from(AbhaAddress)), allocated_count(s))
+        return (
+            s.scalar(select(func.count()).select_from(AbhaAccount)),
+            s.scalar(select(func.count()).select_from(AbhaAddress)),
+            allocated_count(s),
+        )
 
 
 def test_aadhaar_is_never_stored_in_clear_and_enrolment_is_deduplicated(runtime):
@@ -113,7 +133,8 @@ def test_wrong_otp_counts_a_try_and_writes_nothing_else(runtime):
         assert row.attempts == 1 and row.account_id is None
         failed = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "failed")).all()
         assert [(e.action, e.reason_code) for e in failed] == [
-            ("abha.enrol.by_aadhaar", "ABDM-1035")]
+            ("abha.enrol.by_aadhaar", "ABDM-1035")
+        ]
 
 
 def test_a_failure_after_the_otp_rolls_the_otp_back_too(runtime):
@@ -162,17 +183,20 @@ def test_communication_mobile_stays_unverified_until_its_otp(runtime):
         acc = s.scalars(select(AbhaAccount)).one()
         assert (acc.mobile, acc.mobile_verified) == ("9988776655", False)
         assert profile_dict(acc, "sbx")["mobile"] is None
-        child = enrolment.request_mobile_otp(s, runtime=runtime, ctx=_ctx(), txn_id=txn,
-                                             mobile="9988776655").txn_id
+        child = enrolment.request_mobile_otp(
+            s, runtime=runtime, ctx=_ctx(), txn_id=txn, mobile="9988776655"
+        ).txn_id
     with unit_of_work(runtime.session_factory) as s:
-        done = enrolment.verify_mobile_otp(s, runtime=runtime, ctx=_ctx(), txn_id=child,
-                                           otp=_last_code(runtime))
+        done = enrolment.verify_mobile_otp(
+            s, runtime=runtime, ctx=_ctx(), txn_id=child, otp=_last_code(runtime)
+        )
         assert done.account.mobile_verified
         assert profile_dict(done.account, "sbx")["mobile"] == "9988776655"
     # A mobile that is already verified needs no OTP.
     with pytest.raises(ValidationFailed) as err, unit_of_work(runtime.session_factory) as s:
-        enrolment.request_mobile_otp(s, runtime=runtime, ctx=_ctx(), txn_id=txn,
-                                     mobile="9988776655")
+        enrolment.request_mobile_otp(
+            s, runtime=runtime, ctx=_ctx(), txn_id=txn, mobile="9988776655"
+        )
     assert err.value.code == "HS-1264"
 
 
@@ -188,14 +212,19 @@ def test_addresses_preferred_and_capped(runtime):
     for i, handle in enumerate(handles[:MAX_ADDRESSES_PER_ACCOUNT]):
         with unit_of_work(runtime.session_factory) as s:
             chosen = enrolment.create_abha_address(
-                s, runtime=runtime, ctx=_ctx(), txn_id=txn, abha_address=handle,
+                s,
+                runtime=runtime,
+                ctx=_ctx(),
+                txn_id=txn,
+                abha_address=handle,
                 preferred=(i == 3),
             )
             expected = handles[3] if i >= 3 else handles[0]
             assert chosen.preferred_address == f"{expected}@sbx"
     with pytest.raises(Conflict) as err, unit_of_work(runtime.session_factory) as s:
-        enrolment.create_abha_address(s, runtime=runtime, ctx=_ctx(), txn_id=txn,
-                                      abha_address=handles[-1], preferred=False)
+        enrolment.create_abha_address(
+            s, runtime=runtime, ctx=_ctx(), txn_id=txn, abha_address=handles[-1], preferred=False
+        )
     assert err.value.code == "HS-1253"
     with unit_of_work(runtime.session_factory) as s:
         acc = s.scalars(select(AbhaAccount)).one()
@@ -213,39 +242,73 @@ def test_taken_address_offers_free_suggestions(runtime):
     second = _request(runtime, _resident(runtime, first11="34567890123"))
     _enrol(runtime, second, _last_code(runtime))
     with unit_of_work(runtime.session_factory) as s:
-        enrolment.create_abha_address(s, runtime=runtime, ctx=_ctx(), txn_id=first,
-                                      abha_address="ravi.kumar1991", preferred=True)
+        enrolment.create_abha_address(
+            s,
+            runtime=runtime,
+            ctx=_ctx(),
+            txn_id=first,
+            abha_address="ravi.kumar1991",
+            preferred=True,
+        )
     with pytest.raises(AddressTaken) as err, unit_of_work(runtime.session_factory) as s:
-        enrolment.create_abha_address(s, runtime=runtime, ctx=_ctx(), txn_id=second,
-                                      abha_address="Ravi.Kumar1991", preferred=True)
+        enrolment.create_abha_address(
+            s,
+            runtime=runtime,
+            ctx=_ctx(),
+            txn_id=second,
+            abha_address="Ravi.Kumar1991",
+            preferred=True,
+        )
     assert len(err.value.suggestions) >= 3 and "ravi.kumar1991" not in err.value.suggestions
 
 
 def test_demographic_enrolment_is_audited_per_operator(runtime):
     a1 = _resident(runtime, first11="23456789012", name="Ravi Kumar")
     a2 = _resident(runtime, first11="34567890123", name="Shabnam Akhtar")
-    common = {"gender": "M", "birth_date": date(1991, 3, 22), "year_of_birth": None,
-              "mobile": "9812345678", "address_line": "Camp", "district_lgd": 632,
-              "state_lgd": 1, "pincode": "190001", "consent_code": "abha-enrollment",
-              "consent_version": "1.4"}
+    common = {
+        "gender": "M",
+        "birth_date": date(1991, 3, 22),
+        "year_of_birth": None,
+        "mobile": "9812345678",
+        "address_line": "Camp",
+        "district_lgd": 632,
+        "state_lgd": 1,
+        "pincode": "190001",
+        "consent_code": "abha-enrollment",
+        "consent_version": "1.4",
+    }
     op1, op2 = _ctx("op-1"), _ctx("op-2", Role.FACILITY_ADMIN)
     with unit_of_work(runtime.session_factory) as s:
-        r1 = enrolment.enrol_by_demographics(s, runtime=runtime, ctx=op1, aadhaar=a1,
-                                             name="Ravi Kumar", **common)
+        r1 = enrolment.enrol_by_demographics(
+            s, runtime=runtime, ctx=op1, aadhaar=a1, name="Ravi Kumar", **common
+        )
         assert r1.is_new and r1.account.kyc_method == "demographic"
     with unit_of_work(runtime.session_factory) as s:
         # Names in another order and case still match; gender must match exactly.
-        r2 = enrolment.enrol_by_demographics(s, runtime=runtime, ctx=op2, aadhaar=a2,
-                                             name="akhtar SHABNAM", **common)
+        r2 = enrolment.enrol_by_demographics(
+            s, runtime=runtime, ctx=op2, aadhaar=a2, name="akhtar SHABNAM", **common
+        )
         assert r2.is_new
     with pytest.raises(PermissionDenied), unit_of_work(runtime.session_factory) as s:
-        enrolment.enrol_by_demographics(s, runtime=runtime, ctx=_ctx("doc-1", Role.DOCTOR),
-                                        aadhaar=a1, name="Ravi Kumar", **common)
+        enrolment.enrol_by_demographics(
+            s,
+            runtime=runtime,
+            ctx=_ctx("doc-1", Role.DOCTOR),
+            aadhaar=a1,
+            name="Ravi Kumar",
+            **common,
+        )
     with unit_of_work(runtime.session_factory) as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.action == "abha.enrol.demographic")
-                         .order_by(AuditEvent.id)).all()
+        rows = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "abha.enrol.demographic")
+            .order_by(AuditEvent.id)
+        ).all()
         assert [(r.actor_id, r.outcome) for r in rows] == [
-            ("op-1", "success"), ("op-2", "success"), ("doc-1", "denied")]
+            ("op-1", "success"),
+            ("op-2", "success"),
+            ("doc-1", "denied"),
+        ]
         accounts = s.scalars(select(AbhaAccount).order_by(AbhaAccount.id)).all()
         assert [a.enrolled_by for a in accounts] == ["op-1", "op-2"]
 

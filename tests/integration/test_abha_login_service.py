@@ -41,14 +41,26 @@ def _anon() -> RequestContext:
 def _request(runtime, hint, value, *, scope=None, system="abdm"):
     with unit_of_work(runtime.session_factory) as s:
         return login.request_login_otp(
-            s, runtime, scope=scope or ["abha-login"], login_hint=hint,
-            login_id=enc(runtime, value), otp_system=system, ctx=_anon())
+            s,
+            runtime,
+            scope=scope or ["abha-login"],
+            login_hint=hint,
+            login_id=enc(runtime, value),
+            otp_system=system,
+            ctx=_anon(),
+        )
 
 
 def _verify(runtime, txn_id, code, *, scope=None):
     with unit_of_work(runtime.session_factory) as s:
-        result = login.verify_login(s, runtime, scope=scope or ["abha-login"], txn_id=txn_id,
-                                    otp_value=enc(runtime, code), ctx=_anon())
+        result = login.verify_login(
+            s,
+            runtime,
+            scope=scope or ["abha-login"],
+            txn_id=txn_id,
+            otp_value=enc(runtime, code),
+            ctx=_anon(),
+        )
         return result
 
 
@@ -155,12 +167,24 @@ def test_audit_step_names_the_caller_on_failure_and_the_patient_on_success(runti
         unit_of_work(runtime.session_factory) as s,
         login.audit_step(s, anon, action="t.fail", runtime=runtime, resource_id="r1"),
     ):
-        s.add(AuditEvent(occurred_at=runtime.clock.now(), actor_kind="x", actor_id="x",
-                         purpose="x", action="t.rolled_back", resource_type="x", outcome="x"))
+        s.add(
+            AuditEvent(
+                occurred_at=runtime.clock.now(),
+                actor_kind="x",
+                actor_id="x",
+                purpose="x",
+                action="t.rolled_back",
+                resource_type="x",
+                outcome="x",
+            )
+        )
         raise NotFound("gone")
     [ok] = audit_rows(runtime, "t.ok")
     assert (ok.actor_kind, ok.actor_id, ok.request_id) == (
-        "patient", account.abha_number, anon.request_id)
+        "patient",
+        account.abha_number,
+        anon.request_id,
+    )
     [fail] = audit_rows(runtime, "t.fail")
     assert (fail.actor_kind, fail.outcome, fail.resource_id) == ("anonymous", "not_found", "r1")
     assert audit_rows(runtime, "t.rolled_back") == []
@@ -181,15 +205,28 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
         acc = s.get(AbhaAccount, account.id)
         ctx = patient_context(acc, request_id="r")
         sent = profile.request_profile_otp(
-            s, runtime, account=acc, scope=["abha-profile", "email-verify"], login_hint="email",
-            login_id=enc(runtime, "ravi@example.org"), otp_system="abdm", ctx=ctx)
+            s,
+            runtime,
+            account=acc,
+            scope=["abha-profile", "email-verify"],
+            login_hint="email",
+            login_id=enc(runtime, "ravi@example.org"),
+            otp_system="abdm",
+            ctx=ctx,
+        )
     code = last_otp(runtime, "ravi@example.org")
     for expected in (OtpInvalid, OtpInvalid, OtpLocked):
         with pytest.raises(expected), unit_of_work(runtime.session_factory) as s:
             acc = s.get(AbhaAccount, account.id)
             profile.verify_profile_otp(
-                s, runtime, account=acc, scope=["abha-profile", "email-verify"],
-                txn_id=sent.txn_id, otp_value=enc(runtime, wrong(code)), ctx=ctx)
+                s,
+                runtime,
+                account=acc,
+                scope=["abha-profile", "email-verify"],
+                txn_id=sent.txn_id,
+                otp_value=enc(runtime, wrong(code)),
+                ctx=ctx,
+            )
     with pytest.raises(OtpLocked):
         _request(runtime, "abha-number", account.abha_number)
     # A mobile login is another subject (the mobile), so it is not blocked.
@@ -208,13 +245,25 @@ def test_picks_are_bound_to_their_transaction(runtime):
     assert ref_a != ref_b
     assert str(account.public_id) not in (ref_a, ref_b)
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
-        login.select_login_account(s, runtime, t_token_header=f"Bearer {listed_b.t_token}",
-                                   txn_id=second.txn_id, abha_number=None, account_ref=ref_a,
-                                   ctx=_anon())
+        login.select_login_account(
+            s,
+            runtime,
+            t_token_header=f"Bearer {listed_b.t_token}",
+            txn_id=second.txn_id,
+            abha_number=None,
+            account_ref=ref_a,
+            ctx=_anon(),
+        )
     with unit_of_work(runtime.session_factory) as s:
         done = login.select_login_account(
-            s, runtime, t_token_header=f"Bearer {listed_b.t_token}", txn_id=second.txn_id,
-            abha_number=None, account_ref=ref_b, ctx=_anon())
+            s,
+            runtime,
+            t_token_header=f"Bearer {listed_b.t_token}",
+            txn_id=second.txn_id,
+            abha_number=None,
+            account_ref=ref_b,
+            ctx=_anon(),
+        )
         assert done.user_tokens is not None
     assert txn_row(runtime, second.txn_id).status == "COMPLETED"
     assert txn_row(runtime, first.txn_id).status == "VERIFIED"

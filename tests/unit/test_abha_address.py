@@ -82,9 +82,18 @@ def test_full_address():
 def _account(db, clock, number="91000000000017"):
     now = clock.now()
     acc = AbhaAccount(
-        public_id=uuid.uuid4(), abha_number=number, first_name="Ravi", last_name="Kumar",
-        name="Ravi Kumar", name_key="ravi kumar", gender="M", birth_date=date(1991, 3, 22),
-        year_of_birth=1991, kyc_method="aadhaar_otp", created_at=now, updated_at=now,
+        public_id=uuid.uuid4(),
+        abha_number=number,
+        first_name="Ravi",
+        last_name="Kumar",
+        name="Ravi Kumar",
+        name_key="ravi kumar",
+        gender="M",
+        birth_date=date(1991, 3, 22),
+        year_of_birth=1991,
+        kyc_method="aadhaar_otp",
+        created_at=now,
+        updated_at=now,
     )
     db.add(acc)
     db.flush()
@@ -92,20 +101,29 @@ def _account(db, clock, number="91000000000017"):
 
 
 def test_suggestions_are_valid_free_and_from_name_and_dob(db, clock):
-    got = suggestions(db, first_name="Ravi", last_name="Kumar", birth_date=date(1991, 3, 22),
-                      suffix=SFX, count=5)
+    got = suggestions(
+        db, first_name="Ravi", last_name="Kumar", birth_date=date(1991, 3, 22), suffix=SFX, count=5
+    )
     assert len(got) == 5 and len(set(got)) == 5
     assert "ravi.kumar1991" in got and "ravikumar_2203" in got
     for h in got:
         assert parse_address(h, SFX) == h
     # Taking the first one removes it from the next suggestions (case-insensitively).
     acc = _account(db, clock)
-    db.add(AbhaAddress(public_id=uuid.uuid4(), account_id=acc.id, handle="ravi.kumar1991",
-                       is_preferred=True, created_at=datetime.now(UTC)))
+    db.add(
+        AbhaAddress(
+            public_id=uuid.uuid4(),
+            account_id=acc.id,
+            handle="ravi.kumar1991",
+            is_preferred=True,
+            created_at=datetime.now(UTC),
+        )
+    )
     db.flush()
     assert not is_available(db, "ravi.kumar1991")
-    again = suggestions(db, first_name="Ravi", last_name="Kumar", birth_date=date(1991, 3, 22),
-                        suffix=SFX, count=5)
+    again = suggestions(
+        db, first_name="Ravi", last_name="Kumar", birth_date=date(1991, 3, 22), suffix=SFX, count=5
+    )
     assert "ravi.kumar1991" not in again and len(again) == 5
 
 
@@ -118,5 +136,11 @@ def test_suggestions_when_patterns_run_out(db, clock):
     assert len(suggestions(db, first_name="राम", suffix=SFX, count=3)) == 3
     assert len(suggestions(db, first_name="Nha", last_name="Admin", suffix=SFX)) >= 3
     # Never fewer than three, even if asked for fewer.
-    assert len(suggestions(db, first_name="Ravi", last_name="Kumar", year_of_birth=1991,
-                           suffix=SFX, count=1)) == 3
+    assert (
+        len(
+            suggestions(
+                db, first_name="Ravi", last_name="Kumar", year_of_birth=1991, suffix=SFX, count=1
+            )
+        )
+        == 3
+    )

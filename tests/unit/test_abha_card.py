@@ -21,8 +21,13 @@ from tests.factories_card import make_account
 
 SUFFIX = "sbx"
 CTX = RequestContext(
-    actor=Actor(kind=ActorKind.STAFF, id="desk-1", role=Role.REGISTRATION_DESK,
-                facility_id=FACILITY_A, display="desk1"),
+    actor=Actor(
+        kind=ActorKind.STAFF,
+        id="desk-1",
+        role=Role.REGISTRATION_DESK,
+        facility_id=FACILITY_A,
+        display="desk1",
+    ),
     purpose=Purpose.IDENTITY_VERIFICATION,
 )
 
@@ -41,12 +46,20 @@ def _qr_texts(png: bytes) -> list[str]:
 
 
 def test_payload_has_abdm_card_keys_exactly(db, runtime):
-    account = make_account(db, runtime, name="Mohammad Yousuf Dar",
-                           handles=("m.yousuf", "myd.1980"), preferred="myd.1980",
-                           birth_date=date(1980, 11, 4))
+    account = make_account(
+        db,
+        runtime,
+        name="Mohammad Yousuf Dar",
+        handles=("m.yousuf", "myd.1980"),
+        preferred="myd.1980",
+        birth_date=date(1980, 11, 4),
+    )
     payload = card.card_payload(account, SUFFIX)
-    assert tuple(payload) == card.CARD_KEYS == (
-        "hidn", "hid", "name", "gender", "statelgd", "distlgd", "dob", "address")
+    assert (
+        tuple(payload)
+        == card.CARD_KEYS
+        == ("hidn", "hid", "name", "gender", "statelgd", "distlgd", "dob", "address")
+    )
     n = account.abha_number
     assert payload["hidn"] == f"{n[:2]}-{n[2:6]}-{n[6:10]}-{n[10:]}"
     assert payload["hid"] == "myd.1980@sbx"  # the preferred address, not the first one
@@ -57,13 +70,21 @@ def test_payload_has_abdm_card_keys_exactly(db, runtime):
     assert payload["address"] == "House 12, Lal Chowk, Srinagar, Jammu And Kashmir, 190001"
     text = card.qr_text(account, SUFFIX)
     assert json.loads(text) == payload
-    assert ": " not in text and ", \"" not in text  # compact JSON
+    assert ": " not in text and ', "' not in text  # compact JSON
     assert text.isascii()
 
 
 def test_payload_defaults_address_year_only_and_missing_lgd(db, runtime):
-    account = make_account(db, runtime, birth_date=None, year_of_birth=1962, district_lgd=None,
-                           state_lgd=None, address_line=None, pincode=None)
+    account = make_account(
+        db,
+        runtime,
+        birth_date=None,
+        year_of_birth=1962,
+        district_lgd=None,
+        state_lgd=None,
+        address_line=None,
+        pincode=None,
+    )
     payload = card.card_payload(account, SUFFIX)
     assert payload["hid"] == f"{account.abha_number}@sbx"
     assert payload["dob"] == "1962"
@@ -91,7 +112,11 @@ def test_png_card_round_trip_finds_the_same_account(db, runtime):
     db.flush()
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "abha.scan")).one()
     assert (event.resource_id, event.outcome, event.facility_id, event.purpose) == (
-        str(account.public_id), "success", FACILITY_A, "IDENTITY_VERIFICATION")
+        str(account.public_id),
+        "success",
+        FACILITY_A,
+        "IDENTITY_VERIFICATION",
+    )
 
 
 def test_photo_of_a_card_tilted_and_compressed_still_reads(db, runtime):
@@ -153,8 +178,16 @@ def test_pdf_is_one_card_sized_page_with_number_address_and_qr(db, runtime):
     assert page.height == pytest.approx(54 / 25.4 * 96, abs=0.5)
     text = " ".join(_layout_text(page._page_box))
     payload = card.card_payload(account, SUFFIX)
-    for expected in ("ABHA Number", payload["hidn"], "ravi.k@sbx", "Ravi Kumar", "Male",
-                     "07-03-1985", "ABHA Address", "Date of Birth"):
+    for expected in (
+        "ABHA Number",
+        payload["hidn"],
+        "ravi.k@sbx",
+        "Ravi Kumar",
+        "Male",
+        "07-03-1985",
+        "ABHA Address",
+        "Date of Birth",
+    ):
         assert expected in text
     assert "health id" not in text.lower()  # CRT_ABHA_208
     html = card.card_html(account, SUFFIX)
@@ -166,23 +199,44 @@ def test_pdf_is_one_card_sized_page_with_number_address_and_qr(db, runtime):
 # --------------------------------------------------------------------------- QR text
 
 # ABDM's own examples (KD "By scanning PHR Address QR"): the card QR and the app QR.
-ABDM_CARD_QR = json.dumps({
-    "hidn": "15-3638-0684-6247", "hid": "kiranma@abdm", "name": "Kiran Mandyam Anandampillai",
-    "gender": "M", "statelgd": "29", "distlgd": "-", "dob": "xx/9/19xx",
-    "state name": "Karnataka", "district_name": "Bengaluru", "mobile": "984x1x2x6x",
-    "address": "C/O father name # door no, as from the KYC document",
-})
-ABDM_APP_QR = json.dumps({
-    "hidn": "42-7175-8604-4553", "phr": "kiranma@sbx", "name": "Kiran Anandampillai",
-    "gender": "M", "statelgd": "4", "distlgd": "44", "dob": "xx-9-19xx",
-    "address": "As declared by the user",
-})
+ABDM_CARD_QR = json.dumps(
+    {
+        "hidn": "15-3638-0684-6247",
+        "hid": "kiranma@abdm",
+        "name": "Kiran Mandyam Anandampillai",
+        "gender": "M",
+        "statelgd": "29",
+        "distlgd": "-",
+        "dob": "xx/9/19xx",
+        "state name": "Karnataka",
+        "district_name": "Bengaluru",
+        "mobile": "984x1x2x6x",
+        "address": "C/O father name # door no, as from the KYC document",
+    }
+)
+ABDM_APP_QR = json.dumps(
+    {
+        "hidn": "42-7175-8604-4553",
+        "phr": "kiranma@sbx",
+        "name": "Kiran Anandampillai",
+        "gender": "M",
+        "statelgd": "4",
+        "distlgd": "44",
+        "dob": "xx-9-19xx",
+        "address": "As declared by the user",
+    }
+)
 
 
 def test_parse_abdm_card_qr():
     assert card.parse_qr_text(ABDM_CARD_QR) == {
-        "hidn": "15-3638-0684-6247", "hid": "kiranma@abdm", "name": "Kiran Mandyam Anandampillai",
-        "gender": "M", "statelgd": "29", "distlgd": "-", "dob": "xx/9/19xx",
+        "hidn": "15-3638-0684-6247",
+        "hid": "kiranma@abdm",
+        "name": "Kiran Mandyam Anandampillai",
+        "gender": "M",
+        "statelgd": "29",
+        "distlgd": "-",
+        "dob": "xx/9/19xx",
         "address": "C/O father name # door no, as from the KYC document",
     }
 
@@ -196,17 +250,43 @@ def test_parse_abdm_app_qr_with_phr_key():
 
 
 def test_parse_camel_and_snake_case_variants():
-    camel = card.parse_qr_text(json.dumps({
-        "abhaNumber": "91123456789012", "abhaAddress": "Ravi.K@sbx", "name": " Ravi Kumar ",
-        "gender": "male", "yob": 1985, "stateCode": 1, "districtCode": 632}))
-    assert camel == {"hidn": "91-1234-5678-9012", "hid": "ravi.k@sbx", "name": "Ravi Kumar",
-                     "gender": "M", "statelgd": "1", "distlgd": "632", "dob": "1985",
-                     "address": ""}
-    snake = card.parse_qr_text(json.dumps({"abha_number": "91-1234-5678-9012",
-                                           "phrAddress": "ravi.k@sbx",
-                                           "date_of_birth": "7/3/1985"}))
+    camel = card.parse_qr_text(
+        json.dumps(
+            {
+                "abhaNumber": "91123456789012",
+                "abhaAddress": "Ravi.K@sbx",
+                "name": " Ravi Kumar ",
+                "gender": "male",
+                "yob": 1985,
+                "stateCode": 1,
+                "districtCode": 632,
+            }
+        )
+    )
+    assert camel == {
+        "hidn": "91-1234-5678-9012",
+        "hid": "ravi.k@sbx",
+        "name": "Ravi Kumar",
+        "gender": "M",
+        "statelgd": "1",
+        "distlgd": "632",
+        "dob": "1985",
+        "address": "",
+    }
+    snake = card.parse_qr_text(
+        json.dumps(
+            {
+                "abha_number": "91-1234-5678-9012",
+                "phrAddress": "ravi.k@sbx",
+                "date_of_birth": "7/3/1985",
+            }
+        )
+    )
     assert (snake["hidn"], snake["hid"], snake["dob"]) == (
-        "91-1234-5678-9012", "ravi.k@sbx", "7/3/1985")
+        "91-1234-5678-9012",
+        "ravi.k@sbx",
+        "7/3/1985",
+    )
     address_only = card.parse_qr_text('{"phr": "ravi.k@sbx", "name": "Ravi"}')
     assert address_only["hidn"] is None and address_only["hid"] == "ravi.k@sbx"
 
@@ -257,7 +337,8 @@ def test_image_without_qr_says_what_to_do():
         card.decode_card_image(buf.getvalue())
     assert err.value.message == (
         "No QR code was found in this image. Photograph the card's QR code flat and in focus, "
-        "or paste the QR text.")
+        "or paste the QR text."
+    )
 
 
 def test_image_with_a_non_abha_qr_is_refused():
@@ -274,11 +355,15 @@ def test_image_with_a_non_abha_qr_is_refused():
 
 def test_find_by_address_only_app_qr_and_default_address(db, runtime):
     account = make_account(db, runtime, handles=("ravi.k",))
-    by_handle = card.find_by_card(db, CTX, card.parse_qr_text('{"phr": "RAVI.K@sbx"}'),
-                                  suffix=SUFFIX)
+    by_handle = card.find_by_card(
+        db, CTX, card.parse_qr_text('{"phr": "RAVI.K@sbx"}'), suffix=SUFFIX
+    )
     by_default = card.find_by_card(
-        db, CTX, card.parse_qr_text(json.dumps({"phr": f"{account.abha_number}@sbx"})),
-        suffix=SUFFIX)
+        db,
+        CTX,
+        card.parse_qr_text(json.dumps({"phr": f"{account.abha_number}@sbx"})),
+        suffix=SUFFIX,
+    )
     assert by_handle.id == by_default.id == account.id
 
 
@@ -296,7 +381,8 @@ def test_unknown_deleted_and_foreign_cards_are_not_found_and_audited(runtime):
             card.find_by_card(s, CTX, payload, suffix=SUFFIX, clock=runtime.clock)
     with unit_of_work(runtime.session_factory) as s:
         outcomes = s.scalars(
-            select(AuditEvent.outcome).where(AuditEvent.action == "abha.scan")).all()
+            select(AuditEvent.outcome).where(AuditEvent.action == "abha.scan")
+        ).all()
     assert outcomes == ["not_found"] * 3
 
 

@@ -355,5 +355,3 @@ def test_handle_for_stays_valid_for_short_and_long_names(ordinal):
 
 
 # ----------------------------------------------------------------------- ABHA numbers
-
-

@@ -34,9 +34,31 @@ MAX_ADDRESSES_PER_ACCOUNT = 10
 # "abhay.kumar" is fine while "abha.kumar" and "ravi.admin" are not.
 RESERVED_WORDS = frozenset(
     {
-        "aadhaar", "aadhar", "abdm", "abha", "admin", "administrator", "gov", "govt",
-        "healthid", "healthstack", "helpdesk", "mohfw", "ncg", "ndhm", "nha", "none",
-        "null", "official", "phr", "root", "sbx", "support", "system", "uidai", "undefined",
+        "aadhaar",
+        "aadhar",
+        "abdm",
+        "abha",
+        "admin",
+        "administrator",
+        "gov",
+        "govt",
+        "healthid",
+        "healthstack",
+        "helpdesk",
+        "mohfw",
+        "ncg",
+        "ndhm",
+        "nha",
+        "none",
+        "null",
+        "official",
+        "phr",
+        "root",
+        "sbx",
+        "support",
+        "system",
+        "uidai",
+        "undefined",
     }
 )
 

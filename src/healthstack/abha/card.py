@@ -229,8 +229,16 @@ def render_png(account: AbhaAccount, suffix: str) -> bytes:
         x += 170 + 28
     column = qr_left - 24 - x
 
-    def field(label: str, value: str, y: int, *, size: int, bold: bool = True, left: int = x,
-              room: int = column) -> None:
+    def field(
+        label: str,
+        value: str,
+        y: int,
+        *,
+        size: int,
+        bold: bool = True,
+        left: int = x,
+        room: int = column,
+    ) -> None:
         draw.text((left, y), label, font=_font(22), fill=_MUTED)
         text, font = _fitted(draw, value, size=size, bold=bold, width=room)
         draw.text((left, y + 28), text, font=font, fill=_INK)
@@ -279,14 +287,18 @@ def _photo_data_uri(data: bytes | None) -> str | None:
 
 
 def card_html(account: AbhaAccount, suffix: str) -> str:
-    return _templates().get_template("abha_card.html").render(
-        abha_number=format_abha_number(account.abha_number),
-        abha_address=preferred_address(account, suffix=suffix),
-        name=account.name,
-        gender=GENDER_LABELS.get(account.gender, account.gender),
-        dob=_display_dob(account),
-        qr_uri=_qr(qr_text(account, suffix)).svg_data_uri(scale=4, border=4),
-        photo_uri=_photo_data_uri(account.photo),
+    return (
+        _templates()
+        .get_template("abha_card.html")
+        .render(
+            abha_number=format_abha_number(account.abha_number),
+            abha_address=preferred_address(account, suffix=suffix),
+            name=account.name,
+            gender=GENDER_LABELS.get(account.gender, account.gender),
+            dob=_display_dob(account),
+            qr_uri=_qr(qr_text(account, suffix)).svg_data_uri(scale=4, border=4),
+            photo_uri=_photo_data_uri(account.photo),
+        )
     )
 
 
@@ -333,7 +345,8 @@ def decode_card_image(data: bytes) -> dict[str, str | None]:
         raise ValidationFailed(NOT_IMAGE_MESSAGE, field="image", code="HS-1320") from None
     # QR only: a 1D barcode elsewhere on the card is not what the desk scanned for.
     codes = zxingcpp.read_barcodes(
-        picture, formats=zxingcpp.BarcodeFormat.QRCode  # type: ignore[arg-type]
+        picture,
+        formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]
     )
     if not codes:
         raise ValidationFailed(NO_QR_MESSAGE, field="image", code="HS-1321")
@@ -348,15 +361,32 @@ def decode_card_image(data: bytes) -> dict[str, str | None]:
 
 
 _KEY_ALIASES = {
-    "hidn": "hidn", "abhanumber": "hidn", "abhano": "hidn", "healthidnumber": "hidn",
-    "hid": "hid", "phr": "hid", "phraddress": "hid", "abhaaddress": "hid", "healthid": "hid",
+    "hidn": "hidn",
+    "abhanumber": "hidn",
+    "abhano": "hidn",
+    "healthidnumber": "hidn",
+    "hid": "hid",
+    "phr": "hid",
+    "phraddress": "hid",
+    "abhaaddress": "hid",
+    "healthid": "hid",
     "preferredabhaaddress": "hid",
-    "name": "name", "fullname": "name",
-    "gender": "gender", "sex": "gender",
-    "dob": "dob", "dateofbirth": "dob", "birthdate": "dob",
-    "yob": "yob", "yearofbirth": "yob", "birthyear": "yob",
-    "statelgd": "statelgd", "statecode": "statelgd", "statelgdcode": "statelgd",
-    "distlgd": "distlgd", "districtlgd": "distlgd", "districtcode": "distlgd",
+    "name": "name",
+    "fullname": "name",
+    "gender": "gender",
+    "sex": "gender",
+    "dob": "dob",
+    "dateofbirth": "dob",
+    "birthdate": "dob",
+    "yob": "yob",
+    "yearofbirth": "yob",
+    "birthyear": "yob",
+    "statelgd": "statelgd",
+    "statecode": "statelgd",
+    "statelgdcode": "statelgd",
+    "distlgd": "distlgd",
+    "districtlgd": "distlgd",
+    "districtcode": "distlgd",
     "districtlgdcode": "distlgd",
     "address": "address",
 }
@@ -521,8 +551,12 @@ def card_file(
 ) -> tuple[AbhaAccount, bytes]:
     """A staff download of someone's card (``abha.card.download``, audited)."""
     with audited(
-        session, ctx, action="abha.card.download", resource_type="abha_account",
-        resource_id=str(public_id), clock=clock,
+        session,
+        ctx,
+        action="abha.card.download",
+        resource_type="abha_account",
+        resource_id=str(public_id),
+        clock=clock,
     ):
         account = find_account(session, public_id)
         if account is None:
@@ -543,8 +577,12 @@ def own_card_file(
     """The holder's own card (or its QR alone), audited as the holder's read."""
     action = "abha.card.qr" if kind == "qr" else "abha.card.download"
     with audited(
-        session, ctx, action=action, resource_type="abha_account",
-        resource_id=str(account.public_id), clock=clock,
+        session,
+        ctx,
+        action=action,
+        resource_type="abha_account",
+        resource_id=str(account.public_id),
+        clock=clock,
     ):
         if kind == "qr":
             return qr_png(account, suffix)

@@ -305,7 +305,10 @@ def request_aadhaar_otp(
     """Send the Aadhaar OTP (a new transaction), or resend it when ``txn_id`` is given."""
     svc = otp_service(runtime)
     with audited(
-        session, ctx, action="abha.enrol.request_otp", resource_type="otp_transaction",
+        session,
+        ctx,
+        action="abha.enrol.request_otp",
+        resource_type="otp_transaction",
         clock=runtime.clock,
     ) as target:
         number = normalise_aadhaar(aadhaar) if aadhaar is not None else None
@@ -389,7 +392,10 @@ def enrol_by_aadhaar(
     """Verify the Aadhaar OTP and create the ABHA, or return the one that exists."""
     svc = otp_service(runtime)
     with audited(
-        session, ctx, action="abha.enrol.by_aadhaar", resource_type="abha_account",
+        session,
+        ctx,
+        action="abha.enrol.by_aadhaar",
+        resource_type="abha_account",
         clock=runtime.clock,
     ) as target:
         # Input is checked before the OTP is touched: a malformed request burns no try.
@@ -419,8 +425,12 @@ def enrol_by_aadhaar(
             account, is_new, needs_mobile = existing, False, False
             message = "This account already exist. An ABHA is already enrolled with this Aadhaar."
             record_access(
-                session, ctx, action="abha.account.read", resource_type="abha_account",
-                resource_id=str(account.public_id), clock=runtime.clock,
+                session,
+                ctx,
+                action="abha.account.read",
+                resource_type="abha_account",
+                resource_id=str(account.public_id),
+                clock=runtime.clock,
             )
         else:
             needs_mobile = comm_mobile is not None and comm_mobile != record.mobile
@@ -453,8 +463,12 @@ def enrol_by_aadhaar(
                     "auth/byAbdm."
                 )
             record_access(
-                session, ctx, action="abha.account.create", resource_type="abha_account",
-                resource_id=str(account.public_id), clock=runtime.clock,
+                session,
+                ctx,
+                action="abha.account.create",
+                resource_type="abha_account",
+                resource_id=str(account.public_id),
+                clock=runtime.clock,
             )
         target.resource_id = str(account.public_id)
         state = {k: v for k, v in txn.state.items() if k != "aadhaar_sealed"}
@@ -510,7 +524,10 @@ def request_mobile_otp(
     """Send an OTP to the communication mobile (or resend it, given the mobile txnId)."""
     svc = otp_service(runtime)
     with audited(
-        session, ctx, action="abha.enrol.mobile_request_otp", resource_type="otp_transaction",
+        session,
+        ctx,
+        action="abha.enrol.mobile_request_otp",
+        resource_type="otp_transaction",
         clock=runtime.clock,
     ) as target:
         number = normalise_mobile(mobile) if mobile else None
@@ -570,7 +587,10 @@ def verify_mobile_otp(
     """Check the communication-mobile OTP; the mobile becomes the ABHA's, verified."""
     svc = otp_service(runtime)
     with audited(
-        session, ctx, action="abha.account.verify_mobile", resource_type="abha_account",
+        session,
+        ctx,
+        action="abha.account.verify_mobile",
+        resource_type="abha_account",
         clock=runtime.clock,
     ) as target:
         txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
@@ -600,7 +620,10 @@ def address_suggestions(
 ) -> list[str]:
     """Free, valid ABHA address handles for the person enrolled in ``txn_id``."""
     with audited(
-        session, ctx, action="abha.enrol.suggestion", resource_type="abha_account",
+        session,
+        ctx,
+        action="abha.enrol.suggestion",
+        resource_type="abha_account",
         clock=runtime.clock,
     ) as target:
         txn = _load_txn(session, runtime, ctx, txn_id, for_update=False)
@@ -656,7 +679,9 @@ def add_address(
                 suggestions=account_suggestions(session, runtime=runtime, account=account),
             )
         addr = AbhaAddress(
-            public_id=uuid.uuid4(), handle=handle, is_preferred=False,
+            public_id=uuid.uuid4(),
+            handle=handle,
+            is_preferred=False,
             created_at=runtime.clock.now(),
         )
         account.addresses.append(addr)
@@ -686,14 +711,20 @@ def create_abha_address(
 ) -> AddressChosen:
     """Give the enrolled account a chosen ABHA address (CRT_ABHA_112)."""
     with audited(
-        session, ctx, action="abha.address.create", resource_type="abha_account",
+        session,
+        ctx,
+        action="abha.address.create",
+        resource_type="abha_account",
         clock=runtime.clock,
     ) as target:
         txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
         account = _enrolment_account(session, runtime, ctx, txn)
         target.resource_id = str(account.public_id)
         addr = add_address(
-            session, runtime=runtime, account=account, raw_address=abha_address,
+            session,
+            runtime=runtime,
+            account=account,
+            raw_address=abha_address,
             preferred=preferred,
         )
         _touch(runtime, txn)
@@ -747,15 +778,17 @@ def enrol_by_demographics(
     probed field by field. The mobile is kept unverified (no OTP in camp mode).
     """
     with audited(
-        session, ctx, action="abha.enrol.demographic", resource_type="abha_account",
+        session,
+        ctx,
+        action="abha.enrol.demographic",
+        resource_type="abha_account",
         clock=runtime.clock,
     ) as target:
         require(ctx.actor, "abha.enrol_demographic")
         _check_consent(consent_code, consent_version, runtime.settings.abha.consent_version)
         if birth_date is None and year_of_birth is None:
             raise ValidationFailed(
-                "Give the date of birth (birth_date) or, if only the year is known, "
-                "year_of_birth.",
+                "Give the date of birth (birth_date) or, if only the year is known, year_of_birth.",
                 field="birth_date",
                 code="HS-1232",
             )
@@ -793,8 +826,12 @@ def enrol_by_demographics(
             _refuse_deleted(existing)
             target.resource_id = str(existing.public_id)
             record_access(
-                session, ctx, action="abha.account.read", resource_type="abha_account",
-                resource_id=str(existing.public_id), clock=runtime.clock,
+                session,
+                ctx,
+                action="abha.account.read",
+                resource_type="abha_account",
+                resource_id=str(existing.public_id),
+                clock=runtime.clock,
             )
             return DemographicResult(
                 existing, False, "An ABHA is already enrolled with this Aadhaar; it is returned."
@@ -823,8 +860,12 @@ def enrol_by_demographics(
         _insert_account(session, runtime, account)
         target.resource_id = str(account.public_id)
         record_access(
-            session, ctx, action="abha.account.create", resource_type="abha_account",
-            resource_id=str(account.public_id), clock=runtime.clock,
+            session,
+            ctx,
+            action="abha.account.create",
+            resource_type="abha_account",
+            resource_id=str(account.public_id),
+            clock=runtime.clock,
         )
         return DemographicResult(
             account,

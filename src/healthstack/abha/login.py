@@ -130,13 +130,16 @@ def audit_step(
         yield step
     except BaseException as exc:
         # ``audited`` hangs the failure row on the exception; the unit of work writes it.
-        with contextlib.suppress(BaseException), audited(
-            session,
-            step.ctx,
-            action=action,
-            resource_type=resource_type,
-            resource_id=step.resource_id,
-            clock=runtime.clock,
+        with (
+            contextlib.suppress(BaseException),
+            audited(
+                session,
+                step.ctx,
+                action=action,
+                resource_type=resource_type,
+                resource_id=step.resource_id,
+                clock=runtime.clock,
+            ),
         ):
             raise exc
         raise
@@ -334,7 +337,7 @@ def _check_status(account: AbhaAccount, scope: LoginScope) -> None:
         )
     if not scope.reactivate and account.status == DEACTIVATED:
         raise PermissionDenied(
-            'This ABHA is deactivated. To use it again, request the OTP with scope '
+            "This ABHA is deactivated. To use it again, request the OTP with scope "
             '["abha-login", "reactivate"] and verify it; that reactivates the ABHA.',
             code="HS-1405",
         )
@@ -536,8 +539,13 @@ def _finish_login(
             resource_id=str(account.public_id),
             clock=runtime.clock,
         )
-        notify(session, runtime, mobile=account.mobile if account.mobile_verified else None,
-               event="reactivated", text="Your ABHA was reactivated.")
+        notify(
+            session,
+            runtime,
+            mobile=account.mobile if account.mobile_verified else None,
+            event="reactivated",
+            text="Your ABHA was reactivated.",
+        )
         message = "OTP verified successfully. Your ABHA is active again."
     otp_service(runtime).complete(txn)
     return LoginResult(

@@ -73,9 +73,7 @@ class AbhaAddress(IdMixin, Base):
 
     __tablename__ = "abha_address"
 
-    account_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("abha_account.id"), index=True
-    )
+    account_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("abha_account.id"), index=True)
     # Stored lower-case without the suffix: uniqueness is case-insensitive.
     handle: Mapped[str] = mapped_column(String(32), unique=True)
     is_preferred: Mapped[bool] = mapped_column(Boolean, default=False)

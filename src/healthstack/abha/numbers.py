@@ -84,9 +84,7 @@ class BulkNumberPermutation(NumberPermutation):
     def __init__(self, secret: str):
         super().__init__(secret)
         # -1 marks "not computed yet"; round values are < 10^6, so int32 holds them.
-        self._memo = [
-            array("i", [-1]) * (_HALF if r % 2 == 0 else _LEFT) for r in range(_ROUNDS)
-        ]
+        self._memo = [array("i", [-1]) * (_HALF if r % 2 == 0 else _LEFT) for r in range(_ROUNDS)]
 
     def permute(self, n: int) -> int:
         if not 0 <= n < _LEFT * _HALF:

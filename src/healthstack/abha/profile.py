@@ -105,8 +105,11 @@ def parse_profile_scope(scope: list[str]) -> str:
     words = set(scope)
     actions = words & PROFILE_ACTIONS.keys()
     extra = words - PROFILE_ACTIONS.keys() - {"abha-profile", "aadhaar-verify"}
-    if "abha-profile" not in words or len(actions) != 1 or extra or (
-        "aadhaar-verify" in words and actions != {"re-kyc"}
+    if (
+        "abha-profile" not in words
+        or len(actions) != 1
+        or extra
+        or ("aadhaar-verify" in words and actions != {"re-kyc"})
     ):
         raise ValidationFailed(
             'scope must be "abha-profile" and one of "mobile-verify", "email-verify", '
@@ -206,8 +209,7 @@ class ProfileChanged:
 
 def _need(value: str | None, expected: str, *, field: str, what: str) -> None:
     if value != expected:
-        raise ValidationFailed(f'{what}: set {field} to "{expected}".', field=field,
-                               code="HS-1251")
+        raise ValidationFailed(f'{what}: set {field} to "{expected}".', field=field, code="HS-1251")
 
 
 def request_profile_otp(
@@ -330,7 +332,11 @@ def _profile_txn(
 
 
 def resend_profile_otp(
-    session: Session, runtime: Runtime, *, account: AbhaAccount, txn_id: str,
+    session: Session,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    txn_id: str,
     ctx: RequestContext,
 ) -> OtpSent:
     with audited(
@@ -387,41 +393,64 @@ def _old_mobile(account: AbhaAccount) -> str | None:
     return account.mobile if account.mobile and account.mobile_verified else None
 
 
-def _apply_mobile(session: Session, runtime: Runtime, account: AbhaAccount,
-                  txn: OtpTransaction) -> str:
+def _apply_mobile(
+    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+) -> str:
     old = _old_mobile(account)
     account.mobile = txn.sent_to
     account.mobile_verified = True
     # The notice goes to the old mobile; with none, to the new one.
-    notify(session, runtime, mobile=old or account.mobile, event="mobile-changed",
-           text="The mobile number of your ABHA was changed.")
+    notify(
+        session,
+        runtime,
+        mobile=old or account.mobile,
+        event="mobile-changed",
+        text="The mobile number of your ABHA was changed.",
+    )
     return "Mobile number is now linked to your ABHA."
 
 
-def _apply_email(session: Session, runtime: Runtime, account: AbhaAccount,
-                 txn: OtpTransaction) -> str:
+def _apply_email(
+    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+) -> str:
     account.email = txn.sent_to
     account.email_verified = True
-    notify(session, runtime, mobile=_old_mobile(account), event="email-changed",
-           text="The e-mail address of your ABHA was changed.")
+    notify(
+        session,
+        runtime,
+        mobile=_old_mobile(account),
+        event="email-changed",
+        text="The e-mail address of your ABHA was changed.",
+    )
     return "Email is now linked to your ABHA."
 
 
-def _apply_deactivate(session: Session, runtime: Runtime, account: AbhaAccount,
-                      txn: OtpTransaction) -> str:
+def _apply_deactivate(
+    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+) -> str:
     account.status = DEACTIVATED
-    notify(session, runtime, mobile=_old_mobile(account), event="deactivated",
-           text="Your ABHA was deactivated. Log in with an OTP to reactivate it.")
+    notify(
+        session,
+        runtime,
+        mobile=_old_mobile(account),
+        event="deactivated",
+        text="Your ABHA was deactivated. Log in with an OTP to reactivate it.",
+    )
     return (
-        "Your ABHA is deactivated. To use it again, log in with scope "
-        '["abha-login", "reactivate"].'
+        'Your ABHA is deactivated. To use it again, log in with scope ["abha-login", "reactivate"].'
     )
 
 
-def _apply_delete(session: Session, runtime: Runtime, account: AbhaAccount,
-                  txn: OtpTransaction) -> str:
-    notify(session, runtime, mobile=_old_mobile(account), event="deleted",
-           text="Your ABHA was deleted. Its number cannot be used again.")
+def _apply_delete(
+    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+) -> str:
+    notify(
+        session,
+        runtime,
+        mobile=_old_mobile(account),
+        event="deleted",
+        text="Your ABHA was deleted. Its number cannot be used again.",
+    )
     account.status = DELETED
     account.deleted_at = runtime.clock.now()
     # Tombstone: see the module docstring for what stays and why.
@@ -442,8 +471,9 @@ def _apply_delete(session: Session, runtime: Runtime, account: AbhaAccount,
     return "Your ABHA is deleted. Its number will never be given to anyone else."
 
 
-def _apply_re_kyc(session: Session, runtime: Runtime, account: AbhaAccount,
-                  txn: OtpTransaction) -> str:
+def _apply_re_kyc(
+    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+) -> str:
     aadhaar = normalise_aadhaar(decrypt_field(runtime, txn.state["aadhaar_ct"], field="loginId"))
     if not runtime.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
         raise PermissionDenied(  # pragma: no cover - checked when the OTP was requested
@@ -474,8 +504,13 @@ def _apply_re_kyc(session: Session, runtime: Runtime, account: AbhaAccount,
         account.photo = record.photo
     account.kyc_verified = True
     account.kyc_method = "aadhaar_otp"
-    notify(session, runtime, mobile=_old_mobile(account), event="re-kyc",
-           text="The details of your ABHA were updated from Aadhaar.")
+    notify(
+        session,
+        runtime,
+        mobile=_old_mobile(account),
+        event="re-kyc",
+        text="The details of your ABHA were updated from Aadhaar.",
+    )
     return "Your ABHA details are updated from Aadhaar."
 
 

@@ -78,8 +78,12 @@ def _authorise(
     ctx = _context(request, actor, Purpose.IDENTITY_VERIFICATION)
     if not allowed(actor, permission):
         with audited(
-            session, ctx, action=action, resource_type="abha_account",
-            resource_id=resource_id, clock=runtime.clock,
+            session,
+            ctx,
+            action=action,
+            resource_type="abha_account",
+            resource_id=resource_id,
+            clock=runtime.clock,
         ):
             require(actor, permission)
     return ctx
@@ -135,8 +139,13 @@ def account_profile(
 ) -> AbhaProfileRead:
     """The full profile of the account picked from a search (audited)."""
     ctx = _authorise(
-        request, session, runtime, staff, "abha.verify",
-        action="abha.account.read", resource_id=str(account_id),
+        request,
+        session,
+        runtime,
+        staff,
+        "abha.verify",
+        action="abha.account.read",
+        resource_id=str(account_id),
     )
     account = get_account(
         session,
@@ -156,8 +165,13 @@ def _staff_card(
     staff: Actor | None,
 ) -> Response:
     ctx = _authorise(
-        request, session, runtime, staff, "abha.card",
-        action="abha.card.download", resource_id=str(account_id),
+        request,
+        session,
+        runtime,
+        staff,
+        "abha.card",
+        action="abha.card.download",
+        resource_id=str(account_id),
     )
     account, data = card_service.card_file(
         session,

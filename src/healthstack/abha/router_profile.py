@@ -212,8 +212,7 @@ def profile_resend_otp(
     runtime: RuntimeDep,
 ) -> OtpSentRead:
     """Send a profile OTP again: after 60 seconds, at most twice per transaction."""
-    sent = profile.resend_profile_otp(session, runtime, account=account, txn_id=body.txnId,
-                                      ctx=ctx)
+    sent = profile.resend_profile_otp(session, runtime, account=account, txn_id=body.txnId, ctx=ctx)
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 

@@ -123,8 +123,16 @@ _VOWELS = frozenset("aeiou")
 # The vowel clusters a first syllable is spelt with in Indian names written in English.
 _VOWEL_CLUSTERS = ("a", "e", "i", "o", "u", "aa", "ee", "oo", "ou", "au", "ai", "ei", "ie", "ua")
 # Initial consonants written either way.
-_ONSET_SWAPS = {"k": ("q",), "q": ("k",), "v": ("w",), "w": ("v",), "z": ("j",), "j": ("z",),
-                "f": ("ph",), "ph": ("f",)}
+_ONSET_SWAPS = {
+    "k": ("q",),
+    "q": ("k",),
+    "v": ("w",),
+    "w": ("v",),
+    "z": ("j",),
+    "j": ("z",),
+    "f": ("ph",),
+    "ph": ("f",),
+}
 # An aspirated onset is often written without its h (Ghulam/Gulam, Bhat/Bat).
 _ASPIRATES = frozenset({"gh", "kh", "bh", "dh", "th", "jh", "sh"})
 
@@ -211,9 +219,10 @@ def search_mode(criteria: SearchCriteria) -> str:
                 field="name",
                 code="HS-1303",
             )
-        if len(_query_words(criteria.name or "")) == 0 or len(
-            name_key(criteria.name or "").replace(" ", "")
-        ) < 2:
+        if (
+            len(_query_words(criteria.name or "")) == 0
+            or len(name_key(criteria.name or "").replace(" ", "")) < 2
+        ):
             raise ValidationFailed(
                 "Type at least two letters of the name (in English letters).",
                 field="name",
@@ -320,7 +329,7 @@ def _onsets(onset: str) -> set[str]:
     found = {onset}
     for swap_from, swaps in _ONSET_SWAPS.items():
         if onset.startswith(swap_from):
-            found.update(s + onset[len(swap_from):] for s in swaps)
+            found.update(s + onset[len(swap_from) :] for s in swaps)
     for variant in list(found):
         if variant[:2] in _ASPIRATES:
             found.add(variant[0] + variant[2:])
@@ -499,9 +508,7 @@ def _search_demographics(session: Session, criteria: SearchCriteria, cap: int) -
         return []
     accounts = {
         a.id: a
-        for a in session.scalars(
-            select(AbhaAccount).where(AbhaAccount.id.in_([t[2] for t in top]))
-        )
+        for a in session.scalars(select(AbhaAccount).where(AbhaAccount.id.in_([t[2] for t in top])))
     }
     return [SearchHit(accounts[t[2]], t[3]) for t in top if t[2] in accounts]
 
@@ -549,8 +556,12 @@ def search_accounts(
             target.resource_id = str(hits[0].account.public_id)
     for hit in hits[1:]:
         record_access(
-            session, ctx, action="abha.search", resource_type="abha_account",
-            resource_id=str(hit.account.public_id), clock=clock,
+            session,
+            ctx,
+            action="abha.search",
+            resource_type="abha_account",
+            resource_id=str(hit.account.public_id),
+            clock=clock,
         )
     return SearchResult(mode=mode, hits=hits)
 
@@ -560,8 +571,12 @@ def get_account(
 ) -> AbhaAccount:
     """The full profile of one account (deleted ones are gone); audited."""
     with audited(
-        session, ctx, action="abha.account.read", resource_type="abha_account",
-        resource_id=str(public_id), clock=clock,
+        session,
+        ctx,
+        action="abha.account.read",
+        resource_type="abha_account",
+        resource_id=str(public_id),
+        clock=clock,
     ):
         account = find_account(session, public_id)
         if account is None:
