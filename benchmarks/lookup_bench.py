@@ -102,11 +102,11 @@ def _measure(base: str, token: str, samples: dict[str, list[str]]) -> dict[str, 
         for kind in KINDS:
             values = samples[kind]
             for v in values[:20]:  # warm the connection and the caches a little
-                c.get("/api/v1/abha/search", params={kind: v})
+                c.post("/api/v1/abha/search", json={kind: v})
             times = []
             for v in values:
                 t = time.perf_counter()
-                r = c.get("/api/v1/abha/search", params={kind: v})
+                r = c.post("/api/v1/abha/search", json={kind: v})
                 times.append((time.perf_counter() - t) * 1000)
                 if r.status_code != 200 or not r.json().get("items"):
                     raise RuntimeError(f"lookup by {kind} failed: {r.status_code} {r.text[:200]}")

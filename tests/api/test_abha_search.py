@@ -70,7 +70,7 @@ def test_by_number_with_or_without_hyphens_is_masked(client, people, desk):
     n = ravi["number"]
     spaced = f" {n[:2]} {n[2:6]} {n[6:10]} {n[10:]} "
     for number in (n, f"{n[:2]}-{n[2:6]}-{n[6:10]}-{n[10:]}", spaced):
-        r = client.get(URL, params={"number": number}, headers=desk.headers)
+        r = client.post(URL, json={"number": number}, headers=desk.headers)
         assert _ids(r) == [ravi["id"]]
     body = r.json()
     assert body["mode"] == "number" and body["count"] == 1 and body["hint"] is None
@@ -93,14 +93,14 @@ def test_by_number_with_or_without_hyphens_is_masked(client, people, desk):
 
 
 def test_by_number_unknown_and_malformed(client, people, desk):
-    r = client.get(URL, params={"number": "91-0000-0000-0000"}, headers=desk.headers)
+    r = client.post(URL, json={"number": "91-0000-0000-0000"}, headers=desk.headers)
     assert _ids(r) == [] and "Check the digits" in r.json()["hint"]
     for bad in ("91-1234-5678", "ABCD-1234-5678-9012", "9112345678901234"):
-        r = client.get(URL, params={"number": bad}, headers=desk.headers)
+        r = client.post(URL, json={"number": bad}, headers=desk.headers)
         assert r.status_code == 400, bad
         assert r.json()["code"] == "ABDM-1051" and "14 digits" in r.json()["detail"]
     # The deleted twin of an active account is never found, even by its own number.
-    r = client.get(URL, params={"number": people["gone"]["number"]}, headers=desk.headers)
+    r = client.post(URL, json={"number": people["gone"]["number"]}, headers=desk.headers)
     assert _ids(r) == []
 
 
@@ -114,14 +114,14 @@ def test_by_address_any_case_with_or_without_suffix_and_default(client, people, 
         f"{ravi['number']}@sbx",
         ravi["number"],
     ):
-        r = client.get(URL, params={"address": address}, headers=desk.headers)
+        r = client.post(URL, json={"address": address}, headers=desk.headers)
         assert _ids(r) == [ravi["id"]], address
     assert r.json()["mode"] == "address"
-    r = client.get(URL, params={"address": "nobody.here@sbx"}, headers=desk.headers)
+    r = client.post(URL, json={"address": "nobody.here@sbx"}, headers=desk.headers)
     assert _ids(r) == []
-    r = client.get(URL, params={"address": "ravi.k@abdm"}, headers=desk.headers)
+    r = client.post(URL, json={"address": "ravi.k@abdm"}, headers=desk.headers)
     assert r.status_code == 400 and r.json()["code"] == "HS-1310" and "@sbx" in r.json()["detail"]
-    r = client.get(URL, params={"address": "ravi k!"}, headers=desk.headers)
+    r = client.post(URL, json={"address": "ravi k!"}, headers=desk.headers)
     assert r.status_code == 400 and r.json()["code"] == "HS-1311"
 
 
@@ -129,7 +129,7 @@ def test_by_mobile_lists_every_linked_account_deactivated_flagged_deleted_hidden
     client, people, desk
 ):
     for mobile in (FAMILY_MOBILE, "+91 94190 12345", "09419012345"):
-        r = client.get(URL, params={"mobile": mobile}, headers=desk.headers)
+        r = client.post(URL, json={"mobile": mobile}, headers=desk.headers)
         assert sorted(_ids(r)) == sorted(people[k]["id"] for k in ("yousuf", "rafiq", "shazia"))
     items = {i["id"]: i for i in r.json()["items"]}
     assert items[people["rafiq"]["id"]]["deactivated"] is True
@@ -139,14 +139,14 @@ def test_by_mobile_lists_every_linked_account_deactivated_flagged_deleted_hidden
     for person in ("yousuf", "rafiq", "shazia"):
         full = people[person]["name"]
         assert full not in r.text and full.split()[0] not in r.text
-    r = client.get(URL, params={"mobile": "12345"}, headers=desk.headers)
+    r = client.post(URL, json={"mobile": "12345"}, headers=desk.headers)
     assert r.status_code == 400 and r.json()["code"] == "HS-1210"
 
 
 def test_by_name_and_year_tolerates_spelling_variants(client, people, desk):
     # No district: the first word leads (name index), spellings Mohd/Mohammad, Yusuf/Yousuf.
-    r = client.get(
-        URL, params={"name": "Mohammad Yusuf", "year_of_birth": 1980}, headers=desk.headers
+    r = client.post(
+        URL, json={"name": "Mohammad Yusuf", "year_of_birth": 1980}, headers=desk.headers
     )
     ids = _ids(r)
     assert ids[:2] == [people["yousuf"]["id"], people["yusuf"]["id"]]
@@ -159,21 +159,21 @@ def test_by_name_and_year_tolerates_spelling_variants(client, people, desk):
 
 def test_by_name_district_and_year_matches_any_word(client, people, desk):
     params = {"name": "Dar", "year_of_birth": 1980, "district_lgd": 632}
-    assert sorted(_ids(client.get(URL, params=params, headers=desk.headers))) == sorted(
+    assert sorted(_ids(client.post(URL, json=params, headers=desk.headers))) == sorted(
         [people["yousuf"]["id"], people["shazia"]["id"]]
     )
     params["gender"] = "f"
-    assert _ids(client.get(URL, params=params, headers=desk.headers)) == [people["shazia"]["id"]]
+    assert _ids(client.post(URL, json=params, headers=desk.headers)) == [people["shazia"]["id"]]
     # Outside the year range: nobody.
     params = {"name": "Dar", "year_of_birth": 1990, "district_lgd": 632, "year_tolerance": 1}
-    r = client.get(URL, params=params, headers=desk.headers)
+    r = client.post(URL, json=params, headers=desk.headers)
     assert _ids(r) == [] and "widen the year range" in r.json()["hint"]
 
 
 def test_by_name_and_district_gulam_finds_ghulam(client, people, desk):
-    r = client.get(URL, params={"name": "Gulam Nabi", "district_lgd": 632}, headers=desk.headers)
+    r = client.post(URL, json={"name": "Gulam Nabi", "district_lgd": 632}, headers=desk.headers)
     assert _ids(r) == [people["ghulam"]["id"]]
-    r = client.get(URL, params={"name": "Ravinder", "district_lgd": 632}, headers=desk.headers)
+    r = client.post(URL, json={"name": "Ravinder", "district_lgd": 632}, headers=desk.headers)
     assert _ids(r) == []
 
 
@@ -200,7 +200,7 @@ def test_by_name_and_district_gulam_finds_ghulam(client, people, desk):
     ],
 )
 def test_bad_criteria(client, people, desk, params, code, fragment):
-    r = client.get(URL, params=params, headers=desk.headers)
+    r = client.post(URL, json=params, headers=desk.headers)
     assert r.status_code == 400, r.text
     assert r.json()["code"] == code
     assert fragment in r.json()["detail"] or fragment == r.json().get("field")
@@ -260,15 +260,15 @@ def test_full_profile_is_a_separate_audited_read(client, runtime, people, desk):
 
 def test_permissions(client, runtime, people, make_staff):
     params = {"number": people["ravi"]["number"]}
-    assert client.get(URL, params=params).status_code == 401
+    assert client.post(URL, json=params).status_code == 401
     assert client.get(f"/api/v1/abha/accounts/{people['ravi']['id']}").status_code == 401
     verifier = make_staff(Role.REGISTRY_VERIFIER)
-    r = client.get(URL, params=params, headers=verifier.headers)
+    r = client.post(URL, json=params, headers=verifier.headers)
     assert r.status_code == 403 and r.json()["code"] == "HS-1003"
     r = client.get(f"/api/v1/abha/accounts/{people['ravi']['id']}", headers=verifier.headers)
     assert r.status_code == 403
     for role in (Role.DOCTOR, Role.LAB_TECHNICIAN, Role.DISTRICT_OFFICER, Role.STATE_ADMIN):
-        assert _ids(client.get(URL, params=params, headers=make_staff(role).headers)) == [
+        assert _ids(client.post(URL, json=params, headers=make_staff(role).headers)) == [
             people["ravi"]["id"]
         ], role
     with unit_of_work(runtime.session_factory) as s:
@@ -279,10 +279,10 @@ def test_permissions(client, runtime, people, make_staff):
 
 def test_every_search_is_audited_with_the_callers_facility(client, runtime, people, make_staff):
     elsewhere = make_staff(Role.REGISTRATION_DESK, facility_id=FACILITY_B)
-    r = client.get(URL, params={"mobile": FAMILY_MOBILE}, headers=elsewhere.headers)
+    r = client.post(URL, json={"mobile": FAMILY_MOBILE}, headers=elsewhere.headers)
     shown = set(_ids(r))
-    client.get(URL, params={"number": "91-0000-0000-0000"}, headers=elsewhere.headers)
-    client.get(URL, params={"number": "12"}, headers=elsewhere.headers)
+    client.post(URL, json={"number": "91-0000-0000-0000"}, headers=elsewhere.headers)
+    client.post(URL, json={"number": "12"}, headers=elsewhere.headers)
     with unit_of_work(runtime.session_factory) as s:
         rows = s.scalars(
             select(AuditEvent).where(AuditEvent.action == "abha.search").order_by(AuditEvent.id)

@@ -53,6 +53,7 @@ STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ),
     ("POST", "/api/v1/abha/enrol/demographic"): StaffRoute("abha.enrol_demographic", {}),
     ("POST", "/api/v1/abha/scan"): StaffRoute("abha.verify", {"qr_text": "{}"}),
+    ("POST", "/api/v1/abha/search"): StaffRoute("abha.search", {"number": "91-0000-0000-0000"}),
 }
 
 # Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).

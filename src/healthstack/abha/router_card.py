@@ -3,7 +3,7 @@ card on ABDM's profile routes. Thin: abha/search.py and abha/card.py do the work
 
 HealthStack's API (``/api/v1/abha/...``, Bearer staff token, strict shapes):
 
-- ``GET  /api/v1/abha/search?number=|address=|mobile=|name=&gender=&year_of_birth=&district_lgd=``
+- ``POST /api/v1/abha/search``: number | address | mobile | name (+ gender, year, district)
 - ``GET  /api/v1/abha/accounts/{id}`` the full profile
 - ``GET  /api/v1/abha/accounts/{id}/card.pdf`` and ``card.png``
 - ``POST /api/v1/abha/scan`` a card photo (multipart field ``image``) or ``{"qr_text"}``
@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -102,16 +102,17 @@ def _file(data: bytes, kind: str, abha_number: str) -> Response:
 # --------------------------------------------------------------------------- desk API
 
 
-@router.get("/api/v1/abha/search", response_model=AbhaSearchPage)
+@router.post("/api/v1/abha/search", response_model=AbhaSearchPage)
 def search(
     request: Request,
-    query: Annotated[AbhaSearchQuery, Query()],
+    query: AbhaSearchQuery,
     session: DbSession,
     runtime: RuntimeDep,
     staff: OptionalStaff,
 ) -> AbhaSearchPage:
     """Find ABHA accounts by number, address, mobile, or name with year and/or district.
-    Entries are masked; open one with ``GET /api/v1/abha/accounts/{id}``."""
+    Entries are masked; open one with ``GET /api/v1/abha/accounts/{id}``. A POST with a
+    JSON body, so that numbers and names never stand in a URL (and so in no proxy log)."""
     ctx = _authorise(request, session, runtime, staff, "abha.search", action="abha.search")
     result = search_accounts(
         session,
