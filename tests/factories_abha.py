@@ -16,6 +16,7 @@ from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
 from healthstack.abha.names import name_key, split_name
 from healthstack.abha.numbers import NumberPermutation, reserve
 from healthstack.integrations.aadhaar.models import KycResident
+from healthstack.integrations.sms import SMS_TOPIC
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.db import unit_of_work
@@ -158,8 +159,10 @@ def enc(runtime: Runtime, plaintext: str) -> str:
 
 
 def outbox(runtime: Runtime) -> list[OutboxMessage]:
+    """The SMS messages queued so far (domain events share the outbox; not these)."""
     with unit_of_work(runtime.session_factory) as session:
-        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        query = select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC)
+        return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
 def last_otp(runtime: Runtime, to: str) -> str:

@@ -2,8 +2,11 @@
 
 from healthstack.abha import models as abha_models  # noqa: F401
 from healthstack.accounts import models as accounts_models  # noqa: F401
+from healthstack.facilities import models as facilities_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
 from healthstack.kernel import audit, outbox  # noqa: F401
 from healthstack.kernel.db import Base
+from healthstack.monitoring import models as monitoring_models  # noqa: F401
+from healthstack.professionals import models as professionals_models  # noqa: F401
 
 metadata = Base.metadata

@@ -35,6 +35,9 @@ class StaffRoute:
 # Routes where a staff role is the gate.
 STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ("POST", "/api/v1/auth/tokens"): StaffRoute("token.create", {"name": "matrix"}),
+    ("POST", "/api/v1/monitoring/targets"): StaffRoute(
+        "monitoring.targets", {"indicator": "abha.accounts", "district_lgd": 13, "value": 1000}
+    ),
     ("POST", "/api/v1/staff"): StaffRoute(
         "staff.create",
         {
@@ -54,6 +57,27 @@ STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ("POST", "/api/v1/abha/enrol/demographic"): StaffRoute("abha.enrol_demographic", {}),
     ("POST", "/api/v1/abha/scan"): StaffRoute("abha.verify", {"qr_text": "{}"}),
     ("POST", "/api/v1/abha/search"): StaffRoute("abha.search", {"number": "91-0000-0000-0000"}),
+    # Facility registry (tests/api/test_facilities_*.py: scope, 404 for other facilities)
+    ("POST", "/api/v1/facilities"): StaffRoute("facility.register"),
+    ("PATCH", "/api/v1/facilities/{hfr_id}"): StaffRoute("facility.edit"),
+    ("POST", "/api/v1/facilities/{hfr_id}/verify"): StaffRoute("facility.verify"),
+    ("POST", "/api/v1/facilities/{hfr_id}/reject"): StaffRoute("facility.verify"),
+    ("POST", "/api/v1/facilities/master/imports"): StaffRoute("facility.master_import"),
+    ("POST", "/api/v1/facilities/master/imports/{import_id}/confirm"): StaffRoute(
+        "facility.master_import"
+    ),
+    ("POST", "/api/v1/facilities/master/reconcile"): StaffRoute("facility.reconcile"),
+    ("POST", "/api/v1/facilities/master/reconciliation/{entry_id}/settle"): StaffRoute(
+        "facility.reconcile"
+    ),
+    # Professional registry (tests/api/test_professionals_records.py: scope, 404 elsewhere)
+    ("PATCH", "/api/v1/professionals/{hpr_id}"): StaffRoute(
+        "professional.edit", {"registration_year": 2012}
+    ),
+    ("POST", "/api/v1/professionals/{hpr_id}/verify"): StaffRoute("professional.verify"),
+    ("POST", "/api/v1/professionals/{hpr_id}/reject"): StaffRoute(
+        "professional.verify", {"reason": "not in the council register"}
+    ),
 }
 
 # Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).
@@ -72,6 +96,12 @@ PUBLIC_ROUTES = {
     ("POST", "/abha/api/v3/profile/login/resend-otp"): "same login transaction",
     ("POST", "/abha/api/v3/profile/login/verify"): "the OTP is the credential",
     ("POST", "/abha/api/v3/profile/login/verify/user"): "gated by the T-token of the verify step",
+    # HPR self-registration (or a staff token allowed professional.register, 403 otherwise):
+    # the Aadhaar OTP is the credential, the X-Flow-Token binds the transaction.
+    **{
+        ("POST", f"/api/v1/professionals/registration/{step}"): "HPR self-registration"
+        for step in ("otp", "verify", "mobile/otp", "mobile/verify", "complete")
+    },
 }
 
 
@@ -159,4 +189,23 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patient/change/otp"): "patient",
     ("POST", "/patient/change/resend"): "patient",
     ("POST", "/patient/change/verify"): "patient",
+    # Coverage dashboard targets form (tests/api/test_monitoring_pages.py)
+    ("POST", "/dashboard/targets"): "monitoring.targets",
+    # Facility registry pages (tests/api/test_facilities_pages.py)
+    ("POST", "/registry/facilities"): "facility.register",
+    ("POST", "/registry/facilities/{hfr_id}/edit"): "facility.edit",
+    ("POST", "/registry/facilities/{hfr_id}/verify"): "facility.verify",
+    ("POST", "/registry/facilities/{hfr_id}/reject"): "facility.verify",
+    ("POST", "/registry/master/upload"): "facility.master_import",
+    ("POST", "/registry/master/imports/{import_id}/confirm"): "facility.master_import",
+    ("POST", "/registry/master/reconcile"): "facility.reconcile",
+    ("POST", "/registry/master/review/{entry_id}/settle"): "facility.reconcile",
+    # Professional registry pages (tests/api/test_professionals_pages.py)
+    **{
+        ("POST", f"/hpr/register/{s}"): "public"
+        for s in ("otp", "resend", "verify", "mobile/resend", "mobile/verify", "mobile/later")
+        + ("details", "address")
+    },
+    ("POST", "/registry/professionals/{hpr_id}/verify"): "professional.verify",
+    ("POST", "/registry/professionals/{hpr_id}/reject"): "professional.verify",
 }

@@ -43,7 +43,8 @@ def test_purge_runs_when_due_and_keeps_what_is_still_needed(runtime):
     recent = _txn(runtime, expired_days_ago=0.5)
     locked = _txn(runtime, expired_days_ago=2, locked_for=timedelta(minutes=20))
     worker = Worker(runtime)
-    assert worker.run_due_jobs(now=1000.0) == {"abha.purge_expired_transactions": 1}
+    # (Other scheduled jobs run on the same first pass; only the purge is looked at.)
+    assert worker.run_due_jobs(now=1000.0)["abha.purge_expired_transactions"] == 1
     assert _left(runtime) == {recent, locked}
     # Not due again for ten minutes.
     assert worker.run_due_jobs(now=1100.0) == {}
@@ -51,3 +52,28 @@ def test_purge_runs_when_due_and_keeps_what_is_still_needed(runtime):
     assert worker.run_due_jobs(now=1700.0) == {"abha.purge_expired_transactions": 1}
     assert _left(runtime) == {recent}
     assert old not in _left(runtime)
+
+
+def test_applied_event_ids_are_forgotten_after_a_week(runtime):
+    from healthstack.monitoring.models import AppliedEvent
+
+    now = runtime.clock.now()
+    with unit_of_work(runtime.session_factory) as s:
+        s.add(
+            AppliedEvent(
+                event_id=uuid.uuid4(),
+                name="abha.account.created",
+                applied_at=now - timedelta(days=8),
+            )
+        )
+        s.add(
+            AppliedEvent(
+                event_id=uuid.uuid4(),
+                name="abha.account.created",
+                applied_at=now - timedelta(days=1),
+            )
+        )
+    done = Worker(runtime).run_due_jobs(now=1000.0)
+    assert done["monitoring.purge_applied_events"] == 1
+    with unit_of_work(runtime.session_factory) as s:
+        assert len(s.scalars(select(AppliedEvent)).all()) == 1

@@ -69,6 +69,7 @@ from healthstack.kernel.errors import (
     ValidationFailed,
 )
 from healthstack.kernel.ids import mask_mobile, normalise_aadhaar, normalise_mobile
+from healthstack.monitoring.events import abha_account_event
 from healthstack.runtime import Runtime
 
 ENROL_SCOPE = "abha-enrol"
@@ -454,6 +455,13 @@ def enrol_by_aadhaar(
                 enrolled_at_facility=ctx.actor.facility_id,
             )
             _insert_account(session, runtime, account)
+            abha_account_event(
+                session,
+                "abha.account.created",
+                account,
+                at=account.created_at,
+                clock=runtime.clock,
+            )
             is_new = True
             message = "Account created successfully."
             if needs_mobile:
@@ -858,6 +866,9 @@ def enrol_by_demographics(
             enrolled_at_facility=ctx.actor.facility_id,
         )
         _insert_account(session, runtime, account)
+        abha_account_event(
+            session, "abha.account.created", account, at=account.created_at, clock=runtime.clock
+        )
         target.resource_id = str(account.public_id)
         record_access(
             session,

@@ -57,6 +57,8 @@ PURPOSE_TEXT = {
     "deactivate": "deactivate your ABHA",
     "delete": "delete your ABHA",
     "reactivate": "reactivate your ABHA",
+    "hpr-register": "register in the Health Professional Registry",
+    "hpr-mobile": "verify this mobile for your HPR registration",
 }
 
 

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -67,7 +67,7 @@ from healthstack.kernel.ids import AbhaNumber, format_abha_number, mask_mobile
 from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
 from healthstack.web.deps import PATIENT_COOKIE, DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import render
+from healthstack.web.pages import render, same_origin
 
 # The self-enrolment actor's id: one browser, one enrolment at a time.
 FLOW_COOKIE = "hs_enrol"
@@ -88,22 +88,8 @@ Problem = str | DomainError | None
 R = TypeVar("R", bound=Response)
 
 
-def _same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (SameSite cookies already keep the
-    session from most of them; this closes the rest)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return  # not a browser form post (tests, scripts): the cookies still decide
-    if urlparse(origin).netloc != request.headers.get("host", ""):
-        raise PermissionDenied(
-            "This form was sent from another web site and was refused. Open HealthStack "
-            "directly and fill in the form there.",
-            code="HS-1409",
-        )
-
-
 router = APIRouter(include_in_schema=False)
-posts = APIRouter(include_in_schema=False, dependencies=[Depends(_same_origin)])
+posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
 
 # --------------------------------------------------------------------------- messages

@@ -54,6 +54,7 @@ from healthstack.kernel.errors import (
     ValidationFailed,
 )
 from healthstack.kernel.ids import normalise_aadhaar, normalise_mobile
+from healthstack.monitoring.events import abha_account_event
 from healthstack.runtime import Runtime
 
 # scope word -> OTP transaction scope (otp.PURPOSE_TEXT has each one's SMS wording)
@@ -453,6 +454,9 @@ def _apply_delete(
     )
     account.status = DELETED
     account.deleted_at = runtime.clock.now()
+    abha_account_event(
+        session, "abha.account.deleted", account, at=account.deleted_at, clock=runtime.clock
+    )
     # Tombstone: see the module docstring for what stays and why.
     account.first_name = ""
     account.middle_name = None

@@ -23,6 +23,24 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "abha.search": DESK_ROLES | {R.DISTRICT_OFFICER, R.STATE_ADMIN},
     "abha.card": DESK_ROLES,
     "abha.verify": DESK_ROLES,
+    # Coverage dashboard: counts only, scoped by role (monitoring.service.scope_for).
+    "monitoring.read": frozenset(Role),
+    "monitoring.targets": frozenset({R.STATE_ADMIN}),
+    # HFR: reads are scoped (facilities.service.can_see); verifiers are not registrars.
+    "facility.read": frozenset(Role),
+    "facility.register": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER, R.FACILITY_ADMIN}),
+    "facility.edit": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER, R.FACILITY_ADMIN}),
+    "facility.verify": frozenset({R.REGISTRY_VERIFIER, R.STATE_ADMIN}),
+    "facility.master_import": frozenset({R.STATE_ADMIN}),
+    "facility.reconcile": frozenset({R.STATE_ADMIN, R.REGISTRY_VERIFIER}),
+    # HPR: a facility admin registers their staff (professionals also self-register);
+    # council / state verifiers decide; reads are scoped (service.visible_to).
+    "professional.register": frozenset({R.FACILITY_ADMIN, R.STATE_ADMIN}),
+    "professional.read": frozenset(
+        {R.STATE_ADMIN, R.REGISTRY_VERIFIER, R.DISTRICT_OFFICER, R.FACILITY_ADMIN}
+    ),
+    "professional.edit": frozenset({R.STATE_ADMIN, R.REGISTRY_VERIFIER, R.FACILITY_ADMIN}),
+    "professional.verify": frozenset({R.REGISTRY_VERIFIER, R.STATE_ADMIN}),
 }
 
 

@@ -29,7 +29,13 @@ def _optional(module: str, name: str) -> None:
         app.command(name)(getattr(mod, name))
 
 
-for _module, _name in (("seed", "seed"), ("kyc", "kyc"), ("demo", "demo")):
+for _module, _name in (
+    ("seed", "seed"),
+    ("kyc", "kyc"),
+    ("demo", "demo"),
+    ("targets", "targets"),
+    ("monitoring", "monitoring"),
+):
     try:
         _optional(_module, _name)
     except ModuleNotFoundError as exc:  # pragma: no cover - during development only

@@ -55,6 +55,11 @@ def seed(
                 if_empty=if_empty,
                 progress=progress,
             )
+        if not result.skipped:
+            from healthstack.monitoring.aggregates import after_seed
+
+            # The dashboard: district targets at this scale, figures rebuilt from the load.
+            after_seed(rt.session_factory, clock=rt.clock, profile=plan.profile, scale=plan.scale)
     if result.skipped:
         console.print(
             f"[yellow]Skipped:[/yellow] the KYC sandbox already holds "

@@ -58,6 +58,15 @@ def _claim(session: Session, *, clock: Clock, limit: int) -> list[int]:
     return ids
 
 
+def handler_for(handlers: dict[str, Handler], topic: str) -> Handler | None:
+    """The handler of ``topic``: its exact key, else the longest ``prefix*`` key."""
+    exact = handlers.get(topic)
+    if exact is not None:
+        return exact
+    prefixes = [k for k in handlers if k.endswith("*") and topic.startswith(k[:-1])]
+    return handlers[max(prefixes, key=len)] if prefixes else None
+
+
 def relay_once(
     factory: sessionmaker[Session],
     handlers: dict[str, Handler],
@@ -73,7 +82,7 @@ def relay_once(
             msg = session.get(OutboxMessage, msg_id)
             if msg is None:  # pragma: no cover - deleted underneath us
                 continue
-            handler = handlers.get(msg.topic)
+            handler = handler_for(handlers, msg.topic)
             msg.attempts += 1
             try:
                 if handler is None:

@@ -19,6 +19,9 @@ from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.db import unit_of_work
+from healthstack.monitoring.aggregates import consumer, reconcile_if_due
+from healthstack.monitoring.events import EVENT_TOPICS
+from healthstack.monitoring.jobs import purge_applied_events
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 
@@ -27,7 +30,11 @@ log = logging.getLogger("healthstack.worker")
 
 def handlers_for(runtime: Runtime) -> dict[str, Handler]:
     sms = make_sms_gateway(runtime.settings.sms_provider)
-    return {SMS_TOPIC: sms.deliver}
+    return {
+        SMS_TOPIC: sms.deliver,
+        # Every domain event (a "prefix*" key): the dashboard's aggregates.
+        EVENT_TOPICS: consumer(runtime.session_factory, runtime.clock),
+    }
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,18 @@ SCHEDULE = (
         "abha.purge_expired_transactions",
         600,
         lambda session, clock: purge_expired_transactions(session, clock=clock),
+    ),
+    # Nightly reconciliation of the dashboard's aggregates with the registries: checked
+    # hourly, rebuilt when the last rebuild is a day old.
+    Periodic(
+        "monitoring.purge_applied_events",
+        3600,
+        lambda session, clock: purge_applied_events(session, clock=clock),
+    ),
+    Periodic(
+        "monitoring.reconcile",
+        3600,
+        lambda session, clock: reconcile_if_due(session, clock=clock),
     ),
 )
 

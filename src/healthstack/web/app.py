@@ -51,6 +51,14 @@ def create_app(
     templates.env.globals["settings"] = settings
     app.state.templates = templates
     install_error_handlers(app)
+    from healthstack.monitoring.pages import router as monitoring_pages
+    from healthstack.monitoring.router import router as monitoring_router
+    from healthstack.web.vendor import router as vendor_router
+
+    # The vendor route (/static/vendor/...) goes before the /static mount that would hide it.
+    app.include_router(vendor_router)
+    app.include_router(monitoring_router)
+    app.include_router(monitoring_pages)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     from healthstack.abha.pages import router as abha_pages
@@ -58,6 +66,8 @@ def create_app(
     from healthstack.abha.router_card import router as abha_card_router
     from healthstack.abha.router_profile import router as abha_profile_router
     from healthstack.accounts.router import router as accounts_router
+    from healthstack.facilities.pages import router as facilities_pages
+    from healthstack.facilities.router import router as facilities_router
     from healthstack.web.system import router as system_router
 
     app.include_router(system_router)
@@ -66,6 +76,13 @@ def create_app(
     app.include_router(abha_profile_router)
     app.include_router(abha_card_router)
     app.include_router(abha_pages)
+    app.include_router(facilities_router)
+    app.include_router(facilities_pages)
+    from healthstack.professionals import pages as hpr_pages
+    from healthstack.professionals import router as hpr_api
+
+    app.include_router(hpr_api.router)
+    app.include_router(hpr_pages.router)
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
 
