@@ -28,15 +28,11 @@ gets "not found". Every step is audited (success and failure) without the payloa
 
 from __future__ import annotations
 
-import base64
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from difflib import SequenceMatcher
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -63,6 +59,7 @@ from healthstack.accounts.permissions import require
 from healthstack.integrations.aadhaar.port import KycRecord
 from healthstack.kernel.audit import audited, record_access
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -138,21 +135,14 @@ def find_account_by_aadhaar_hash(session: Session, digest: str) -> AbhaAccount |
     return session.scalar(select(AbhaAccount).where(AbhaAccount.aadhaar_hash == digest))
 
 
-def _seal_key(runtime: Runtime) -> bytes:
-    return bytes.fromhex(runtime.hasher.hash("seal-key", "abha-enrol-aadhaar"))
-
-
 def _seal(runtime: Runtime, value: str, bound_to: str) -> str:
-    nonce = os.urandom(12)
-    ct = AESGCM(_seal_key(runtime)).encrypt(nonce, value.encode(), bound_to.encode())
-    return base64.b64encode(nonce + ct).decode()
+    return Sealer(runtime.hasher, "abha-enrol-aadhaar").seal(value, bound_to)
 
 
 def _unseal(runtime: Runtime, sealed: str | None, bound_to: str) -> str:
     try:
-        raw = base64.b64decode(sealed or "", validate=True)
-        return AESGCM(_seal_key(runtime)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
-    except (ValueError, InvalidTag) as exc:
+        return Sealer(runtime.hasher, "abha-enrol-aadhaar").unseal(sealed, bound_to)
+    except SealBroken as exc:
         # A transaction sealed under another secret (key rotation) cannot continue.
         raise ValidationFailed(
             "This transaction can no longer be completed. Start again by requesting a new OTP.",

@@ -17,8 +17,10 @@ import os
 import threading
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from healthstack.kernel.errors import ValidationFailed
 
@@ -35,6 +37,33 @@ class KeyedHasher:
         if not expected:
             return False
         return hmac.compare_digest(self.hash(domain, value), expected)
+
+
+class SealBroken(Exception):
+    """A sealed value could not be opened (another key, or tampered with)."""
+
+
+class Sealer:
+    """AES-256-GCM for a short secret a flow must carry between steps (an Aadhaar
+    number between the OTP request and the KYC fetch). The key is derived from the
+    deployment secret per ``purpose``; the value is bound to ``bound_to`` (the
+    transaction id) as associated data, so it cannot be moved to another transaction.
+    """
+
+    def __init__(self, hasher: KeyedHasher, purpose: str):
+        self._aead = AESGCM(bytes.fromhex(hasher.hash("seal-key", purpose)))
+
+    def seal(self, value: str, bound_to: str) -> str:
+        nonce = os.urandom(12)
+        ct = self._aead.encrypt(nonce, value.encode(), bound_to.encode())
+        return base64.b64encode(nonce + ct).decode()
+
+    def unseal(self, sealed: str | None, bound_to: str) -> str:
+        try:
+            raw = base64.b64decode(sealed or "", validate=True)
+            return self._aead.decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
+        except (ValueError, InvalidTag) as exc:
+            raise SealBroken from exc
 
 
 KEY_SIZES = {"signing": 2048, "enrolment": 4096}

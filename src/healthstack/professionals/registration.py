@@ -32,16 +32,12 @@ the state admin). Transactions are bound to whoever opened them: anyone else get
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +48,7 @@ from healthstack.accounts.permissions import require
 from healthstack.integrations.aadhaar.port import KycRecord
 from healthstack.kernel.audit import audited, record_access
 from healthstack.kernel.context import Actor, ActorKind, RequestContext, Role
+from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -167,21 +164,14 @@ def otp_service(runtime: Runtime) -> OtpService:
     return OtpService(settings=runtime.settings.otp, hasher=runtime.hasher, clock=runtime.clock)
 
 
-def _seal_key(runtime: Runtime) -> bytes:
-    return bytes.fromhex(runtime.hasher.hash("seal-key", "hpr-register"))
-
-
 def _seal(runtime: Runtime, value: str, bound_to: str) -> str:
-    nonce = os.urandom(12)
-    ct = AESGCM(_seal_key(runtime)).encrypt(nonce, value.encode(), bound_to.encode())
-    return base64.b64encode(nonce + ct).decode()
+    return Sealer(runtime.hasher, "hpr-register").seal(value, bound_to)
 
 
 def _unseal(runtime: Runtime, sealed: str | None, bound_to: str) -> str:
     try:
-        raw = base64.b64decode(sealed or "", validate=True)
-        return AESGCM(_seal_key(runtime)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
-    except (ValueError, InvalidTag) as exc:
+        return Sealer(runtime.hasher, "hpr-register").unseal(sealed, bound_to)
+    except SealBroken as exc:
         raise ValidationFailed(
             "This registration can no longer be completed. Start again by requesting a new OTP.",
             field="txnId",
