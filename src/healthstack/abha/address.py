@@ -113,40 +113,59 @@ def _strip_suffix(raw: str, suffix: str) -> str:
     return value
 
 
+def broken_handle_rule(
+    handle: str, *, reserved: frozenset[str], reserved_examples: str, number_kind: str
+) -> str | None:
+    """The first rule of ADR 0004 that ``handle`` breaks, in words, or None.
+
+    Shared by ABHA and HPR addresses, which differ only in their reserved words and
+    in which 14-digit number must not be hidden in one.
+    """
+    if not handle:
+        return "it is empty; enter the part before the @."
+    if handle.isdigit():
+        return "an address of digits only is not allowed; it must start with a letter."
+    if not _ALLOWED.match(handle):
+        return "only letters a-z, digits 0-9, '.' and '_' are allowed."
+    if not (MIN_LENGTH <= len(handle) <= MAX_LENGTH):
+        return f"it must have {MIN_LENGTH} to {MAX_LENGTH} characters before the @."
+    if not handle[0].isalpha():
+        return "it must start with a letter."
+    if handle[-1] in "._":
+        return "it must not end with '.' or '_'."
+    if _DOUBLE_SEPARATOR.search(handle):
+        return "'.' and '_' must not follow each other."
+    if _LONG_DIGIT_RUN.search(handle):
+        return (
+            f"it must not contain ten or more digits in a row (a mobile, Aadhaar or "
+            f"{number_kind} does not belong in an address)."
+        )
+    if any(word in reserved for word in _LETTER_RUNS.findall(handle)):
+        return f"it contains a reserved word (such as {reserved_examples})."
+    return None
+
+
 def parse_address(raw: str, suffix: str) -> str:
     """Check a chosen ABHA address and return its handle (lower-case, no suffix).
 
     Accepts ``Ravi.Kumar1991`` or ``ravi.kumar1991@sbx``; refuses a foreign suffix.
     """
     handle = _strip_suffix(raw, suffix)
-    if not handle:
-        raise _invalid("it is empty; enter the part before the @.")
-    if handle.isdigit():
-        if len(handle) == 10:
-            raise _invalid("a mobile number is not allowed as an ABHA address.")
-        if len(handle) == 14:
-            raise _invalid(
-                "an address of 14 digits is the default address every ABHA number already "
-                "has; a chosen address needs letters."
-            )
-        raise _invalid("an address of digits only is not allowed; it must start with a letter.")
-    if not _ALLOWED.match(handle):
-        raise _invalid("only letters a-z, digits 0-9, '.' and '_' are allowed.")
-    if not (MIN_LENGTH <= len(handle) <= MAX_LENGTH):
-        raise _invalid(f"it must have {MIN_LENGTH} to {MAX_LENGTH} characters before the @.")
-    if not handle[0].isalpha():
-        raise _invalid("it must start with a letter.")
-    if handle[-1] in "._":
-        raise _invalid("it must not end with '.' or '_'.")
-    if _DOUBLE_SEPARATOR.search(handle):
-        raise _invalid("'.' and '_' must not follow each other.")
-    if _LONG_DIGIT_RUN.search(handle):
+    if handle.isdigit() and len(handle) == 10:
+        raise _invalid("a mobile number is not allowed as an ABHA address.")
+    if handle.isdigit() and len(handle) == 14:
         raise _invalid(
-            "it must not contain ten or more digits in a row (a mobile, Aadhaar or ABHA "
-            "number does not belong in an address)."
+            "an address of 14 digits is the default address every ABHA number already "
+            "has; a chosen address needs letters."
         )
-    if any(word in RESERVED_WORDS for word in _LETTER_RUNS.findall(handle)):
-        raise _invalid("it contains a reserved word (such as abha, abdm or admin).")
+    rule = broken_handle_rule(
+        handle,
+        reserved=RESERVED_WORDS,
+        reserved_examples="abha, abdm or admin",
+        number_kind="ABHA number",
+    )
+    if rule:
+        raise _invalid(rule)
     return handle
 
 

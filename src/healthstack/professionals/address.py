@@ -12,14 +12,13 @@ same handle is another person's business). Errors name the rule, never the value
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from healthstack.abha.address import MAX_LENGTH, MIN_LENGTH, RESERVED_WORDS
+from healthstack.abha.address import MAX_LENGTH, MIN_LENGTH, RESERVED_WORDS, broken_handle_rule
 from healthstack.abha.names import name_key
 from healthstack.kernel.errors import Conflict, ValidationFailed
 from healthstack.professionals.models import Professional
@@ -27,11 +26,6 @@ from healthstack.professionals.models import Professional
 SUFFIX = "hpr.abdm"
 HPR_RESERVED_WORDS = RESERVED_WORDS | {"hpr", "hfr", "council", "nmc"}
 FIELD = "hpr_address"
-
-_ALLOWED = re.compile(r"^[a-z0-9._]+$")
-_DOUBLE_SEPARATOR = re.compile(r"[._]{2}")
-_LONG_DIGIT_RUN = re.compile(r"\d{10}")
-_LETTER_RUNS = re.compile(r"[a-z]+")
 
 
 class HprAddressTaken(Conflict):
@@ -73,29 +67,15 @@ def parse_hpr_address(raw: str) -> str:
                 field=FIELD,
                 code="HS-1710",
             )
-    handle = value
-    if not handle:
-        raise _invalid("it is empty; enter the part before the @.")
-    if handle.isdigit():
-        raise _invalid("an address of digits only is not allowed; it must start with a letter.")
-    if not _ALLOWED.match(handle):
-        raise _invalid("only letters a-z, digits 0-9, '.' and '_' are allowed.")
-    if not (MIN_LENGTH <= len(handle) <= MAX_LENGTH):
-        raise _invalid(f"it must have {MIN_LENGTH} to {MAX_LENGTH} characters before the @.")
-    if not handle[0].isalpha():
-        raise _invalid("it must start with a letter.")
-    if handle[-1] in "._":
-        raise _invalid("it must not end with '.' or '_'.")
-    if _DOUBLE_SEPARATOR.search(handle):
-        raise _invalid("'.' and '_' must not follow each other.")
-    if _LONG_DIGIT_RUN.search(handle):
-        raise _invalid(
-            "it must not contain ten or more digits in a row (a mobile, Aadhaar or HPR id "
-            "does not belong in an address)."
-        )
-    if any(word in HPR_RESERVED_WORDS for word in _LETTER_RUNS.findall(handle)):
-        raise _invalid("it contains a reserved word (such as hpr, abdm or admin).")
-    return handle
+    rule = broken_handle_rule(
+        value,
+        reserved=HPR_RESERVED_WORDS,
+        reserved_examples="hpr, abdm or admin",
+        number_kind="HPR id",
+    )
+    if rule:
+        raise _invalid(rule)
+    return value
 
 
 def is_valid_handle(handle: str) -> bool:
