@@ -2,6 +2,7 @@
 
 from healthstack.abha import models as abha_models  # noqa: F401
 from healthstack.accounts import models as accounts_models  # noqa: F401
+from healthstack.compliance import models as compliance_models  # noqa: F401
 from healthstack.facilities import models as facilities_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
 from healthstack.kernel import audit, outbox  # noqa: F401

@@ -35,7 +35,7 @@ def test_indicators_describe_themselves(client, make_staff):
     assert abha["denominator"] == "Target population"
     assert abha["dimensions"] == ["state", "district_lgd", "facility_id"]
     assert [e["event"] for e in abha["events"]] == ["abha.account.created", "abha.account.deleted"]
-    assert body[1]["kind"] == "members" and body[4]["wired"] is False
+    assert body[1]["kind"] == "members" and body[4]["wired"] is True
 
 
 def test_state_summary_with_targets(client, make_staff, data):
@@ -59,7 +59,7 @@ def test_state_summary_with_targets(client, make_staff, data):
         "target": None,
         "percent": None,
         "denominator": None,
-        "wired": False,
+        "wired": True,
     }
 
 

@@ -78,6 +78,17 @@ STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ("POST", "/api/v1/professionals/{hpr_id}/reject"): StaffRoute(
         "professional.verify", {"reason": "not in the council register"}
     ),
+    # Compliance (tests/api/test_compliance_api.py: scope, 404 outside it)
+    ("POST", "/api/v1/compliance/roster/imports"): StaffRoute("compliance.roster_import"),
+    ("POST", "/api/v1/compliance/roster/imports/{import_id}/confirm"): StaffRoute(
+        "compliance.roster_import"
+    ),
+    ("POST", "/api/v1/compliance/roster/review/{entry_id}/settle"): StaffRoute("compliance.review"),
+    ("POST", "/api/v1/compliance/campaigns"): StaffRoute("compliance.campaign"),
+    ("POST", "/api/v1/compliance/exemptions"): StaffRoute("compliance.exempt"),
+    ("POST", "/api/v1/compliance/exemptions/{exemption_id}/revoke"): StaffRoute(
+        "compliance.exempt"
+    ),
 }
 
 # Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).
@@ -208,4 +219,6 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     },
     ("POST", "/registry/professionals/{hpr_id}/verify"): "professional.verify",
     ("POST", "/registry/professionals/{hpr_id}/reject"): "professional.verify",
+    # Compliance pages (tests/api/test_compliance_pages.py)
+    ("POST", "/compliance/roster/review/{entry_id}/settle"): "compliance.review",
 }

@@ -45,7 +45,7 @@ def test_registry_keys_events_and_dimensions():
     ]
     assert indicators.indicator("hfr.public_facilities").kind == "members"
     overdue = indicators.indicator("hpr.overdue")
-    assert overdue.rules == () and not overdue.wired and overdue.denominator_label is None
+    assert overdue.rules == () and overdue.wired and overdue.denominator_label is None
     assert indicators.indicator("nope") is None
 
 

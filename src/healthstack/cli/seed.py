@@ -1,4 +1,5 @@
-"""``healthstack seed``: build the synthetic demo state (KYC sandbox and ABHA registry)."""
+"""``healthstack seed``: build the synthetic demo state (KYC sandbox, ABHA registry, and
+the facility and professional registries with the dashboard's targets)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ def seed(
         False, "--if-empty", help="Do nothing when the KYC sandbox already holds residents."
     ),
     batch: int = typer.Option(20_000, min=1, max=1_000_000, help="Rows per batch written."),
+    registries: bool = typer.Option(
+        True,
+        "--registries/--no-registries",
+        help="Also seed the facilities, the state facility master and the professionals "
+        "(the same at every scale, a few seconds).",
+    ),
 ) -> None:
-    """Seed the synthetic residents of a state and their ABHA accounts."""
+    """Seed the synthetic residents of a state and their ABHA accounts, and the state's
+    facilities, facility master and professionals (in full at every scale)."""
     # Imported here so `healthstack --help` does not build the generator's tables.
     from healthstack.kernel.errors import ValidationFailed
     from healthstack.seed.generator import make_plan
@@ -54,6 +62,7 @@ def seed(
                 batch_size=batch,
                 if_empty=if_empty,
                 progress=progress,
+                registries=registries,
             )
         if not result.skipped:
             from healthstack.monitoring.aggregates import after_seed
@@ -69,5 +78,15 @@ def seed(
     console.print(
         f"[green]Seeded[/green] {result.residents:,} residents, {result.accounts:,} ABHA "
         f"accounts and {result.addresses:,} ABHA addresses in "
-        f"{result.elapsed_seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)."
+        f"{result.resident_seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)."
     )
+    reg = result.registries
+    if reg is not None:
+        console.print(
+            f"[green]Registries:[/green] {reg.public_facilities:,} public facilities "
+            f"({reg.master_matched:,} of {reg.master_entries:,} master entries matched) and "
+            f"{reg.private_facilities:,} private; {reg.doctors:,} of {reg.doctor_posts:,} public "
+            f"doctors and {reg.nurses:,} public nurses verified in HPR, "
+            f"{reg.private_professionals:,} private professionals "
+            f"({result.phases.get('registries', 0.0):.1f} s)."
+        )

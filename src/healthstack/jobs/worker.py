@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from healthstack.abha.jobs import purge_expired_transactions
+from healthstack.compliance.escalation import run_escalation
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.db import unit_of_work
-from healthstack.monitoring.aggregates import consumer, reconcile_if_due
+from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.monitoring.events import EVENT_TOPICS
 from healthstack.monitoring.jobs import purge_applied_events
 from healthstack.runtime import Runtime, build_runtime
@@ -59,6 +60,18 @@ SCHEDULE = (
         "monitoring.purge_applied_events",
         3600,
         lambda session, clock: purge_applied_events(session, clock=clock),
+    ),
+    # Compliance: climb the escalation ladder (idempotent within a day: a rung waits
+    # for the previous one), then refresh the dashboard's overdue figure from it.
+    Periodic(
+        "compliance.escalate",
+        3600,
+        lambda session, clock: run_escalation(session, clock=clock),
+    ),
+    Periodic(
+        "compliance.overdue_figures",
+        3600,
+        lambda session, clock: len(rebuild(session, clock=clock, only=["hpr.overdue"]).rebuilt),
     ),
     Periodic(
         "monitoring.reconcile",

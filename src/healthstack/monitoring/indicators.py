@@ -271,8 +271,35 @@ def _master_public_facilities(session: Session) -> dict[int, int] | None:
     return {int(d): int(n) for d, n in rows}
 
 
-def _nothing_yet(session: Session) -> Figures:
-    return Figures()
+def _roster_posts(cadre: str) -> DenominatorQuery:
+    """Posts of the cadre per district on the HR roster in force (compliance); None
+    before a roster is imported (the targets then)."""
+
+    def query(session: Session) -> dict[int, int] | None:
+        try:
+            from healthstack.compliance.figures import roster_posts
+            from healthstack.compliance.models import RosterEntry, RosterImport
+        except ImportError:  # compliance is not installed
+            return None
+        if not tables_exist(session, RosterEntry.__tablename__, RosterImport.__tablename__):
+            return None
+        return roster_posts(cadre)(session)
+
+    return query
+
+
+def _overdue(session: Session) -> Figures | None:
+    try:
+        from healthstack.compliance.figures import overdue_members
+        from healthstack.compliance.models import EscalationStep, RosterEntry
+    except ImportError:  # compliance is not installed
+        return None
+    if not tables_exist(session, RosterEntry.__tablename__, EscalationStep.__tablename__):
+        return None
+    return Figures.from_members(
+        (emp, d or UNKNOWN_DISTRICT, _facility(hfr), since)
+        for emp, d, hfr, since in overdue_members(session)
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -364,6 +391,7 @@ INDICATORS: tuple[Indicator, ...] = (
         rules=_professional_rules("doctor"),
         source=_professionals("doctor"),
         denominator_label="Public doctors on the HR roster",
+        denominator=_roster_posts("doctor"),
     ),
     Indicator(
         key="hpr.nurses",
@@ -374,17 +402,17 @@ INDICATORS: tuple[Indicator, ...] = (
         rules=_professional_rules("nurse"),
         source=_professionals("nurse"),
         denominator_label="Public nurses on the HR roster",
+        denominator=_roster_posts("nurse"),
     ),
     Indicator(
         key="hpr.overdue",
         label="Professionals overdue",
         unit="professionals",
-        description="Public professionals past their cadre's registration deadline "
-        "(compliance campaigns feed this figure; until then it stays 0).",
+        description="Public professionals past their cadre's registration deadline, "
+        "not registered and not exempt, as of the escalation job's last run.",
         rules=(),
-        source=_nothing_yet,
+        source=_overdue,
         higher_is_better=False,
-        wired=False,
     ),
 )
 

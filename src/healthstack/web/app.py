@@ -83,6 +83,11 @@ def create_app(
 
     app.include_router(hpr_api.router)
     app.include_router(hpr_pages.router)
+    from healthstack.compliance import pages as compliance_pages
+    from healthstack.compliance import router as compliance_api
+
+    app.include_router(compliance_api.router)
+    app.include_router(compliance_pages.router)
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
 

@@ -1,0 +1,350 @@
+"""Roster ↔ HPR reconciliation, and the review that settles uncertain pairs.
+
+Keys, strongest first: the council registration (council + number, separators and
+case ignored), then the mobile, then the name with the birth year. A key links an
+entry only when the rest agrees well enough; otherwise the candidates wait for a
+reviewer (``uncertain``). The HPR records are read once per run (a dictionary per
+key), not once per roster entry: the full roster reconciles in one pass.
+
+An entry a reviewer settled is never re-linked automatically; entries with no HPR
+record are tried again on every run (the escalation job runs it first), so a doctor
+who registers after the roster import stops being chased.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from healthstack.accounts.permissions import require
+from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
+from healthstack.kernel.context import Actor, RequestContext, Role
+from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.ids import parse_hpr_id
+from healthstack.professionals.models import Professional
+from healthstack.professionals.service import _name_similarity
+
+from .models import RosterEntry, RosterImport
+
+# A name this close (word order ignored) with the same birth year links on its own.
+NAME_LINK = 0.97
+# Below this a name is not a candidate at all.
+NAME_CANDIDATE = 0.75
+# A council number or mobile whose holder's name is this unlike the roster's is a
+# data-entry slip more often than the same person: a reviewer decides.
+KEY_NAME_FLOOR = 0.6
+
+STATUSES = ("registered_verified", "registered_pending", "not_registered", "uncertain")
+
+
+def registration_status(link: str, professional_status: str | None) -> str:
+    """What the roster entry's HPR registration amounts to."""
+    if link == "uncertain":
+        return "uncertain"
+    if link == "matched" and professional_status == "VERIFIED":
+        return "registered_verified"
+    if link == "matched" and professional_status == "SUBMITTED":
+        return "registered_pending"
+    return "not_registered"  # no record, or the council verifier rejected it
+
+
+@dataclass
+class _People:
+    by_council: dict[tuple[str, str], tuple[int, str, str]]
+    by_mobile: dict[str, list[tuple[int, str, str]]]
+    by_year: dict[int, list[tuple[int, str, str]]]  # (id, hpr_id, name_key)
+
+
+def _people(session: Session, cadres: set[str], years: set[int]) -> _People:
+    P = Professional
+    people = _People({}, defaultdict(list), defaultdict(list))
+    rows = session.execute(
+        select(
+            P.id,
+            P.hpr_id,
+            P.name_key,
+            P.council,
+            P.registration_key,
+            P.mobile,
+            P.year_of_birth,
+            P.category,
+        )
+    )
+    for pid, hpr, key, council, reg, mobile, year, category in rows:
+        who = (pid, hpr, key)
+        people.by_council[(council, reg)] = who
+        if category in cadres:
+            people.by_mobile[mobile].append(who)
+            if year in years:
+                people.by_year[year].append(who)
+    return people
+
+
+def _decide(
+    entry: RosterEntry, people: _People
+) -> tuple[str, str | None, int | None, float | None, list[dict[str, Any]]]:
+    """(link, method, professional id, score, candidates) for one entry."""
+    if entry.council and entry.registration_key:
+        found = people.by_council.get((entry.council, entry.registration_key))
+        if found is not None:
+            score = _name_similarity(entry.name_key, found[2])
+            if score >= KEY_NAME_FLOOR:
+                return "matched", "council", found[0], score, []
+            return (
+                "uncertain",
+                None,
+                None,
+                None,
+                [{"hpr_id": found[1], "score": score, "via": "council"}],
+            )
+    candidates: dict[str, dict[str, Any]] = {}
+    if entry.mobile:
+        same = people.by_mobile.get(entry.mobile, [])
+        scored = [(_name_similarity(entry.name_key, w[2]), w) for w in same]
+        good = [(s, w) for s, w in scored if s >= KEY_NAME_FLOOR]
+        if len(good) == 1:
+            return "matched", "mobile", good[0][1][0], good[0][0], []
+        for s, w in scored:
+            candidates[w[1]] = {"hpr_id": w[1], "score": s, "via": "mobile"}
+    if entry.birth_year:
+        near = []
+        for year in (entry.birth_year - 1, entry.birth_year, entry.birth_year + 1):
+            for w in people.by_year.get(year, []):
+                # A similarity ratio cannot exceed 2·min(len)/(sum of lengths): skip
+                # names too long or short to reach a candidate without comparing them.
+                la, lb = len(entry.name_key), len(w[2])
+                if 2 * min(la, lb) < NAME_CANDIDATE * (la + lb):
+                    continue
+                # quick_ratio (shared letters) bounds both orderings' ratio from above.
+                if SequenceMatcher(None, entry.name_key, w[2]).quick_ratio() < NAME_CANDIDATE:
+                    continue
+                s = _name_similarity(entry.name_key, w[2])
+                if s >= NAME_CANDIDATE:
+                    near.append((s, year == entry.birth_year, w))
+        near.sort(key=lambda t: (-t[0], not t[1]))
+        if near and not candidates:
+            best, exact_year, who = near[0]
+            runner_up = near[1][0] if len(near) > 1 else 0.0
+            if best >= NAME_LINK and exact_year and runner_up < NAME_LINK:
+                return "matched", "name", who[0], best, []
+        for s, _, w in near[:5]:
+            candidates.setdefault(w[1], {"hpr_id": w[1], "score": s, "via": "name"})
+    if candidates:
+        ranked = sorted(candidates.values(), key=lambda c: -c["score"])[:5]
+        return "uncertain", None, None, None, ranked
+    return "none", None, None, None, []
+
+
+def reconcile_roster(
+    session: Session, roster: RosterImport, *, ctx: RequestContext, clock: Clock
+) -> dict[str, int]:
+    """Link the roster's entries without an HPR record (and never reviewed) to HPR.
+    Returns how many entries ended in each link state."""
+    with audited(
+        session,
+        ctx,
+        action="compliance.roster.reconcile",
+        resource_type="roster",
+        resource_id=str(roster.public_id),
+        clock=clock,
+    ):
+        open_entries = list(
+            session.scalars(
+                select(RosterEntry).where(
+                    RosterEntry.import_id == roster.id,
+                    RosterEntry.link.in_(("none", "uncertain")),
+                    RosterEntry.reviewed_at.is_(None),
+                )
+            )
+        )
+        if open_entries:
+            people = _people(
+                session,
+                {e.cadre for e in open_entries},
+                {y + d for e in open_entries if (y := e.birth_year) for d in (-1, 0, 1)},
+            )
+            for entry in open_entries:
+                link, method, pid, score, candidates = _decide(entry, people)
+                entry.link, entry.method, entry.professional_id = link, method, pid
+                entry.score, entry.candidates = score, candidates
+            session.flush()
+        counts = dict(
+            session.execute(
+                select(RosterEntry.link, func.count())
+                .where(RosterEntry.import_id == roster.id)
+                .group_by(RosterEntry.link)
+            ).all()
+        )
+        return {k: int(counts.get(k, 0)) for k in ("matched", "uncertain", "none")}
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def sees_everything(actor: Actor) -> bool:
+    return actor.role is Role.STATE_ADMIN
+
+
+def in_scope(actor: Actor, entry: RosterEntry) -> bool:
+    """State admin: all; district officer: their district; facility admin: their
+    facility's posts. Anyone else sees nothing (and gets 404, not a hint)."""
+    if actor.role is Role.STATE_ADMIN:
+        return True
+    if actor.role is Role.DISTRICT_OFFICER:
+        return actor.district_lgd is not None and entry.district_lgd == actor.district_lgd
+    if actor.role is Role.FACILITY_ADMIN:
+        return actor.facility_id is not None and entry.hfr_id == actor.facility_id
+    return False
+
+
+def scope_filter(actor: Actor, query: Any) -> Any:
+    if actor.role is Role.STATE_ADMIN:
+        return query
+    if actor.role is Role.DISTRICT_OFFICER and actor.district_lgd is not None:
+        return query.where(RosterEntry.district_lgd == actor.district_lgd)
+    if actor.role is Role.FACILITY_ADMIN and actor.facility_id is not None:
+        return query.where(RosterEntry.hfr_id == actor.facility_id)
+    return query.where(RosterEntry.id.is_(None))
+
+
+def get_entry(session: Session, *, actor: Actor, entry_id: str | uuid.UUID) -> RosterEntry:
+    try:
+        pid = entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(str(entry_id))
+    except ValueError:
+        pid = None
+    found = None
+    if pid is not None:
+        found = session.scalar(select(RosterEntry).where(RosterEntry.public_id == pid))
+    if found is None or not in_scope(actor, found):
+        raise NotFound(
+            "No roster entry with this id is in your scope. Open the review list again.",
+            code="HS-1861",
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- review
+
+
+@dataclass
+class ReviewItem:
+    entry: RosterEntry
+    candidates: list[tuple[Professional, float, str]]
+
+
+def list_uncertain(
+    session: Session, *, ctx: RequestContext, clock: Clock, page: int = 1, page_size: int = 25
+) -> tuple[list[ReviewItem], int]:
+    """The current roster's uncertain entries in the caller's scope, with their HPR
+    candidates, for the review screen (audited: it shows people's details)."""
+    from .roster import current_roster
+
+    with audited(
+        session, ctx, action="compliance.review.list", resource_type="roster", clock=clock
+    ):
+        require(ctx.actor, "compliance.review")
+        roster = current_roster(session)
+        if roster is None:
+            return [], 0
+        base = scope_filter(
+            ctx.actor,
+            select(RosterEntry).where(
+                RosterEntry.import_id == roster.id, RosterEntry.link == "uncertain"
+            ),
+        )
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        entries = list(
+            session.scalars(
+                base.order_by(RosterEntry.line).offset((page - 1) * page_size).limit(page_size)
+            )
+        )
+        wanted = {c["hpr_id"] for e in entries for c in e.candidates}
+        found = (
+            {
+                p.hpr_id: p
+                for p in session.scalars(
+                    select(Professional).where(Professional.hpr_id.in_(wanted))
+                )
+            }
+            if wanted
+            else {}
+        )
+        items = [
+            ReviewItem(
+                e,
+                [
+                    (found[c["hpr_id"]], float(c["score"]), c["via"])
+                    for c in e.candidates
+                    if c["hpr_id"] in found
+                ],
+            )
+            for e in entries
+        ]
+        return items, int(total)
+
+
+def settle_entry(
+    session: Session,
+    *,
+    ctx: RequestContext,
+    clock: Clock,
+    entry_id: str | uuid.UUID,
+    hpr_id: str | None,
+) -> RosterEntry:
+    """A reviewer's decision: ``hpr_id`` is the same person, or None (not in HPR)."""
+    with audited(
+        session,
+        ctx,
+        action="compliance.review.settle",
+        resource_type="roster_entry",
+        resource_id=str(entry_id)[:64],
+        clock=clock,
+    ):
+        require(ctx.actor, "compliance.review")
+        entry = get_entry(session, actor=ctx.actor, entry_id=entry_id)
+        if hpr_id is None:
+            entry.link, entry.method, entry.professional_id, entry.score = (
+                "none",
+                "review",
+                None,
+                None,
+            )
+        else:
+            number = parse_hpr_id(hpr_id)
+            professional = session.scalar(select(Professional).where(Professional.hpr_id == number))
+            if professional is None:
+                raise ValidationFailed(
+                    "No HPR record has this HPR id. Pick one of the candidates, or 'None of "
+                    "these' when the person is not registered.",
+                    field="hpr_id",
+                    code="HS-1862",
+                )
+            taken = session.scalar(
+                select(RosterEntry.employee_id).where(
+                    RosterEntry.import_id == entry.import_id,
+                    RosterEntry.professional_id == professional.id,
+                    RosterEntry.id != entry.id,
+                )
+            )
+            if taken is not None:
+                raise ValidationFailed(
+                    f"This HPR record is already linked to employee {taken} on the roster. "
+                    "Settle that entry first if the link is wrong.",
+                    field="hpr_id",
+                    code="HS-1863",
+                )
+            entry.link, entry.method, entry.professional_id = "matched", "review", professional.id
+            entry.score = next(
+                (c["score"] for c in entry.candidates if c["hpr_id"] == number), None
+            )
+        entry.reviewed_by = ctx.actor.id[:64]
+        entry.reviewed_at = clock.now()
+        session.flush()
+        return entry
