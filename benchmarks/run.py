@@ -41,6 +41,7 @@ QUICK = [
     SQLITE_DEMO,
     ("enrol", "benchmarks.enrol_bench", ("--runs", "1", "--per-level", "16")),
     ("lookup", "benchmarks.lookup_bench", ("--scale", "0.002", "--runs", "1", "--samples", "50")),
+    ("dashboard", "benchmarks.dashboard_bench", ("--scale", "0.002", "--runs", "1")),
 ]
 FULL = [
     SQLITE_DEMO,
@@ -49,6 +50,11 @@ FULL = [
         "lookup",
         "benchmarks.lookup_bench",
         ("--scale", "1", "--runs", "3", "--samples", "500", "--reuse-db", "hs_bench_scale1"),
+    ),
+    (
+        "dashboard",
+        "benchmarks.dashboard_bench",
+        ("--scale", "1", "--runs", "3", "--reuse-db", "hs_bench_scale1"),
     ),
     (
         "seed_pg_scale1",
