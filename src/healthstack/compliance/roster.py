@@ -36,7 +36,8 @@ from healthstack.facilities.master import _district, decode
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.errors import Conflict, NotFound, ValidationFailed
+from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.imports import ConfirmCodes, assert_confirmable
 from healthstack.professionals.credentials import registration_key
 from healthstack.professionals.enums import COUNCILS, SUBCATEGORIES, Category
 from healthstack.seed.jk import STATE_LGD
@@ -345,10 +346,7 @@ def create_preview(
         return preview
 
 
-def import_status(preview: RosterImport, *, now: Any) -> str:
-    if preview.status == "previewed" and preview.expires_at <= now:
-        return "expired"
-    return preview.status
+ROSTER_CONFIRM_CODES = ConfirmCodes("HS-1857", "HS-1858", "HS-1859", "HS-1860")
 
 
 def get_import(
@@ -393,37 +391,14 @@ def confirm_import(
         preview = get_import(session, ctx=ctx, import_id=import_id)
         session.refresh(preview, with_for_update=True)
         now = clock.now()
-        status = import_status(preview, now=now)
-        if status != "previewed":
-            raise Conflict(
-                {
-                    "confirmed": "This roster is already imported.",
-                    "superseded": "This roster was imported and has since been replaced.",
-                    "expired": "This preview is more than a day old. Upload the file again "
-                    "for a new preview.",
-                }.get(status, "This upload cannot be imported. Upload the file again."),
-                code="HS-1857",
-            )
-        if sha256 is not None and sha256.lower() != preview.sha256:
-            raise Conflict(
-                "The file changed since its preview. Upload it again and check the new "
-                "preview before confirming.",
-                field="sha256",
-                code="HS-1858",
-            )
-        current = current_roster(session)
-        if current is not None and (current.confirmed_at or now) > preview.created_at:
-            raise Conflict(
-                "Another roster was imported after this preview was made. Upload the file "
-                "again so the preview is checked against the roster now in force.",
-                code="HS-1859",
-            )
-        if not preview.valid_rows or not preview.rows:
-            raise ValidationFailed(
-                "Every row of this file is broken, so there is nothing to import. Fix the "
-                "rows listed in the preview and upload the file again.",
-                code="HS-1860",
-            )
+        assert_confirmable(
+            preview,
+            now=now,
+            sha256=sha256,
+            current=current_roster(session),
+            noun="roster",
+            codes=ROSTER_CONFIRM_CODES,
+        )
         session.execute(
             update(RosterImport)
             .where(RosterImport.status == "confirmed")
@@ -437,7 +412,7 @@ def confirm_import(
                 "link": "none",
                 "candidates": [],
             }
-            for r in preview.rows
+            for r in preview.rows or ()  # never empty: assert_confirmable checked
         ]
         for start in range(0, len(entries), 1000):
             session.execute(insert(RosterEntry), entries[start : start + 1000])

@@ -16,6 +16,7 @@ from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import NotFound
+from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
 from . import notices, reconcile, roster, service
@@ -88,7 +89,7 @@ def _import_read(
 ) -> RosterImportRead:
     return RosterImportRead(
         id=str(preview.public_id),
-        status=roster.import_status(preview, now=now),
+        status=import_status(preview, now=now),
         filename=preview.filename,
         sha256=preview.sha256,
         encoding=preview.encoding,

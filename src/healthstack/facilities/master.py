@@ -46,7 +46,8 @@ from healthstack.facilities.service import authorise
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.errors import Conflict, NotFound, ValidationFailed
+from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.imports import ConfirmCodes, assert_confirmable
 from healthstack.seed.jk import DISTRICTS, STATE_LGD
 
 MAX_FILE_BYTES = 1_500_000  # a full state master is a few hundred kB
@@ -396,10 +397,7 @@ def get_import(
     return found
 
 
-def import_status(preview: FacilityMasterImport, *, now: Any) -> str:
-    if preview.status == "previewed" and preview.expires_at <= now:
-        return "expired"
-    return preview.status
+MASTER_CONFIRM_CODES = ConfirmCodes("HS-1366", "HS-1367", "HS-1368", "HS-1369")
 
 
 def confirm_import(
@@ -423,37 +421,14 @@ def confirm_import(
         # A second confirm of the same upload waits here, then finds it confirmed.
         session.refresh(preview, with_for_update=True)
         now = clock.now()
-        status = import_status(preview, now=now)
-        if status != "previewed":
-            raise Conflict(
-                {
-                    "confirmed": "This upload is already imported.",
-                    "superseded": "This upload was imported and has since been replaced.",
-                    "expired": "This preview is more than a day old. Upload the file again "
-                    "for a new preview.",
-                }.get(status, "This upload cannot be imported. Upload the file again."),
-                code="HS-1366",
-            )
-        if sha256 is not None and sha256.lower() != preview.sha256:
-            raise Conflict(
-                "The file changed since its preview. Upload it again and check the new "
-                "preview before confirming.",
-                field="sha256",
-                code="HS-1367",
-            )
-        current = current_import(session, preview.state_lgd)
-        if current is not None and (current.confirmed_at or now) > preview.created_at:
-            raise Conflict(
-                "Another master list was imported after this preview was made. Upload the "
-                "file again so the preview compares with the list now in force.",
-                code="HS-1368",
-            )
-        if not preview.valid_rows or not preview.rows:
-            raise ValidationFailed(
-                "Every row of this file is broken, so there is nothing to import. Fix the "
-                "rows listed in the preview and upload the file again.",
-                code="HS-1369",
-            )
+        assert_confirmable(
+            preview,
+            now=now,
+            sha256=sha256,
+            current=current_import(session, preview.state_lgd),
+            noun="master list",
+            codes=MASTER_CONFIRM_CODES,
+        )
         session.execute(
             update(FacilityMasterImport)
             .where(
@@ -469,7 +444,7 @@ def confirm_import(
                 "import_id": preview.id,
                 "state_lgd": preview.state_lgd,
             }
-            for r in preview.rows
+            for r in preview.rows or ()  # never empty: assert_confirmable checked
         ]
         for start in range(0, len(entries), 1000):
             session.execute(insert(FacilityMasterEntry), entries[start : start + 1000])

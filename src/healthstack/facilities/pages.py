@@ -44,6 +44,7 @@ from healthstack.facilities.enums import (
 from healthstack.facilities.schemas import district_name
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError
+from healthstack.kernel.imports import import_status
 from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
@@ -661,7 +662,7 @@ def _preview_page(
         "facilities/master_preview.html",
         status=status,
         p=preview,
-        state=master_service.import_status(preview, now=pg.runtime.clock.now()),
+        state=import_status(preview, now=pg.runtime.clock.now()),
         error=error,
         **_choices(),
     )

@@ -53,6 +53,7 @@ from healthstack.facilities.schemas import (
 )
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.kernel.imports import import_status
 from healthstack.seed.jk import STATE_LGD
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
@@ -112,7 +113,7 @@ def _import_read(
     return MasterImportRead(
         id=str(preview.public_id),
         state_lgd=preview.state_lgd,
-        status=master_service.import_status(preview, now=now),
+        status=import_status(preview, now=now),
         filename=preview.filename,
         sha256=preview.sha256,
         encoding=preview.encoding,
