@@ -49,7 +49,7 @@ from healthstack.abha.auth import UserTokens, issue_user_tokens
 from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
 from healthstack.abha.names import name_key, split_name
 from healthstack.abha.numbers import NumberPermutation, allocate
-from healthstack.abha.otp import OtpService, TxnStatus
+from healthstack.abha.otp import TxnStatus, otp_service
 from healthstack.abha.profile_view import (  # noqa: F401 - re-exported for other modules
     preferred_address,
     profile_dict,
@@ -120,10 +120,6 @@ class DemographicResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def otp_service(runtime: Runtime) -> OtpService:
-    return OtpService(settings=runtime.settings.otp, hasher=runtime.hasher, clock=runtime.clock)
 
 
 def aadhaar_hash(runtime: Runtime, aadhaar: str) -> str:

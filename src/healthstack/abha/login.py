@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.auth import UserTokens, issue_user_tokens, patient_context
 from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
-from healthstack.abha.otp import OtpService, TxnStatus
+from healthstack.abha.otp import TxnStatus, otp_service
 from healthstack.abha.profile_view import dob_text, preferred_address
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import tokens
@@ -77,10 +77,6 @@ NOT_FOUND_MESSAGE = (
 
 
 # --------------------------------------------------------------------------- shared bits
-
-
-def otp_service(runtime: Runtime) -> OtpService:
-    return OtpService(settings=runtime.settings.otp, hasher=runtime.hasher, clock=runtime.clock)
 
 
 def decrypt_field(runtime: Runtime, value: str, *, field: str) -> str:

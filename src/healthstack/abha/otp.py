@@ -36,6 +36,7 @@ from healthstack.kernel.errors import (
     ResendTooEarly,
     ValidationFailed,
 )
+from healthstack.runtime import Runtime
 from healthstack.settings import OtpSettings
 
 
@@ -298,3 +299,8 @@ class OtpService:
             raise ValidationFailed(
                 "Verify the OTP first, then continue.", field="txnId", code="HS-1109"
             )
+
+
+def otp_service(runtime: Runtime) -> OtpService:
+    """The OTP service wired to a process's settings, keyed hasher and clock."""
+    return OtpService(settings=runtime.settings.otp, hasher=runtime.hasher, clock=runtime.clock)

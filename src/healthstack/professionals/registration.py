@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.models import OtpTransaction
 from healthstack.abha.names import name_key
-from healthstack.abha.otp import OtpService, TxnStatus
+from healthstack.abha.otp import TxnStatus, otp_service
 from healthstack.accounts.permissions import require
 from healthstack.integrations.aadhaar.port import KycRecord
 from healthstack.kernel.audit import audited, record_access
@@ -158,10 +158,6 @@ def _check_caller(actor: Actor) -> str:
         "(self-registration) or a staff account allowed to register professionals.",
         code="HS-1740",
     )
-
-
-def otp_service(runtime: Runtime) -> OtpService:
-    return OtpService(settings=runtime.settings.otp, hasher=runtime.hasher, clock=runtime.clock)
 
 
 def _seal(runtime: Runtime, value: str, bound_to: str) -> str:
