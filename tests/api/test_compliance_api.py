@@ -178,6 +178,33 @@ def test_reconciliation_by_each_key(client, state, hpr):
     assert got["E5"]["status"] == got["N1"]["status"] == "not_registered"
 
 
+def test_a_council_number_hpr_does_not_know_weakens_a_namesake(client, state, hpr):
+    """HR holds a council registration that HPR has never seen: the person is most
+    likely not registered, so a namesake is put to a reviewer only when the name is
+    all but identical and the birth year the same, and never linked on its own."""
+    result = import_roster(
+        client,
+        state,
+        roster_csv(
+            # Without a council number, the same name and year link by name (E3 above).
+            row("K1", "Imran Ahmad Lone", birth_year="1979"),
+            # With an unknown one, the same name and year go to review instead,
+            row("K2", "Imran Ahmad Lone", birth_year="1979", council="JKMC", number="JKMC/2015/9"),
+            # and a name merely like one in HPR (E4 above) is no candidate at all.
+            row("K3", "Mohd Ashraf Dar", birth_year="1976", council="JKMC", number="JKMC/2016/8"),
+        ),
+    )
+    assert result["reconciliation"] == {"matched": 1, "uncertain": 1, "none": 1}
+    got = statuses(client, state)
+    assert (got["K1"]["status"], got["K1"]["hpr_id"]) == ("registered_verified", hpr["name"])
+    assert got["K2"]["status"] == "uncertain" and got["K2"]["hpr_id"] is None
+    assert got["K3"]["status"] == "not_registered"
+    review = client.get(f"{API}/roster/review", headers=state.headers).json()
+    assert [
+        (i["employee_id"], [c["hpr_id"] for c in i["candidates"]]) for i in review["items"]
+    ] == [("K2", [hpr["name"]])]
+
+
 def test_review_settles_uncertain_pairs(client, make_staff, state, hpr):
     import_roster(client, state, ROSTER)
     officer = make_staff(Role.DISTRICT_OFFICER, district_lgd=SRINAGAR)

@@ -7,8 +7,9 @@ import codecs
 
 import pytest
 
-from healthstack.facilities.master import MAX_FILE_BYTES, decode, parse_master_csv
+from healthstack.facilities.master import MAX_FILE_BYTES, parse_master_csv
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.kernel.imports import decode_csv
 
 HEADER = "state_code,name,type,district,sub_district,ownership,department\n"
 GOOD = (
@@ -151,5 +152,5 @@ def test_other_states_need_district_codes():
 
 
 def test_decode_reports_what_it_found():
-    assert decode("é".encode()) == ("é", "utf-8")
-    assert decode("é".encode("windows-1252")) == ("é", "windows-1252")
+    assert decode_csv("é".encode(), what="the list") == ("é", "utf-8")
+    assert decode_csv("é".encode("windows-1252"), what="the list") == ("é", "windows-1252")

@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "compliance.review": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER}),
     "compliance.exempt": frozenset({R.DISTRICT_OFFICER, R.STATE_ADMIN}),
     "compliance.read": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER, R.FACILITY_ADMIN}),
+    # ABDM gateway (network side): bridges, their services, the ledger.
+    "gateway.admin": frozenset({R.STATE_ADMIN}),
 }
 
 
@@ -57,6 +59,11 @@ def allowed(actor: Actor, action: str) -> bool:
 
 
 def require(actor: Actor | None, action: str) -> Actor:
+    """Staff and API clients by the matrix. The system actor (CLI, seed, jobs) may do
+    anything: it runs on the server with nobody behind a browser, and no request can
+    carry it."""
+    if actor is not None and actor.kind is ActorKind.SYSTEM:
+        return actor
     if actor is None:
         raise AuthenticationRequired(
             "Log in first: this needs a staff account (or an API token in the "

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
-from difflib import SequenceMatcher
+from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -55,16 +55,33 @@ def registration_status(link: str, professional_status: str | None) -> str:
     return "not_registered"  # no record, or the council verifier rejected it
 
 
+Who = tuple[int, str, str]  # (professional id, hpr_id, name_key)
+
+
+@dataclass
+class _Born:
+    """The professionals born in one year, with their name keys as parallel lists (the
+    shapes rapidfuzz scans in C)."""
+
+    who: list[Who] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    sorted_keys: list[str] = field(default_factory=list)
+
+
 @dataclass
 class _People:
-    by_council: dict[tuple[str, str], tuple[int, str, str]]
-    by_mobile: dict[str, list[tuple[int, str, str]]]
-    by_year: dict[int, list[tuple[int, str, str]]]  # (id, hpr_id, name_key)
+    by_council: dict[tuple[str, str], Who]
+    by_mobile: dict[str, list[Who]]
+    by_year: dict[int, _Born]
+
+
+def _sorted_words(key: str) -> str:
+    return " ".join(sorted(key.split()))
 
 
 def _people(session: Session, cadres: set[str], years: set[int]) -> _People:
     P = Professional
-    people = _People({}, defaultdict(list), defaultdict(list))
+    people = _People({}, defaultdict(list), defaultdict(_Born))
     rows = session.execute(
         select(
             P.id,
@@ -83,14 +100,49 @@ def _people(session: Session, cadres: set[str], years: set[int]) -> _People:
         if category in cadres:
             people.by_mobile[mobile].append(who)
             if year in years:
-                people.by_year[year].append(who)
+                born = people.by_year[year]
+                born.who.append(who)
+                born.keys.append(key)
+                born.sorted_keys.append(_sorted_words(key))
     return people
+
+
+def _namesakes(entry: RosterEntry, people: _People, floor: float) -> list[tuple[float, bool, Who]]:
+    """(score, same birth year, who) of the professionals born within a year of the
+    entry whose name scores at least ``floor``, best first.
+
+    rapidfuzz's ratio (from the longest common subsequence) is never below difflib's
+    (from matching blocks, a common subsequence), so it safely drops the names that
+    cannot reach ``floor``, in C; the survivors get the registry's own score."""
+    assert entry.birth_year is not None
+    cutoff = floor * 100
+    key, sorted_key = entry.name_key, _sorted_words(entry.name_key)
+    near = []
+    for year in (entry.birth_year - 1, entry.birth_year, entry.birth_year + 1):
+        born = people.by_year.get(year)
+        if born is None:
+            continue
+        hits = {
+            i
+            for query, keys in ((key, born.keys), (sorted_key, born.sorted_keys))
+            for _, _, i in process.extract(
+                query, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            )
+        }
+        for i in hits:
+            who = born.who[i]
+            score = _name_similarity(key, who[2])
+            if score >= floor:
+                near.append((score, year == entry.birth_year, who))
+    near.sort(key=lambda t: (-t[0], not t[1]))
+    return near
 
 
 def _decide(
     entry: RosterEntry, people: _People
 ) -> tuple[str, str | None, int | None, float | None, list[dict[str, Any]]]:
     """(link, method, professional id, score, candidates) for one entry."""
+    unknown_council = False
     if entry.council and entry.registration_key:
         found = people.by_council.get((entry.council, entry.registration_key))
         if found is not None:
@@ -104,6 +156,7 @@ def _decide(
                 None,
                 [{"hpr_id": found[1], "score": score, "via": "council"}],
             )
+        unknown_council = True
     candidates: dict[str, dict[str, Any]] = {}
     if entry.mobile:
         same = people.by_mobile.get(entry.mobile, [])
@@ -114,26 +167,19 @@ def _decide(
         for s, w in scored:
             candidates[w[1]] = {"hpr_id": w[1], "score": s, "via": "mobile"}
     if entry.birth_year:
-        near = []
-        for year in (entry.birth_year - 1, entry.birth_year, entry.birth_year + 1):
-            for w in people.by_year.get(year, []):
-                # A similarity ratio cannot exceed 2·min(len)/(sum of lengths): skip
-                # names too long or short to reach a candidate without comparing them.
-                la, lb = len(entry.name_key), len(w[2])
-                if 2 * min(la, lb) < NAME_CANDIDATE * (la + lb):
-                    continue
-                # quick_ratio (shared letters) bounds both orderings' ratio from above.
-                if SequenceMatcher(None, entry.name_key, w[2]).quick_ratio() < NAME_CANDIDATE:
-                    continue
-                s = _name_similarity(entry.name_key, w[2])
-                if s >= NAME_CANDIDATE:
-                    near.append((s, year == entry.birth_year, w))
-        near.sort(key=lambda t: (-t[0], not t[1]))
-        if near and not candidates:
-            best, exact_year, who = near[0]
-            runner_up = near[1][0] if len(near) > 1 else 0.0
-            if best >= NAME_LINK and exact_year and runner_up < NAME_LINK:
-                return "matched", "name", who[0], best, []
+        if unknown_council:
+            # HR holds a council registration HPR has never seen: most likely the
+            # person is not registered, and a namesake (common in a state where a few
+            # names are shared by thousands) is weak evidence. Only a near-identical
+            # name of the same birth year goes to a reviewer; none links by itself.
+            near = [t for t in _namesakes(entry, people, NAME_LINK) if t[1]]
+        else:
+            near = _namesakes(entry, people, NAME_CANDIDATE)
+            if near and not candidates:
+                best, exact_year, who = near[0]
+                runner_up = near[1][0] if len(near) > 1 else 0.0
+                if best >= NAME_LINK and exact_year and runner_up < NAME_LINK:
+                    return "matched", "name", who[0], best, []
         for s, _, w in near[:5]:
             candidates.setdefault(w[1], {"hpr_id": w[1], "score": s, "via": "name"})
     if candidates:
@@ -175,14 +221,19 @@ def reconcile_roster(
                 entry.link, entry.method, entry.professional_id = link, method, pid
                 entry.score, entry.candidates = score, candidates
             session.flush()
-        counts = dict(
-            session.execute(
-                select(RosterEntry.link, func.count())
-                .where(RosterEntry.import_id == roster.id)
-                .group_by(RosterEntry.link)
-            ).all()
-        )
-        return {k: int(counts.get(k, 0)) for k in ("matched", "uncertain", "none")}
+        return link_counts(session, roster)
+
+
+def link_counts(session: Session, roster: RosterImport) -> dict[str, int]:
+    """How many of the roster's entries are matched, uncertain and without a record."""
+    counts = dict(
+        session.execute(
+            select(RosterEntry.link, func.count())
+            .where(RosterEntry.import_id == roster.id)
+            .group_by(RosterEntry.link)
+        ).all()
+    )
+    return {k: int(counts.get(k, 0)) for k in ("matched", "uncertain", "none")}
 
 
 # --------------------------------------------------------------------------- scope

@@ -1,7 +1,7 @@
 """The HR roster of public posts: CSV upload → preview (dry run) → confirm.
 
 The file is decoded and checked exactly as the state facility master is
-(``facilities.master.decode``: UTF-8, UTF-8 with a BOM or Windows-1252; anything else
+(``kernel.imports.decode_csv``: UTF-8, UTF-8 with a BOM or Windows-1252; anything else
 is refused with what to do). Missing columns are named, unknown ones ignored with a
 warning, every broken row listed by its line (the header is line 1) with every
 reason, and rows repeating an employee id or a council registration inside the file
@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.names import name_key
 from healthstack.accounts.permissions import require
-from healthstack.facilities.master import _district, decode
+from healthstack.facilities.master import parse_district
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import NotFound, ValidationFailed
-from healthstack.kernel.imports import ConfirmCodes, assert_confirmable
+from healthstack.kernel.imports import ConfirmCodes, assert_confirmable, decode_csv
 from healthstack.professionals.credentials import registration_key
 from healthstack.professionals.enums import COUNCILS, SUBCATEGORIES, Category
 from healthstack.seed.jk import STATE_LGD
@@ -154,7 +154,7 @@ def parse_roster_csv(data: bytes) -> ParsedRoster:
             "roster does not use, or split it by district.",
             "HS-1853",
         )
-    text, encoding = decode(data)
+    text, encoding = decode_csv(data, what="the roster")
     reader = csv.reader(io.StringIO(text, newline=""))
     header, columns = _header(reader)
     result = ParsedRoster(encoding=encoding, data_rows=0, rows=[], broken=[])
@@ -254,7 +254,7 @@ def check_row(record: list[str], columns: list[str]) -> tuple[list[str], dict[st
         reasons.append("facility is not an HFR id (IN followed by 10 digits)")
     elif not hfr.startswith(_HFR_PREFIX):
         reasons.append(f"facility is not an HFR id of this state (they start {_HFR_PREFIX})")
-    district, dwhy = _district(cell["district"], STATE_LGD)
+    district, dwhy = parse_district(cell["district"], STATE_LGD)
     if dwhy:
         reasons.append(dwhy)
     mobile = None

@@ -144,7 +144,7 @@ def confirm_roster_import(
         import_id=import_id,
         sha256=body.sha256 if body else None,
     )
-    counts = reconcile.reconcile_roster(session, preview, ctx=ctx, clock=runtime.clock)
+    counts = reconcile.link_counts(session, preview)  # confirm_import reconciled
     return _import_read(preview, now=runtime.clock.now(), counts=counts)
 
 

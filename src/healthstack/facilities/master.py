@@ -20,7 +20,6 @@ public facilities only) and ``department``.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -32,6 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from healthstack.accounts.permissions import require
 from healthstack.facilities.enums import FacilityType
 from healthstack.facilities.hfr_ids import check_state
 from healthstack.facilities.models import FacilityMasterEntry, FacilityMasterImport
@@ -42,12 +42,11 @@ from healthstack.facilities.names import (
     name_key,
 )
 from healthstack.facilities.reconcile import current_import, run_reconciliation
-from healthstack.facilities.service import authorise
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import NotFound, ValidationFailed
-from healthstack.kernel.imports import ConfirmCodes, assert_confirmable
+from healthstack.kernel.imports import ConfirmCodes, assert_confirmable, decode_csv
 from healthstack.seed.jk import DISTRICTS, STATE_LGD
 
 MAX_FILE_BYTES = 1_500_000  # a full state master is a few hundred kB
@@ -96,46 +95,6 @@ def _refuse(message: str, code: str) -> ValidationFailed:
     return ValidationFailed(message, field="file", code=code)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text of the file and the encoding found: ``utf-8-sig``, ``utf-8`` or
-    ``windows-1252`` (what Excel writes for "CSV" on Windows)."""
-    if not data.strip():
-        raise _refuse(
-            "The file is empty. Export the facility list again and upload the CSV file.",
-            "HS-1350",
-        )
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _refuse(
-            "This is an Excel workbook, not a CSV file. In Excel choose File > Save As > "
-            "'CSV UTF-8 (Comma delimited)' and upload that file.",
-            "HS-1351",
-        )
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
-        raise _refuse(
-            "The file is saved as UTF-16 ('Unicode text') or is not text at all. Save it as "
-            "'CSV UTF-8 (Comma delimited)' and upload again.",
-            "HS-1352",
-        )
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError:
-            pass  # a BOM and then something else: report it below
-    else:
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            try:
-                return data.decode("windows-1252"), "windows-1252"
-            except UnicodeDecodeError:
-                pass
-    raise _refuse(
-        "The file's text encoding is neither UTF-8 nor Windows-1252. Open it in a "
-        "spreadsheet and save it as 'CSV UTF-8 (Comma delimited)', then upload again.",
-        "HS-1353",
-    )
-
-
 def _column(raw: str) -> str:
     key = "_".join(raw.strip().lower().replace("-", " ").replace(".", " ").split())
     return ALIASES.get(key, key)
@@ -150,7 +109,7 @@ class ParsedMaster:
     warnings: list[str] = field(default_factory=list)
 
 
-def _district(raw: str, state_lgd: int) -> tuple[int | None, str | None]:
+def parse_district(raw: str, state_lgd: int) -> tuple[int | None, str | None]:
     value = raw.strip()
     if not value:
         return None, "district is empty"
@@ -177,7 +136,7 @@ def parse_master_csv(data: bytes, *, state_lgd: int) -> ParsedMaster:
             "smaller: remove columns the master does not use, or split it by division.",
             "HS-1358",
         )
-    text, encoding = decode(data)
+    text, encoding = decode_csv(data, what="the facility list")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -286,7 +245,7 @@ def _check_row(
         kind = facility_type_from_text(cell["type"])
         if kind is None:
             reasons.append(f"type '{cell['type'][:40]}' is not a facility type (use {_TYPE_HINT})")
-    district, why = _district(cell["district"], state_lgd)
+    district, why = parse_district(cell["district"], state_lgd)
     if why:
         reasons.append(why)
     ownership = cell.get("ownership", "").lower()
@@ -334,7 +293,7 @@ def create_preview(
         resource_type="facility_master",
         clock=clock,
     ) as target:
-        authorise(ctx.actor, "facility.master_import")
+        require(ctx.actor, "facility.master_import")
         check_state(state_lgd)
         parsed = parse_master_csv(data, state_lgd=state_lgd)
         current = current_import(session, state_lgd)
@@ -379,7 +338,7 @@ def create_preview(
 def get_import(
     session: Session, *, ctx: RequestContext, import_id: str | uuid.UUID
 ) -> FacilityMasterImport:
-    authorise(ctx.actor, "facility.master_import")
+    require(ctx.actor, "facility.master_import")
     try:
         pid = import_id if isinstance(import_id, uuid.UUID) else uuid.UUID(str(import_id))
     except ValueError:

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from healthstack.accounts.permissions import require
 from healthstack.facilities.enums import FacilityStatus, MatchMethod, MatchStatus, Ownership
 from healthstack.facilities.models import (
     Facility,
@@ -41,7 +42,6 @@ from healthstack.facilities.models import (
     FacilityMasterMatch,
 )
 from healthstack.facilities.names import distinctive_key, numbers, similarity
-from healthstack.facilities.service import authorise
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
@@ -143,7 +143,7 @@ def reconcile_master(
         resource_type="facility_master",
         clock=clock,
     ) as target:
-        authorise(ctx.actor, "facility.reconcile")
+        require(ctx.actor, "facility.reconcile")
         master = current_import(session, state_lgd)
         if master is None:
             raise NotFound(
@@ -407,7 +407,7 @@ def settle_match(
         resource_id=str(entry_id)[:64],
         clock=clock,
     ):
-        authorise(ctx.actor, "facility.reconcile")
+        require(ctx.actor, "facility.reconcile")
         row = get_match(session, entry_id)
         if row.status != MatchStatus.AMBIGUOUS.value:
             raise Conflict(
@@ -564,7 +564,7 @@ def list_matches(
     page: int = 1,
     page_size: int = 50,
 ) -> tuple[list[MatchView], int]:
-    authorise(ctx.actor, "facility.reconcile")
+    require(ctx.actor, "facility.reconcile")
     query = (
         select(FacilityMasterMatch)
         .outerjoin(

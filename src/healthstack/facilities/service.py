@@ -354,14 +354,6 @@ def _code_holder(
 # --------------------------------------------------------------------------- scope
 
 
-def authorise(actor: Actor, action: str) -> Actor:
-    """Staff by the permission matrix; the system (CLI, seed, jobs) always, since it runs
-    on the server with nobody behind a browser."""
-    if actor.kind is ActorKind.SYSTEM:
-        return actor
-    return require(actor, action)
-
-
 def _is_registry_wide(actor: Actor) -> bool:
     return actor.kind is ActorKind.SYSTEM or actor.role in (
         Role.STATE_ADMIN,
@@ -403,7 +395,7 @@ def find_facility(session: Session, hfr_id: str) -> Facility | None:
 
 def get_facility(session: Session, *, ctx: RequestContext, hfr_id: str) -> Facility:
     """The facility if the caller may see it; a malformed id is a 400, a hidden one 404."""
-    authorise(ctx.actor, "facility.read")
+    require(ctx.actor, "facility.read")
     facility = find_facility(session, parse_hfr_id(hfr_id))
     if facility is None or not can_see(ctx.actor, facility):
         raise NotFound(_HIDDEN, code="HS-1330")
@@ -550,7 +542,7 @@ def register_facility(
     with audited(
         session, ctx, action="facility.register", resource_type="facility", clock=clock
     ) as target:
-        authorise(ctx.actor, "facility.register")
+        require(ctx.actor, "facility.register")
         _check_district_scope(ctx.actor, details.district_lgd)
         # Reserving the id first takes the state's counter row lock, so registrations in
         # one state run one at a time and the name check below sees the others. A failed
@@ -616,7 +608,7 @@ def update_facility(
         resource_id=hfr_id[:64],
         clock=clock,
     ):
-        authorise(ctx.actor, "facility.edit")
+        require(ctx.actor, "facility.edit")
         facility = _locked(session, get_facility(session, ctx=ctx, hfr_id=hfr_id))
         unknown = set(changes) - set(DETAIL_FIELDS)
         if unknown:
@@ -700,7 +692,7 @@ def _decide(
     with audited(
         session, ctx, action=action, resource_type="facility", resource_id=hfr_id[:64], clock=clock
     ):
-        authorise(ctx.actor, "facility.verify")
+        require(ctx.actor, "facility.verify")
         facility = _locked(session, get_facility(session, ctx=ctx, hfr_id=hfr_id))
         if verdict is FacilityStatus.REJECTED and len(reason or "") < REASON_MIN:
             raise ValidationFailed(
@@ -788,7 +780,7 @@ def list_facilities(
     page_size: int = 50,
 ) -> tuple[list[Facility], int]:
     """One page of the facilities the caller may see, by name; and how many there are."""
-    authorise(ctx.actor, "facility.read")
+    require(ctx.actor, "facility.read")
     query = select(Facility).where(scope_clause(ctx.actor))
     if where.district_lgd is not None:
         query = query.where(Facility.district_lgd == where.district_lgd)

@@ -3,16 +3,64 @@
 A state uploads a file, reads the preview (every broken row named), then confirms. The
 confirm is refused when the preview is no longer the thing the person read: already
 confirmed, replaced, expired, a different file, older than the list now in force, or
-with no good row at all. The facility master and the HR roster share these rules.
+with no good row at all. The facility master and the HR roster share these rules, and
+the decoding of the uploaded file (``decode_csv``).
 """
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from healthstack.kernel.errors import Conflict, ValidationFailed
+
+
+def _refuse_file(message: str, code: str) -> ValidationFailed:
+    return ValidationFailed(message, field="file", code=code)
+
+
+def decode_csv(data: bytes, *, what: str) -> tuple[str, str]:
+    """The text of an uploaded CSV file and the encoding found: ``utf-8-sig``, ``utf-8``
+    or ``windows-1252`` (what Excel writes for "CSV" on Windows). ``what`` names the
+    list in the messages ("the facility list"). Anything else is refused saying how to
+    save the file."""
+    if not data.strip():
+        raise _refuse_file(
+            f"The file is empty. Export {what} again and upload the CSV file.",
+            "HS-1350",
+        )
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _refuse_file(
+            "This is an Excel workbook, not a CSV file. In Excel choose File > Save As > "
+            "'CSV UTF-8 (Comma delimited)' and upload that file.",
+            "HS-1351",
+        )
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
+        raise _refuse_file(
+            "The file is saved as UTF-16 ('Unicode text') or is not text at all. Save it as "
+            "'CSV UTF-8 (Comma delimited)' and upload again.",
+            "HS-1352",
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass  # a BOM and then something else: report it below
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            try:
+                return data.decode("windows-1252"), "windows-1252"
+            except UnicodeDecodeError:
+                pass
+    raise _refuse_file(
+        "The file's text encoding is neither UTF-8 nor Windows-1252. Open it in a "
+        "spreadsheet and save it as 'CSV UTF-8 (Comma delimited)', then upload again.",
+        "HS-1353",
+    )
 
 
 class Preview(Protocol):
