@@ -107,6 +107,7 @@ def test_seed_summary_has_counts_and_time(cli_db):
     # The registries are seeded in full at every scale.
     assert "Registries: 3,607 public facilities (3,607 of 3,607 master entries matched)" in summary
     assert "6,713 of 7,730 public doctors and 5,149 public nurses verified in HPR" in summary
+    assert re.search(r"HR roster of 12,879 posts: [\d,]+ matched to HPR", summary)
 
 
 def test_seed_refuses_a_bad_batch(cli_db):

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from healthstack.compliance.models import RosterEntry
+from healthstack.compliance.service import open_campaigns
 from healthstack.facilities.models import (
     Facility,
     FacilityMasterEntry,
@@ -39,6 +41,7 @@ from healthstack.seed.registries import (
     master_csv,
     posts_by_district,
     professional_seeds,
+    roster_csv,
 )
 
 SCALE = 0.0002  # 2,712 residents; the registries are seeded in full at every scale
@@ -75,11 +78,16 @@ def test_plans_are_deterministic_and_consistent():
     for i, p in enumerate(first):
         p.hfr_id = f"IN01{10_000_001 + i:08d}"
     at = datetime(2026, 11, 26, tzinfo=UTC)
-    a, ra = professional_seeds(first, now=at)
-    b, rb = professional_seeds(first, now=at)
-    assert a == b and ra == rb
-    assert len({r["aadhaar"] for r in ra}) == len(ra) == len(a)
-    assert len({(s.details.council, s.details.registration_number) for s in a}) == len(a)
+    people = professional_seeds(first, now=at)
+    assert people == professional_seeds(first, now=at)
+    everyone = people.seeds + people.unregistered
+    assert len(people.unregistered) == DOCTOR_POSTS - DOCTORS_IN_HPR
+    ra = people.residents
+    assert len({r["aadhaar"] for r in ra}) == len(ra) == len(everyone)
+    assert len({(s.details.council, s.details.registration_number) for s in everyone}) == len(
+        everyone
+    )
+    assert roster_csv(first, people) == roster_csv(first, people)
 
 
 def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(runtime):
@@ -89,6 +97,12 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
     assert reg is not None and not result.skipped
     assert (reg.public_facilities, reg.master_entries, reg.master_matched) == (3607, 3607, 3607)
     assert (reg.doctors, reg.doctor_posts, reg.nurses) == (6713, 7730, 5149)
+    # The HR roster lists every public post; reconciliation links nearly every holder
+    # who is in HPR, and the doctors who are not stay unlinked (a few for review).
+    assert sum(reg.roster.values()) == DOCTOR_POSTS + NURSE_POSTS
+    assert reg.roster["matched"] >= 0.99 * (DOCTORS_IN_HPR + NURSE_POSTS)
+    assert reg.roster["none"] >= 0.75 * (DOCTOR_POSTS - DOCTORS_IN_HPR)
+    assert 0 < reg.roster["uncertain"] <= 0.02 * (DOCTOR_POSTS + NURSE_POSTS)
     after_seed(runtime.session_factory, clock=runtime.clock, profile="jk", scale=SCALE)
 
     with unit_of_work(runtime.session_factory) as s:
@@ -147,7 +161,11 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
                 select(KycResident.aadhaar).order_by(KycResident.id.desc()).limit(reg.residents)
             )
         }
-        assert set(s.scalars(select(Professional.aadhaar_hash))) == resident_hashes
+        # ... and so is every doctor on the roster who is not in HPR yet: they can
+        # register with their Aadhaar OTP.
+        in_hpr = set(s.scalars(select(Professional.aadhaar_hash)))
+        assert in_hpr < resident_hashes
+        assert len(resident_hashes - in_hpr) == DOCTOR_POSTS - DOCTORS_IN_HPR
 
         on = runtime.clock.now().date()
         targets = targets_in_force(s, on=on)
@@ -178,6 +196,21 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
             assert row["hpr.doctors"].target == doctors_target[d.lgd]
             assert 0.7 * doctors_target[d.lgd] <= row["hpr.doctors"].value <= doctors_target[d.lgd]
             assert row["hpr.nurses"].value == row["hpr.nurses"].target == nurses_target[d.lgd]
+        # Every automatic link is right: the roster entry and the HPR record are the
+        # same person (the seed gave both the same Aadhaar-backed mobile or council
+        # number, or the same name and birth year).
+        wrong = count(
+            select(func.count())
+            .select_from(RosterEntry)
+            .join(Professional, Professional.id == RosterEntry.professional_id)
+            .where(
+                RosterEntry.link == "matched", Professional.year_of_birth != RosterEntry.birth_year
+            )
+        )
+        assert wrong == 0
+        # Both cadres have a deadline, a month after the seed: nobody is overdue yet.
+        assert set(open_campaigns(s)) == {"doctor", "nurse"}
+        assert figures["hpr.overdue"].value == 0
         facility_names = list(s.scalars(select(Facility.name).order_by(Facility.id)))
 
     # Deterministic: the stored registry is the plan, in order.

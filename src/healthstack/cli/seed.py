@@ -87,6 +87,9 @@ def seed(
             f"({reg.master_matched:,} of {reg.master_entries:,} master entries matched) and "
             f"{reg.private_facilities:,} private; {reg.doctors:,} of {reg.doctor_posts:,} public "
             f"doctors and {reg.nurses:,} public nurses verified in HPR, "
-            f"{reg.private_professionals:,} private professionals "
+            f"{reg.private_professionals:,} private professionals; HR roster of "
+            f"{sum(reg.roster.values()):,} posts: {reg.roster.get('matched', 0):,} matched to "
+            f"HPR, {reg.roster.get('uncertain', 0):,} for review, "
+            f"{reg.roster.get('none', 0):,} not registered "
             f"({result.phases.get('registries', 0.0):.1f} s)."
         )

@@ -25,8 +25,17 @@ accounts follow the scale). At scale 1 the dashboard then reads the review's fig
   other 6,713 doctors and every nurse are VERIFIED. The district targets of
   ``hpr.doctors`` and ``hpr.nurses`` are the posts of the district, so the gap is
   spread like the posts. Private doctors and nurses are added at private facilities.
-- Every professional is also a sandbox resident (``kyc_resident``), so their Aadhaar
-  exists for OTP. Their Aadhaar numbers and mobiles come from the generator's
+- The HR roster lists all 12,879 public posts with their holders, as payroll exports
+  it (``roster_csv``): HR's post names, and the gaps HR data has (no council number for
+  some, an old mobile, a name spelt as the service book spells it). It goes through the
+  real upload path (preview, confirm, reconcile with HPR), so the dashboard's doctor and
+  nurse denominators are the roster's, the 1,017 unregistered doctors are the ones the
+  compliance pages chase, and a few uncertain pairs wait on the review screen. Both
+  cadres get a registration deadline ``CAMPAIGN_DAYS`` after the seed: nobody is
+  overdue until the clock passes it.
+- Every professional, and every unregistered doctor on the roster, is also a sandbox
+  resident (``kyc_resident``), so their Aadhaar exists for OTP (an unregistered doctor
+  can register in HPR in the demo). Their Aadhaar numbers and mobiles come from the generator's
   bijections at ordinals counted down from the top of each space, which residents
   (counted up from 0) never reach.
 
@@ -46,6 +55,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from healthstack.compliance import roster as compliance_roster
+from healthstack.compliance.reconcile import link_counts
+from healthstack.compliance.service import open_campaign
 from healthstack.facilities import master as facility_master
 from healthstack.facilities.bulk import bulk_load_facilities
 from healthstack.facilities.enums import FacilityType, Ownership, Service, SystemOfMedicine
@@ -75,6 +87,8 @@ DOCTORS_IN_HPR = 6_713
 NURSE_POSTS = 5_149
 PRIVATE_DOCTORS = 1_150
 PRIVATE_NURSES = 420
+# The registration deadline the seed sets for both cadres, from the day of seeding.
+CAMPAIGN_DAYS = timedelta(days=30)
 # Private doctors whose registration still waits for a verifier (the demo's queue).
 PRIVATE_SUBMITTED_SHARE = 0.06
 DEPARTMENT = "Health and Medical Education"
@@ -228,6 +242,7 @@ class RegistriesResult:
     nurses: int = 0
     private_professionals: int = 0
     residents: int = 0  # sandbox residents added for the professionals
+    roster: dict[str, int] = field(default_factory=dict)  # entries per link state
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -759,7 +774,8 @@ def _professional(
     )
 
 
-def _posts(plans: list[FacilityPlan], rng: random.Random) -> list[_Post]:
+def _posts(plans: list[FacilityPlan], rng: random.Random) -> tuple[list[_Post], list[_Post]]:
+    """(posts whose holder is in HPR, public doctor posts whose holder is not)."""
     public = [p for p in plans if p.details.ownership is Ownership.PUBLIC]
     private = [p for p in plans if p.details.ownership is Ownership.PRIVATE]
     doctor_posts = [p for p in public for _ in range(p.doctors)]
@@ -769,6 +785,7 @@ def _posts(plans: list[FacilityPlan], rng: random.Random) -> list[_Post]:
     posts = [
         _Post(plan, "doctor", True) for i, plan in enumerate(doctor_posts) if i not in unregistered
     ]
+    outside = [_Post(doctor_posts[i], "doctor", True) for i in sorted(unregistered)]
     posts += [_Post(p, "nurse", True) for p in public for _ in range(p.nurses)]
     staffed = [
         p
@@ -782,21 +799,118 @@ def _posts(plans: list[FacilityPlan], rng: random.Random) -> list[_Post]:
         posts.append(_Post(staffed[int(rng.random() * len(staffed))], "doctor", False, status))
     for _ in range(PRIVATE_NURSES):
         posts.append(_Post(wards[int(rng.random() * len(wards))], "nurse", False))
-    return posts
+    return posts, outside
+
+
+@dataclass
+class SeededPeople:
+    """The professionals to load into HPR, the public doctors on the roster who are
+    not in HPR (made the same way, never loaded), and the sandbox residents of both."""
+
+    seeds: list[ProfessionalSeed]
+    unregistered: list[ProfessionalSeed]
+    residents: list[dict[str, Any]]
 
 
 def professional_seeds(
     plans: list[FacilityPlan], *, now: datetime, seed: int = DEFAULT_SEED, profile: str = "jk"
-) -> tuple[list[ProfessionalSeed], list[dict[str, Any]]]:
-    """The professionals to load (the facilities' HFR ids filled in) and their sandbox
-    residents."""
+) -> SeededPeople:
+    """The people of the registries, with the facilities' HFR ids filled in."""
     rng = random.Random(f"{seed}:{profile}:professionals")
     people = _People(rng, seed, now)
-    seeds = [
-        (_doctor if post.category == "doctor" else _nurse)(people, post)
-        for post in _posts(plans, rng)
-    ]
-    return seeds, people.residents
+    posts, outside = _posts(plans, rng)
+    seeds = [(_doctor if post.category == "doctor" else _nurse)(people, post) for post in posts]
+    # Made last, so adding them changed nobody else's details.
+    unregistered = [_doctor(people, post) for post in outside]
+    return SeededPeople(seeds, unregistered, people.residents)
+
+
+# --------------------------------------------------------------------------- roster
+
+# What HR writes in the cadre column for an HPR work-place role (roster.CADRES reads it).
+_HR_CADRE = {
+    "medical_officer": "Medical Officer",
+    "block_medical_officer": "Medical Officer",
+    "ayush_medical_officer": "Medical Officer",
+    "specialist": "Specialist",
+    "consultant": "Consultant",
+    "faculty": "Doctor",
+    "senior_resident": "Doctor",
+    "junior_resident": "Doctor",
+    "dental_surgeon": "Dental Surgeon",
+    "anm": "ANM",
+    "community_health_officer": "Staff Nurse",
+    "staff_nurse": "Staff Nurse",
+    "nursing_officer": "Nursing Officer",
+    "nursing_tutor": "Nurse",
+}
+# How far the HR roster falls short of HPR's data (shares of entries).
+ROSTER_NO_COUNCIL = 0.15  # HR never recorded the council registration
+ROSTER_NO_MOBILE = 0.03
+ROSTER_STALE_MOBILE = 0.05  # a number the person no longer uses
+ROSTER_VARIANT_NAME = 0.04  # the name spelt as the service book spells it
+
+
+def roster_csv(
+    plans: list[FacilityPlan], people: SeededPeople, seed: int = DEFAULT_SEED, profile: str = "jk"
+) -> bytes:
+    """The state's HR roster of its public doctor and nurse posts, as payroll exports
+    it: employee codes in joining order, HR's post names, and the gaps HR data has (no
+    council number, an old mobile, a name spelt another way), so reconciliation has
+    every key to try and a few pairs for the review screen."""
+    rng = random.Random(f"{seed}:{profile}:roster")
+    district_of = {p.hfr_id: p.district.name for p in plans}
+    public = [s for s in people.seeds if s.details.workplaces[0].sector == "public"]
+    holders = public + people.unregistered
+    order = list(range(len(holders)))
+    rng.shuffle(order)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "Employee Code",
+            "Employee Name",
+            "Designation",
+            "HFR ID",
+            "District",
+            "Mobile",
+            "Council",
+            "Registration No",
+            "Year of Birth",
+        ]
+    )
+    stale = len(MOBILE_SERIES) * 10**6 - 1 - 200_000  # below every professional's ordinal
+    for code, i in enumerate(order, start=1):
+        s = holders[i]
+        d = s.details
+        place = d.workplaces[0]
+        r = rng.random
+        name = s.name
+        if r() < ROSTER_VARIANT_NAME:
+            name = names._vary_all(name, rng)
+        if r() < 0.3:
+            name = name.upper()
+        mobile = s.mobile
+        m = r()
+        if m < ROSTER_NO_MOBILE:
+            mobile = ""
+        elif m < ROSTER_NO_MOBILE + ROSTER_STALE_MOBILE:
+            mobile = mobile_for(stale - code, seed)
+        has_council = r() >= ROSTER_NO_COUNCIL
+        writer.writerow(
+            [
+                f"JKH{code:07d}",
+                name,
+                _HR_CADRE[place.role],
+                place.hfr_id,
+                district_of[place.hfr_id],
+                mobile,
+                d.council if has_council else "",
+                d.registration_number if has_council else "",
+                s.birth_date.year,
+            ]
+        )
+    return out.getvalue().encode("utf-8")
 
 
 # --------------------------------------------------------------------------- load
@@ -854,7 +968,8 @@ def seed_registries(
     result.phases["master"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    seeds, residents = professional_seeds(plans, now=clock.now(), seed=seed, profile=profile)
+    people = professional_seeds(plans, now=clock.now(), seed=seed, profile=profile)
+    seeds, residents = people.seeds, people.residents
     connection = session.connection()
     for start in range(0, len(residents), 1000):
         # executemany (psycopg pipelines it): a multi-row VALUES statement of 12,000
@@ -871,6 +986,21 @@ def seed_registries(
         else:
             result.nurses += 1
     result.phases["professionals"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    roster = compliance_roster.create_preview(
+        session, ctx=ctx, clock=clock, filename="jk-hr-roster.csv", data=roster_csv(plans, people)
+    )
+    if roster.broken:  # pragma: no cover - the generator's invariant
+        raise RuntimeError(f"the seeded roster has broken rows: {roster.broken[:3]}")
+    roster = compliance_roster.confirm_import(
+        session, ctx=ctx, clock=clock, import_id=roster.public_id, sha256=roster.sha256
+    )
+    result.roster = link_counts(session, roster)
+    deadline = clock.now().date() + CAMPAIGN_DAYS
+    for cadre in ("doctor", "nurse"):
+        open_campaign(session, ctx=ctx, clock=clock, cadre=cadre, deadline=deadline)
+    result.phases["roster"] = time.perf_counter() - t
 
     doctors, nurses = posts_by_district(public)
     result.doctor_posts = sum(doctors.values())
