@@ -86,7 +86,8 @@ def doctor_details(
         "category": "doctor",
         "subcategory": subcategory,
         "council": council,
-        "registration_number": number or f"JKMC/{year}/{next(_seq):05d}",
+        # From 90000 on: tests write their own numbers below it (JKMC/2012/00077).
+        "registration_number": number or f"JKMC/{year}/{90000 + next(_seq):05d}",
         "registration_year": year,
         "qualifications": [
             {"degree": "MBBS", "university": "University of Kashmir", "year": year - 1}

@@ -34,7 +34,12 @@ def test_indicators_describe_themselves(client, make_staff):
     abha = body[0]
     assert abha["denominator"] == "Target population"
     assert abha["dimensions"] == ["state", "district_lgd", "facility_id"]
-    assert [e["event"] for e in abha["events"]] == ["abha.account.created", "abha.account.deleted"]
+    assert [e["event"] for e in abha["events"]] == [
+        "abha.account.created",
+        "abha.account.deleted",
+        "abha.account.moved",
+        "abha.account.moved",
+    ]
     assert body[1]["kind"] == "members" and body[4]["wired"] is True
 
 

@@ -221,4 +221,10 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/registry/professionals/{hpr_id}/reject"): "professional.verify",
     # Compliance pages (tests/api/test_compliance_pages.py)
     ("POST", "/compliance/roster/review/{entry_id}/settle"): "compliance.review",
+    # Roster, deadline and exemption pages (tests/api/test_compliance_roster_pages.py)
+    ("POST", "/compliance/roster/upload"): "compliance.roster_import",
+    ("POST", "/compliance/roster/imports/{import_id}/confirm"): "compliance.roster_import",
+    ("POST", "/compliance/campaigns"): "compliance.campaign",
+    ("POST", "/compliance/exemptions"): "compliance.exempt",
+    ("POST", "/compliance/exemptions/{exemption_id}/revoke"): "compliance.exempt",
 }

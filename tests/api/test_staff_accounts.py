@@ -107,7 +107,7 @@ def test_oversized_body_is_413_and_nothing_written(client, make_staff, db):
     admin = make_staff(Role.STATE_ADMIN)
     big = {
         "username": "bigone",
-        "full_name": "x" * 3_000_000,
+        "full_name": "x" * client.app.state.settings.max_body_bytes,
         "role": "doctor",
         "password": "long enough password",
         "facility_id": FACILITY_A,

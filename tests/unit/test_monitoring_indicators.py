@@ -42,6 +42,8 @@ def test_registry_keys_events_and_dimensions():
     assert [(r.event, r.delta) for r in abha.rules if isinstance(r, Count)] == [
         ("abha.account.created", 1),
         ("abha.account.deleted", -1),
+        ("abha.account.moved", -1),
+        ("abha.account.moved", 1),
     ]
     assert indicators.indicator("hfr.public_facilities").kind == "members"
     overdue = indicators.indicator("hpr.overdue")

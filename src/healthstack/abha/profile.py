@@ -54,7 +54,7 @@ from healthstack.kernel.errors import (
     ValidationFailed,
 )
 from healthstack.kernel.ids import normalise_aadhaar, normalise_mobile
-from healthstack.monitoring.events import abha_account_event
+from healthstack.monitoring.events import abha_account_event, day_of, emit
 from healthstack.runtime import Runtime
 
 # scope word -> OTP transaction scope (otp.PURPOSE_TEXT has each one's SMS wording)
@@ -490,6 +490,7 @@ def _apply_re_kyc(
             "Aadhaar centre.",
             code="HS-1258",
         )
+    moved_from = account.district_lgd
     first, middle, last = split_name(record.name)
     account.first_name, account.middle_name, account.last_name = first, middle, last
     account.name = " ".join(p for p in (first, middle, last) if p)
@@ -508,6 +509,17 @@ def _apply_re_kyc(
         account.photo = record.photo
     account.kyc_verified = True
     account.kyc_method = "aadhaar_otp"
+    if account.district_lgd != moved_from:
+        # The dashboard counts the account in its district: move it at once. The day
+        # is the account's creation day, so the live figures equal a rebuild from
+        # abha_account (which knows only the district now, counted since creation).
+        payload = {
+            "from_district_lgd": moved_from,
+            "district_lgd": account.district_lgd,
+            "facility_id": account.enrolled_at_facility,
+            "day": day_of(account.created_at),
+        }
+        emit(session, "abha.account.moved", payload, clock=runtime.clock)
     notify(
         session,
         runtime,

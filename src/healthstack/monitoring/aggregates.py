@@ -130,7 +130,7 @@ def changes_for(
 ) -> list[Change]:
     """What one rule of ``ind`` does with one event (membership kept in the session)."""
     if isinstance(rule, Count):
-        return [(day, district_of(payload), rule.facility(payload), rule.delta)]
+        return [(day, rule.district(payload), rule.facility(payload), rule.delta)]
     key = _member_key(payload, rule.key)
     member = session.get(IndicatorMember, (ind.key, key), with_for_update=True)
     if isinstance(rule, Leave) or (isinstance(rule, Enter) and not rule.qualifies(payload)):

@@ -10,13 +10,18 @@ Two kinds of rules:
 
 - ``Count``: plain increments in the event's cell (ABHA accounts: +1 on
   ``abha.account.created``, -1 on ``abha.account.deleted``). Used where the events
-  carry no entity id (ABHA events carry dimensions only).
+  carry no entity id (ABHA events carry dimensions only). A rule may read its cell
+  from other payload fields (``district_field``, ``facility_field``): a re-KYC that
+  changed the account's district emits ``abha.account.moved`` with the old district
+  in ``from_district_lgd``, and two rules take -1 there and +1 in the new one.
 - ``Enter`` / ``Leave``: the indicator counts distinct registry entities (an HFR id,
   an HPR id). ``Enter`` counts the entity in the event's cell when the payload
   qualifies (a *public* facility), moves it when its cell changed (an edit moved the
   facility to another district and it was verified again), and lets it leave when it
   no longer qualifies (now private); a repeated verification changes nothing.
-  ``Leave`` removes it (a rejection).
+  ``Leave`` removes it (a rejection; a verified professional whose edit sent the
+  record back to the verifier, ``professional.resubmitted``, until the next
+  ``professional.verified`` counts them again).
 
 Denominators come from ``target`` rows per district (ABHA: the target population;
 facilities and professionals: the state master and the HR roster, set as targets
@@ -48,13 +53,23 @@ Cell = tuple[int, str]  # (district_lgd, facility_id)
 # --------------------------------------------------------------------------- dimensions
 
 
-def district_of(payload: Payload) -> int:
-    value = payload.get("district_lgd")
+def _district(value: Any, name: str) -> int:
     if value is None:
         return UNKNOWN_DISTRICT
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError("event district_lgd must be a non-negative integer or null")
+        raise ValueError(f"event {name} must be a non-negative integer or null")
     return value
+
+
+def district_of(payload: Payload) -> int:
+    """The district cell is the payload's ``district_lgd`` (null: not recorded)."""
+    return _district(payload.get("district_lgd"), "district_lgd")
+
+
+def district_field(name: str) -> Callable[[Payload], int]:
+    """The district cell is the payload's ``name`` field (an event that moves an
+    entity carries where it was under another name)."""
+    return lambda payload: _district(payload.get(name), name)
 
 
 def _facility(value: Any) -> str:
@@ -84,11 +99,14 @@ def first_facility(payload: Payload) -> str:
 
 @dataclass(frozen=True)
 class Count:
-    """Add ``delta`` in the event's cell on the event's day."""
+    """Add ``delta`` in the event's cell on the event's day. The cell is read from
+    the payload by ``district`` and ``facility``."""
 
     event: str
     delta: int
     facility: Callable[[Payload], str] = facility_field("facility_id")
+    district: Callable[[Payload], int] = district_of
+    where: str = "the event's district and facility"  # the cell, in words (the API)
 
 
 @dataclass(frozen=True)
@@ -341,14 +359,18 @@ def _public_sector(payload: Payload) -> bool:
 
 
 def _professional_rules(category: str) -> tuple[Rule, ...]:
+    def qualifies(p: Payload) -> bool:
+        return p.get("category") == category and _public_sector(p)
+
     return (
-        Enter(
-            "professional.verified",
-            key="hpr_id",
-            facility=first_facility,
-            qualifies=lambda p: p.get("category") == category and _public_sector(p),
-        ),
+        Enter("professional.verified", key="hpr_id", facility=first_facility, qualifies=qualifies),
+        # A verified record whose work places changed: it moves with its first work
+        # place, or leaves when no public post is left.
+        Enter("professional.updated", key="hpr_id", facility=first_facility, qualifies=qualifies),
         Leave("professional.rejected", key="hpr_id"),
+        # An edit of what the verifier confirmed sent it back to SUBMITTED: it no
+        # longer counts; its next "professional.verified" counts it again.
+        Leave("professional.resubmitted", key="hpr_id"),
     )
 
 
@@ -359,7 +381,18 @@ INDICATORS: tuple[Indicator, ...] = (
         unit="accounts",
         description="ABHA numbers created for residents of the district and not deleted "
         "(deactivated ones still count). At a facility: the ABHAs enrolled there.",
-        rules=(Count("abha.account.created", +1), Count("abha.account.deleted", -1)),
+        rules=(
+            Count("abha.account.created", +1),
+            Count("abha.account.deleted", -1),
+            # Re-KYC changed the district: out of the old cell, into the new one.
+            Count(
+                "abha.account.moved",
+                -1,
+                district=district_field("from_district_lgd"),
+                where="the district the account left",
+            ),
+            Count("abha.account.moved", +1, where="the account's new district"),
+        ),
         source=_abha_accounts,
         denominator_label="Target population",
     ),

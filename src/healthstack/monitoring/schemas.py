@@ -79,7 +79,7 @@ class IndicatorRead(BaseModel):
         effects = []
         for rule in ind.rules:
             if isinstance(rule, Count):
-                effect = f"{rule.delta:+d} in the event's district and facility"
+                effect = f"{rule.delta:+d} in {rule.where}"
             elif isinstance(rule, Enter):
                 effect = f"counts the {rule.key} once (when it qualifies; else it leaves)"
             else:

@@ -222,9 +222,9 @@ def update_professional(
             at=now,
             changed_fields=changed,
         )
-        # Beyond the contract's three events, so the dashboard can follow a record that
-        # leaves "verified" (resubmitted) or moves (updated: new work places); the
-        # monitoring consumer records events no indicator counts yet and moves on.
+        # Beyond the contract's three events, so the dashboard follows a record that
+        # leaves "verified" (resubmitted: it stops counting until verified again) or
+        # moves (updated: new work places) at once (monitoring.indicators' rules).
         if resubmitted:
             emit_event(session, professional, "professional.resubmitted", clock=runtime.clock)
         elif professional.status == Status.VERIFIED.value:
