@@ -42,6 +42,8 @@ QUICK = [
     ("enrol", "benchmarks.enrol_bench", ("--runs", "1", "--per-level", "16")),
     ("lookup", "benchmarks.lookup_bench", ("--scale", "0.002", "--runs", "1", "--samples", "50")),
     ("dashboard", "benchmarks.dashboard_bench", ("--scale", "0.002", "--runs", "1")),
+    ("reconcile", "benchmarks.reconcile_bench", ("--db", "sqlite", "--runs", "1")),
+    ("fidelius", "benchmarks.fidelius_bench", ("--runs", "1", "--seconds", "0.1")),
 ]
 FULL = [
     SQLITE_DEMO,
@@ -56,6 +58,8 @@ FULL = [
         "benchmarks.dashboard_bench",
         ("--scale", "1", "--runs", "3", "--reuse-db", "hs_bench_scale1"),
     ),
+    ("reconcile", "benchmarks.reconcile_bench", ("--db", "both", "--runs", "5")),
+    ("fidelius", "benchmarks.fidelius_bench", ("--runs", "7", "--seconds", "0.3")),
     (
         "seed_pg_scale1",
         "benchmarks.seed_bench",

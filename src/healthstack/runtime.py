@@ -7,12 +7,13 @@ a frozen clock. Building it connects to nothing: the engine connects on first us
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from healthstack.integrations.aadhaar.sandbox import SandboxKyc
-from healthstack.kernel.clock import Clock, SystemClock
+from healthstack.kernel.clock import Clock, OffsetClock, SystemClock
 from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.db import make_engine, make_session_factory
 from healthstack.settings import Settings
@@ -41,6 +42,12 @@ class Runtime:
         self.engine.dispose()
 
 
+def _clock(settings: Settings) -> Clock:
+    if settings.clock_offset_days:  # development only (the settings refuse it otherwise)
+        return OffsetClock(timedelta(days=settings.clock_offset_days))
+    return SystemClock()
+
+
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
 ) -> Runtime:
@@ -50,7 +57,7 @@ def build_runtime(
         settings=settings,
         engine=eng,
         session_factory=make_session_factory(eng),
-        clock=clock or SystemClock(),
+        clock=clock or _clock(settings),
         hasher=KeyedHasher(secret),
         keyring=KeyRing(settings.keys_dir, secret),
     )

@@ -56,8 +56,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     secret_key: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
     base_url: str = "http://127.0.0.1:8000"
-    # Largest request body accepted (bytes); card images are the largest legitimate input.
-    max_body_bytes: int = 2_000_000
+    # Largest request body accepted (bytes): above the largest file an upload accepts
+    # (the HR roster, 3 MB, plus the form's own bytes), so the upload's own message
+    # explains a file too large.
+    max_body_bytes: int = 3_200_000
     # Run the outbox relay inside `healthstack serve` (the embedded default).
     embedded_worker: bool = True
     worker_poll_seconds: float = 1.0
@@ -65,6 +67,9 @@ class Settings(BaseSettings):
     kyc_provider: str = "sandbox"
     sms_provider: str = "outbox"
     log_level: str = "INFO"
+    # Development only: the whole deployment's clock runs this many days ahead, so a
+    # demo shows what deadlines and scheduled jobs do weeks later. Refused in production.
+    clock_offset_days: float = 0.0
 
     otp: OtpSettings = Field(default_factory=OtpSettings)
     abha: AbhaSettings = Field(default_factory=AbhaSettings)
@@ -82,6 +87,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "the sandbox KYC provider plays UIDAI and is refused in production; "
                 "set HEALTHSTACK_KYC_PROVIDER to a real adapter"
+            )
+        if self.env is Environment.PRODUCTION and self.clock_offset_days:
+            raise ValueError(
+                "HEALTHSTACK_CLOCK_OFFSET_DAYS moves the clock for demos and is refused in "
+                "production; unset it"
             )
         return self
 

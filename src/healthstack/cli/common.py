@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import DomainError
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings, load_settings
@@ -27,10 +28,12 @@ def settings_or_exit() -> Settings:
 
 
 @contextmanager
-def cli_runtime() -> Iterator[Runtime]:
-    settings = settings_or_exit()
+def cli_runtime(
+    settings: Settings | None = None, *, clock: Clock | None = None
+) -> Iterator[Runtime]:
+    settings = settings or settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=clock)
     try:
         yield runtime
     except DomainError as exc:

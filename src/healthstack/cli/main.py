@@ -35,6 +35,7 @@ for _module, _name in (
     ("demo", "demo"),
     ("targets", "targets"),
     ("monitoring", "monitoring"),
+    ("jobs", "jobs"),
     ("fidelius", "fidelius"),
 ):
     try:

@@ -15,6 +15,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The system clock moved ``offset`` ahead (development: a demo's time machine)."""
+
+    def __init__(self, offset: timedelta):
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FrozenClock:
     """A clock that moves only when told to (``advance``)."""
 
