@@ -4,7 +4,9 @@ from healthstack.abha import models as abha_models  # noqa: F401
 from healthstack.accounts import models as accounts_models  # noqa: F401
 from healthstack.compliance import models as compliance_models  # noqa: F401
 from healthstack.facilities import models as facilities_models  # noqa: F401
+from healthstack.gateway import models as gateway_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
+from healthstack.integrations.abdm import models as abdm_models  # noqa: F401
 from healthstack.kernel import audit, outbox  # noqa: F401
 from healthstack.kernel.db import Base
 from healthstack.monitoring import models as monitoring_models  # noqa: F401

@@ -48,6 +48,50 @@ class AbhaSettings(BaseSettings):
     txn_ttl_seconds: int = 1800
 
 
+class GatewaySettings(BaseSettings):
+    """The network side's ABDM gateway (``healthstack.gateway``). Its CM id is
+    ``abha.cm_id``: the consent manager that the ABHA address suffix names."""
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_GATEWAY_", extra="ignore")
+
+    # ABDM's example session answers expiresIn 1800 (seconds, REFERENCE.md 4.9).
+    session_ttl_seconds: int = 1800
+    refresh_ttl_seconds: int = 86400
+    # TIMESTAMP header window: clocks drift and queues delay, but a stale or
+    # far-future message is refused.
+    timestamp_past_seconds: int = 600
+    timestamp_future_seconds: int = 120
+    # Per-bridge token bucket. One state HMIS bridge serves thousands of facilities,
+    # so the default is generous; ABDM's own limits are not published.
+    rate_per_second: float = 100.0
+    rate_burst: int = 500
+    callback_max_attempts: int = 8
+    # The signed Authorization of one callback delivery attempt.
+    callback_token_ttl_seconds: int = 300
+    http_timeout_seconds: float = 10.0
+
+
+class AbdmSettings(BaseSettings):
+    """The facility side's client of an ABDM gateway (``healthstack.integrations.abdm``):
+    ours by default, NHA's sandbox or production by configuration. Callback
+    verification is always on; no setting turns it off."""
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_ABDM_", extra="ignore")
+
+    # e.g. https://dev.abdm.gov.in/api/hiecm; unset: this deployment's own gateway
+    # (``base_url`` + /api/hiecm).
+    gateway_url: str | None = None
+    cm_id: str = "sbx"
+    client_id: str = "healthstack-hmis"
+    # The placeholder is refused outside development when the client first needs it
+    # (a deployment that runs only the network side never does).
+    client_secret: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
+    timestamp_past_seconds: int = 600
+    timestamp_future_seconds: int = 120
+    call_max_attempts: int = 8
+    http_timeout_seconds: float = 10.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
 
@@ -70,9 +114,14 @@ class Settings(BaseSettings):
     # Development only: the whole deployment's clock runs this many days ahead, so a
     # demo shows what deadlines and scheduled jobs do weeks later. Refused in production.
     clock_offset_days: float = 0.0
+    # The NRCeS ABDM FHIR IG definitions (folder, zip or npm tarball) that FHIR documents
+    # are validated against; unset: the built-in core rules only. Never downloaded.
+    fhir_ig_path: Path | None = None
 
     otp: OtpSettings = Field(default_factory=OtpSettings)
     abha: AbhaSettings = Field(default_factory=AbhaSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    abdm: AbdmSettings = Field(default_factory=AbdmSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -106,6 +155,11 @@ class Settings(BaseSettings):
     @property
     def abha_suffix(self) -> str:
         return self.abha.cm_id
+
+    @property
+    def abdm_gateway_url(self) -> str:
+        """Where the facility side reaches the ABDM gateway (no trailing slash)."""
+        return (self.abdm.gateway_url or self.base_url.rstrip("/") + "/api/hiecm").rstrip("/")
 
     @property
     def keys_dir(self) -> Path:

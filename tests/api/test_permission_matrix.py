@@ -89,6 +89,17 @@ STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ("POST", "/api/v1/compliance/exemptions/{exemption_id}/revoke"): StaffRoute(
         "compliance.exempt"
     ),
+    # ABDM gateway administration (tests/api/test_gateway_admin.py)
+    ("POST", "/api/v1/gateway/bridges"): StaffRoute(
+        "gateway.admin",
+        {"client_id": "matrix-hmis", "name": "Matrix", "url": "https://hmis.example.org"},
+    ),
+    ("PATCH", "/api/v1/gateway/bridges/{client_id}"): StaffRoute(
+        "gateway.admin", {"url": "https://hmis.example.org"}
+    ),
+    ("POST", "/api/v1/gateway/bridges/{client_id}/services"): StaffRoute(
+        "gateway.admin", {"service_id": "IN0110000001", "type": "HIP", "name": "PHC"}
+    ),
 }
 
 # Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).
@@ -113,6 +124,10 @@ PUBLIC_ROUTES = {
         ("POST", f"/api/v1/professionals/registration/{step}"): "HPR self-registration"
         for step in ("otp", "verify", "mobile/otp", "mobile/verify", "complete")
     },
+    # ABDM gateway protocol (tests/api/test_gateway_protocol.py): the client credentials,
+    # then the gateway session token of a registered bridge, are the credential.
+    ("POST", "/api/hiecm/gateway/v3/sessions"): "client credentials are the credential",
+    ("POST", "/api/hiecm/gateway/v3/diagnostics/echo"): "a bridge's gateway session token",
 }
 
 

@@ -36,7 +36,9 @@ for _module, _name in (
     ("targets", "targets"),
     ("monitoring", "monitoring"),
     ("jobs", "jobs"),
+    ("fhir", "fhir"),
     ("fidelius", "fidelius"),
+    ("gateway", "gateway"),
 ):
     try:
         _optional(_module, _name)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.jobs import purge_expired_transactions
 from healthstack.compliance.escalation import run_escalation
+from healthstack.gateway import jobs as gateway_jobs
+from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.clock import Clock
@@ -35,6 +37,8 @@ def handlers_for(runtime: Runtime) -> dict[str, Handler]:
         SMS_TOPIC: sms.deliver,
         # Every domain event (a "prefix*" key): the dashboard's aggregates.
         EVENT_TOPICS: consumer(runtime.session_factory, runtime.clock),
+        **gateway_jobs.handlers(runtime),  # gateway.process, gateway.deliver
+        **abdm_outbound.handlers(runtime),  # abdm.send (the facility side's calls)
     }
 
 

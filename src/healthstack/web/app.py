@@ -88,6 +88,11 @@ def create_app(
 
     app.include_router(compliance_api.router)
     app.include_router(compliance_pages.router)
+    from healthstack.gateway.router import router as gateway_router
+    from healthstack.integrations.abdm.callbacks import install as install_abdm_callbacks
+
+    app.include_router(gateway_router)
+    install_abdm_callbacks(app)  # duplicate callbacks on the bridge routes: 202, no-op
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
 

@@ -25,7 +25,9 @@ from healthstack.kernel.errors import DomainError
 
 log = logging.getLogger("healthstack.web")
 
-PROTOCOL_PREFIXES = ("/abha/api/",)
+# ABDM protocol routes: ABHA v3, the gateway and CM (/api/hiecm), and the facility
+# side's bridge endpoints (/api/v3/...).
+PROTOCOL_PREFIXES = ("/abha/api/", "/api/hiecm/", "/api/v3/")
 
 
 def is_protocol(path: str) -> bool:
@@ -110,7 +112,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         return error_response(
-            request, status=exc.status_hint, code=exc.code, message=exc.message, field=exc.field
+            request,
+            status=exc.status_hint,
+            code=exc.code,
+            message=exc.message,
+            field=exc.field,
+            # e.g. Retry-After on the gateway's rate limit
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)

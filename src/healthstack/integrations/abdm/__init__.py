@@ -1,0 +1,58 @@
+"""The facility side's port to an ABDM gateway (ours at ``/api/hiecm``, or NHA's).
+
+Owns: the ``AbdmClient`` port and its HTTP adapter (session token from
+``/gateway/v3/sessions`` cached until shortly before expiry, refreshed; the protocol
+headers), outbound calls through the outbox (``enqueue_call`` writes the call and a
+ledger row in the caller's transaction; the worker sends it, retrying with backoff),
+the facility's ledger (``abdm_message``: every call with the context its answer needs,
+every callback received), and the verification of inbound callbacks for the facility's
+bridge routes (gateway JWT through the gateway's JWKS, TIMESTAMP window, REQUEST-ID
+replay guard), in every mode.
+
+Does not own: what the calls and callbacks mean (``records``), or the network side
+(``gateway``), which it reaches only over HTTP.
+
+Public API: ``enqueue_call``, ``find_context``, ``verify_callback`` /
+``VerifiedCallback`` (a FastAPI dependency), ``CallbackContext``, ``AbdmClient``,
+``HttpAbdmClient``, ``FakeAbdmClient``, ``abdm_client``.
+"""
+
+from healthstack.integrations.abdm.callbacks import (
+    CallbackContext,
+    DuplicateCallback,
+    VerifiedCallback,
+    verify_callback,
+    verify_callback_message,
+)
+from healthstack.integrations.abdm.client import (
+    AbdmCallFailed,
+    AbdmCallRejected,
+    AbdmClient,
+    FakeAbdmClient,
+    HttpAbdmClient,
+    abdm_client,
+)
+from healthstack.integrations.abdm.outbound import (
+    SEND_TOPIC,
+    OutboundCall,
+    enqueue_call,
+    find_context,
+)
+
+__all__ = [
+    "SEND_TOPIC",
+    "AbdmCallFailed",
+    "AbdmCallRejected",
+    "AbdmClient",
+    "CallbackContext",
+    "DuplicateCallback",
+    "FakeAbdmClient",
+    "HttpAbdmClient",
+    "OutboundCall",
+    "VerifiedCallback",
+    "abdm_client",
+    "enqueue_call",
+    "find_context",
+    "verify_callback",
+    "verify_callback_message",
+]
