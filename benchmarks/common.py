@@ -93,9 +93,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """``healthstack serve`` as its own process(es), as in production."""
-    port = free_port()
+def server(env: dict[str, str], *, workers: int = 2, port: int | None = None) -> Iterator[str]:
+    """``healthstack serve`` as its own process(es), as in production; on ``port`` when
+    the caller must know it beforehand (a deployment whose base URL names it)."""
+    port = port or free_port()
     exe = Path(sys.executable).with_name("healthstack")
     proc = subprocess.Popen(  # noqa: S603 - our own entry point
         [str(exe), "serve", "--port", str(port), "--workers", str(workers)],

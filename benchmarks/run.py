@@ -44,6 +44,12 @@ QUICK = [
     ("dashboard", "benchmarks.dashboard_bench", ("--scale", "0.002", "--runs", "1")),
     ("reconcile", "benchmarks.reconcile_bench", ("--db", "sqlite", "--runs", "1")),
     ("fidelius", "benchmarks.fidelius_bench", ("--runs", "1", "--seconds", "0.1")),
+    ("fhir_validate", "benchmarks.fhir_validate_bench", ("--runs", "1")),
+    (
+        "exchange",
+        "benchmarks.exchange_bench",
+        ("--runs", "1", "--contexts", "10", "--db", "sqlite"),
+    ),
 ]
 FULL = [
     SQLITE_DEMO,
@@ -60,6 +66,8 @@ FULL = [
     ),
     ("reconcile", "benchmarks.reconcile_bench", ("--db", "both", "--runs", "5")),
     ("fidelius", "benchmarks.fidelius_bench", ("--runs", "7", "--seconds", "0.3")),
+    ("fhir_validate", "benchmarks.fhir_validate_bench", ("--runs", "5")),
+    ("exchange", "benchmarks.exchange_bench", ("--runs", "5", "--db", "both")),
     (
         "seed_pg_scale1",
         "benchmarks.seed_bench",

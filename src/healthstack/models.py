@@ -3,6 +3,7 @@
 from healthstack.abha import models as abha_models  # noqa: F401
 from healthstack.accounts import models as accounts_models  # noqa: F401
 from healthstack.compliance import models as compliance_models  # noqa: F401
+from healthstack.consent import models as consent_models  # noqa: F401
 from healthstack.facilities import models as facilities_models  # noqa: F401
 from healthstack.gateway import models as gateway_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
@@ -11,5 +12,6 @@ from healthstack.kernel import audit, outbox  # noqa: F401
 from healthstack.kernel.db import Base
 from healthstack.monitoring import models as monitoring_models  # noqa: F401
 from healthstack.professionals import models as professionals_models  # noqa: F401
+from healthstack.records import models as records_models  # noqa: F401
 
 metadata = Base.metadata

@@ -92,6 +92,27 @@ class AbdmSettings(BaseSettings):
     http_timeout_seconds: float = 10.0
 
 
+class ConsentSettings(BaseSettings):
+    """The consent manager (``healthstack.consent``): linking and PHR waits."""
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_CONSENT_", extra="ignore")
+
+    # A link token lets one HIP link care contexts to one ABHA until it expires; the
+    # LinkTokenService spec allows up to 6 months.
+    link_token_days: int = 182
+    # Wrong demographics in generate-token: after this many refusals for one ABHA in
+    # 24 hours, further requests are refused with ABDM-1027 (blocked for 24 h), so a
+    # HIP cannot probe names and birth years.
+    link_token_failures_per_day: int = 5
+    # How long the PHR waits for a HIP's answer to discover / link init / confirm
+    # before telling the patient it did not answer (ABDM expects ~10 s).
+    hip_answer_seconds: int = 30
+    # Where the deep-link SMS points when the HIP gives no link (under base_url).
+    phr_path: str = "/phr"
+    # The patient's name must match the ABHA's this well (abha.search.name_score).
+    name_match_score: float = 0.85
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
 
@@ -122,6 +143,7 @@ class Settings(BaseSettings):
     abha: AbhaSettings = Field(default_factory=AbhaSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     abdm: AbdmSettings = Field(default_factory=AbdmSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

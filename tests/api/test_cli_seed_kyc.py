@@ -108,6 +108,12 @@ def test_seed_summary_has_counts_and_time(cli_db):
     assert "Registries: 3,607 public facilities (3,607 of 3,607 master entries matched)" in summary
     assert "6,713 of 7,730 public doctors and 5,149 public nurses verified in HPR" in summary
     assert re.search(r"HR roster of 12,879 posts: [\d,]+ matched to HPR", summary)
+    # The demo then wires the HMIS to the gateway and names whose records to ask for.
+    demo = runner.invoke(app, ["demo", "--no-serve"])
+    assert demo.exit_code == 0, demo.output
+    said = " ".join(demo.stdout.split())
+    assert "ABDM bridge healthstack-hmis" in said and "HIP-initiated linking queued" in said
+    assert "Patients with records at HMIS facilities" in said and "@sbx" in said
 
 
 def test_seed_refuses_a_bad_batch(cli_db):

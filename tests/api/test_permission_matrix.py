@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from healthstack.accounts.permissions import PERMISSIONS
+from healthstack.consent.handlers import ROUTES as CONSENT_MANAGER_ROUTES
 from healthstack.kernel.context import Role
+from healthstack.records.router import DATA_PUSH_PATH
+from healthstack.records.router import router as RECORDS_BRIDGE
 from tests.conftest import FACILITY_B
 
 V3_HEADERS = {
@@ -107,6 +110,18 @@ PATIENT_TOKEN_ROUTES = {
     ("POST", "/abha/api/v3/profile/account/request/otp"),
     ("POST", "/abha/api/v3/profile/account/resend-otp"),
     ("POST", "/abha/api/v3/profile/account/verify"),
+    # The PHR API (tests/api/test_phr_api.py: another patient's consent or link is 404).
+    *(
+        ("POST", f"/api/v1/phr/{p}")
+        for p in (
+            "discover",
+            "discover/{transaction_id}/link",
+            "discover/{transaction_id}/confirm",
+            "consents/{consent_request_id}/approve",
+            "consents/{consent_request_id}/deny",
+            "consents/{consent_request_id}/revoke",
+        )
+    ),
 }
 
 # Routes open to anyone, and why.
@@ -128,6 +143,19 @@ PUBLIC_ROUTES = {
     # then the gateway session token of a registered bridge, are the credential.
     ("POST", "/api/hiecm/gateway/v3/sessions"): "client credentials are the credential",
     ("POST", "/api/hiecm/gateway/v3/diagnostics/echo"): "a bridge's gateway session token",
+    # The consent manager's protocol paths (tests/integration/test_consent_*.py), likewise.
+    **{
+        ("POST", "/api/hiecm" + r.path): "a bridge's gateway session token"
+        for r in CONSENT_MANAGER_ROUTES
+    },
+    # The facility's bridge endpoints (tests/integration/test_records_*.py): the gateway's
+    # signed callback token (verify_callback) is the credential.
+    **{
+        ("POST", r.path): "a gateway-signed callback"
+        for r in RECORDS_BRIDGE.routes
+        if getattr(r, "path", None) != DATA_PUSH_PATH
+    },
+    ("POST", DATA_PUSH_PATH): "a HIP's push: a transaction this HIU started, and its keys",
 }
 
 
@@ -242,4 +270,14 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/compliance/campaigns"): "compliance.campaign",
     ("POST", "/compliance/exemptions"): "compliance.exempt",
     ("POST", "/compliance/exemptions/{exemption_id}/revoke"): "compliance.exempt",
+    # The doctor's record requests (tests/api/test_records_pages.py)
+    ("POST", "/records/requests"): "records.request",
+    ("POST", "/records/requests/{public_id}/refresh"): "records.request",
+    # The PHR pages (tests/api/test_phr_pages.py: another patient's consent or link is 404)
+    ("POST", "/phr/link"): "patient",
+    ("POST", "/phr/link/{transaction_id}/link"): "patient",
+    ("POST", "/phr/link/{transaction_id}/confirm"): "patient",
+    ("POST", "/phr/consents/{consent_request_id}/approve"): "patient",
+    ("POST", "/phr/consents/{consent_request_id}/deny"): "patient",
+    ("POST", "/phr/consents/{consent_request_id}/revoke"): "patient",
 }

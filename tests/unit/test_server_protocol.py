@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 from uvicorn.config import Config
@@ -36,14 +37,19 @@ def test_nodelay_is_set_on_accepted_sockets():
     accepted, _ = server.accept()
     # Rebuilt from a file descriptor, as uvicorn's worker processes do: protocol 0.
     rebuilt = socket.socket(fileno=accepted.detach())
+    # A loop of its own: another test may have left this thread without one.
+    loop = asyncio.new_event_loop()
     try:
         assert rebuilt.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
         config = Config(app=lambda *a: None)
         config.load()
-        protocol = NoDelayH11Protocol(config=config, server_state=ServerState(), app_state={})
+        protocol = NoDelayH11Protocol(
+            config=config, server_state=ServerState(), app_state={}, _loop=loop
+        )
         protocol.connection_made(_Transport(rebuilt))
         assert rebuilt.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
+        loop.close()
         rebuilt.close()
         client.close()
         server.close()

@@ -49,6 +49,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "compliance.read": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER, R.FACILITY_ADMIN}),
     # ABDM gateway (network side): bridges, their services, the ledger.
     "gateway.admin": frozenset({R.STATE_ADMIN}),
+    # Health records from other facilities (records.hiu): a doctor asks for consent;
+    # doctors and nurses read what arrived while the consent lasts.
+    "records.request": frozenset({R.DOCTOR}),
+    "records.read": frozenset({R.DOCTOR, R.NURSE}),
 }
 
 

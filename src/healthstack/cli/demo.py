@@ -127,6 +127,12 @@ def demo(
     out = table_console()
     with cli_runtime() as rt:
         rows = ensure_demo_logins(rt)
+        # The state HMIS as a bridge of this gateway; the seeded records' links queued.
+        from healthstack.records.demo import demo_patients, ensure_bridge, queue_pending_links
+
+        bridge = ensure_bridge(rt, also=(DEMO_FACILITY, DEMO_FACILITY_2))
+        linking = queue_pending_links(rt)
+        patients = demo_patients(rt)
         with unit_of_work(rt.session_factory) as session:
             # Adults with an Aadhaar mobile: the enrolment OTP goes to that mobile.
             without = sample_residents(
@@ -137,6 +143,17 @@ def demo(
             )
     base_url = f"http://{host}:{port}"
     out.print(logins_table(rows, base_url))
+    out.print(
+        f"ABDM bridge {bridge.client_id} → {bridge.url}: {bridge.facilities} HMIS facilities "
+        f"as HIP and HIU; HIP-initiated linking queued for {linking} seeded patient(s)."
+    )
+    if patients:
+        table = Table(title="Patients with records at HMIS facilities (ask for them as doctor)")
+        for column in ("ABHA address", "Name", "Mobile (patient login)", "Facilities", "Visits"):
+            table.add_column(column)
+        for p in patients:
+            table.add_row(p.abha_address, p.name, p.mobile or "-", str(p.facilities), str(p.visits))
+        out.print(table)
     if without or with_abha:
         out.print(residents_table(without, "Sandbox residents without an ABHA (create one)"))
         out.print(residents_table(with_abha, "Sandbox residents with an ABHA (verify, log in)"))

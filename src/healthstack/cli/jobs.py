@@ -42,7 +42,7 @@ def run(
         return
     with cli_runtime() as runtime:
         with unit_of_work(runtime.session_factory) as session:
-            done = job.run(session, runtime.clock)
+            done = job.run(session, runtime)
         offset = runtime.settings.clock_offset_days
         when = (
             f" as of {runtime.clock.now().date().isoformat()} ({offset:+g} days)" if offset else ""

@@ -39,6 +39,7 @@ for _module, _name in (
     ("fhir", "fhir"),
     ("fidelius", "fidelius"),
     ("gateway", "gateway"),
+    ("records", "records"),
 ):
     try:
         _optional(_module, _name)

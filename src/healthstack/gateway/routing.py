@@ -38,7 +38,10 @@ PROCESS_MAX_ATTEMPTS = 5
 
 # Modules that register handlers when imported, loaded on first lookup so the worker
 # process knows every path the web process accepts. The consent manager adds its own.
-HANDLER_MODULES: tuple[str, ...] = ("healthstack.gateway.diagnostics",)
+HANDLER_MODULES: tuple[str, ...] = (
+    "healthstack.gateway.diagnostics",
+    "healthstack.consent.handlers",
+)
 
 
 @dataclass(frozen=True)

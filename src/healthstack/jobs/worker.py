@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from healthstack.abha.jobs import purge_expired_transactions
 from healthstack.compliance.escalation import run_escalation
+from healthstack.consent.consents import expire_due
 from healthstack.gateway import jobs as gateway_jobs
 from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
-from healthstack.kernel.clock import Clock
 from healthstack.kernel.db import unit_of_work
 from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.monitoring.events import EVENT_TOPICS
 from healthstack.monitoring.jobs import purge_applied_events
+from healthstack.records import jobs as records_jobs
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 
@@ -39,16 +40,18 @@ def handlers_for(runtime: Runtime) -> dict[str, Handler]:
         EVENT_TOPICS: consumer(runtime.session_factory, runtime.clock),
         **gateway_jobs.handlers(runtime),  # gateway.process, gateway.deliver
         **abdm_outbound.handlers(runtime),  # abdm.send (the facility side's calls)
+        **records_jobs.handlers(runtime),  # records.push (a HIP's data push, resumable)
     }
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job the worker runs every ``every_seconds`` (its own unit of work)."""
+    """A job the worker runs every ``every_seconds`` (its own unit of work), given the
+    session and the worker's runtime (its clock, settings, keys and transports)."""
 
     name: str
     every_seconds: float
-    run: Callable[[Session, Clock], int]
+    run: Callable[[Session, Runtime], int]
 
 
 # The explicit schedule. Several workers may run the same job: each is idempotent.
@@ -56,32 +59,38 @@ SCHEDULE = (
     Periodic(
         "abha.purge_expired_transactions",
         600,
-        lambda session, clock: purge_expired_transactions(session, clock=clock),
+        lambda session, rt: purge_expired_transactions(session, clock=rt.clock),
     ),
     # Nightly reconciliation of the dashboard's aggregates with the registries: checked
     # hourly, rebuilt when the last rebuild is a day old.
     Periodic(
         "monitoring.purge_applied_events",
         3600,
-        lambda session, clock: purge_applied_events(session, clock=clock),
+        lambda session, rt: purge_applied_events(session, clock=rt.clock),
     ),
     # Compliance: climb the escalation ladder (idempotent within a day: a rung waits
     # for the previous one), then refresh the dashboard's overdue figure from it.
     Periodic(
         "compliance.escalate",
         3600,
-        lambda session, clock: run_escalation(session, clock=clock),
+        lambda session, rt: run_escalation(session, clock=rt.clock),
     ),
     Periodic(
         "compliance.overdue_figures",
         3600,
-        lambda session, clock: len(rebuild(session, clock=clock, only=["hpr.overdue"]).rebuilt),
+        lambda session, rt: len(rebuild(session, clock=rt.clock, only=["hpr.overdue"]).rebuilt),
     ),
     Periodic(
         "monitoring.reconcile",
         3600,
-        lambda session, clock: reconcile_if_due(session, clock=clock),
+        lambda session, rt: reconcile_if_due(session, clock=rt.clock),
     ),
+    # HIU: received records lose their content after dataEraseAt, within the hour (the
+    # service stops showing them at dataEraseAt itself).
+    Periodic("records.erase_expired", 3600, records_jobs.erase_expired),
+    # Consent artefacts and requests at their expiry: EXPIRED, HIPs and HIUs told (the
+    # CM refuses an expired consent at once; this only records it and tells them).
+    Periodic("consent.expire", 900, expire_due),
 )
 
 
@@ -105,7 +114,7 @@ class Worker:
                 continue
             self._next_due[job.name] = moment + job.every_seconds
             with unit_of_work(self.runtime.session_factory) as session:
-                done[job.name] = job.run(session, self.runtime.clock)
+                done[job.name] = job.run(session, self.runtime)
         return done
 
     def run_forever(self) -> None:

@@ -45,6 +45,7 @@ Deterministic: one RNG seeded from (seed, profile, "registries").
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import random
 import time
@@ -1015,5 +1016,10 @@ def seed_registries(
                 set_by="seed",
                 clock=clock,
             )
+    if importlib.util.find_spec("healthstack.records") is not None:
+        # The demo's records at HMIS facilities (seed.records), when the facility side is there.
+        from healthstack.seed.records import seed_records
+
+        seed_records(session, runtime, seed=seed)
     session.flush()
     return result

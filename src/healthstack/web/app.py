@@ -92,7 +92,18 @@ def create_app(
     from healthstack.integrations.abdm.callbacks import install as install_abdm_callbacks
 
     app.include_router(gateway_router)
+    from healthstack.consent.router import router as consent_router
+
+    app.include_router(consent_router)  # the CM's protocol routes and the PHR API
+    from healthstack.consent.pages import router as phr_pages
+
+    app.include_router(phr_pages)  # the patient's PHR pages (/phr)
     install_abdm_callbacks(app)  # duplicate callbacks on the bridge routes: 202, no-op
+    from healthstack.records import pages as records_pages
+    from healthstack.records import router as records_bridge
+
+    app.include_router(records_bridge.router)  # the facility's ABDM bridge (/api/v3/...)
+    app.include_router(records_pages.router)  # the doctor's record requests (/records)
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
 

@@ -1,0 +1,252 @@
+"""The consent manager over HTTP (thin: the services decide).
+
+- Protocol routes under ``/api/hiecm`` (NHA's base URL shape), one per path in
+  ``consent.handlers.ROUTES``: each checks the bridge's session token and headers,
+  records the message and answers 202 with an empty body (``gateway.accept``); the
+  worker runs the handler and sends the answer as a callback.
+- The PHR JSON API under ``/api/v1/phr`` for the logged-in ABHA holder, with the user
+  token in ``X-token: Bearer <token>`` (as ABHA's profile API takes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from healthstack.abha import profile
+from healthstack.abha.auth import patient_context
+from healthstack.abha.models import AbhaAccount
+from healthstack.consent import phr
+from healthstack.consent.handlers import ROUTES, Route
+from healthstack.consent.schemas import ApproveBody, ConfirmBody, DiscoverBody, LinkBody, RevokeBody
+from healthstack.gateway.accept import Accepted, accepting
+from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
+from healthstack.web.deps import DbSession, RuntimeDep, request_id
+
+protocol = APIRouter(prefix="/api/hiecm", tags=["consent-manager"])
+api = APIRouter(prefix="/api/v1/phr", tags=["phr"])
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def _protocol_route(route: Route) -> Callable[..., Response]:
+    dependency = accepting(route.path, requires=route.requires)
+
+    # A default, not Annotated: the annotations of this module are strings, and one
+    # naming the closure's dependency could not be resolved later.
+    def endpoint(accepted: Accepted = Depends(dependency)) -> Response:  # noqa: B008
+        return accepted.response()
+
+    endpoint.__name__ = "cm_" + route.path.strip("/").replace("/", "_").replace("-", "_")
+    endpoint.__doc__ = f"{route.summary}: accepted with 202; the answer comes as a callback" + (
+        f" to {route.reply_path}." if route.reply_path else "."
+    )
+    return endpoint
+
+
+for _route in ROUTES:
+    protocol.add_api_route(
+        _route.path,
+        _protocol_route(_route),
+        methods=["POST"],
+        status_code=202,
+        response_class=Response,
+        summary=_route.summary,
+    )
+
+
+# --------------------------------------------------------------------------- PHR
+
+
+def _holder(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    x_token: Annotated[str | None, Header(alias="X-token")] = None,
+) -> AbhaAccount:
+    ctx = RequestContext(
+        actor=ANONYMOUS_ACTOR,
+        purpose=Purpose.SELF_SERVICE,
+        request_id=request_id(request),
+        ip=request.client.host if request.client else None,
+    )
+    return profile.authenticate(session, runtime, x_token=x_token, ctx=ctx)
+
+
+Holder = Annotated[AbhaAccount, Depends(_holder)]
+
+
+def _patient(request: Request, account: Holder) -> RequestContext:
+    return patient_context(
+        account, request_id=request_id(request), ip=request.client.host if request.client else None
+    )
+
+
+Patient = Annotated[RequestContext, Depends(_patient)]
+
+
+@api.get("/facilities")
+def facilities(account: Holder, session: DbSession) -> list[dict[str, Any]]:
+    """Facilities (HIPs) on the network, to search for your records."""
+    return phr.list_facilities(session)
+
+
+@api.get("/links")
+def links(
+    ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> list[dict[str, Any]]:
+    """Your linked facilities and their records (care contexts)."""
+    return phr.linked_facilities(session, ctx, runtime, account=account)
+
+
+@api.post("/discover", status_code=202)
+def discover(
+    body: DiscoverBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Search a facility for your records; poll the transaction for its answer."""
+    return phr.discover(
+        session, ctx, runtime, account=account, hip_id=body.hip_id, record_number=body.record_number
+    )
+
+
+@api.get("/discover/{transaction_id}")
+def discovery(
+    transaction_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return phr.link_status(session, ctx, runtime, account=account, transaction_id=transaction_id)
+
+
+@api.post("/discover/{transaction_id}/link", status_code=202)
+def link(
+    transaction_id: str,
+    body: LinkBody,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Link the records found (all, or those named); the facility sends you an OTP."""
+    return phr.link(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        transaction_id=transaction_id,
+        references=body.care_contexts,
+    )
+
+
+@api.post("/discover/{transaction_id}/confirm", status_code=202)
+def confirm(
+    transaction_id: str,
+    body: ConfirmBody,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """The OTP the facility sent; the facility checks it (a wrong one: ABDM-1035)."""
+    return phr.confirm(
+        session, ctx, runtime, account=account, transaction_id=transaction_id, otp=body.otp
+    )
+
+
+@api.get("/consents")
+def consent_list(
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Your consent requests; ``status=REQUESTED`` lists those waiting for you."""
+    return phr.consent_list(session, ctx, runtime, account=account, status=status)
+
+
+@api.get("/consents/{consent_request_id}")
+def consent_detail(
+    consent_request_id: str,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    return phr.consent_detail(
+        session, ctx, runtime, account=account, consent_request_id=consent_request_id
+    )
+
+
+@api.post("/consents/{consent_request_id}/approve")
+def approve(
+    consent_request_id: str,
+    body: ApproveBody,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Grant, per facility, what you choose of what was asked (never more)."""
+    choices = [
+        phr.GrantChoice(
+            hip_id=g.hip.id,
+            hi_types=g.hi_types,
+            care_contexts=[(c.patient_reference, c.care_context_reference) for c in g.care_contexts]
+            if g.care_contexts is not None
+            else None,
+            date_from=g.permission.date_range.from_
+            if g.permission and g.permission.date_range
+            else None,
+            date_to=g.permission.date_range.to
+            if g.permission and g.permission.date_range
+            else None,
+            expires_at=g.permission.data_erase_at if g.permission else None,
+        )
+        for g in body.consents
+    ]
+    return phr.approve(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        consent_request_id=consent_request_id,
+        choices=choices,
+    )
+
+
+@api.post("/consents/{consent_request_id}/deny")
+def deny(
+    consent_request_id: str,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    return phr.deny(session, ctx, runtime, account=account, consent_request_id=consent_request_id)
+
+
+@api.post("/consents/{consent_request_id}/revoke")
+def revoke(
+    consent_request_id: str,
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+    body: RevokeBody | None = None,
+) -> dict[str, Any]:
+    """Withdraw a granted consent (all of it, or the artefacts named)."""
+    return phr.revoke(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        consent_request_id=consent_request_id,
+        artefact_ids=body.consent_ids if body else None,
+    )
+
+
+router = APIRouter()
+router.include_router(protocol)
+router.include_router(api)
