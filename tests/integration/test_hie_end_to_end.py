@@ -278,6 +278,8 @@ def test_records_follow_the_patient_with_her_consent(hie: Exchange, runtime, clo
     # --- The doctor's pages show them: medicines and lab values, readable.
     page = _page(doctor, f"/records/requests/{request_id}")
     assert "granted" in page
+    # Each facility's share under its registry name, beside its HFR id.
+    assert "From PHC Khag" in page and "From SDH Bijbehara" in page
     links_on_page = re.findall(r'href="(/records/received/[0-9a-f-]{36})"', page)
     assert len(links_on_page) == 8
     shown = "\n".join(_page(doctor, href) for href in links_on_page)

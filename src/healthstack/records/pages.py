@@ -31,6 +31,7 @@ from healthstack.integrations.abdm import messages as m
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.records import hiu
+from healthstack.records.care_contexts import facility_name
 from healthstack.records.documents.view import AttachmentNotFound, attachment_content
 from healthstack.records.models import HiuConsentRequest
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
@@ -267,6 +268,11 @@ def request_page(
         staff,
         row=row,
         artefacts=artefacts,
+        facility_names={
+            a.artefact.hip_id: facility_name(session, a.artefact.hip_id)
+            for a in artefacts
+            if a.artefact.hip_id
+        },
         notice=notice,
         now=runtime.clock.now(),
     )
