@@ -496,10 +496,12 @@ def link_confirm(session: Session, runtime: Runtime, cb: CallbackContext) -> Non
             link.status = "LOCKED"
             link.done_at = now
             link.otp_hash = None
+        # The try that locks the link says so with the lock's code: a CM (and the
+        # patient) must start again rather than try another OTP.
         refusal = x.LinkRefused(
             "Incorrect OTP."
             + (f" {left} tries left." if left > 0 else " The link is locked; start again."),
-            code=x.WRONG_OTP,
+            code=x.WRONG_OTP if left > 0 else x.LINK_REQUEST_INVALID,
         )
     if refusal is not None:
         record_access(
