@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from healthstack.consent.models import ConsentArtefact
 from healthstack.integrations.abdm import messages as m
@@ -121,7 +122,8 @@ def test_patient_finds_and_links_records_while_the_page_waits(page, live_server,
     page.get_by_role("link", name="Link records from a facility").last.click()
 
     page.get_by_label("Search facilities by name").fill("khag")  # filtered as one types
-    assert page.get_by_label("SDH Bijbehara").is_hidden()
+    # The script filters on input; wait for it (it loads deferred) rather than race it.
+    expect(page.get_by_label("SDH Bijbehara")).to_be_hidden()
     page.get_by_label("PHC Khag").check()
     page.get_by_label("Hospital record number (optional)").fill("PT-1001")
     page.get_by_role("button", name="Find my records").click()
