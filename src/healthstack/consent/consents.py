@@ -40,6 +40,7 @@ from healthstack.consent.protocol import (
     find_patient,
     hip_reachable,
     parse,
+    parse_uuid,
     sender_context,
 )
 from healthstack.gateway.enums import ServiceType
@@ -61,13 +62,6 @@ S = m.ConsentStatus
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
 
 
 def effective_status(req: ConsentRequest, now: datetime) -> str:
@@ -332,7 +326,7 @@ def request_status(session: Session, message: InboundMessage, runtime: Runtime) 
     ) as target:
         wanted = parse(m.ConsentStatusRequest, message.body).consent_request_id
         target.resource_id = wanted[:64]
-        public_id = _uuid(wanted)
+        public_id = parse_uuid(wanted)
         req = (
             session.scalar(select(ConsentRequest).where(ConsentRequest.public_id == public_id))
             if public_id
@@ -364,7 +358,7 @@ def fetch_artefact(session: Session, message: InboundMessage, runtime: Runtime) 
     ) as target:
         wanted = parse(m.ConsentFetchRequest, message.body).consent_id
         target.resource_id = wanted[:64]
-        public_id = _uuid(wanted)
+        public_id = parse_uuid(wanted)
         artefact = (
             session.scalar(select(ConsentArtefact).where(ConsentArtefact.public_id == public_id))
             if public_id
@@ -479,7 +473,7 @@ def own_request(
     session: Session, account: AbhaAccount, consent_request_id: str, *, lock: bool = False
 ) -> ConsentRequest:
     """The patient's own consent request; another patient's is 'not found'."""
-    public_id = _uuid(consent_request_id)
+    public_id = parse_uuid(consent_request_id)
     query = select(ConsentRequest).where(ConsentRequest.public_id == public_id)
     if lock:
         query = query.with_for_update()
@@ -734,7 +728,7 @@ def revoke(
         req = own_request(session, account, consent_request_id, lock=True)
         live = [a for a in req.artefacts if artefact_status(a, now) == S.GRANTED]
         if artefact_ids is not None:
-            wanted = {str(_uuid(a)) for a in artefact_ids}
+            wanted = {str(parse_uuid(a)) for a in artefact_ids}
             if wanted - {str(a.public_id) for a in req.artefacts}:
                 raise NotFound("A named consent is not part of this request.", field="consentIds")
             live = [a for a in live if str(a.public_id) in wanted]

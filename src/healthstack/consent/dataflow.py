@@ -12,7 +12,6 @@ itself goes from the HIP to the HIU directly and never passes here.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -23,7 +22,13 @@ from healthstack.consent import exceptions as cx
 from healthstack.consent.consents import artefact_status
 from healthstack.consent.enums import HiRequestStatus
 from healthstack.consent.models import ConsentArtefact, HiRequest, TransferNotice
-from healthstack.consent.protocol import answered_request_id, parse, send_to, sender_context
+from healthstack.consent.protocol import (
+    answered_request_id,
+    parse,
+    parse_uuid,
+    send_to,
+    sender_context,
+)
 from healthstack.gateway.enums import ServiceType
 from healthstack.gateway.routing import Callback, InboundMessage, reply
 from healthstack.integrations.abdm import messages as m
@@ -34,13 +39,6 @@ from healthstack.runtime import Runtime
 
 S = m.ConsentStatus
 FINAL = frozenset({HiRequestStatus.TRANSFERRED.value, HiRequestStatus.FAILED.value})
-
-
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
 
 
 def _key_expired(expiry: str, now: datetime) -> bool:
@@ -57,7 +55,7 @@ def check_hi_request(
     session: Session, *, req: m.HiRequest, hiu_id: str | None, now: datetime
 ) -> ConsentArtefact:
     """The consent manager's checks, in the order a refusal names the first failure."""
-    public_id = _uuid(req.consent.id)
+    public_id = parse_uuid(req.consent.id)
     artefact = (
         session.scalar(select(ConsentArtefact).where(ConsentArtefact.public_id == public_id))
         if public_id
@@ -224,7 +222,7 @@ def hi_notify(session: Session, message: InboundMessage, runtime: Runtime) -> li
                 code=cx.PARTY_INVALID,
                 field="notification.notifier",
             )
-        public_id = _uuid(note.transaction_id)
+        public_id = parse_uuid(note.transaction_id)
         txn = (
             session.scalar(
                 select(HiRequest).where(HiRequest.public_id == public_id).with_for_update()
@@ -236,7 +234,7 @@ def hi_notify(session: Session, message: InboundMessage, runtime: Runtime) -> li
         if (
             txn is None
             or party != sender
-            or str(txn.artefact.public_id) != str(_uuid(note.consent_id))
+            or str(txn.artefact.public_id) != str(parse_uuid(note.consent_id))
         ):
             raise cx.ProtocolNotFound(
                 "No health information transaction of this sender has that transactionId "

@@ -26,6 +26,15 @@ from healthstack.runtime import Runtime
 M = TypeVar("M", bound=BaseModel)
 
 
+def parse_uuid(raw: object) -> uuid.UUID | None:
+    """A public id as a protocol body carries it, or None when it is not a UUID (the
+    caller answers "not found", never a parse error that tells ids apart)."""
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
+
+
 def parse(model: type[M], body: Mapping[str, Any]) -> M:
     """The body as ``model``, or ABDM-1206 naming the fields (never their values)."""
     try:
