@@ -9,7 +9,7 @@
   if (box) {
     var items = document.querySelectorAll(box.getAttribute("data-filter"));
     var none = document.getElementById("no-match");
-    box.addEventListener("input", function () {
+    var narrow = function () {
       var q = box.value.trim().toLowerCase();
       var shown = 0;
       Array.prototype.forEach.call(items, function (li) {
@@ -18,7 +18,11 @@
         if (hit) { shown += 1; }
       });
       if (none) { none.hidden = shown > 0; }
-    });
+    };
+    box.addEventListener("input", narrow);
+    // What was typed before this script ran (it loads deferred), or what the browser
+    // restored on going back, narrows the list too.
+    if (box.value) { narrow(); }
   }
 
   // Waiting for the facility's answer: ask every two seconds whether the step has moved
