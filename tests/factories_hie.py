@@ -205,7 +205,7 @@ class Exchange:
 
     def register_bridge(self, admin_headers: dict[str, str]) -> None:
         """The state IT cell registers its HMIS with the gateway (admin API) and the
-        facilities it serves, each as HIP and HIU."""
+        facilities it serves, each as HIP and HIU, and the PHR's own HIU."""
         if not self.sites:
             self.register_facilities()
         r = self.client.post(
@@ -227,6 +227,17 @@ class Exchange:
                     headers=admin_headers,
                 )
                 assert r.status_code == 201, r.text
+        # The PHR reads the patient's own records as an HIU of its own, on this bridge.
+        r = self.client.post(
+            f"/api/v1/gateway/bridges/{CLIENT_ID}/services",
+            json={"service_id": self.phr_hiu, "type": "HIU", "name": "HealthStack PHR"},
+            headers=admin_headers,
+        )
+        assert r.status_code == 201, r.text
+
+    @property
+    def phr_hiu(self) -> str:
+        return self.runtime.settings.consent.phr_hiu_id
 
     @property
     def hip_a(self) -> str:

@@ -111,6 +111,12 @@ class ConsentSettings(BaseSettings):
     phr_path: str = "/phr"
     # The patient's name must match the ABHA's this well (abha.search.name_score).
     name_match_score: float = 0.85
+    # The PHR's own HIU (an application id, not a facility): the patient reads their own
+    # records through it with purpose PATRQT. The CM grants such a self-request at once,
+    # and only from this HIU; a facility may not ask with PATRQT.
+    phr_hiu_id: str = "HEALTHSTACK-PHR"
+    # How long the PHR keeps what it fetched for the patient (the consent's dataEraseAt).
+    phr_keep_days: int = 30
 
 
 class Settings(BaseSettings):

@@ -110,6 +110,28 @@ def test_bad_service_input(client, admin):
         url, json={"service_id": "IN0110000001", "type": "LAB", "name": "x"}, headers=admin.headers
     )
     assert r.status_code == 400 and r.json()["field"] == "type"
+    # A HIP is a facility: an application id is refused; an HIU may be an application.
+    r = client.post(
+        url,
+        json={"service_id": "HEALTHSTACK-PHR", "type": "HIP", "name": "x"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 400 and "IN followed by 10 digits" in r.json()["detail"]
+    for bad in ("PHR APP", "9PHR", "A-PHR-APPLICATION-ID", "IN01", "ph"):
+        r = client.post(
+            url, json={"service_id": bad, "type": "HIU", "name": "x"}, headers=admin.headers
+        )
+        assert r.status_code == 400, bad
+        assert "application's id" in r.json()["detail"] and r.json()["field"] == "service_id"
+    r = client.post(
+        url,
+        json={"service_id": "healthstack-phr", "type": "HIU", "name": "PHR"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert {"service_id": "HEALTHSTACK-PHR", "type": "HIU"}.items() <= r.json()["services"][
+        0
+    ].items()
     r = client.post(
         f"{API}/bridges/nobody/services",
         json={"service_id": "IN0110000001", "type": "HIP", "name": "x"},

@@ -120,6 +120,7 @@ PATIENT_TOKEN_ROUTES = {
             "consents/{consent_request_id}/approve",
             "consents/{consent_request_id}/deny",
             "consents/{consent_request_id}/revoke",
+            "records",  # test_phr_own_records_api.py: another patient's fetch is 404
         )
     ),
 }
@@ -280,4 +281,5 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/phr/consents/{consent_request_id}/approve"): "patient",
     ("POST", "/phr/consents/{consent_request_id}/deny"): "patient",
     ("POST", "/phr/consents/{consent_request_id}/revoke"): "patient",
+    ("POST", "/phr/records"): "patient",
 }

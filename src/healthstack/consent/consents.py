@@ -237,9 +237,88 @@ def check_request(
     return list(dict.fromkeys(detail.hi_types))
 
 
+def _self_request(detail: m.ConsentRequestDetail, runtime: Runtime) -> bool:
+    """PATRQT (self-requested) is the patient's own PHR reading their records: only the
+    PHR's HIU may ask with it, it may ask with nothing else, and the requester is the
+    patient. True when this is such a request."""
+    phr_hiu = runtime.settings.consent.phr_hiu_id
+    own = detail.purpose.code == m.PurposeCode.PATRQT.value
+    if own != (detail.hiu.id == phr_hiu):
+        raise _refuse(
+            f"purpose.code PATRQT (self-requested) is for the patient's own PHR ({phr_hiu}) "
+            "and the PHR asks with nothing else; a facility asks with CAREMGT or another "
+            "purpose.",
+            cx.PURPOSE_INVALID,
+            "consent.purpose.code",
+        )
+    if own and (
+        detail.requester.identifier is None
+        or detail.requester.identifier.value.strip().lower() != detail.patient.id.strip().lower()
+    ):
+        raise _refuse(
+            "A self-requested consent names the patient as the requester "
+            "(consent.requester.identifier.value = consent.patient.id).",
+            cx.PARTY_INVALID,
+            "consent.requester.identifier",
+        )
+    return own
+
+
+def _grant_own(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    message: InboundMessage,
+    account: AbhaAccount,
+    req: ConsentRequest,
+) -> list[Callback]:
+    """The patient asked in their own PHR: granted at once for every linked facility
+    the network reaches (or the one asked for), without an SMS. The on-init goes out
+    before the GRANTED notification, so the PHR knows the request when it arrives."""
+    hips = sorted(
+        {
+            link.hip_id
+            for link in links_of(session, account)
+            if link.care_contexts and req.hip_id in (None, link.hip_id)
+        }
+    )
+    reachable = [h for h in hips if hip_reachable(session, h)]
+    if not reachable:
+        raise _refuse(
+            "The patient has no linked facility the network can reach now"
+            + (" (the one asked for is not connected)." if hips else "; link records first."),
+            cx.HIP_NOT_LINKED,
+            "consent.hip",
+        )
+    cb = reply(
+        message,
+        m.ON_CONSENT_INIT,
+        m.dump(m.OnConsentInit(consent_request=m.ConsentRequestRef(id=str(req.public_id)))),
+    )
+    send_callback(
+        session,
+        runtime,
+        path=cb.path,
+        body=cb.body,
+        service_type=cb.service_type,
+        service_id=cb.service_id,
+        in_reply_to=cb.in_reply_to,
+    )
+    grant(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        consent_request_id=str(req.public_id),
+        choices=[GrantChoice(hip_id=h) for h in reachable],
+    )
+    return []
+
+
 def init_request(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
     """``/consent/v3/request/init`` → ``on-init`` with the consent request id; the
-    request waits in the patient's PHR."""
+    request waits in the patient's PHR (a self-request from the PHR is granted at once:
+    ``_grant_own``)."""
     now = runtime.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
@@ -251,6 +330,7 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
     ) as target:
         detail = parse(m.ConsentInitRequest, message.body).consent
         hi_types = check_request(detail, hiu_id=message.hiu_id, now=now)
+        own = _self_request(detail, runtime)
         if detail.hip is not None and find_service(session, detail.hip.id, ServiceType.HIP) is None:
             raise _refuse(
                 "consent.hip.id is not a HIP registered with the gateway.",
@@ -294,6 +374,8 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
         session.add(req)
         session.flush()
         target.resource_id = str(req.public_id)
+        if own:
+            return _grant_own(session, ctx, runtime, message, account, req)
         if account.mobile:
             hiu = find_service(session, req.hiu_id, ServiceType.HIU)
             who = hiu.name[:64] if hiu else "A health facility"

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -46,12 +47,16 @@ from healthstack.abha.pages import Page, PageDep, PatientBadge
 from healthstack.consent import exceptions as cx
 from healthstack.consent import phr
 from healthstack.consent.enums import OPEN_STEPS, LinkStep
+from healthstack.consent.protocol import hip_name
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.kernel.ids import AbhaNumber
+from healthstack.records import hiu
+from healthstack.records import phr as own_records
+from healthstack.records.documents.view import attachment_content
 from healthstack.runtime import Runtime
 from healthstack.web.deps import PATIENT_COOKIE, request_id
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import inline_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -89,6 +94,13 @@ STATUS_WORDS = {
     "DENIED": "denied",
     "REVOKED": "revoked",
     "EXPIRED": "expired",
+}
+# A fetch of one's own records (the PHR's HIU request), by its status.
+FETCH_WORDS = {
+    **STATUS_WORDS,
+    "REQUESTED": "asking",
+    "GRANTED": "fetched",
+    "ERRORED": "not possible",
 }
 # The consent tabs: (key, label, the statuses it lists).
 TABS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -821,6 +833,142 @@ def consent_revoke(pg: PageDep, consent_request_id: str, consent: Text64 = "") -
         absorb(me.session, exc)
         return _consent_page(me, consent_request_id, error=exc)
     return _see(f"/phr/consents/{consent_request_id}?done=revoked")
+
+
+# --------------------------------------------------------------------------- own records
+
+
+def _records_page(
+    me: Holder,
+    *,
+    form: dict[str, Any] | None = None,
+    error: DomainError | str | None = None,
+) -> HTMLResponse:
+    linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+    return me.show(
+        "phr/records.html",
+        error=error,
+        linked=linked,
+        fetches=hiu.list_requests(me.session, me.ctx, me.runtime, limit=20),
+        form=form or {"hip": "", "hi_types": list(HI_TYPE_LABELS), "date_from": "", "date_to": ""},
+        fetch_words=FETCH_WORDS,
+        keep_days=me.runtime.settings.consent.phr_keep_days,
+    )
+
+
+@router.get("/phr/records", response_class=HTMLResponse, response_model=None)
+def records_page(pg: PageDep) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login()
+    return _records_page(me)
+
+
+@posts.post("/phr/records", response_class=HTMLResponse, response_model=None)
+def records_fetch(
+    pg: PageDep,
+    hip: Text16 = "",
+    hi_types: Ids = None,
+    date_from: Text16 = "",
+    date_to: Text16 = "",
+) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login()
+    form = {"hip": hip, "hi_types": hi_types or [], "date_from": date_from, "date_to": date_to}
+    try:
+        start = _picked(date_from, None, "start date", "date_from")
+        end = _picked(date_to, None, "end date", "date_to")
+        row = own_records.ask(
+            me.session,
+            me.ctx,
+            me.runtime,
+            account=me.account,
+            # From a form, nothing ticked is nothing chosen (the service says so).
+            hi_types=list(hi_types or []),
+            date_from=_start_of(start) if start else None,
+            date_to=min(_end_of(end), me.runtime.clock.now()) if end else None,
+            hip_id=hip.strip() or None,
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _records_page(me, form=form, error=exc)
+    return _see(f"/phr/records/{row.public_id}")
+
+
+@router.get("/phr/records/{fetch_id}", response_class=HTMLResponse, response_model=None)
+def records_fetched(pg: PageDep, fetch_id: str) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login()
+    try:
+        view = own_records.fetch_view(me.session, me.ctx, me.runtime, fetch_id)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return me.not_found(exc)
+    names = {f["hipId"]: hip_name(me.session, f["hipId"]) for f in view["facilities"]}
+    # Each record under its visit, as the facility named it when linking.
+    visits = {
+        (f["hip"]["id"], cc["referenceNumber"]): cc["display"]
+        for f in phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+        for pt in f["patients"]
+        for cc in pt["careContexts"]
+    }
+    return me.show("phr/fetch.html", f=view, names=names, visits=visits)
+
+
+@router.get("/phr/records/{fetch_id}/status.json", response_model=None)
+def records_poll(pg: PageDep, fetch_id: str) -> Response:
+    """The waiting page's question every few seconds: has the fetch moved on?"""
+    me = _holder(pg)
+    if me is None:
+        return JSONResponse({"status": None, "waiting": False}, status_code=401)
+    try:
+        view = own_records.fetch_view(me.session, me.ctx, me.runtime, fetch_id)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return JSONResponse({"status": None, "waiting": False}, status_code=exc.status_hint)
+    return JSONResponse({"status": view["step"], "waiting": view["waiting"]})
+
+
+def _own_record(me: Holder, record_id: str) -> tuple[Any, Any]:
+    return hiu.read_record(me.session, me.ctx, me.runtime, record_id)
+
+
+@router.get("/phr/health-records/{record_id}", response_class=HTMLResponse, response_model=None)
+def health_record_page(pg: PageDep, record_id: str) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login()
+    try:
+        record, view = _own_record(me, record_id)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return me.not_found(exc)
+    artefact = record.data_request.artefact
+    base = f"/phr/health-records/{record.public_id}/attachments/"
+    return me.show(
+        "phr/record.html",
+        record=record,
+        view=view,
+        fetch_id=str(artefact.request.public_id),
+        hip=hip_name(me.session, str(artefact.hip_id)) or artefact.hip_id,
+        attachment_url=lambda key: base + quote(key, safe=""),
+    )
+
+
+@router.get("/phr/health-records/{record_id}/attachments/{key}", response_model=None)
+def health_record_attachment(pg: PageDep, record_id: str, key: str) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login()
+    try:
+        record, _ = _own_record(me, record_id)
+        content_type, data, title = attachment_content(record.bundle, key)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return me.not_found(exc)
+    return inline_file(data, content_type, title)
 
 
 # Last: include_router copies the routes that exist at the time.

@@ -5,7 +5,9 @@
   records the message and answers 202 with an empty body (``gateway.accept``); the
   worker runs the handler and sends the answer as a callback.
 - The PHR JSON API under ``/api/v1/phr`` for the logged-in ABHA holder, with the user
-  token in ``X-token: Bearer <token>`` (as ABHA's profile API takes it).
+  token in ``X-token: Bearer <token>`` (as ABHA's profile API takes it): links,
+  discovery, consents (``consent.phr``) and the holder's own records, fetched by the
+  PHR's own HIU (``records.phr``, over the protocol like any HIU).
 """
 
 from __future__ import annotations
@@ -20,9 +22,19 @@ from healthstack.abha.auth import patient_context
 from healthstack.abha.models import AbhaAccount
 from healthstack.consent import phr
 from healthstack.consent.handlers import ROUTES, Route
-from healthstack.consent.schemas import ApproveBody, ConfirmBody, DiscoverBody, LinkBody, RevokeBody
+from healthstack.consent.schemas import (
+    ApproveBody,
+    ConfirmBody,
+    DiscoverBody,
+    FetchBody,
+    LinkBody,
+    RevokeBody,
+)
 from healthstack.gateway.accept import Accepted, accepting
+from healthstack.integrations.abdm import messages as m
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
+from healthstack.records import hiu
+from healthstack.records import phr as own_records
 from healthstack.web.deps import DbSession, RuntimeDep, request_id
 
 protocol = APIRouter(prefix="/api/hiecm", tags=["consent-manager"])
@@ -245,6 +257,70 @@ def revoke(
         consent_request_id=consent_request_id,
         artefact_ids=body.consent_ids if body else None,
     )
+
+
+@api.post("/records", status_code=202)
+def fetch_records(
+    ctx: Patient,
+    account: Holder,
+    session: DbSession,
+    runtime: RuntimeDep,
+    body: FetchBody | None = None,
+) -> dict[str, Any]:
+    """Fetch your own records into the PHR (purpose PATRQT: granted at once for your
+    linked facilities); poll the fetch for the records as they arrive."""
+    body = body or FetchBody()
+    rng = body.date_range
+    row = own_records.ask(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        hi_types=body.hi_types,
+        date_from=rng.from_ if rng else None,
+        date_to=rng.to if rng else None,
+        hip_id=body.hip_id,
+    )
+    return {"id": str(row.public_id), "status": row.status}
+
+
+@api.get("/records")
+def fetches(
+    ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> list[dict[str, Any]]:
+    """Your fetches, newest first."""
+    return [
+        {
+            "id": str(r.public_id),
+            "status": r.status,
+            "hiTypes": list(r.hi_types),
+            "requestedAt": m.abdm_timestamp(r.created_at),
+        }
+        for r in hiu.list_requests(session, ctx, runtime)
+    ]
+
+
+@api.get("/records/{fetch_id}")
+def fetch(
+    fetch_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Where a fetch stands and the records it brought (while its consent holds)."""
+    return own_records.fetch_view(session, ctx, runtime, fetch_id)
+
+
+@api.get("/health-records/{record_id}")
+def health_record(
+    record_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """One of your records: its FHIR document bundle as the facility sent it."""
+    record, view = hiu.read_record(session, ctx, runtime, record_id)
+    return {
+        "id": str(record.public_id),
+        "hiType": record.hi_type,
+        "title": view.title,
+        "careContextReference": record.care_context_reference,
+        "bundle": record.bundle,
+    }
 
 
 router = APIRouter()

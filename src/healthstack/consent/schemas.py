@@ -63,3 +63,12 @@ class ApproveBody(_Body):
 class RevokeBody(_Body):
     # Artefact ids to revoke; none: every granted artefact of the request.
     consent_ids: list[str] | None = None
+
+
+class FetchBody(_Body):
+    """Fetch your own records into the PHR; anything left out: every type of record,
+    from every linked facility, from your birth year until now."""
+
+    hi_types: list[str] | None = Field(default=None, max_length=8)
+    date_range: DateRangeChoice | None = None
+    hip_id: str | None = Field(default=None, min_length=1, max_length=32)

@@ -186,7 +186,8 @@ def update_bridge(
 def add_service(
     client_id: str, body: ServiceCreate, ctx: Admin, session: DbSession, runtime: RuntimeDep
 ) -> BridgeRead:
-    """Let the bridge act for a facility (HFR id) as HIP or HIU."""
+    """Let the bridge act for a facility (HFR id) as HIP or HIU, or for an application
+    (a PHR app's id) as HIU."""
     service.add_service(
         session,
         ctx,

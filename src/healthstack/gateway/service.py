@@ -37,6 +37,8 @@ CALLBACK_TOKEN_TYPE = "callback"  # noqa: S105 - a token type
 MIN_SECRET_LENGTH = 16
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
+# An application's HIU id: as long as an HFR id at most, so it fits where one goes.
+_APP_ID = re.compile(r"^[A-Z][A-Z0-9_-]{2,15}$")
 _hasher = PasswordHasher()
 # Verified against for an unknown client id, so both paths cost the same.
 _DUMMY_HASH = _hasher.hash("not-a-real-client-secret")
@@ -218,7 +220,7 @@ def add_service(
                 "A service type is HIP (provides records) or HIU (requests them).",
                 field="type",
             ) from None
-        sid = parse_hfr_id(service_id)
+        sid = parse_service_id(service_id, kind)
         target.resource_id = f"{sid}:{kind.value}"
         label = (name or "").strip()
         if not label or len(label) > 128:
@@ -250,6 +252,26 @@ def add_service(
         bridge.updated_at = runtime.clock.now()
         session.flush()
     return service
+
+
+def parse_service_id(raw: str, kind: ServiceType) -> str:
+    """A HIP is a facility (its HFR id). An HIU is a facility too, or an application
+    that is not one (a PHR app), named by an application id such as HEALTHSTACK-PHR."""
+    value = (raw or "").strip().upper()
+    if kind is ServiceType.HIU and _APP_ID.match(value) and not value[2:3].isdigit():
+        return value
+    try:
+        return parse_hfr_id(value)
+    except ValidationFailed as exc:
+        if kind is ServiceType.HIU:
+            raise ValidationFailed(
+                "An HIU service is a facility's HFR id (IN followed by 10 digits) or an "
+                "application's id: 3 to 16 capital letters, digits, '-' or '_', starting "
+                "with a letter (for example HEALTHSTACK-PHR).",
+                field="service_id",
+                code=exc.code,
+            ) from None
+        raise
 
 
 def find_service(

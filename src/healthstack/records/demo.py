@@ -2,8 +2,8 @@
 
 ``ensure_bridge`` registers the state HMIS as a bridge of the gateway (client id and
 secret from ``HEALTHSTACK_ABDM_CLIENT_ID`` / ``_SECRET``, callback URL ``base_url``) with
-every HMIS facility as both HIP and HIU, as the state's IT cell would do once at NHA's
-developer portal. It is an administrator's step on the network side, done here for the
+every HMIS facility as both HIP and HIU, and the PHR's own HIU (the patient reading
+their records), as the state's IT cell would do once at NHA's developer portal. It is an administrator's step on the network side, done here for the
 demo only; the records code itself reaches the gateway over HTTP alone.
 ``queue_pending_links`` sends the seeded care contexts that know their ABHA through
 HIP-initiated linking (link token, then link), which the worker carries out.
@@ -21,6 +21,7 @@ from healthstack.runtime import Runtime
 
 DEMO_ACTOR = Actor(kind=ActorKind.SYSTEM, id="demo:records", display="healthstack demo")
 BRIDGE_NAME = "J&K state HMIS (demo)"
+PHR_NAME = "HealthStack PHR"
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,21 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
                 Facility.status != "rejected",
             )
         ).all()
-        for hfr_id, name in rows:
-            for kind in (ServiceType.HIP, ServiceType.HIU):
-                if find_service(session, hfr_id, kind) is None:
-                    add_service(
-                        session,
-                        ctx,
-                        runtime,
-                        client_id=cfg.client_id,
-                        service_id=hfr_id,
-                        service_type=kind,
-                        name=name[:128],
-                    )
-                    added += 1
+        services = [(h, kind, n) for h, n in rows for kind in (ServiceType.HIP, ServiceType.HIU)]
+        # The PHR reads the patient's own records as an HIU of its own (records.phr).
+        services.append((runtime.settings.consent.phr_hiu_id, ServiceType.HIU, PHR_NAME))
+        for service_id, kind, name in services:
+            if find_service(session, service_id, kind) is None:
+                add_service(
+                    session,
+                    ctx,
+                    runtime,
+                    client_id=cfg.client_id,
+                    service_id=service_id,
+                    service_type=kind,
+                    name=name[:128],
+                )
+                added += 1
     return BridgeSetup(cfg.client_id, url, created, added, len(rows))
 
 

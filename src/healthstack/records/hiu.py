@@ -69,7 +69,7 @@ CALL_HI_REQUEST = "records.hi-request"
 PUSH_ACTOR = Actor(kind=ActorKind.CLIENT, id="hip-data-push", display="HIP data push")
 # The HI types a doctor may ask for (ABDM's v3 list).
 HI_TYPES = tuple(t.value for t in m.HiType)
-_FINISHED = (
+FINISHED = (
     DataRequestStatus.COMPLETED.value,
     DataRequestStatus.PARTIAL.value,
     DataRequestStatus.ERRORED.value,
@@ -106,9 +106,13 @@ def request_records(
     requester_name: str,
     requester_hpr_id: str | None = None,
     purpose: str = m.PurposeCode.CAREMGT.value,
+    hip_id: str | None = None,
 ) -> HiuConsentRequest:
-    """Ask the patient (through the CM) for consent to see their records here."""
-    actor = require(ctx.actor, "records.request")
+    """Ask the patient (through the CM) for consent to see their records here
+    (``hip_id``: from that facility only). A patient actor asks for themself, through
+    the PHR's HIU with purpose PATRQT (``records.phr`` has checked the address is
+    theirs)."""
+    _may_ask(ctx, runtime, hiu_id, purpose)
     # Kept exactly as they travel (ABDM's timestamps carry milliseconds), so the
     # artefact's period compares equal to what was asked for.
     date_from, date_to, data_erase_at = (
@@ -116,8 +120,6 @@ def request_records(
         _to_ms(date_to),
         _to_ms(data_erase_at),
     )
-    if actor.kind is not ActorKind.SYSTEM and actor.facility_id != hiu_id:
-        raise NotFound("No such facility in your scope.", field="hiu_id")
     address = (patient_abha_address or "").strip().lower()
     now = runtime.clock.now()
     if "@" not in address or len(address) > 64:
@@ -170,16 +172,11 @@ def request_records(
                     ref_uri=m.PURPOSE_REF_URI,
                 ),
                 patient=m.PatientId(id=address),
+                hip=m.OrgRef(id=hip_id) if hip_id else None,
                 hiu=m.OrgRef(id=hiu_id),
                 requester=m.Requester(
                     name=requester_name,
-                    identifier=(
-                        m.RequesterIdentifier(
-                            type="REGNO", value=requester_hpr_id, system="https://hpr.abdm.gov.in"
-                        )
-                        if requester_hpr_id
-                        else None
-                    ),
+                    identifier=_requester_id(ctx, address, requester_hpr_id),
                 ),
                 hi_types=types,
                 permission=m.Permission(
@@ -203,6 +200,34 @@ def request_records(
     return row
 
 
+def _may_ask(ctx: RequestContext, runtime: Runtime, hiu_id: str, purpose: str) -> None:
+    if ctx.actor.kind is ActorKind.PATIENT:
+        if hiu_id != phr_hiu_id(runtime) or purpose != m.PurposeCode.PATRQT.value:
+            raise NotFound("A patient asks for their own records through the PHR only.")
+        return
+    actor = require(ctx.actor, "records.request")
+    if actor.kind is not ActorKind.SYSTEM and actor.facility_id != hiu_id:
+        raise NotFound("No such facility in your scope.", field="hiu_id")
+
+
+def _requester_id(
+    ctx: RequestContext, address: str, hpr_id: str | None
+) -> m.RequesterIdentifier | None:
+    """The doctor by HPR registration; the patient asking for themself by their ABHA."""
+    if ctx.actor.kind is ActorKind.PATIENT:
+        return m.RequesterIdentifier(
+            type="ABHA_ADDRESS", value=address, system="https://healthid.abdm.gov.in"
+        )
+    if hpr_id:
+        return m.RequesterIdentifier(type="REGNO", value=hpr_id, system="https://hpr.abdm.gov.in")
+    return None
+
+
+def phr_hiu_id(runtime: Runtime) -> str:
+    """The PHR's own HIU (an application id), which the patient reads their records by."""
+    return runtime.settings.consent.phr_hiu_id
+
+
 def refresh_status(session: Session, runtime: Runtime, request: HiuConsentRequest) -> str | None:
     """Ask the CM where a consent request stands (``on-status`` answers)."""
     if not request.consent_request_id:
@@ -217,12 +242,12 @@ def refresh_status(session: Session, runtime: Runtime, request: HiuConsentReques
     )
 
 
-def _by_public_id(session: Session, model: Any, value: Any) -> Any:
+def _by_public_id(session: Session, model: Any, value: Any, *where: Any) -> Any:
     try:
         pid = uuid.UUID(str(value))
     except ValueError:
         return None
-    return session.scalar(select(model).where(model.public_id == pid))
+    return session.scalar(select(model).where(model.public_id == pid, *where))
 
 
 def _ours(cb: CallbackContext, kind: str) -> bool:
@@ -606,7 +631,7 @@ def receive_push(
         target.resource_id = str(row.public_id)
         if push.page_number in (row.pages_received or []):
             return row  # sent again after a lost answer or a restart: already stored
-        if row.status in _FINISHED:
+        if row.status in FINISHED:
             raise x.TransactionUnknown("This transaction is finished; no more pages are taken.")
         artefact = row.artefact
         if not _artefact_valid(artefact, now):
@@ -795,20 +820,27 @@ def erase_expired(session: Session, *, clock: Clock) -> int:
 # --------------------------------------------------------------------------- reading
 
 
-def _scoped(ctx: RequestContext, hiu_id: str) -> None:
-    if ctx.actor.kind is not ActorKind.SYSTEM and ctx.actor.facility_id != hiu_id:
-        raise NotFound("No such record request at your facility.")
+def _readers_scope(ctx: RequestContext, runtime: Runtime) -> Any:
+    """Which requests the actor may read: staff with ``records.read`` their facility's;
+    a patient their own through the PHR's HIU (made by them: ``requested_by``)."""
+    actor = ctx.actor
+    if actor.kind is ActorKind.PATIENT:
+        return (HiuConsentRequest.hiu_id == phr_hiu_id(runtime)) & (
+            HiuConsentRequest.requested_by == actor.id
+        )
+    require(actor, "records.read")
+    if actor.kind is ActorKind.SYSTEM:
+        return HiuConsentRequest.id.is_not(None)
+    return HiuConsentRequest.hiu_id == actor.facility_id
 
 
 def list_requests(
     session: Session, ctx: RequestContext, runtime: Runtime, *, limit: int = 50
 ) -> list[HiuConsentRequest]:
-    require(ctx.actor, "records.read")
-    hiu = ctx.actor.facility_id
     return list(
         session.scalars(
             select(HiuConsentRequest)
-            .where(HiuConsentRequest.hiu_id == hiu)
+            .where(_readers_scope(ctx, runtime))
             .order_by(HiuConsentRequest.created_at.desc(), HiuConsentRequest.id.desc())
             .limit(limit)
         )
@@ -818,11 +850,11 @@ def list_requests(
 def get_request(
     session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
 ) -> HiuConsentRequest:
-    require(ctx.actor, "records.read")
-    row: HiuConsentRequest | None = _by_public_id(session, HiuConsentRequest, public_id)
+    row: HiuConsentRequest | None = _by_public_id(
+        session, HiuConsentRequest, public_id, _readers_scope(ctx, runtime)
+    )
     if row is None:
-        raise NotFound("No such record request at your facility.")
-    _scoped(ctx, row.hiu_id)
+        raise NotFound("No such record request among yours.")
     return row
 
 
@@ -887,12 +919,13 @@ def read_record(
         resource_id=str(public_id)[:64],
         clock=runtime.clock,
     ):
-        require(ctx.actor, "records.read")
+        scope = _readers_scope(ctx, runtime)
         record: HiuReceivedRecord | None = _by_public_id(session, HiuReceivedRecord, public_id)
-        if record is None:
+        artefact = record.data_request.artefact if record is not None else None
+        if artefact is None or not session.scalar(
+            select(HiuConsentRequest.id).where(HiuConsentRequest.id == artefact.request_id, scope)
+        ):
             raise NotFound("No such record.")
-        artefact = record.data_request.artefact
-        _scoped(ctx, artefact.request.hiu_id)
         if not _artefact_valid(artefact, runtime.clock.now()):
             raise x.ConsentRefused(
                 "The patient's consent for this record has ended (revoked or expired); it "

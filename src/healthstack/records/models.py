@@ -331,7 +331,9 @@ class HipTransferPage(IdMixin, Base):
 
 class HiuConsentRequest(IdMixin, Base):
     """A doctor's request for a patient's records (consent init). ``requested_by`` is
-    the staff member's public id; the doctor's name and HPR id travel as the requester."""
+    the staff member's public id; the doctor's name and HPR id travel as the requester.
+    Under the PHR's HIU (``records.phr``) it is the patient's own, ``requested_by`` their
+    ABHA number."""
 
     __tablename__ = "hiu_consent_request"
     __table_args__ = (Index("ix_hiu_consent_request_hiu", "hiu_id", "created_at"),)

@@ -32,10 +32,10 @@ from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.records import hiu
 from healthstack.records.care_contexts import facility_name
-from healthstack.records.documents.view import AttachmentNotFound, attachment_content
+from healthstack.records.documents.view import attachment_content
 from healthstack.records.models import HiuConsentRequest
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import inline_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -348,24 +348,7 @@ def record_attachment(
         content_type, data, title = attachment_content(record.bundle, key)
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
-    except AttachmentNotFound:
-        return _show(
-            request,
-            "error.html",
-            staff,
-            status_code=404,
-            code="HS-1004",
-            message="This record has no such attachment.",
-        )
-    safe = "".join(c for c in (title or "attachment") if c.isalnum() or c in " ._-")[:80]
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{safe or "attachment"}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return inline_file(data, content_type, title)
 
 
 router.include_router(posts)

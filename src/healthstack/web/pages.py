@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from healthstack.kernel.errors import PermissionDenied
 
@@ -31,3 +31,16 @@ def same_origin(request: Request) -> None:
             "directly and fill in the form there.",
             code="HS-1409",
         )
+
+
+def inline_file(data: bytes, content_type: str, title: str | None) -> Response:
+    """A file shown in the browser (a record's PDF or image), never cached."""
+    safe = "".join(c for c in (title or "attachment") if c.isalnum() or c in " ._-")[:80]
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{safe or "attachment"}"',
+            "Cache-Control": "no-store",
+        },
+    )

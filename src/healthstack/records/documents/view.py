@@ -17,6 +17,7 @@ import binascii
 from decimal import Decimal
 from typing import Any
 
+from healthstack.kernel.errors import NotFound
 from healthstack.records.documents.view_model import (
     NOT_STATED,
     AllergyEntry,
@@ -710,8 +711,12 @@ _READERS: dict[str, Any] = {
 # --------------------------------------------------------------------------- attachments
 
 
-class AttachmentNotFound(LookupError):
+class AttachmentNotFound(NotFound):
     """No attachment at that key in the bundle."""
+
+    def __init__(self, key: str):
+        super().__init__("This record has no such attachment.", field="attachment")
+        self.key = key
 
 
 def attachment_content(bundle: Any, key: str) -> tuple[str, bytes, str]:
