@@ -812,3 +812,44 @@ def test_a_post_without_its_hidden_fields_says_to_start_again(client, make_staff
     r = client.post(path, data={"otp": "123456", "choice": "ravi.kumar1990"})
     assert r.status_code in (400, 404)
     assert "Start again" in alert(r.text) or "start again" in alert(r.text)
+
+
+def test_login_returns_to_the_phr_page_that_sent_the_patient(client, runtime):
+    """The consent manager's SMS links to a PHR page; without a login the page sends
+    the patient to log in, and the login brings them back there (a page of the PHR, and
+    nothing else: another site or path lands on the profile)."""
+    create_account(runtime, mobile="9876500066", name="Rafiq Dar")
+    r = client.get("/phr/consents?tab=pending", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/patient/login")
+    assert (
+        "hs_after_login=" in r.headers["set-cookie"]
+        and "Path=/patient/login" in (r.headers["set-cookie"])
+    )
+    r = _log_in_by_mobile(client, "9876500066")
+    assert (r.status_code, r.headers["location"]) == (303, "/phr/consents?tab=pending")
+    assert client.get("/phr/consents?tab=pending").status_code == 200
+    client.cookies.clear()
+
+    for elsewhere in (
+        "https://evil.example/phr",
+        "//evil.example/phr",
+        "/patient/card.pdf",
+        "/phr//evil",
+        "/phr/<script>",
+    ):
+        client.cookies.set("hs_after_login", elsewhere, path="/patient/login")
+        r = _log_in_by_mobile(client, "9876500066")
+        assert (r.status_code, r.headers["location"]) == (303, "/patient"), elsewhere
+        client.cookies.clear()
+
+
+def _log_in_by_mobile(client, mobile: str):
+    """Mobile OTP, then the ABHA on that mobile picked: the login's last answer."""
+    r = verify_login(client, login_otp(client, "mobile", mobile).text, last_otp(client, mobile))
+    assert r.status_code == 200 and "Choose your ABHA" in labelled(r.text), r.text
+    [ref] = re.findall(r'name="account_ref" value="([^"]+)"', r.text)
+    return client.post(
+        "/patient/login/pick",
+        data={"txn_id": hidden(r.text, "txn_id"), "account_ref": ref},
+        follow_redirects=False,
+    )

@@ -66,7 +66,14 @@ from healthstack.kernel.errors import DomainError, PermissionDenied, ValidationF
 from healthstack.kernel.ids import AbhaNumber, format_abha_number, mask_mobile
 from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
-from healthstack.web.deps import PATIENT_COOKIE, DbSession, OptionalStaff, RuntimeDep, request_id
+from healthstack.web.deps import (
+    AFTER_LOGIN_COOKIE,
+    PATIENT_COOKIE,
+    DbSession,
+    OptionalStaff,
+    RuntimeDep,
+    request_id,
+)
 from healthstack.web.pages import render, same_origin
 
 # The self-enrolment actor's id: one browser, one enrolment at a time.
@@ -1327,6 +1334,19 @@ def _login_otp_page(
     )
 
 
+# Where a login may return to: a PHR page of this site (path and query, nothing else).
+_RETURN_TO = re.compile(r"/phr(/[A-Za-z0-9_./-]*)?(\?[A-Za-z0-9_=&.%-]*)?")
+
+
+def _logged_in(pg: Page) -> RedirectResponse:
+    """After the login: back to the PHR page that sent the holder here, else the profile."""
+    back = pg.request.cookies.get(AFTER_LOGIN_COOKIE, "")
+    target = back if _RETURN_TO.fullmatch(back) and "//" not in back else "/patient"
+    response = pg.set_cookies(RedirectResponse(target, status_code=303))
+    response.delete_cookie(AFTER_LOGIN_COOKIE, path=PICK_PATH)
+    return response
+
+
 @router.get("/patient/login", response_class=HTMLResponse, response_model=None)
 def patient_login(pg: PageDep) -> Response:
     if _holder(pg) is not None:
@@ -1391,7 +1411,7 @@ def patient_login_verify(pg: PageDep, state: LoginStateForm, otp: OtpField = "")
     if result.user_tokens is not None:
         tokens = result.user_tokens
         pg.cookies.append(_patient_cookie(tokens.token, tokens.expires_in))
-        return pg.set_cookies(RedirectResponse("/patient", status_code=303))
+        return _logged_in(pg)
     assert result.t_token is not None
     pg.cookies.append(Cookie(PICK_COOKIE, result.t_token, result.t_token_expires_in, PICK_PATH))
     return pg.show("patient/pick.html", txn_id=result.txn_id, accounts=result.accounts)
@@ -1419,7 +1439,7 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
         return response
     assert result.user_tokens is not None
     pg.cookies.append(_patient_cookie(result.user_tokens.token, result.user_tokens.expires_in))
-    response = pg.set_cookies(RedirectResponse("/patient", status_code=303))
+    response = _logged_in(pg)
     response.delete_cookie(PICK_COOKIE, path=PICK_PATH)
     return response
 

@@ -55,7 +55,7 @@ from healthstack.records import hiu
 from healthstack.records import phr as own_records
 from healthstack.records.documents.view import attachment_content
 from healthstack.runtime import Runtime
-from healthstack.web.deps import PATIENT_COOKIE, request_id
+from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE, request_id
 from healthstack.web.pages import inline_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
@@ -267,10 +267,22 @@ def _holder(pg: Page) -> Holder | None:
     return Holder(pg, account)
 
 
-def _to_login() -> RedirectResponse:
-    # After a login the holder lands on their profile, which links back here.
+def _to_login(pg: Page) -> RedirectResponse:
+    """To the patient login, which brings the holder back to this page (a GET)."""
     response = RedirectResponse(LOGIN, status_code=303)
     response.delete_cookie(PATIENT_COOKIE, path="/")
+    url = pg.request.url
+    back = url.path + (f"?{url.query}" if url.query else "")
+    if pg.request.method == "GET" and len(back) <= 200:
+        response.set_cookie(
+            AFTER_LOGIN_COOKIE,
+            back,
+            max_age=900,
+            path=LOGIN,
+            httponly=True,
+            samesite="lax",
+            secure=url.scheme == "https",
+        )
     return response
 
 
@@ -315,7 +327,7 @@ Ids = Annotated[list[str] | None, Form(max_length=64)]
 def phr_home(pg: PageDep) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
     pending = phr.consent_list(
         me.session, me.ctx, me.runtime, account=me.account, status="REQUESTED"
@@ -358,7 +370,7 @@ def _facility_page(
 def link_start(pg: PageDep, q: str = "", hip: str = "") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     return _facility_page(me, q=q[:80], hip=hip[:32])
 
 
@@ -371,7 +383,7 @@ def link_discover(
 ) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     if not hip.strip():
         return _facility_page(
             me,
@@ -469,7 +481,7 @@ def _status(me: Holder, transaction_id: str) -> dict[str, Any]:
 def link_page(pg: PageDep, transaction_id: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         view = _status(me, transaction_id)
     except DomainError as exc:
@@ -506,7 +518,7 @@ def _after_error(me: Holder, transaction_id: str, exc: DomainError) -> Response:
 def link_records(pg: PageDep, transaction_id: str, care_contexts: Ids = None) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         # None would mean "all found": from a form, nothing ticked is nothing chosen.
         phr.link(
@@ -526,7 +538,7 @@ def link_records(pg: PageDep, transaction_id: str, care_contexts: Ids = None) ->
 def link_confirm(pg: PageDep, transaction_id: str, otp: Text16 = "") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         phr.confirm(
             me.session,
@@ -548,7 +560,7 @@ def link_confirm(pg: PageDep, transaction_id: str, otp: Text16 = "") -> Response
 def consents_page(pg: PageDep, tab: str = "pending") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     tab = tab if tab in {t[0] for t in TABS} else "pending"
     every = phr.consent_list(me.session, me.ctx, me.runtime, account=me.account)
     counts = {key: sum(1 for c in every if c["status"] in kinds) for key, _, kinds in TABS}
@@ -653,7 +665,7 @@ def _consent_page(
 def consent_page(pg: PageDep, consent_request_id: str, done: str = "") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     return _consent_page(me, consent_request_id, notice=DONE.get(done))
 
 
@@ -705,7 +717,7 @@ def consent_approve(
 ) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     form = {
         "hips": hips or [],
         "hi_types": hi_types or [],
@@ -777,7 +789,7 @@ def _confirm_page(me: Holder, consent_request_id: str, *, action: str, artefact:
 def consent_deny_confirm(pg: PageDep, consent_request_id: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     return _confirm_page(me, consent_request_id, action="deny", artefact="")
 
 
@@ -787,7 +799,7 @@ def consent_deny_confirm(pg: PageDep, consent_request_id: str) -> Response:
 def consent_deny(pg: PageDep, consent_request_id: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         phr.deny(
             me.session,
@@ -808,7 +820,7 @@ def consent_deny(pg: PageDep, consent_request_id: str) -> Response:
 def consent_revoke_confirm(pg: PageDep, consent_request_id: str, consent: str = "") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     return _confirm_page(me, consent_request_id, action="revoke", artefact=consent[:64])
 
 
@@ -818,7 +830,7 @@ def consent_revoke_confirm(pg: PageDep, consent_request_id: str, consent: str = 
 def consent_revoke(pg: PageDep, consent_request_id: str, consent: Text64 = "") -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         phr.revoke(
             me.session,
@@ -860,7 +872,7 @@ def _records_page(
 def records_page(pg: PageDep) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     return _records_page(me)
 
 
@@ -874,7 +886,7 @@ def records_fetch(
 ) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     form = {"hip": hip, "hi_types": hi_types or [], "date_from": date_from, "date_to": date_to}
     try:
         start = _picked(date_from, None, "start date", "date_from")
@@ -900,7 +912,7 @@ def records_fetch(
 def records_fetched(pg: PageDep, fetch_id: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         view = own_records.fetch_view(me.session, me.ctx, me.runtime, fetch_id)
     except DomainError as exc:
@@ -939,7 +951,7 @@ def _own_record(me: Holder, record_id: str) -> tuple[Any, Any]:
 def health_record_page(pg: PageDep, record_id: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         record, view = _own_record(me, record_id)
     except DomainError as exc:
@@ -961,7 +973,7 @@ def health_record_page(pg: PageDep, record_id: str) -> Response:
 def health_record_attachment(pg: PageDep, record_id: str, key: str) -> Response:
     me = _holder(pg)
     if me is None:
-        return _to_login()
+        return _to_login(pg)
     try:
         record, _ = _own_record(me, record_id)
         content_type, data, title = attachment_content(record.bundle, key)

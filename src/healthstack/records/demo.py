@@ -3,8 +3,9 @@
 ``ensure_bridge`` registers the state HMIS as a bridge of the gateway (client id and
 secret from ``HEALTHSTACK_ABDM_CLIENT_ID`` / ``_SECRET``, callback URL ``base_url``) with
 every HMIS facility as both HIP and HIU, and the PHR's own HIU (the patient reading
-their records), as the state's IT cell would do once at NHA's developer portal. It is an administrator's step on the network side, done here for the
-demo only; the records code itself reaches the gateway over HTTP alone.
+their records), as the state's IT cell would do once at NHA's developer portal. It is
+an administrator's step on the network side, done here for the demo only; the records
+code itself reaches the gateway over HTTP alone.
 ``queue_pending_links`` sends the seeded care contexts that know their ABHA through
 HIP-initiated linking (link token, then link), which the worker carries out.
 """

@@ -18,6 +18,9 @@ from healthstack.runtime import Runtime
 
 STAFF_COOKIE = "hs_staff"
 PATIENT_COOKIE = "hs_patient"
+# Where a patient sent to log in was going (a PHR page, e.g. from the CM's SMS link);
+# the login returns there. Path /patient/login: only the login pages read it.
+AFTER_LOGIN_COOKIE = "hs_after_login"
 
 
 def get_runtime(request: Request) -> Runtime:
