@@ -133,6 +133,9 @@ def test_pages_fetch_wait_and_read(hie: Exchange, runtime):
     record = hie.client.get(links[0])
     assert record.status_code == 200 and 'id="record"' in record.text
     assert "PHC Khag" in record.text
+    # The self-consent is among her granted consents, asked by herself.
+    granted = hie.client.get("/phr/consents?tab=granted").text
+    assert "HealthStack PHR" in granted and "<td>You</td>" in granted
 
     # Another patient's browser: 404 pages, not the records.
     other = patient_account(runtime, handle="ravi.k", mobile="9876500099", name="Ravi Kumar")
