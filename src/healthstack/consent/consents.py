@@ -251,10 +251,8 @@ def _self_request(detail: m.ConsentRequestDetail, runtime: Runtime) -> bool:
             cx.PURPOSE_INVALID,
             "consent.purpose.code",
         )
-    if own and (
-        detail.requester.identifier is None
-        or detail.requester.identifier.value.strip().lower() != detail.patient.id.strip().lower()
-    ):
+    who = detail.requester.identifier.value if detail.requester.identifier else None
+    if own and (who or "").strip().lower() != detail.patient.id.strip().lower():
         raise _refuse(
             "A self-requested consent names the patient as the requester "
             "(consent.requester.identifier.value = consent.patient.id).",

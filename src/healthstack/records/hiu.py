@@ -921,8 +921,10 @@ def read_record(
     ):
         scope = _readers_scope(ctx, runtime)
         record: HiuReceivedRecord | None = _by_public_id(session, HiuReceivedRecord, public_id)
-        artefact = record.data_request.artefact if record is not None else None
-        if artefact is None or not session.scalar(
+        if record is None:
+            raise NotFound("No such record.")
+        artefact = record.data_request.artefact
+        if not session.scalar(
             select(HiuConsentRequest.id).where(HiuConsentRequest.id == artefact.request_id, scope)
         ):
             raise NotFound("No such record.")
