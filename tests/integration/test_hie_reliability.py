@@ -317,9 +317,10 @@ def test_a_grant_overtaken_by_its_revocation_stays_revoked_at_the_hip(hie: Excha
     hie.network.intercept = hold_grant
     g = grant(hie)
     assert hie.rows(HipConsentArtefact) == []
-    # The HIU asked for data meanwhile: the CM forwarded it, the HIP could not serve it.
-    [transfer] = hie.rows(HipDataTransfer)
-    assert (transfer.status, transfer.error_code) == ("REFUSED", "ABDM-1301")
+    # The HIU asked for data meanwhile: the CM forwarded it, and the HIP, which has not
+    # heard of the artefact yet, has it delivered again later (nothing kept, no refusal).
+    assert hie.rows(HipDataTransfer) == []
+    assert hie.network.callbacks(m.HIP_HI_REQUEST)
     hie.phr_post(f"/consents/{g.cm_request}/revoke", g.phr, {})
     hie.settle()
 
@@ -330,5 +331,34 @@ def test_a_grant_overtaken_by_its_revocation_stays_revoked_at_the_hip(hie: Excha
     assert [(a.consent_id, a.status) for a in held] == [(g.consent_id, "REVOKED")]
     assert held[0].detail is None and held[0].signature is None
     assert len(hie.network.callbacks(m.HIP_CONSENT_NOTIFY)) == 2  # both came, in that order
+    # The request delivered again found the consent revoked: refused, nothing pushed.
+    [transfer] = hie.rows(HipDataTransfer)
+    assert (transfer.status, transfer.error_code) == ("REFUSED", "ABDM-1302")
     assert hie.network.pushes() == []
+    hie.assert_ledgers_clean()
+
+
+def test_a_data_request_ahead_of_its_artefact_is_served_when_the_artefact_arrives(
+    hie: Exchange, clock
+):
+    """The GRANTED notice to the HIP is held up while the HIU already asks for data: the
+    HIP has the request delivered again later, and once the notice is in, serves it
+    exactly once."""
+    down = {"yes": True}
+
+    def hold_grant(request: httpx.Request, send: Send) -> httpx.Response:
+        if down["yes"] and request.url.path == m.HIP_CONSENT_NOTIFY:
+            return httpx.Response(503, request=request)
+        return send(request)
+
+    hie.network.intercept = hold_grant
+    grant(hie)
+    assert hie.rows(HipDataTransfer) == [] and hie.rows(HiuReceivedRecord) == []
+    down["yes"] = False
+    clock.advance(minutes=10)
+    hie.settle()
+    [transfer] = hie.rows(HipDataTransfer)
+    assert transfer.status == "TRANSFERRED", transfer.status
+    assert {r.status for r in hie.rows(HiuReceivedRecord)} == {"OK"}
+    assert len(hie.rows(HiuReceivedRecord)) == 2
     hie.assert_ledgers_clean()

@@ -51,7 +51,7 @@ from healthstack.kernel.audit import Outcome, audited, record_access
 from healthstack.kernel.context import Purpose, RequestContext
 from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.errors import DomainError, ValidationFailed
+from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.kernel.ids import mask_mobile, normalise_mobile
 from healthstack.kernel.outbox import enqueue
 from healthstack.records import exceptions as x
@@ -814,6 +814,19 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
         # second transfer.
         _answer_hi_request(session, runtime, cb, body.transaction_id, existing.error_code)
         return
+    if (
+        session.scalar(
+            select(HipConsentArtefact.id).where(HipConsentArtefact.consent_id == request.consent.id)
+        )
+        is None
+    ):
+        # The consent manager forwards requests only under artefacts it issued to this
+        # HIP, so one never heard of is a GRANTED notice still on its way (held up and
+        # retried): refused with 404 and nothing kept, the gateway delivers it again.
+        raise NotFound(
+            "This HIP has not received that consent artefact yet; deliver the request again later.",
+            code=x.ARTEFACT_UNKNOWN,
+        )
     ctx = gateway_context(cb)
     now = runtime.clock.now()
     requested_from, requested_to = request.date_range.from_, request.date_range.to
