@@ -44,7 +44,13 @@ from healthstack.consent.protocol import (
     sender_context,
 )
 from healthstack.gateway.enums import ServiceType
-from healthstack.gateway.routing import Callback, InboundMessage, reply, send_callback
+from healthstack.gateway.routing import (
+    Callback,
+    InboundMessage,
+    reply,
+    send_callback,
+    send_callbacks,
+)
 from healthstack.gateway.service import find_service
 from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.sms import send_sms
@@ -288,20 +294,7 @@ def _grant_own(
             cx.HIP_NOT_LINKED,
             "consent.hip",
         )
-    cb = reply(
-        message,
-        m.ON_CONSENT_INIT,
-        m.dump(m.OnConsentInit(consent_request=m.ConsentRequestRef(id=str(req.public_id)))),
-    )
-    send_callback(
-        session,
-        runtime,
-        path=cb.path,
-        body=cb.body,
-        service_type=cb.service_type,
-        service_id=cb.service_id,
-        in_reply_to=cb.in_reply_to,
-    )
+    send_callbacks(session, runtime, [_on_init(message, req)])
     grant(
         session,
         ctx,
@@ -385,13 +378,15 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
                 template="consent.request",
                 clock=runtime.clock,
             )
-    return [
-        reply(
-            message,
-            m.ON_CONSENT_INIT,
-            m.dump(m.OnConsentInit(consent_request=m.ConsentRequestRef(id=str(req.public_id)))),
-        )
-    ]
+    return [_on_init(message, req)]
+
+
+def _on_init(message: InboundMessage, req: ConsentRequest) -> Callback:
+    return reply(
+        message,
+        m.ON_CONSENT_INIT,
+        m.dump(m.OnConsentInit(consent_request=m.ConsentRequestRef(id=str(req.public_id)))),
+    )
 
 
 def request_status(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:

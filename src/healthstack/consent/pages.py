@@ -943,17 +943,13 @@ def records_poll(pg: PageDep, fetch_id: str) -> Response:
     return JSONResponse({"status": view["step"], "waiting": view["waiting"]})
 
 
-def _own_record(me: Holder, record_id: str) -> tuple[Any, Any]:
-    return hiu.read_record(me.session, me.ctx, me.runtime, record_id)
-
-
 @router.get("/phr/health-records/{record_id}", response_class=HTMLResponse, response_model=None)
 def health_record_page(pg: PageDep, record_id: str) -> Response:
     me = _holder(pg)
     if me is None:
         return _to_login(pg)
     try:
-        record, view = _own_record(me, record_id)
+        record, view = hiu.read_record(me.session, me.ctx, me.runtime, record_id)
     except DomainError as exc:
         absorb(me.session, exc)
         return me.not_found(exc)
@@ -975,7 +971,7 @@ def health_record_attachment(pg: PageDep, record_id: str, key: str) -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        record, _ = _own_record(me, record_id)
+        record, _ = hiu.read_record(me.session, me.ctx, me.runtime, record_id)
         content_type, data, title = attachment_content(record.bundle, key)
     except DomainError as exc:
         absorb(me.session, exc)

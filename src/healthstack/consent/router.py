@@ -31,7 +31,6 @@ from healthstack.consent.schemas import (
     RevokeBody,
 )
 from healthstack.gateway.accept import Accepted, accepting
-from healthstack.integrations.abdm import messages as m
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
 from healthstack.records import hiu
 from healthstack.records import phr as own_records
@@ -289,15 +288,7 @@ def fetches(
     ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     """Your fetches, newest first."""
-    return [
-        {
-            "id": str(r.public_id),
-            "status": r.status,
-            "hiTypes": list(r.hi_types),
-            "requestedAt": m.abdm_timestamp(r.created_at),
-        }
-        for r in hiu.list_requests(session, ctx, runtime)
-    ]
+    return own_records.fetches(session, ctx, runtime)
 
 
 @api.get("/records/{fetch_id}")

@@ -26,14 +26,13 @@ from healthstack.gateway.models import GatewayMessage
 from healthstack.gateway.routing import (
     DELIVER_TOPIC,
     PROCESS_TOPIC,
-    Callback,
     InboundMessage,
     canonical_json,
     digest,
     error_body,
     handler_for,
     reply,
-    send_callback,
+    send_callbacks,
 )
 from healthstack.gateway.service import callback_token
 from healthstack.kernel.db import unit_of_work
@@ -112,20 +111,6 @@ def _finish(msg: GatewayMessage, status: MessageStatus, now: datetime) -> None:
     msg.extra_headers = None
 
 
-def _queue(session: Session, runtime: Runtime, callbacks: list[Callback]) -> None:
-    for cb in callbacks:
-        send_callback(
-            session,
-            runtime,
-            path=cb.path,
-            body=cb.body,
-            service_type=cb.service_type,
-            service_id=cb.service_id,
-            in_reply_to=cb.in_reply_to,
-            client_id=cb.client_id,
-        )
-
-
 def _after_failure(runtime: Runtime, message_id: str, exc: Exception) -> None:
     """Record a failed try of an inbound message, in a fresh transaction (the handler's
     own writes rolled back). A ``DomainError`` is a refusal: the message is closed and
@@ -154,7 +139,7 @@ def _after_failure(runtime: Runtime, message_id: str, exc: Exception) -> None:
         if entry is None or not entry.reply_path:
             return
         try:
-            _queue(
+            send_callbacks(
                 session,
                 runtime,
                 [reply(message, entry.reply_path, error_body(code, text, msg.request_id))],
@@ -174,7 +159,7 @@ def process(runtime: Runtime, payload: dict[str, Any]) -> None:
             if entry is None:
                 raise LookupError(f"no handler for {msg.path}")
             callbacks = list(entry.fn(session, _inbound(msg), runtime))
-            _queue(session, runtime, callbacks)
+            send_callbacks(session, runtime, callbacks)
             _finish(msg, MessageStatus.PROCESSED, runtime.clock.now())
             msg.last_error = None
     except Exception as exc:

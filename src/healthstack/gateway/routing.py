@@ -201,3 +201,18 @@ def send_callback(
         clock=runtime.clock,
     )
     return msg
+
+
+def send_callbacks(session: Session, runtime: Runtime, callbacks: Iterable[Callback]) -> None:
+    """``send_callback`` for each of a handler's callbacks, in order."""
+    for cb in callbacks:
+        send_callback(
+            session,
+            runtime,
+            path=cb.path,
+            body=cb.body,
+            service_type=cb.service_type,
+            service_id=cb.service_id,
+            in_reply_to=cb.in_reply_to,
+            client_id=cb.client_id,
+        )

@@ -65,11 +65,24 @@ def ask(
     )
 
 
+def fetches(session: Session, ctx: RequestContext, runtime: Runtime) -> list[dict[str, Any]]:
+    """The patient's fetches, newest first, as the PHR API lists them."""
+    return [
+        {
+            "id": str(r.public_id),
+            "status": r.status,
+            "hiTypes": list(r.hi_types),
+            "requestedAt": m.abdm_timestamp(r.created_at),
+        }
+        for r in hiu.list_requests(session, ctx, runtime)
+    ]
+
+
 def fetch_view(
     session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
 ) -> dict[str, Any]:
     """One fetch as the PHR API shows it: its progress and, while the consent holds,
-    the records that arrived (titles and ids; the record itself is ``record_view``)."""
+    the records that arrived (titles and ids; a record itself is ``hiu.read_record``)."""
     row, artefacts = hiu.request_detail(session, ctx, runtime, public_id)
     now = runtime.clock.now()
     state = progress(row, artefacts, now, patience=patience(runtime))
