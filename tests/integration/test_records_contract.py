@@ -142,12 +142,12 @@ def test_consent_and_data_flow_bodies(runtime, cm, clock, gateway_spec, hiu_spec
     hip = seed_hip(runtime, clock)
     g = grant(cm, runtime, clock, hip)
     cm.run_worker()
-    # A refused HI request too (an unknown consent).
+    # A refused HI request too (a period wider than the artefact's).
     cm.hi_request_to_hip(
         hip=HIP_A,
-        consent_id="no-such-consent",
+        consent_id=g.consent_id,
         key_material=g.hi_request["hiRequest"]["keyMaterial"],
-        date_from=clock.now() - timedelta(days=30),
+        date_from=clock.now() - timedelta(days=3650),
         date_to=clock.now(),
     )
     cm.run_worker()

@@ -281,7 +281,7 @@ def _to_login(pg: Page) -> RedirectResponse:
             path=LOGIN,
             httponly=True,
             samesite="lax",
-            secure=url.scheme == "https",
+            secure=pg.runtime.settings.base_url.startswith("https"),
         )
     return response
 
