@@ -4,8 +4,6 @@ figure, and the speed of a full state master."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
@@ -258,7 +256,7 @@ def test_preview_and_confirm_need_the_state_admin(runtime):
     assert caught.value.status_hint == 403
 
 
-def test_full_state_master_reconciles_fast(runtime, db):
+def test_full_state_master_reconciles(runtime, db):
     """3,607 master entries against 4,000 HFR facilities (blocks by district and type)."""
     from healthstack.seed.jk import DISTRICTS
 
@@ -289,13 +287,10 @@ def test_full_state_master_reconciles_fast(runtime, db):
     db.commit()
     p = preview(runtime, HEADER + "\n".join(lines) + "\n")
     assert p.valid_rows == 3607
-    started = time.perf_counter()
-    confirm(runtime, p)
-    elapsed = time.perf_counter() - started
+    confirm(runtime, p)  # its time is measured by benchmarks/reconcile_bench.py, not here
     got = statuses_count(runtime)
     # 73 entries are unknown to HFR (every 50th); every other one matches, respelt or not.
     assert got == {"matched": 3534, "master_only": 73, "ambiguous": 0, "hfr_only": 466}
-    assert elapsed < 15, f"reconciling the full master took {elapsed:.1f} s"
 
 
 def statuses_count(runtime) -> dict[str, int]:

@@ -6,14 +6,12 @@ import io
 import json
 import os
 import tarfile
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from healthstack.records.validation import IgPackage, IgPackageError, default_ig, load_ig
-from healthstack.records.validation.package import read_package
 
 RECORDS = {
     "371530004": "OPConsultRecord",
@@ -40,12 +38,6 @@ def test_the_folder_loads_with_every_profile(ig: IgPackage) -> None:
         ig.canonical_base + "/StructureDefinition/ObservationVitalSigns",
         ig.canonical_base + "/StructureDefinition/Observation",
     )
-
-
-def test_the_whole_package_loads_well_under_two_seconds(ig_dir: Path) -> None:
-    started = time.process_time()
-    read_package(ig_dir)  # uncached
-    assert time.process_time() - started < 2.0
 
 
 def test_load_ig_is_cached_per_path(ig_dir: Path) -> None:
