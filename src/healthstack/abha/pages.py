@@ -59,7 +59,7 @@ from healthstack.abha.profile_view import preferred_address
 from healthstack.abha.schemas_desk import AbhaAccountSummary, AbhaProfileRead
 from healthstack.abha.search import NO_MATCH_HINT, SearchCriteria, get_account, search_accounts
 from healthstack.accounts.permissions import allowed, require
-from healthstack.kernel.audit import audited
+from healthstack.kernel.audit import absorb, audited
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.errors import DomainError, PermissionDenied, ValidationFailed
@@ -173,18 +173,6 @@ def page_message(exc: DomainError) -> str:
     return exc.message
 
 
-def _absorb(session: Session, exc: DomainError) -> None:
-    """The page shows ``exc`` itself, so do what the unit of work would have done: undo
-    the request's changes (unless the error keeps them: a counted OTP try) and keep
-    the failure audit rows the services hung on the error."""
-    if not getattr(exc, "commit_anyway", False):
-        session.rollback()
-    events = getattr(exc, "audit_events", [])
-    if events:
-        session.add_all(events)
-        exc.audit_events = []  # type: ignore[attr-defined]
-
-
 # --------------------------------------------------------------------------- page
 
 
@@ -237,7 +225,7 @@ class Page:
 
     def problem(self, error: Problem) -> tuple[str | None, int]:
         if isinstance(error, DomainError):
-            _absorb(self.session, error)
+            absorb(self.session, error)
             return page_message(error), error.status_hint
         return (error, 400) if error else (None, 200)
 
@@ -1059,7 +1047,7 @@ def _account_gate(
             ):
                 require(staff, permission)
         except PermissionDenied as exc:
-            _absorb(pg.session, exc)
+            absorb(pg.session, exc)
     return gate
 
 
@@ -1216,7 +1204,7 @@ def scan_submit(
 _ANONYMOUS = Actor(kind=ActorKind.ANONYMOUS, id="anonymous", display="anonymous")
 
 
-def _holder(pg: Page) -> AbhaAccount | None:
+def signed_in(pg: Page) -> AbhaAccount | None:
     """The ABHA whose user token the ``hs_patient`` cookie holds (ACTIVE only); the
     header then shows it."""
     token = pg.request.cookies.get(PATIENT_COOKIE)
@@ -1226,13 +1214,13 @@ def _holder(pg: Page) -> AbhaAccount | None:
     try:
         account = profile.authenticate(pg.session, pg.runtime, x_token=f"Bearer {token}", ctx=ctx)
     except DomainError as exc:
-        _absorb(pg.session, exc)
+        absorb(pg.session, exc)
         return None
     pg.base = {"patient": PatientBadge(AbhaNumber(account.abha_number).masked)}
     return account
 
 
-def _holder_ctx(pg: Page, account: AbhaAccount) -> RequestContext:
+def holder_context(pg: Page, account: AbhaAccount) -> RequestContext:
     client = pg.request.client
     return patient_context(
         account, request_id=request_id(pg.request), ip=client.host if client else None
@@ -1349,7 +1337,7 @@ def _logged_in(pg: Page) -> RedirectResponse:
 
 @router.get("/patient/login", response_class=HTMLResponse, response_model=None)
 def patient_login(pg: PageDep) -> Response:
-    if _holder(pg) is not None:
+    if signed_in(pg) is not None:
         return RedirectResponse("/patient", status_code=303)
     return _login_page(pg)
 
@@ -1455,7 +1443,7 @@ def _profile_page(
 ) -> Response:
     message, status = pg.problem(error)  # absorbed before the profile is read again
     view = profile.read_profile(
-        pg.session, pg.runtime, account=account, ctx=_holder_ctx(pg, account)
+        pg.session, pg.runtime, account=account, ctx=holder_context(pg, account)
     )
     return pg.show(
         "patient/profile.html",
@@ -1471,17 +1459,17 @@ def _profile_page(
 
 @router.get("/patient", response_class=HTMLResponse, response_model=None)
 def patient_home(pg: PageDep) -> Response:
-    account = _holder(pg)
+    account = signed_in(pg)
     return _to_login() if account is None else _profile_page(pg, account)
 
 
 def _own_card(pg: Page, kind: Literal["pdf", "png"]) -> Response:
-    account = _holder(pg)
+    account = signed_in(pg)
     if account is None:
         return _to_login()
     data = card_service.own_card_file(
         pg.session,
-        _holder_ctx(pg, account),
+        holder_context(pg, account),
         account,
         kind=kind,
         suffix=pg.runtime.settings.abha_suffix,
@@ -1557,7 +1545,7 @@ def patient_change_otp(
     value: Annotated[str, Form(max_length=254)] = "",
     confirm: Text16 = "",
 ) -> Response:
-    account = _holder(pg)
+    account = signed_in(pg)
     if account is None:
         return _to_login()
     if kind not in CHANGES:
@@ -1575,7 +1563,7 @@ def patient_change_otp(
             login_hint=hint,
             login_id=pg.wire(value) if hint else None,
             otp_system="abdm",
-            ctx=_holder_ctx(pg, account),
+            ctx=holder_context(pg, account),
         )
     except DomainError as exc:
         return _profile_page(pg, account, error=exc, section=kind, value=value)
@@ -1585,7 +1573,7 @@ def patient_change_otp(
 
 @posts.post("/patient/change/resend", response_class=HTMLResponse, response_model=None)
 def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
-    account = _holder(pg)
+    account = signed_in(pg)
     if account is None:
         return _to_login()
     try:
@@ -1594,7 +1582,7 @@ def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
             pg.runtime,
             account=account,
             txn_id=state.txn_id,
-            ctx=_holder_ctx(pg, account),
+            ctx=holder_context(pg, account),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)
@@ -1605,7 +1593,7 @@ def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
 
 @posts.post("/patient/change/verify", response_class=HTMLResponse, response_model=None)
 def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") -> Response:
-    account = _holder(pg)
+    account = signed_in(pg)
     if account is None:
         return _to_login()
     scope = ["abha-profile", CHANGES.get(state.kind, ("mobile-verify", None))[0]]
@@ -1617,7 +1605,7 @@ def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") ->
             scope=scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            ctx=_holder_ctx(pg, account),
+            ctx=holder_context(pg, account),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)

@@ -14,8 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 
 from healthstack.abha import login, profile
-from healthstack.abha.auth import patient_context
-from healthstack.abha.models import AbhaAccount
+from healthstack.abha.dependencies import Holder, Patient
 from healthstack.abha.schemas_profile import (
     AbhaProfileRead,
     AccountRef,
@@ -46,35 +45,6 @@ def _caller(request: Request, staff: OptionalStaff) -> RequestContext:
 
 
 Caller = Annotated[RequestContext, Depends(_caller)]
-
-
-def _holder(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    x_token: Annotated[str | None, Header(alias="X-token")] = None,
-) -> AbhaAccount:
-    ctx = RequestContext(
-        actor=ANONYMOUS_ACTOR,
-        purpose=Purpose.SELF_SERVICE,
-        request_id=request_id(request),
-        ip=request.client.host if request.client else None,
-    )
-    return profile.authenticate(session, runtime, x_token=x_token, ctx=ctx)
-
-
-Holder = Annotated[AbhaAccount, Depends(_holder)]
-
-
-def _patient(request: Request, account: Holder) -> RequestContext:
-    return patient_context(
-        account,
-        request_id=request_id(request),
-        ip=request.client.host if request.client else None,
-    )
-
-
-Patient = Annotated[RequestContext, Depends(_patient)]
 
 
 def _login_read(result: login.LoginResult) -> LoginVerifyRead:

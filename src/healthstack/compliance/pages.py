@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.models import StaffUser
 from healthstack.accounts.permissions import allowed
+from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.imports import import_status
@@ -99,11 +100,7 @@ def _gate(
 def _absorb(session: Session, exc: DomainError) -> tuple[str, int]:
     """Do what the unit of work would have done with ``exc``: undo this request's
     changes, keep the failure audit rows; then show the message."""
-    session.rollback()
-    events = getattr(exc, "audit_events", [])
-    if events:
-        session.add_all(events)
-        exc.audit_events = []  # type: ignore[attr-defined]
+    absorb(session, exc)
     return exc.message, exc.status_hint
 
 

@@ -40,22 +40,20 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from healthstack.abha import profile
-from healthstack.abha.auth import patient_context
 from healthstack.abha.models import AbhaAccount
-from healthstack.abha.pages import Page, PageDep, PatientBadge
+from healthstack.abha.pages import Page, PageDep, holder_context, signed_in
 from healthstack.consent import exceptions as cx
 from healthstack.consent import phr
 from healthstack.consent.enums import OPEN_STEPS, LinkStep
 from healthstack.consent.protocol import hip_name
-from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
+from healthstack.kernel.audit import absorb
+from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
-from healthstack.kernel.ids import AbhaNumber
 from healthstack.records import hiu
 from healthstack.records import phr as own_records
 from healthstack.records.documents.view import attachment_content
 from healthstack.runtime import Runtime
-from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE, request_id
+from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE
 from healthstack.web.pages import inline_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
@@ -193,12 +191,7 @@ class Holder:
     @cached_property
     def ctx(self) -> RequestContext:
         """One context per request: its audit rows share the request id."""
-        client = self.pg.request.client
-        return patient_context(
-            self.account,
-            request_id=request_id(self.pg.request),
-            ip=client.host if client else None,
-        )
+        return holder_context(self.pg, self.account)
 
     def show(
         self,
@@ -237,34 +230,10 @@ class Holder:
         )
 
 
-def absorb(session: Session, exc: DomainError) -> None:
-    """The page shows ``exc`` itself, so do what the unit of work would have done: undo
-    the request's changes and keep the failure audit rows the services hung on it."""
-    session.rollback()
-    events = getattr(exc, "audit_events", [])
-    if events:
-        session.add_all(events)
-        exc.audit_events = []  # type: ignore[attr-defined]
-
-
 def _holder(pg: Page) -> Holder | None:
-    token = pg.request.cookies.get(PATIENT_COOKIE)
-    if not token:
-        return None
-    client = pg.request.client
-    ctx = RequestContext(
-        actor=ANONYMOUS_ACTOR,
-        purpose=Purpose.SELF_SERVICE,
-        request_id=request_id(pg.request),
-        ip=client.host if client else None,
-    )
-    try:
-        account = profile.authenticate(pg.session, pg.runtime, x_token=f"Bearer {token}", ctx=ctx)
-    except DomainError as exc:  # expired, or the ABHA deactivated: log in again
-        absorb(pg.session, exc)
-        return None
-    pg.base = {"patient": PatientBadge(AbhaNumber(account.abha_number).masked)}
-    return Holder(pg, account)
+    """The holder the ``hs_patient`` cookie names (ACTIVE), as the ABHA pages see them."""
+    account = signed_in(pg)
+    return Holder(pg, account) if account is not None else None
 
 
 def _to_login(pg: Page) -> RedirectResponse:

@@ -13,13 +13,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Response
 
-from healthstack.abha import profile
-from healthstack.abha.auth import patient_context
-from healthstack.abha.models import AbhaAccount
+from healthstack.abha.dependencies import Holder, Patient
 from healthstack.consent import phr
 from healthstack.consent.handlers import ROUTES, Route
 from healthstack.consent.schemas import (
@@ -31,10 +29,9 @@ from healthstack.consent.schemas import (
     RevokeBody,
 )
 from healthstack.gateway.accept import Accepted, accepting
-from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
 from healthstack.records import hiu
 from healthstack.records import phr as own_records
-from healthstack.web.deps import DbSession, RuntimeDep, request_id
+from healthstack.web.deps import DbSession, RuntimeDep
 
 protocol = APIRouter(prefix="/api/hiecm", tags=["consent-manager"])
 api = APIRouter(prefix="/api/v1/phr", tags=["phr"])
@@ -70,33 +67,6 @@ for _route in ROUTES:
 
 
 # --------------------------------------------------------------------------- PHR
-
-
-def _holder(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    x_token: Annotated[str | None, Header(alias="X-token")] = None,
-) -> AbhaAccount:
-    ctx = RequestContext(
-        actor=ANONYMOUS_ACTOR,
-        purpose=Purpose.SELF_SERVICE,
-        request_id=request_id(request),
-        ip=request.client.host if request.client else None,
-    )
-    return profile.authenticate(session, runtime, x_token=x_token, ctx=ctx)
-
-
-Holder = Annotated[AbhaAccount, Depends(_holder)]
-
-
-def _patient(request: Request, account: Holder) -> RequestContext:
-    return patient_context(
-        account, request_id=request_id(request), ip=request.client.host if request.client else None
-    )
-
-
-Patient = Annotated[RequestContext, Depends(_patient)]
 
 
 @api.get("/facilities")

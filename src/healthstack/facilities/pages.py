@@ -42,6 +42,7 @@ from healthstack.facilities.enums import (
     SystemOfMedicine,
 )
 from healthstack.facilities.schemas import district_name
+from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.imports import import_status
@@ -88,11 +89,7 @@ class Page:
     def absorb(self, exc: DomainError) -> tuple[str, int]:
         """Do what the unit of work would have done with ``exc``: undo this request's
         changes, keep the failure audit rows; then show the message."""
-        self.session.rollback()
-        events = getattr(exc, "audit_events", [])
-        if events:
-            self.session.add_all(events)
-            exc.audit_events = []  # type: ignore[attr-defined]
+        absorb(self.session, exc)
         return exc.message, exc.status_hint
 
 

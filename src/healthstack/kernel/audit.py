@@ -160,6 +160,24 @@ def audited(
     )
 
 
+def keep_failures(session: Session, exc: BaseException) -> None:
+    """Add the failure rows ``exc`` carries to ``session``: for a refusal that is
+    answered or shown rather than raised, so it never reaches the unit of work."""
+    events: list[AuditEvent] = getattr(exc, "audit_events", [])
+    if events:
+        session.add_all(events)
+        exc.audit_events = []  # type: ignore[attr-defined]
+
+
+def absorb(session: Session, exc: BaseException) -> None:
+    """What the unit of work does with an exception, for a caller that handles it
+    itself (a page showing the message): undo the changes, unless the error keeps them
+    (``commit_anyway``: a counted OTP try), and keep its failure audit rows."""
+    if not getattr(exc, "commit_anyway", False):
+        session.rollback()
+    keep_failures(session, exc)
+
+
 def persist_failed(factory: sessionmaker[Session], exc: BaseException) -> None:
     """Write the failure rows an exception carries, after its transaction rolled back."""
     events: list[AuditEvent] = getattr(exc, "audit_events", [])
@@ -178,7 +196,9 @@ __all__ = [
     "AuditEvent",
     "DomainError",
     "Outcome",
+    "absorb",
     "audited",
+    "keep_failures",
     "persist_failed",
     "record_access",
 ]

@@ -47,7 +47,7 @@ from healthstack.integrations.abdm.callbacks import GATEWAY_ACTOR
 from healthstack.integrations.abdm.client import TRANSPORT_KEY
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import fidelius
-from healthstack.kernel.audit import Outcome, audited, record_access
+from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
 from healthstack.kernel.context import Purpose, RequestContext
 from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.db import unit_of_work
@@ -120,15 +120,6 @@ def _error(exc: DomainError) -> m.ErrorDetail:
 
 def _reference(cb: CallbackContext) -> m.RequestReference:
     return m.RequestReference(request_id=cb.request_id)
-
-
-def keep_failure_audit(session: Session, exc: BaseException) -> None:
-    """A refusal answered (not raised) still leaves its audit row: ``audited`` hangs it
-    on the exception, which never reaches the unit of work."""
-    events = getattr(exc, "audit_events", [])
-    if events:
-        session.add_all(events)
-        exc.audit_events = []  # type: ignore[attr-defined]
 
 
 def _parse(model: type[m.Message], body: dict[str, Any]) -> Any:
@@ -277,7 +268,7 @@ def discover(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             patient, matched_by = match_patient(session, runtime, hip, body.patient)
             target.resource_id = str(patient.public_id)
     except x.PatientNotFound as exc:
-        keep_failure_audit(session, exc)
+        keep_failures(session, exc)
         _answer(
             session,
             runtime,
@@ -401,7 +392,7 @@ def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
                     "ask the registration desk to add it."
                 )
     except DomainError as exc:
-        keep_failure_audit(session, exc)
+        keep_failures(session, exc)
         _answer(
             session,
             runtime,
@@ -671,7 +662,7 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
                     field="notification.status",
                 )
     except DomainError as exc:
-        keep_failure_audit(session, exc)
+        keep_failures(session, exc)
         _answer(
             session,
             runtime,
@@ -864,7 +855,7 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
                 )
             wire = _check_key_material(runtime, request.key_material)
     except DomainError as exc:
-        keep_failure_audit(session, exc)
+        keep_failures(session, exc)
         transfer.status = TransferStatus.REFUSED.value
         transfer.error_code = exc.code
         transfer.finished_at = now

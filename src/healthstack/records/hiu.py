@@ -38,7 +38,7 @@ from healthstack.accounts.permissions import require
 from healthstack.integrations.abdm import CallbackContext, enqueue_call
 from healthstack.integrations.abdm import messages as m
 from healthstack.kernel import fidelius
-from healthstack.kernel.audit import Outcome, audited, record_access
+from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.crypto import SealBroken, Sealer
@@ -48,7 +48,7 @@ from healthstack.records.artefacts import verify_artefact, within
 from healthstack.records.care_contexts import check_document
 from healthstack.records.config import data_push_url, records_config
 from healthstack.records.documents.view import RecordView, read_document
-from healthstack.records.hip import gateway_context, keep_failure_audit
+from healthstack.records.hip import gateway_context
 from healthstack.records.models import (
     ConsentStatus,
     DataRequestStatus,
@@ -433,7 +433,7 @@ def on_consent_fetch(session: Session, runtime: Runtime, cb: CallbackContext) ->
             detail = verify_artefact(runtime, raw, body.consent.signature)
             _check_scope(detail, artefact, request)
     except DomainError as exc:
-        keep_failure_audit(session, exc)
+        keep_failures(session, exc)
         artefact.status = ConsentStatus.ERRORED.value
         artefact.error_code = exc.code
         return

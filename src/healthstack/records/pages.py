@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from healthstack.accounts.permissions import allowed
 from healthstack.accounts.service import find_staff
 from healthstack.integrations.abdm import messages as m
+from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.records import hiu
@@ -118,17 +119,8 @@ def _gate(request: Request, staff: Actor | None, action: str) -> Response | None
     return None
 
 
-def _absorb(session: Session, exc: DomainError) -> None:
-    """Undo this request's changes, keep its failure audit rows (the unit of work would)."""
-    session.rollback()
-    events = getattr(exc, "audit_events", [])
-    if events:
-        session.add_all(events)
-        exc.audit_events = []  # type: ignore[attr-defined]
-
-
 def _error_page(request: Request, session: Session, staff: Actor, exc: DomainError) -> Response:
-    _absorb(session, exc)
+    absorb(session, exc)
     return _show(
         request,
         "error.html",
@@ -238,7 +230,7 @@ def create_request(
             purpose=m.PurposeCode.CAREMGT.value,
         )
     except DomainError as exc:
-        _absorb(session, exc)
+        absorb(session, exc)
         return _list_page(
             request, session, runtime, staff, form=form, error=exc.message, status_code=400
         )
