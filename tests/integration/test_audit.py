@@ -45,3 +45,16 @@ def test_failure_is_recorded_after_rollback(runtime, exc, outcome):
     assert [(a, o) for a, o, _ in events] == [("thing.write", outcome)]
     with unit_of_work(runtime.session_factory) as s:
         assert s.scalars(select(OutboxMessage)).all() == []  # the change itself rolled back
+
+
+def test_the_client_address_is_kept_with_the_row(runtime):
+    from healthstack.kernel.context import SYSTEM_ACTOR, RequestContext
+
+    ctx = RequestContext(actor=SYSTEM_ACTOR, purpose=Purpose.ADMINISTRATION, ip="203.0.113.9")
+    with (
+        unit_of_work(runtime.session_factory) as s,
+        audited(s, ctx, action="thing.read", resource_type="thing"),
+    ):
+        pass
+    with unit_of_work(runtime.session_factory) as s:
+        assert s.scalars(select(AuditEvent.client_address)).all() == ["203.0.113.9"]

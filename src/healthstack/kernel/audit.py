@@ -52,6 +52,9 @@ class AuditEvent(IdMixin, Base):
     outcome: Mapped[str] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # Where the request came from (the connecting address as the server saw it): who
+    # tried a password from where is what an auditor asks first.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
 
 def _event(
@@ -77,6 +80,7 @@ def _event(
         outcome=outcome.value,
         reason_code=reason_code,
         request_id=ctx.request_id[:64],
+        client_address=(ctx.ip or "")[:64] or None,
     )
 
 

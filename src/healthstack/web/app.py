@@ -15,6 +15,7 @@ from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 from healthstack.web.errors import install_error_handlers
 from healthstack.web.middleware import BodySizeLimit, SecurityHeaders
+from healthstack.web.timefmt import local_date, local_time
 
 WEB_DIR = Path(__file__).parent
 
@@ -49,6 +50,8 @@ def create_app(
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     templates.env.globals["settings"] = settings
+    templates.env.filters["local_time"] = local_time
+    templates.env.filters["local_date"] = local_date
     app.state.templates = templates
     install_error_handlers(app)
     from healthstack.monitoring.pages import router as monitoring_pages
