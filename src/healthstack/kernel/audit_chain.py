@@ -13,7 +13,6 @@ The keys are derived from the deployment's secret key by ``KeyedHasher``, one pe
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -117,19 +116,20 @@ class ChainKey:
 
     def link(self, previous: str, seq: int, row: Any) -> str:
         message = bytes.fromhex(previous) + canonical(seq, row)
-        return hmac.new(self.chain, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.chain, message, "sha256").hex()
 
     def tags_of(self, seq: int, row: Any) -> str:
-        values = {"chain_seq": seq, **{name: _value(row, name) for name in CHAINED}}
-        return "".join(self._tag(name, values[name]) for name in TAGGED)
+        values = [str(seq), *(_value(row, name) for name in CHAINED)]
+        return "".join(self._tag(name, value) for name, value in zip(TAGGED, values, strict=True))
 
-    def _tag(self, name: str, value: object) -> str:
-        message = f"{name}\x00{json.dumps(value)}".encode()
-        return hmac.new(self.tags, message, hashlib.sha256).hexdigest()[:TAG_HEX]
+    def _tag(self, name: str, value: str | None) -> str:
+        # "name NUL" for an empty value, "name NUL = value" otherwise: never ambiguous.
+        message = f"{name}\x00" if value is None else f"{name}\x00={value}"
+        return hmac.digest(self.tags, message.encode(), "sha256")[: TAG_HEX // 2].hex()
 
     def head_mac(self, seq: int, last_hash: str) -> str:
         message = f"{seq}:{last_hash}".encode()
-        return hmac.new(self.head, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.head, message, "sha256").hex()
 
 
 def _value(row: Any, name: str) -> str | None:
