@@ -8,7 +8,7 @@ from healthstack.facilities import models as facilities_models  # noqa: F401
 from healthstack.gateway import models as gateway_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
 from healthstack.integrations.abdm import models as abdm_models  # noqa: F401
-from healthstack.kernel import audit, outbox  # noqa: F401
+from healthstack.kernel import audit, audit_chain, outbox  # noqa: F401
 from healthstack.kernel.db import Base
 from healthstack.monitoring import models as monitoring_models  # noqa: F401
 from healthstack.professionals import models as professionals_models  # noqa: F401

@@ -3,8 +3,6 @@ unknown fields (``extra="forbid"``); the ABDM-shaped routes tolerate them."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from healthstack.kernel.context import Role
@@ -47,24 +45,3 @@ class StaffRead(BaseModel):
     role: Role
     facility_id: str | None
     district_lgd: int | None
-
-
-class AuditEventRead(BaseModel):
-    id: str
-    occurred_at: datetime
-    actor_kind: str
-    actor_id: str
-    actor_role: str | None
-    facility_id: str | None
-    purpose: str
-    action: str
-    resource_type: str
-    resource_id: str | None
-    outcome: str
-    reason_code: str | None
-    request_id: str | None
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEventRead]
-    next_before_id: int | None

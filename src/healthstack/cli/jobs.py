@@ -24,7 +24,8 @@ def list_() -> None:
 
     table = Table("job", "every")
     for job in SCHEDULE:
-        table.add_row(job.name, f"{job.every_seconds / 60:g} min")
+        seconds = job.every_seconds
+        table.add_row(job.name, f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min")
     Console().print(table)
 
 

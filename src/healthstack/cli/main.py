@@ -40,6 +40,7 @@ for _module, _name in (
     ("fidelius", "fidelius"),
     ("gateway", "gateway"),
     ("records", "records"),
+    ("audit", "audit"),
 ):
     try:
         _optional(_module, _name)

@@ -169,7 +169,9 @@ def audit_event(
     clock: Clock,
     outcome: Outcome,
     reason_code: str,
+    client_address: str | None = None,
 ) -> AuditEvent:
+    # Written here, not through kernel.audit, but sealed into the chain like every row.
     return AuditEvent(
         occurred_at=clock.now(),
         actor_kind=actor.kind.value,
@@ -183,6 +185,7 @@ def audit_event(
         outcome=outcome.value,
         reason_code=reason_code[:32],
         request_id=(request_id or "")[:64] or None,
+        client_address=(client_address or "")[:64] or None,
     )
 
 
@@ -194,6 +197,7 @@ def audit_refusal(
     resource: str,
     request_id: str | None,
     clock: Clock,
+    client_address: str | None = None,
 ) -> None:
     """Hang an audit row on a refused protocol message's error; the unit of work writes
     it after the rollback (kernel.audit.persist_failed). Accepted messages are in the
@@ -206,6 +210,7 @@ def audit_refusal(
         clock=clock,
         outcome=_outcome(exc),
         reason_code=exc.code,
+        client_address=client_address,
     )
     exc.audit_events = [*getattr(exc, "audit_events", []), event]  # type: ignore[attr-defined]
 
@@ -259,6 +264,7 @@ def accept(
     clock = runtime.clock
     cfg = runtime.settings.gateway
     raw_rid = request.headers.get("REQUEST-ID")
+    address = request.client.host if request.client else None
     actor = ANONYMOUS_ACTOR
     try:
         bridge = authenticate_bearer(
@@ -311,6 +317,7 @@ def accept(
                     clock=clock,
                     outcome=Outcome.DENIED,
                     reason_code="replay",
+                    client_address=address,
                 )
             )
             return Accepted(
@@ -380,6 +387,7 @@ def accept(
             resource=path,
             request_id=raw_rid,
             clock=clock,
+            client_address=address,
         )
         raise
 

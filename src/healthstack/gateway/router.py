@@ -44,7 +44,9 @@ admin = APIRouter(prefix="/api/v1/gateway", tags=["gateway-admin"])
 
 
 @protocol.post("/gateway/v3/sessions", response_model=SessionResponse)
-def sessions(body: SessionRequest, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+def sessions(
+    request: Request, body: SessionRequest, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
     """Client credentials (or a refresh token) → an RS256 access token for the gateway."""
     try:
         if body.grantType == "refresh_token":
@@ -74,6 +76,7 @@ def sessions(body: SessionRequest, session: DbSession, runtime: RuntimeDep) -> d
             resource="/gateway/v3/sessions",
             request_id=None,
             clock=runtime.clock,
+            client_address=request.client.host if request.client else None,
         )
         raise
 

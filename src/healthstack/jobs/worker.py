@@ -21,6 +21,7 @@ from healthstack.gateway import jobs as gateway_jobs
 from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
+from healthstack.kernel.audit_chain import seal_job
 from healthstack.kernel.db import unit_of_work
 from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.monitoring.events import EVENT_TOPICS
@@ -91,6 +92,9 @@ SCHEDULE = (
     # Consent artefacts and requests at their expiry: EXPIRED, HIPs and HIUs told (the
     # CM refuses an expired consent at once; this only records it and tells them).
     Periodic("consent.expire", 900, expire_due),
+    # The audit chain (ADR 0012): committed rows sealed within seconds, by one sealer at
+    # a time (the others find the chain's end locked and skip).
+    Periodic("audit.seal", 5, seal_job),
 )
 
 

@@ -8,6 +8,9 @@ Success rows are written in the caller's transaction, so they commit with the ch
 they describe. A failure rolls that transaction back, so ``audited`` hangs the failure
 row on the exception and the edge (``persist_failed``, called by the unit of work)
 writes it in a fresh transaction after the rollback.
+
+Rows are written unsealed; ``kernel.audit_chain`` seals the committed ones into a keyed
+hash chain shortly after (``chain_seq``, ``chain_hash``; ADR 0012).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from healthstack.kernel.clock import Clock, SystemClock
@@ -55,6 +58,12 @@ class AuditEvent(IdMixin, Base):
     # Where the request came from (the connecting address as the server saw it): who
     # tried a password from where is what an auditor asks first.
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # Set by the sealer, never by the writer (ADR 0012): the row's place in the chain,
+    # HMAC(key, previous hash || canonical row), and short keyed tags of each field that
+    # let verify say which one was changed.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_tags: Mapped[str | None] = mapped_column(String(64))
 
 
 def _event(

@@ -68,6 +68,8 @@ def create_app(
     from healthstack.abha.router import router as abha_router
     from healthstack.abha.router_card import router as abha_card_router
     from healthstack.abha.router_profile import router as abha_profile_router
+    from healthstack.accounts.audit_router import pages as audit_pages
+    from healthstack.accounts.audit_router import router as audit_router
     from healthstack.accounts.router import router as accounts_router
     from healthstack.facilities.pages import router as facilities_pages
     from healthstack.facilities.router import router as facilities_router
@@ -75,6 +77,8 @@ def create_app(
 
     app.include_router(system_router)
     app.include_router(accounts_router)
+    app.include_router(audit_router)
+    app.include_router(audit_pages)
     app.include_router(abha_router)
     app.include_router(abha_profile_router)
     app.include_router(abha_card_router)
