@@ -224,7 +224,6 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-
 def _services(
     session: Session, request: Request, bridge: GatewayBridge, requires: Sequence[str]
 ) -> dict[ServiceType, str]:
