@@ -15,6 +15,10 @@ A callback is taken when
 It is then recorded in the ledger (in the route's transaction, so a failure to apply it
 leaves it unrecorded and the gateway's retry is processed), and the call it answers is
 looked up by ``response.requestId``. Every verdict is audited.
+
+``verify_session_token`` checks the one inbound call that does not come through the
+gateway, a HIP's data push: it carries the HIP bridge's gateway session token, verified
+against the same JWKS (docs/adr/0012).
 """
 
 from __future__ import annotations
