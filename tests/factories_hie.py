@@ -41,7 +41,7 @@ from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.integrations.sms import SMS_TOPIC
 from healthstack.jobs.worker import Worker
-from healthstack.kernel import tokens
+from healthstack.kernel import fidelius, tokens
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
 from healthstack.kernel.db import unit_of_work
@@ -50,7 +50,12 @@ from healthstack.records import care_contexts as cc
 from healthstack.records import hiu
 from healthstack.records.documents.model import RecordContent
 from healthstack.records.fhir import Practitioner
-from healthstack.records.models import HiuConsentRequest
+from healthstack.records.models import (
+    HealthDocument,
+    HipDataTransfer,
+    HipTransferPage,
+    HiuConsentRequest,
+)
 from healthstack.records.terminology import EncounterClass
 from healthstack.runtime import Runtime
 from healthstack.seed import records as samples
@@ -615,6 +620,106 @@ def gateway_callback(
     return hie.network.handle_request(request)
 
 
+# --------------------------------------------------------------------------- a HIP from the specs
+
+
+def session_token(hie: Exchange, client_id: str = CLIENT_ID, secret: str = SECRET) -> str:
+    """A bridge's gateway session token, as any bridge gets one (client credentials)."""
+    r = hie.client.post(
+        "/api/hiecm/gateway/v3/sessions",
+        json={"clientId": client_id, "clientSecret": secret, "grantType": "client_credentials"},
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["accessToken"])
+
+
+def spec_page(
+    hie: Exchange,
+    transaction_id: str,
+    hiu_key: fidelius.WireKeyMaterial,
+    documents: Iterable[tuple[dict[str, Any], str]],
+    *,
+    number: int = 1,
+    count: int = 1,
+    sender: fidelius.KeyMaterial | None = None,
+) -> dict[str, Any]:
+    """One page of a data push as a HIP written from the specs makes it: its own key
+    material (fresh for the page unless ``sender`` is given), each ``(bundle, care
+    context)`` encrypted for the HIU's key and checksummed (MD5 of the plaintext)."""
+    key = sender or fidelius.generate_key_material()
+    entries = []
+    for bundle, reference in documents:
+        data = json.dumps(bundle).encode()
+        entries.append(
+            {
+                "content": fidelius.encrypt(
+                    data,
+                    sender_private_key=key.private_key,
+                    sender_nonce=key.nonce,
+                    receiver_public_key=hiu_key.public_key,
+                    receiver_nonce=hiu_key.nonce,
+                ),
+                "media": "application/fhir+json",
+                "checksum": hashlib.md5(data).hexdigest(),  # noqa: S324 - ABDM's checksum
+                "careContextReference": reference,
+            }
+        )
+    return {
+        "pageNumber": number,
+        "pageCount": count,
+        "transactionId": transaction_id,
+        "entries": entries,
+        "keyMaterial": key.wire(hie.runtime.clock.now() + timedelta(hours=1)).to_dict(),
+    }
+
+
+def hold_pushes(hie: Exchange) -> None:
+    """Our own HIP's pushes never get through (the transfer is left to another HIP)."""
+
+    def drop(
+        request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
+    ) -> httpx.Response:
+        if request.url.path.endswith("/data/push"):
+            raise httpx.ConnectError("unreachable", request=request)
+        return send(request)
+
+    hie.network.intercept = drop
+
+
+def outside_hips_transfer(
+    hie: Exchange, *, documents: int = 2
+) -> tuple[Granted, str, fidelius.WireKeyMaterial, list[tuple[dict[str, Any], str]]]:
+    """A granted transfer left to an outside HIP: the transaction id and the HIU's key
+    material it got in the HI request, and the documents (bundle, care context) the
+    artefact covers."""
+    hold_pushes(hie)
+    g = grant(hie, documents=documents)
+    hie.network.intercept = None
+    [transfer] = hie.rows(HipDataTransfer)
+    docs = {d.id: d.bundle for d in hie.rows(HealthDocument)}
+    entries = [
+        (docs[int(e["document"])], str(e["careContextReference"]))
+        for page in hie.rows(HipTransferPage)
+        for e in page.entries
+    ]
+    hiu_key = fidelius.WireKeyMaterial.from_dict(transfer.hiu_key_material)
+    return g, transfer.transaction_id, hiu_key, entries
+
+
+def push_page(
+    hie: Exchange, page: dict[str, Any], *, authorization: str | None = None
+) -> httpx.Response:
+    """POST a page to the HIU's dataPushUrl over the network, with ``authorization``
+    (``"Bearer ..."``) or none."""
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    url = hie.runtime.settings.base_url.rstrip("/") + "/api/v3/hiu/data/push"
+    return hie.network.handle_request(
+        httpx.Request("POST", url, headers=headers, content=json.dumps(page).encode())
+    )
+
+
 def patient_account(runtime: Runtime, **over: Any) -> AbhaAccount:
     """An ABHA holder with a verified mobile and the address asha.devi@sbx."""
     from datetime import date
@@ -663,6 +768,11 @@ __all__ = [
     "hie_settings",
     "medicines",
     "patient_account",
+    "hold_pushes",
+    "outside_hips_transfer",
+    "push_page",
+    "session_token",
+    "spec_page",
     "rng",
     "samples",
     "staff_context",

@@ -95,6 +95,7 @@ class FakeCm:
     intercept: (
         Callable[[httpx.Request, Callable[[httpx.Request], httpx.Response]], httpx.Response] | None
     ) = None
+    sessions_issued: int = 0
 
     def __post_init__(self) -> None:
         app = FastAPI()
@@ -102,8 +103,13 @@ class FakeCm:
 
         @app.post("/api/hiecm/gateway/v3/sessions")
         def sessions() -> JSONResponse:
+            self.sessions_issued += 1
             return JSONResponse(
-                {"accessToken": "fake-cm-session", "expiresIn": 1800, "tokenType": "bearer"}
+                {
+                    "accessToken": session_token(runtime),
+                    "expiresIn": 1800,
+                    "tokenType": "bearer",
+                }
             )
 
         @app.get("/api/hiecm/gateway/v3/certs")
@@ -281,6 +287,24 @@ class FakeCm:
         return txn, self.callback(m.HIP_HI_REQUEST, body, hip=hip)
 
 
+def session_token(runtime: Runtime, client_id: str = CLIENT_ID, ttl_seconds: int = 1800) -> str:
+    """A gateway session token for ``client_id`` as the gateway issues one (signed with
+    the key its certs publish; the session audience and type)."""
+    return tokens.issue(
+        runtime.keyring,
+        subject=client_id,
+        audience="hiecm-gateway",
+        ttl_seconds=ttl_seconds,
+        clock=runtime.clock,
+        claims={"clientId": client_id, "typ": "access"},
+    )
+
+
+def push_headers(runtime: Runtime, client_id: str = CLIENT_ID) -> dict[str, str]:
+    """What a HIP sends its data push with: its bridge's gateway session token."""
+    return {"Authorization": f"Bearer {session_token(runtime, client_id)}"}
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -436,9 +460,11 @@ def grant(
     hiu_in_artefact=HIU,
     forward=True,
     asked: str | None = None,
+    hip_here=True,
 ) -> Granted:
     """Play the consent manager from consent init to the HIP's HI request (``asked``: a
-    consent request made already, e.g. through the doctor's page)."""
+    consent request made already, e.g. through the doctor's page; ``hip_here=False``:
+    the artefact's HIP is another deployment's, so this one's HIP never hears of it)."""
     request_id = asked or ask(runtime, clock, hi_types=hi_types)
     cm.run_worker()
     init = cm.last(m.CONSENT_INIT)
@@ -459,7 +485,8 @@ def grant(
         erase_at=now + timedelta(days=30),
     )
     consent_id = detail["consentId"]
-    assert cm.notify_hip(detail).status_code == 202
+    if hip_here:
+        assert cm.notify_hip(detail).status_code == 202
     r = cm.callback(
         m.HIU_CONSENT_NOTIFY,
         {

@@ -295,17 +295,23 @@ def test_required_headers_of_a_route(client, bridges, app, runtime):
     assert client.post(url, json={}, headers=headers(token, X_LINK_TOKEN="t")).status_code == 202
 
 
-def test_replayed_request_id_is_a_no_op(client, bridges, runtime):
+def test_replayed_request_id_is_refused_409_and_queues_nothing(client, bridges, runtime):
+    """A 202 promises a callback; the one callback of a REQUEST-ID belongs to its first
+    copy, so an exact repeat is 409 ABDM-1113, saying it was accepted and when."""
     token = session_for(client)["accessToken"]
     h = headers(token)
     assert client.post(ECHO, json={"echo": 1}, headers=h).status_code == 202
     again = client.post(ECHO, json={"echo": 1}, headers=h)
-    assert again.status_code == 202 and again.content == b""
+    assert error(again) == (409, "ABDM-1113")
+    message = again.json()["error"]["message"]
+    assert "already accepted" in message and "2026-11-26T09:00:00Z" in message
+    assert "new REQUEST-ID" in message
     with unit_of_work(runtime.session_factory) as s:
         assert s.scalar(select(func.count()).select_from(GatewayMessage)) == 1
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         replay = s.scalars(select(AuditEvent).where(AuditEvent.action == "gateway.accept")).one()
-        assert replay.outcome == "denied" and replay.request_id == h["REQUEST-ID"]
+        assert replay.outcome == "failed" and replay.request_id == h["REQUEST-ID"]
+        assert replay.reason_code == "ABDM-1113"
     # The same REQUEST-ID with another body is a client error, not a replay.
     assert error(client.post(ECHO, json={"echo": 2}, headers=h)) == (409, "ABDM-1112")
     # Another bridge may (improbably) use the same UUID: its own request.

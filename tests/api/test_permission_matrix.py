@@ -156,7 +156,7 @@ PUBLIC_ROUTES = {
         for r in RECORDS_BRIDGE.routes
         if getattr(r, "path", None) != DATA_PUSH_PATH
     },
-    ("POST", DATA_PUSH_PATH): "a HIP's push: a transaction this HIU started, and its keys",
+    ("POST", DATA_PUSH_PATH): "the HIP bridge's gateway session token (hiu.receive_push)",
 }
 
 

@@ -9,6 +9,7 @@ refuse them, as a misbehaving party on the network would."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -23,11 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from healthstack.consent.models import ConsentArtefact, ConsentRequest, HiRequest
+from healthstack.gateway.service import callback_token, register_bridge
 from healthstack.integrations.abdm import enqueue_call
 from healthstack.integrations.abdm import messages as m
-from healthstack.kernel import fidelius
+from healthstack.kernel import fidelius, tokens
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Role
+from healthstack.kernel.context import Role, system_context
 from healthstack.kernel.db import unit_of_work
 from healthstack.records import hiu
 from healthstack.records.config import data_push_url
@@ -43,6 +45,7 @@ from healthstack.records.models import (
     HiuReceivedRecord,
 )
 from tests.factories_hie import (
+    CLIENT_ID,
     Exchange,
     Granted,
     Network,
@@ -52,6 +55,9 @@ from tests.factories_hie import (
     grant,
     hie_settings,
     linked_patient,
+    push_page,
+    session_token,
+    spec_page,
     staff_context,
 )
 
@@ -244,14 +250,7 @@ def hi_type_outside(hie: Exchange) -> Expected:
         ],
         "keyMaterial": sender.wire(hie.runtime.clock.now() + timedelta(hours=1)).to_dict(),
     }
-    r = hie.network.handle_request(
-        httpx.Request(
-            "POST",
-            data_push_url(hie.runtime),
-            json=page,
-            headers={"Content-Type": "application/json"},
-        )
-    )
+    r = push_page(hie, page, authorization=f"Bearer {session_token(hie)}")
     assert r.status_code == 202, r.text
     [stored] = hie.rows(HiuReceivedRecord)
     assert (stored.status, stored.error_code, stored.bundle) == ("ERRORED", "ABDM-1304", None)
@@ -400,15 +399,21 @@ def genuine_token_other_body(hie: Exchange) -> Expected:
 
 
 def replayed_request_id_at_gateway(hie: Exchange) -> Expected:
-    """The HIU's consent request sent again with its REQUEST-ID: once as it was (a
-    no-op), once with another body (refused)."""
+    """The HIU's consent request sent again with its REQUEST-ID: once as it was, once
+    with another body. Both are refused with 409: a 202 promises a callback, and the
+    one callback this REQUEST-ID gets was sent for the first request already."""
     linked_patient(hie)
     doctor_asks(hie, ("Prescription",))
     [init] = [c for c in hie.network.to_gateway if c.url.path.endswith(m.CONSENT_INIT)]
+    answers = len(hie.network.callbacks(m.ON_CONSENT_INIT))
+    assert answers == 1
     again = hie.network.resend(init)
-    assert again.status_code == 202 and again.content == b""
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert error["code"] == "ABDM-1113" and "already accepted" in error["message"]
     hie.settle()
     assert len(hie.rows(ConsentRequest)) == 1
+    assert len(hie.network.callbacks(m.ON_CONSENT_INIT)) == answers  # no second answer
     changed = json.loads(init.content)
     changed["consent"]["hiTypes"] = ["DischargeSummary"]
     content = json.dumps(changed).encode()
@@ -419,7 +424,7 @@ def replayed_request_id_at_gateway(hie: Exchange) -> Expected:
     assert r.status_code == 409 and r.json()["error"]["code"] == "ABDM-1112"
     hie.settle()
     assert len(hie.rows(ConsentRequest)) == 1
-    return [("gateway.accept", "replay"), ("gateway.accept", "ABDM-1112")]
+    return [("gateway.accept", "ABDM-1113"), ("gateway.accept", "ABDM-1112")]
 
 
 def replayed_request_id_at_bridge(hie: Exchange) -> Expected:
@@ -433,6 +438,132 @@ def replayed_request_id_at_bridge(hie: Exchange) -> Expected:
     after = len([c for c in hie.network.to_gateway if c.url.path.endswith(m.CONSENT_FETCH)])
     assert after == fetches == 1 and len(hie.rows(HiuDataRequest)) == 1
     return [("abdm.callback.receive", "ABDM-1112")]
+
+
+# --------------------------------------------------------------------------- the data push
+
+
+def held_page(hie: Exchange) -> tuple[Granted, dict[str, Any]]:
+    """A granted transfer whose pushes the HIP's worker never got through, and the page
+    a HIP made from the specs would push for it (its two documents, fresh keys)."""
+    stop_pushes(hie)
+    g = grant(hie)
+    hie.network.intercept = None
+    [transfer] = hie.rows(HipDataTransfer)
+    hiu_key = fidelius.WireKeyMaterial.from_dict(transfer.hiu_key_material)
+    docs = [(d.bundle, g.opd) for d in hie.rows(HealthDocument)]
+    return g, spec_page(hie, transfer.transaction_id, hiu_key, docs)
+
+
+def nothing_received(hie: Exchange) -> bool:
+    return hie.rows(HiuReceivedRecord) == [] and hie.rows(HiuDataRequest)[0].pages_received == []
+
+
+def push_without_the_gateways_token(hie: Exchange) -> Expected:
+    """The transaction id alone is no credential: the push must carry the HIP bridge's
+    gateway session token, verified like every other inbound call."""
+    _, page = held_page(hie)
+    keyring, clock = hie.runtime.keyring, hie.runtime.clock
+    now = int(clock.now().timestamp())
+    access = {
+        "iss": tokens.ISSUER,
+        "sub": CLIENT_ID,
+        "aud": "hiecm-gateway",
+        "iat": now,
+        "exp": now + 600,
+        "typ": "access",
+        "clientId": CLIENT_ID,
+    }
+    content = json.dumps(page).encode()
+    tries = {
+        "none": None,
+        "garbage": "Bearer garbage.not.jwt",
+        "not a bearer": "Basic " + base64.b64encode(b"jk-hmis:secret").decode(),
+        "another key": "Bearer " + another_key_signs(access, {"kid": tokens.key_id(keyring)}),
+        "a callback's token": "Bearer "
+        + callback_token(
+            hie.runtime,
+            audience=CLIENT_ID,
+            request_id=str(uuid.uuid4()),
+            body_digest=hashlib.sha256(content).hexdigest(),
+            service_header="X-HIU-ID",
+            service_id=hie.hiu_c,
+        ),
+        "a refresh token": "Bearer "
+        + tokens.issue(
+            keyring,
+            subject=CLIENT_ID,
+            audience="hiecm-gateway-refresh",
+            ttl_seconds=600,
+            clock=clock,
+            claims={"clientId": CLIENT_ID, "typ": "refresh"},
+        ),
+        "an ABHA user token": "Bearer "
+        + tokens.issue(
+            keyring, subject="someone", audience=tokens.USER_AUDIENCE, ttl_seconds=600, clock=clock
+        ),
+        "expired": "Bearer "
+        + tokens.issue(
+            keyring,
+            subject=CLIENT_ID,
+            audience="hiecm-gateway",
+            ttl_seconds=-120,
+            clock=clock,
+            claims={"clientId": CLIENT_ID, "typ": "access"},
+        ),
+    }
+    for what, authorization in tries.items():
+        r = push_page(hie, page, authorization=authorization)
+        assert r.status_code == 401, (what, r.status_code, r.text)
+        code = "ABDM-1102" if what == "expired" else "ABDM-1101"
+        assert r.json()["error"]["code"] == code, (what, r.text)
+        assert nothing_received(hie), what
+    # The very same page with the HIP bridge's session token is taken.
+    r = push_page(hie, page, authorization=f"Bearer {session_token(hie)}")
+    assert r.status_code == 202, r.text
+    assert records_ok(hie) == 2
+    return [("records.data.receive", "ABDM-1101"), ("records.data.receive", "ABDM-1102")]
+
+
+def push_with_another_bridges_token(hie: Exchange) -> Expected:
+    """A genuine session token of a bridge that does not serve the transfer's HIP (the
+    HIP is this deployment's, so the HIU knows its bridge)."""
+    _, page = held_page(hie)
+    with unit_of_work(hie.runtime.session_factory) as s:
+        _, secret = register_bridge(
+            s,
+            system_context(),
+            hie.runtime,
+            client_id="other-hmis",
+            name="Another HMIS",
+            url="http://other.test",
+        )
+    r = push_page(hie, page, authorization=f"Bearer {session_token(hie, 'other-hmis', secret)}")
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["code"] == "ABDM-1109"
+    assert nothing_received(hie)
+    return [("records.data.receive", "ABDM-1109")]
+
+
+def push_after_revocation(hie: Exchange) -> Expected:
+    """The patient revoked: a page sent before and sent again, and a page never sent,
+    are both refused with the consent's code (the HIP learns the consent is gone)."""
+    g = grant(hie)
+    assert records_ok(hie) == 2
+    [sent] = [r for r in hie.network.to_hmis if r.url.path.endswith("/data/push")]
+    hie.phr_post(f"/consents/{g.cm_request}/revoke", g.phr, {})
+    hie.settle()
+    assert {r.status for r in hie.rows(HiuReceivedRecord)} == {"ERASED"}
+    r = hie.network.resend(sent)
+    assert r.status_code == 403, r.text
+    error = r.json()["error"]
+    assert error["code"] == "ABDM-1302" and "revoked" in error["message"]
+    page = json.loads(sent.content) | {"pageNumber": 2, "pageCount": 2}
+    r = push_page(hie, page, authorization=f"Bearer {session_token(hie)}")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ABDM-1302", r.text
+    assert {(r.status, r.bundle) for r in hie.rows(HiuReceivedRecord)} == {("ERASED", None)}
+    assert len(hie.rows(HiuReceivedRecord)) == 2
+    return [("records.data.receive", "ABDM-1302")]
 
 
 CASES: dict[str, Callable[[Exchange], Expected]] = {
@@ -450,6 +581,9 @@ CASES: dict[str, Callable[[Exchange], Expected]] = {
     "gateway token on another body": genuine_token_other_body,
     "replayed REQUEST-ID (gateway)": replayed_request_id_at_gateway,
     "replayed REQUEST-ID (bridge)": replayed_request_id_at_bridge,
+    "data push without the gateway's token": push_without_the_gateways_token,
+    "data push with another bridge's token": push_with_another_bridges_token,
+    "data push after revocation": push_after_revocation,
 }
 
 

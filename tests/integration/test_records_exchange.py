@@ -50,6 +50,7 @@ from tests.factories_records import (
     ask,
     doctor_ctx,
     grant,
+    push_headers,
     records_settings,
     seed_hip,
 )
@@ -263,7 +264,10 @@ def test_a_checksum_mismatch_is_errored_and_reported(runtime, cm, clock, hip):
             httpx.Request(
                 "POST",
                 request.url,
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": request.headers["Authorization"],
+                },
                 content=json.dumps(body),
             )
         )
@@ -347,6 +351,7 @@ def _refusals(runtime):
         ("date outside", "ABDM-1305"),
         ("another HIP's artefact", "ABDM-1301"),
         ("expired key material", "ABDM-1307"),
+        ("dataPushUrl not http(s)", "ABDM-1315"),
     ],
 )
 def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, case, code):
@@ -364,6 +369,8 @@ def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, 
     elif case == "expired key material":
         key = fidelius.generate_key_material()
         over["key_material"] = key.wire(clock.now() - timedelta(minutes=1)).to_dict()
+    elif case == "dataPushUrl not http(s)":
+        over["push_url"] = "ftp://hiu.example.org/push"
     txn, answer = _hip_request(cm, clock, consent_id, **over)
     assert answer["error"]["code"] == code
     assert "hiRequest" not in answer and txn
@@ -505,50 +512,68 @@ def test_the_hiu_refuses_granted_types_it_did_not_ask_for(runtime, cm, clock, hi
     assert one(runtime, HiuConsentArtefact).error_code == "ABDM-1304"
 
 
-def test_the_push_endpoint_refuses_unknown_transactions_and_changed_keys(runtime, cm, clock, hip):
+def _page(clock, hiu_key, txn, key, *, reference, n=1, count=2, plaintext=None):
+    data = plaintext if plaintext is not None else b'{"resourceType": "Bundle"}'
+    content = fidelius.encrypt(
+        data,
+        sender_private_key=key.private_key,
+        sender_nonce=key.nonce,
+        receiver_public_key=hiu_key.public_key,
+        receiver_nonce=hiu_key.nonce,
+    )
+    return {
+        "pageNumber": n,
+        "pageCount": count,
+        "transactionId": txn,
+        "entries": [
+            {
+                "content": content,
+                "media": "application/fhir+json",
+                "checksum": hashlib.md5(data).hexdigest(),  # noqa: S324
+                "careContextReference": reference,
+            }
+        ],
+        "keyMaterial": key.wire(clock.now() + timedelta(hours=1)).to_dict(),
+    }
+
+
+def test_the_push_endpoint_refuses_unknown_transactions_and_takes_each_pages_keys(
+    runtime, cm, clock, hip
+):
     g = grant(cm, runtime, clock, hip, forward=False)
-    sender = fidelius.generate_key_material()
     hiu_key = fidelius.WireKeyMaterial.from_dict(g.hi_request["hiRequest"]["keyMaterial"])
 
-    def page(txn, key, n=1, count=2, plaintext=b'{"resourceType": "Bundle"}'):
-        content = fidelius.encrypt(
-            plaintext,
-            sender_private_key=key.private_key,
-            sender_nonce=key.nonce,
-            receiver_public_key=hiu_key.public_key,
-            receiver_nonce=hiu_key.nonce,
+    def page(txn, key, n=1, plaintext=None):
+        return _page(
+            clock, hiu_key, txn, key, reference=hip.visits["opd"], n=n, plaintext=plaintext
         )
-        return {
-            "pageNumber": n,
-            "pageCount": count,
-            "transactionId": txn,
-            "entries": [
-                {
-                    "content": content,
-                    "media": "application/fhir+json",
-                    "checksum": hashlib.md5(plaintext).hexdigest(),  # noqa: S324
-                    "careContextReference": hip.visits["opd"],
-                }
-            ],
-            "keyMaterial": key.wire(clock.now() + timedelta(hours=1)).to_dict(),
-        }
 
     from fastapi.testclient import TestClient
 
-    client = TestClient(cm.hmis_app)
+    client = TestClient(cm.hmis_app, headers=push_headers(runtime))
+    sender = fidelius.generate_key_material()
     r = client.post("/api/v3/hiu/data/push", json=page(str(uuid.uuid4()), sender))
     assert r.status_code == 404 and r.json()["error"]["code"] == "ABDM-1308"
     r = client.post("/api/v3/hiu/data/push", json={"pageNumber": 1})
     assert r.status_code == 400 and r.json()["error"]["code"] == "ABDM-1314"
-    # A page with a document that is not a valid FHIR document: stored as ERRORED.
+    # A page with a document that is not a valid FHIR document: stored as ERRORED,
+    # with the rule it breaks.
     r = client.post("/api/v3/hiu/data/push", json=page(g.transaction_id, sender))
     assert r.status_code == 202
     assert [(st, code) for _, _, st, code, _ in received(runtime)] == [("ERRORED", "ABDM-1311")]
-    # The same transaction with another sender key: refused.
+    # Page 2 with key material of its own (ABDM asks for key material on every page,
+    # never that it stays the same): decrypted with its own keys.
+    with unit_of_work(runtime.session_factory) as s:
+        from healthstack.records.models import HealthDocument
+
+        bundle = s.scalars(select(HealthDocument.bundle)).first()
+    data = json.dumps(bundle).encode()
     r = client.post(
-        "/api/v3/hiu/data/push", json=page(g.transaction_id, fidelius.generate_key_material(), n=2)
+        "/api/v3/hiu/data/push",
+        json=page(g.transaction_id, fidelius.generate_key_material(), n=2, plaintext=data),
     )
-    assert r.status_code == 400 and r.json()["error"]["code"] == "ABDM-1314"
+    assert r.status_code == 202, r.text
+    assert [(st, n) for _, _, st, _, n in received(runtime)] == [("ERRORED", 1), ("OK", 2)]
     with unit_of_work(runtime.session_factory) as s:
         codes = [
             e.reason_code
@@ -558,7 +583,42 @@ def test_the_push_endpoint_refuses_unknown_transactions_and_changed_keys(runtime
                 )
             )
         ]
-    assert codes == ["ABDM-1308", "ABDM-1314", "ABDM-1314"]
+    assert codes == ["ABDM-1308", "ABDM-1314"]
+
+
+def test_pages_of_another_deployments_hip_come_from_one_bridge(runtime, cm, clock, hip):
+    """The artefact's HIP is not this deployment's: the first page's bridge is the
+    transfer's, and this deployment's own bridge never pushes for it."""
+    g = grant(cm, runtime, clock, hip, forward=False, hip_here=False)
+    hiu_key = fidelius.WireKeyMaterial.from_dict(g.hi_request["hiRequest"]["keyMaterial"])
+    with unit_of_work(runtime.session_factory) as s:
+        from healthstack.records.models import HealthDocument
+
+        bundle = s.scalars(select(HealthDocument.bundle)).first()
+    data = json.dumps(bundle).encode()
+
+    def page(n):
+        key = fidelius.generate_key_material()
+        return _page(
+            clock, hiu_key, g.transaction_id, key, reference=hip.visits["opd"], n=n, plaintext=data
+        )
+
+    from fastapi.testclient import TestClient
+
+    client = TestClient(cm.hmis_app)
+    url = "/api/v3/hiu/data/push"
+    r = client.post(url, json=page(1), headers=push_headers(runtime))  # our own bridge
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ABDM-1109", r.text
+    assert (
+        client.post(url, json=page(1), headers=push_headers(runtime, "ext-hmis")).status_code == 202
+    )
+    r = client.post(url, json=page(2), headers=push_headers(runtime, "third-hmis"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ABDM-1109", r.text
+    assert (
+        client.post(url, json=page(2), headers=push_headers(runtime, "ext-hmis")).status_code == 202
+    )
+    assert [(st, n) for _, _, st, _, n in received(runtime)] == [("OK", 1), ("OK", 2)]
+    assert one(runtime, HiuDataRequest).sender_client_id == "ext-hmis"
 
 
 def test_an_entry_encrypted_for_another_key_does_not_decrypt(runtime, cm, clock, hip):
@@ -574,7 +634,7 @@ def test_an_entry_encrypted_for_another_key_does_not_decrypt(runtime, cm, clock,
     )
     from fastapi.testclient import TestClient
 
-    r = TestClient(cm.hmis_app).post(
+    r = TestClient(cm.hmis_app, headers=push_headers(runtime)).post(
         "/api/v3/hiu/data/push",
         json={
             "pageNumber": 1,

@@ -58,7 +58,6 @@ class Accepted:
     client_id: str
     hip_id: str | None
     hiu_id: str | None
-    replay: bool  # the same REQUEST-ID was accepted before: nothing new happens
 
     def response(self) -> Response:
         return Response(status_code=202)
@@ -217,6 +216,18 @@ def audit_refusal(
 
 # --------------------------------------------------------------------------- accept
 
+# How an accepted request stands, for the client that sends it again.
+_STATE = {
+    MessageStatus.ACCEPTED.value: "waiting to be processed; the answer is still to come",
+    MessageStatus.PROCESSED.value: "processed; its answer was queued to your callback URL",
+    MessageStatus.FAILED.value: "it failed; an error went to your callback URL",
+}
+
+
+def _utc(at: datetime) -> str:
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 def _services(
     session: Session, request: Request, bridge: GatewayBridge, requires: Sequence[str]
@@ -259,8 +270,8 @@ def accept(
 ) -> Accepted:
     """Check the request, record it and queue its processing; call from a route of
     ``path`` (relative to /api/hiecm, the key ``register_handler`` used) with the JSON
-    body. Raises the gateway's ABDM-coded errors; a replayed REQUEST-ID (same body)
-    returns ``replay=True`` and queues nothing."""
+    body. Raises the gateway's ABDM-coded errors: a REQUEST-ID accepted before is 409,
+    with ABDM-1113 when the request is the same (path and body), else ABDM-1112."""
     clock = runtime.clock
     cfg = runtime.settings.gateway
     raw_rid = request.headers.get("REQUEST-ID")
@@ -306,27 +317,12 @@ def accept(
                     "new request with a new UUID.",
                     field="REQUEST-ID",
                 )
-            # A retry of something already accepted: answer as before, do nothing, and
-            # leave a trace that it happened.
-            session.add(
-                audit_event(
-                    actor=actor,
-                    action="gateway.accept",
-                    resource=path,
-                    request_id=request_id,
-                    clock=clock,
-                    outcome=Outcome.DENIED,
-                    reason_code="replay",
-                    client_address=address,
-                )
-            )
-            return Accepted(
-                existing.public_id,
-                request_id,
-                bridge.client_id,
-                services.get(ServiceType.HIP),
-                services.get(ServiceType.HIU),
-                replay=True,
+            raise gx.AlreadyAccepted(
+                f"This request was already accepted under this REQUEST-ID at "
+                f"{_utc(existing.created_at)} ({_STATE[existing.status]}). Its answer comes "
+                "once, on your callback URL, and is not sent again. To ask again, send the "
+                "request with a new REQUEST-ID.",
+                field="REQUEST-ID",
             )
         extra = {h: request.headers[h] for h in PASSED_HEADERS if request.headers.get(h)}
         msg = GatewayMessage(
@@ -359,8 +355,8 @@ def accept(
             session.flush()
         except IntegrityError as exc:
             raise gx.RequestIdReused(
-                "Another request with this REQUEST-ID arrived at the same moment. Send it "
-                "again: a duplicate is answered 202 without being processed twice.",
+                "Another request with this REQUEST-ID arrived at the same moment and was "
+                "accepted; this copy is not. Its answer comes on your callback URL.",
                 field="REQUEST-ID",
             ) from exc
         enqueue(
@@ -377,7 +373,6 @@ def accept(
             bridge.client_id,
             services.get(ServiceType.HIP),
             services.get(ServiceType.HIU),
-            replay=False,
         )
     except DomainError as exc:
         audit_refusal(

@@ -18,6 +18,8 @@ ABDM-1109  403     that HIP / HIU is not a service of this client
 ABDM-1110  404     that HIP / HIU is not registered with the gateway
 ABDM-1111  400     the body is not a JSON object
 ABDM-1112  409     REQUEST-ID already used for a different request
+ABDM-1113  409     this very request (same REQUEST-ID, path and body) was accepted
+                   before; its one answer goes to the callback URL (docs/adr/0013)
 =========  ======  =============================================================
 """
 
@@ -45,6 +47,7 @@ SERVICE_NOT_YOURS = "ABDM-1109"
 SERVICE_UNKNOWN = "ABDM-1110"
 BODY_BAD = "ABDM-1111"
 REQUEST_ID_REUSED = "ABDM-1112"
+ALREADY_ACCEPTED = "ABDM-1113"
 
 
 class GatewayUnauthorized(AuthenticationRequired):
@@ -65,6 +68,14 @@ class ServiceUnknown(NotFound):
 
 class RequestIdReused(Conflict):
     code = REQUEST_ID_REUSED
+
+
+class AlreadyAccepted(Conflict):
+    """An exact repeat of an accepted request. Not 202: a 202 promises a callback, and
+    the one callback a request gets was (or is being) made for the first copy; its body
+    is not kept to be sent again (ADR 0009), and the handler does not run twice."""
+
+    code = ALREADY_ACCEPTED
 
 
 class GatewayRateLimited(RateLimited):

@@ -21,8 +21,13 @@ ABDM-1310   a pushed entry does not decrypt with this request's key material
 ABDM-1311   a pushed or stored document is not a valid FHIR document (path in message)
 ABDM-1312   the link request is unknown, expired or locked after too many wrong OTPs
 ABDM-1313   the care contexts named are not this patient's at this HIP
-ABDM-1314   the data push is malformed (page numbers, key material changed mid-way)
+ABDM-1314   the data push is malformed (page numbers, shape, an entry without content)
+ABDM-1315   the HI request's dataPushUrl is not an http(s) URL
 ==========  ============================================================================
+
+The HIU's data push is authenticated like the gateway's own calls, with the gateway's
+codes (ABDM-1101 token missing or invalid, ABDM-1102 expired: 401; ABDM-1109 the token's
+bridge does not serve the transfer's HIP: 403).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ DOCUMENT_INVALID = "ABDM-1311"
 LINK_REQUEST_INVALID = "ABDM-1312"
 CARE_CONTEXT_MISMATCH = "ABDM-1313"
 PUSH_MALFORMED = "ABDM-1314"
+DATA_PUSH_URL_BAD = "ABDM-1315"
+SENDER_NOT_HIP = "ABDM-1109"  # the gateway's "service not of this bridge"
 
 
 class ConsentRefused(PermissionDenied):

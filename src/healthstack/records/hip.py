@@ -13,7 +13,8 @@
   expiry, date range; HI types and care contexts decide what is sent), then fixed into
   pages and pushed by the worker (``push``, an outbox handler): each document encrypted
   with Fidelius under a key pair fresh for the request, POSTed straight to the HIU's
-  ``dataPushUrl`` with its MD5 checksum, page by page; then ``notify`` TRANSFERRED or
+  ``dataPushUrl`` with its MD5 checksum and the bridge's gateway session token, page
+  by page; then ``notify`` TRANSFERRED or
   FAILED with DELIVERED / ERRORED per care context. A page is marked sent only after
   the HIU took it, and the HIU ignores a page it already has, so a worker killed at any
   point resumes without losing or repeating a page.
@@ -44,7 +45,7 @@ from sqlalchemy.orm import Session
 from healthstack.integrations.abdm import CallbackContext, enqueue_call
 from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.abdm.callbacks import GATEWAY_ACTOR
-from healthstack.integrations.abdm.client import TRANSPORT_KEY
+from healthstack.integrations.abdm.client import TRANSPORT_KEY, AbdmCallFailed, abdm_client
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import fidelius
 from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
@@ -851,7 +852,9 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             url = urlsplit(request.data_push_url)
             if url.scheme not in ("http", "https") or not url.hostname:
                 raise x.ConsentRefused(
-                    "The dataPushUrl is not an http(s) URL.", code=x.KEY_MATERIAL_BAD
+                    "The dataPushUrl is not an http(s) URL; send the HI request again with "
+                    "the HIU's https address for data pushes.",
+                    code=x.DATA_PUSH_URL_BAD,
                 )
             wire = _check_key_material(runtime, request.key_material)
     except DomainError as exc:
@@ -993,6 +996,31 @@ def _page_body(
     return m.dump(push)
 
 
+def _post_page(runtime: Runtime, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
+    """POST one page with the bridge's gateway session token (ABDM requires it on the
+    push; the HIU answers 401 without it). A 401 is tried once more with a fresh
+    session, since the HIU may see the cached token as expired before we do. Returns
+    the HTTP status, or the error when the HIU (or the gateway, for the token) could
+    not be reached."""
+    client = abdm_client(runtime)
+    status: int | None = None
+    for fresh in (False, True):
+        try:
+            token = client.session_token(fresh=fresh)
+        except AbdmCallFailed as exc:
+            return None, f"no gateway session for the push: {exc.status or 'unreachable'}"
+        try:
+            response = _http(runtime).post(
+                url, json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as exc:
+            return None, type(exc).__name__
+        status = response.status_code
+        if status != 401:
+            break
+    return status, None
+
+
 def _load_transfer(session: Session, public_id: str) -> HipDataTransfer | None:
     return session.scalar(
         select(HipDataTransfer)
@@ -1046,13 +1074,7 @@ def push(runtime: Runtime, payload: dict[str, Any]) -> None:
                 return
             body = _page_body(session, runtime, transfer, page)
             url, page_id = transfer.data_push_url, page.id
-        status: int | None = None
-        error: str | None = None
-        try:
-            response = _http(runtime).post(url, json=body)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = type(exc).__name__
+        status, error = _post_page(runtime, url, body)
         retry = False
         with unit_of_work(runtime.session_factory) as session:
             page = session.scalar(

@@ -404,10 +404,10 @@ class HiuDataRequest(IdMixin, Base):
     key_sealed: Mapped[str | None] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(String(512))
     nonce: Mapped[str] = mapped_column(String(64))
-    # The HIP's public key and nonce, pinned by the first page: later pages of the
-    # transaction must carry the same.
-    sender_public_key: Mapped[str | None] = mapped_column(String(512))
-    sender_nonce: Mapped[str | None] = mapped_column(String(64))
+    # The bridge whose gateway session token came with the first page taken (its
+    # client id): later pages of the transaction must come from the same bridge. Each
+    # page brings its own key material, which is not kept (docs/adr/0013).
+    sender_client_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12))
     page_count: Mapped[int | None] = mapped_column(Integer)
     pages_received: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -441,6 +441,11 @@ class HiuReceivedRecord(IdMixin, Base):
     checksum: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(8))
     error_code: Mapped[str | None] = mapped_column(String(32))
+    # Why an entry was refused, in words (the rule and the element; never a value).
+    error_detail: Mapped[str | None] = mapped_column(String(500))
+    # What the validator warned of in a record it kept ({path, rule, message} each;
+    # rules the IG does not set are warnings here, docs/adr/0013).
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(NULLABLE_JSON)
     received_at: Mapped[datetime]
     erase_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]

@@ -6,7 +6,9 @@ request, read what arrived.
   management);
 - ``/records/requests/{id}``: the request's status, each artefact the patient granted
   (facility, types, period, expiry) and the records received under it while the consent
-  is valid; a button asks the consent manager for the status again;
+  is valid: patient (as the record names them), facility (registry name and HFR id),
+  date and type of each, the warnings a kept record came with, and why a refused one
+  was refused; a button asks the consent manager for the status again;
 - ``/records/received/{id}``: one record, rendered readably by
   ``records/_record.html`` (attachments served by ``.../attachments/{key}``).
 
@@ -318,6 +320,7 @@ def record_page(
         view=view,
         request_row=record.data_request.artefact.request,
         hip_id=record.data_request.artefact.hip_id,
+        hip_name=facility_name(session, str(record.data_request.artefact.hip_id)),
         attachment_url=lambda key: base + quote(key, safe=""),
     )
 

@@ -8,8 +8,8 @@ route hands it to the HIP (``records.hip``, ``records.care_contexts``) or HIU
 manager go out later through the outbox.
 
 The data push (``/api/v3/hiu/data/push``) comes from a HIP directly, not through the
-gateway: it is authenticated by a transaction this HIU started and by its key material
-(``hiu.receive_push``).
+gateway: it carries the HIP bridge's gateway session token, verified like every other
+inbound call, and names a transaction this HIU started (``hiu.receive_push``).
 """
 
 from __future__ import annotations
@@ -96,10 +96,17 @@ def data_push(
     runtime: RuntimeDep,
     raw: Annotated[bytes, Depends(raw_body)],
 ) -> Response:
-    """A HIP's page of encrypted records (ABDM's DataNotification)."""
+    """A HIP's page of encrypted records (ABDM's DataNotification), with the HIP
+    bridge's gateway session token as ``Authorization: Bearer``."""
     try:
         body: Any = json.loads(raw or b"null")
     except ValueError:
         body = None
-    hiu.receive_push(session, runtime, body, ip=request.client.host if request.client else None)
+    hiu.receive_push(
+        session,
+        runtime,
+        body,
+        authorization=request.headers.get("Authorization"),
+        ip=request.client.host if request.client else None,
+    )
     return _accepted()

@@ -346,3 +346,11 @@ def test_loopback_unknown_host_and_inside_an_event_loop():
     # sync API keeps one for the browser tests' session).
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(asyncio.run, from_async()).result() == 200
+
+
+def test_the_facility_side_checks_the_session_tokens_the_gateway_issues():
+    """The HIU verifies a data push's session token without importing the gateway."""
+    from healthstack.gateway.service import ACCESS_AUDIENCE
+    from healthstack.integrations.abdm.callbacks import SESSION_AUDIENCE, SESSION_TOKEN_TYPE
+
+    assert (SESSION_AUDIENCE, SESSION_TOKEN_TYPE) == (ACCESS_AUDIENCE, "access")

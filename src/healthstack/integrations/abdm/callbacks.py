@@ -15,6 +15,10 @@ A callback is taken when
 It is then recorded in the ledger (in the route's transaction, so a failure to apply it
 leaves it unrecorded and the gateway's retry is processed), and the call it answers is
 looked up by ``response.requestId``. Every verdict is audited.
+
+``verify_session_token`` checks the one inbound call that does not come through the
+gateway, a HIP's data push: it carries the HIP bridge's gateway session token, verified
+against the same JWKS (docs/adr/0013).
 """
 
 from __future__ import annotations
@@ -59,6 +63,11 @@ TIMESTAMP_STALE = "ABDM-1106"
 CM_ID_BAD = "ABDM-1107"
 BODY_BAD = "ABDM-1111"
 DUPLICATE = "ABDM-1112"
+
+# The audience and type of the gateway's session (access) tokens: gateway.service
+# issues them so (ACCESS_AUDIENCE); this side checks them without importing the gateway.
+SESSION_AUDIENCE = "hiecm-gateway"
+SESSION_TOKEN_TYPE = "access"  # noqa: S105 - a token type
 
 JWKS_KEY = "abdm.jwks"
 GATEWAY_ACTOR = Actor(kind=ActorKind.CLIENT, id="abdm-gateway", display="ABDM gateway")
@@ -150,27 +159,36 @@ def _refused(message: str, code: str = TOKEN_INVALID) -> CallbackRefused:
     return CallbackRefused(message, code=code)
 
 
-def _claims(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
+def _verified(
+    runtime: Runtime, authorization: str | None, *, audience: str, what: str, how: str = ""
+) -> dict[str, Any]:
+    """The claims of a gateway-signed ``Authorization: Bearer`` JWT for ``audience``:
+    RS256 with a key of the gateway's JWKS, not expired (30 s leeway). ``how`` (what
+    to send instead) ends every refusal's message."""
+
+    def refused(message: str, code: str = TOKEN_INVALID) -> CallbackRefused:
+        return _refused(f"{message} {how}".strip(), code)
+
     value = (authorization or "").strip()
     if not value.lower().startswith("bearer ") or not value[7:].strip():
-        raise _refused("The callback carries no gateway Authorization; it is refused.")
+        raise refused(f"The {what} carries no gateway Authorization; it is refused.")
     token = value[7:].strip()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise _refused("The callback's Authorization is not a JWT; it is refused.") from None
+        raise refused(f"The {what}'s Authorization is not a JWT; it is refused.") from None
     kid = header.get("kid")
     if header.get("alg") != "RS256" or not isinstance(kid, str):
-        raise _refused("The callback's Authorization is not an RS256 gateway token.")
+        raise refused(f"The {what}'s Authorization is not an RS256 gateway token.")
     key = jwks_cache(runtime).key(kid)
     if key is None:
-        raise _refused("The callback is signed with a key the gateway does not publish.")
+        raise refused(f"The {what} is signed with a key the gateway does not publish.")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=["RS256"],
-            audience=runtime.settings.abdm.client_id,
+            audience=audience,
             options={
                 "verify_exp": False,
                 "verify_iat": False,
@@ -179,15 +197,45 @@ def _claims(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
             },
         )
     except jwt.PyJWTError:
-        raise _refused(
-            "The callback's Authorization does not verify (signature or audience)."
+        raise refused(
+            f"The {what}'s Authorization does not verify (signature or audience)."
         ) from None
     expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
     if expires + EXPIRY_LEEWAY <= runtime.clock.now():
-        raise _refused("The callback's Authorization has expired.", TOKEN_EXPIRED)
+        raise refused(f"The {what}'s Authorization has expired.", TOKEN_EXPIRED)
+    return claims
+
+
+def _claims(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
+    claims = _verified(
+        runtime, authorization, audience=runtime.settings.abdm.client_id, what="callback"
+    )
     if claims.get("typ") != "callback":
         raise _refused("The Authorization is a gateway token, but not a callback's.")
     return claims
+
+
+def verify_session_token(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
+    """The claims of a bridge's gateway session token sent to this side directly (a
+    HIP's data push to the HIU's dataPushUrl: not through the gateway, so no callback
+    token; ABDM requires the HIP's session token, 401 without it). Verified against the
+    same JWKS as callbacks, with the gateway's session audience and type, so a callback
+    token, a refresh token or another token the same key signs is refused. Raises
+    ``CallbackRefused`` (401: ABDM-1101, ABDM-1102 when expired)."""
+    how = (
+        "Send 'Authorization: Bearer <accessToken>' with the HIP bridge's session token "
+        "from the gateway's /gateway/v3/sessions."
+    )
+    claims = _verified(runtime, authorization, audience=SESSION_AUDIENCE, what="data push", how=how)
+    if claims.get("typ") != SESSION_TOKEN_TYPE:
+        raise _refused(f"The Authorization is a gateway token, but not a session token. {how}")
+    return claims
+
+
+def session_client_id(claims: Mapping[str, Any]) -> str | None:
+    """The bridge a session token was issued to (its client id), if it names one."""
+    value = claims.get("clientId") or claims.get("sub")
+    return str(value)[:64] if isinstance(value, str) and value.strip() else None
 
 
 def _timestamp(raw: str | None, now: datetime, past: int, future: int) -> None:

@@ -30,6 +30,9 @@ from healthstack.runtime import Runtime
 from healthstack.settings import DEV_SECRET_PLACEHOLDER
 
 CLIENT_KEY = "abdm.client"
+# The gateway's answer to a REQUEST-ID it accepted before with the same body
+# (gateway/exceptions.py).
+ALREADY_ACCEPTED = "ABDM-1113"
 TRANSPORT_KEY = "abdm.transport"
 _lock = threading.Lock()
 
@@ -65,6 +68,11 @@ class AbdmClient(Protocol):
         """POST ``body`` to the gateway's ``path`` (e.g. /v3/token/generate-token) with
         the protocol headers plus ``headers``; returns the REQUEST-ID. Raises
         ``AbdmCallRejected`` (permanent) or ``AbdmCallFailed`` (try again later)."""
+        ...
+
+    def session_token(self, *, fresh: bool = False) -> str:
+        """The bridge's gateway session token (a HIP sends it on its data push);
+        ``fresh`` asks the gateway for a new one. Raises ``AbdmCallFailed``."""
         ...
 
 
@@ -174,6 +182,10 @@ class HttpAbdmClient:
         if 200 <= status < 300:
             return rid
         code = _error_code(response)
+        if status == 409 and code == ALREADY_ACCEPTED:
+            # A try whose 202 was lost on the way back: the gateway has this very call
+            # (same REQUEST-ID and body) and answers it once, on the callback URL.
+            return rid
         if status in (401, 408, 425, 429) or status >= 500:
             raise AbdmCallFailed(f"the gateway answered HTTP {status}", status=status, code=code)
         raise AbdmCallRejected(
@@ -227,6 +239,11 @@ class FakeAbdmClient:
         rid = request_id or str(uuid.uuid4())
         self.sent.append(SentCall(path, dict(body), dict(headers), rid))
         return rid
+
+    def session_token(self, *, fresh: bool = False) -> str:
+        if self.fail_with is not None:
+            raise self.fail_with
+        return "fake-session-token"
 
 
 def abdm_client(runtime: Runtime) -> AbdmClient:

@@ -47,6 +47,12 @@ _DIGITS_AND_HYPHENS = re.compile(r"^[\d\-\s]+$")
 _HFR_ID = re.compile(r"^IN\d{10}$")
 _ADDRESS = re.compile(r"^[^@\s]+@[A-Za-z0-9.\-]+$")
 
+# HealthStack's own forms for ABDM identifiers. The IG constrains neither the system
+# nor the value's form of an ABHA, HPR or HFR identifier, so these rules keep our own
+# documents tidy, but a receiver (the HIU) takes them as warnings and keeps the record:
+# refusing another HIP's record for a form the IG allows loses it for the doctor.
+NOT_IG_RULES = frozenset({"core:abha-number", "core:abha-address", "core:hpr-id", "core:hfr-id"})
+
 COMPOSITION_STATUS = CORE_REQUIRED["http://hl7.org/fhir/ValueSet/composition-status"][1]
 GENDERS = CORE_REQUIRED["http://hl7.org/fhir/ValueSet/administrative-gender"][1]
 AUTHOR_TYPES = frozenset(
