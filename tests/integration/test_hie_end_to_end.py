@@ -231,7 +231,9 @@ def test_records_follow_the_patient_with_her_consent(hie: Exchange, runtime, clo
     transfers = hie.rows(HipDataTransfer)
     assert sorted(t.status for t in transfers) == ["TRANSFERRED", "TRANSFERRED"]
     pushes = hie.network.pushes()
-    assert len(pushes) == 2
+    # One page per document, each under its own key material.
+    assert len(pushes) == len(hie.rows(HiuReceivedRecord)) == 8
+    assert len({p["keyMaterial"]["nonce"] for p in pushes}) == 8
     for push in pushes:
         for entry in push["entries"]:
             assert "resourceType" not in entry["content"] and len(entry["checksum"]) == 32

@@ -87,8 +87,10 @@ def test_our_hip_pushes_with_its_gateway_session_token(hie: Exchange) -> None:
 
     hie.network.intercept = first_push_401
     grant(hie)
-    [sent] = [r for r in hie.network.to_hmis if r.url.path.endswith("/data/push")]
-    authorization = sent.headers["Authorization"]
+    sent = [r for r in hie.network.to_hmis if r.url.path.endswith("/data/push")]
+    assert len(sent) == 2  # two documents: two pages, each with the session token
+    authorization = sent[0].headers["Authorization"]
+    assert {r.headers["Authorization"] for r in sent} == {authorization}
     assert refused and refused[0].startswith("Bearer ")
     assert authorization.startswith("Bearer ")
     claims = jwt.decode(authorization[7:], options={"verify_signature": False})

@@ -27,7 +27,6 @@ from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.kernel.context import Role
 from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
-from healthstack.records.config import CONFIG_KEY, RecordsConfig
 from healthstack.records.models import (
     HipConsentArtefact,
     HipDataTransfer,
@@ -126,7 +125,6 @@ def assert_completed_once(hie: Exchange, *, documents: int, pages: int) -> None:
 def test_a_worker_killed_mid_transfer_and_a_fresh_one_finish_it_once(
     hie: Exchange, runtime, clock, moment
 ):
-    runtime.extras[CONFIG_KEY] = RecordsConfig(page_max_entries=2)
     killed = {"done": False}
 
     def die_on_page_2(request: httpx.Request, send: Send) -> httpx.Response:
@@ -138,13 +136,13 @@ def test_a_worker_killed_mid_transfer_and_a_fresh_one_finish_it_once(
         return send(request)
 
     hie.network.intercept = die_on_page_2
-    # Five documents (a prescription and a lab report, then three prescriptions): three
-    # pages of at most two.
+    # Five documents (a prescription and a lab report, then three prescriptions): five
+    # pages, one document each.
     with pytest.raises(KilledWorker):
         grant(hie, hi_types=("Prescription", "DiagnosticReport"), documents=5)
     hie.network.intercept = None
     pages = {p.page_number: p.status for p in hie.rows(HipTransferPage)}
-    assert pages == {1: "sent", 2: "pending", 3: "pending"}
+    assert pages == {1: "sent", 2: "pending", 3: "pending", 4: "pending", 5: "pending"}
     stored = sorted({r.page_number for r in hie.rows(HiuReceivedRecord)})
     assert stored == ([1, 2] if moment.startswith("after") else [1])
     with unit_of_work(runtime.session_factory) as s:
@@ -160,9 +158,9 @@ def test_a_worker_killed_mid_transfer_and_a_fresh_one_finish_it_once(
     assert hie.worker.run_once() == 0
     clock.advance(minutes=6)
     hie.settle()
-    assert_completed_once(hie, documents=5, pages=3)
+    assert_completed_once(hie, documents=5, pages=5)
     sent = [page_of(r) for r in hie.network.to_hmis if page_of(r) is not None]
-    assert sent == ([1, 2, 2, 3] if moment.startswith("after") else [1, 2, 3])
+    assert sent == ([1, 2, 2, 3, 4, 5] if moment.startswith("after") else [1, 2, 3, 4, 5])
     hie.assert_ledgers_clean()
 
 
@@ -171,7 +169,7 @@ def test_a_worker_killed_mid_transfer_and_a_fresh_one_finish_it_once(
 
 def test_callbacks_delivered_again_change_nothing(hie: Exchange, clock):
     grant(hie)
-    assert_completed_once(hie, documents=2, pages=1)
+    assert_completed_once(hie, documents=2, pages=2)
     before = snapshot(hie)
     outbox = hie.count(OutboxMessage)
 
@@ -205,7 +203,7 @@ def test_callbacks_delivered_again_change_nothing(hie: Exchange, clock):
     assert r.status_code == 202
     hie.settle()
     assert snapshot(hie) == before
-    assert len(hie.network.pushes()) == 1
+    assert len(hie.network.pushes()) == 2  # one page per document, each sent once
     refused = hie.audit("consent.hi_request.ack", failed=True)
     assert [e.reason_code for e in refused] == ["ABDM-1227"]  # an ack to no request of the CM
 
@@ -256,7 +254,7 @@ def test_answers_ten_minutes_late_are_applied_once(hie: Exchange, clock):
     assert art.status == "GRANTED" and art.consent_id == g.consent_id
     [hip_notice] = hie.rows(ConsentNotice, lambda n: n.target == "HIP")
     assert hip_notice.acked_at is not None and hip_notice.ack_status == "OK"
-    assert_completed_once(hie, documents=2, pages=1)
+    assert_completed_once(hie, documents=2, pages=2)
     # The late on-fetch was applied once: a second delivery of it is a duplicate.
     delivered = [r for r in hie.network.callbacks(m.ON_CONSENT_FETCH)]
     assert len(delivered) == 1

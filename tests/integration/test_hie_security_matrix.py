@@ -550,7 +550,7 @@ def push_after_revocation(hie: Exchange) -> Expected:
     are both refused with the consent's code (the HIP learns the consent is gone)."""
     g = grant(hie)
     assert records_ok(hie) == 2
-    [sent] = [r for r in hie.network.to_hmis if r.url.path.endswith("/data/push")]
+    sent, _second = [r for r in hie.network.to_hmis if r.url.path.endswith("/data/push")]
     hie.phr_post(f"/consents/{g.cm_request}/revoke", g.phr, {})
     hie.settle()
     assert {r.status for r in hie.rows(HiuReceivedRecord)} == {"ERASED"}
@@ -558,7 +558,7 @@ def push_after_revocation(hie: Exchange) -> Expected:
     assert r.status_code == 403, r.text
     error = r.json()["error"]
     assert error["code"] == "ABDM-1302" and "revoked" in error["message"]
-    page = json.loads(sent.content) | {"pageNumber": 2, "pageCount": 2}
+    page = json.loads(sent.content) | {"pageNumber": 3, "pageCount": 3}
     r = push_page(hie, page, authorization=f"Bearer {session_token(hie)}")
     assert r.status_code == 403 and r.json()["error"]["code"] == "ABDM-1302", r.text
     assert {(r.status, r.bundle) for r in hie.rows(HiuReceivedRecord)} == {("ERASED", None)}

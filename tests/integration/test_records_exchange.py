@@ -25,7 +25,6 @@ from healthstack.kernel.context import Actor, ActorKind, Role
 from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import NotFound
 from healthstack.records import hiu
-from healthstack.records.config import CONFIG_KEY, RecordsConfig
 from healthstack.records.exceptions import ConsentRefused
 from healthstack.records.models import (
     HipConsentArtefact,
@@ -115,14 +114,15 @@ def test_consent_to_records_end_to_end(runtime, cm, clock, hip):
     cm.run_worker()  # HIP acknowledges, pushes, both sides notify
     ack = cm.last(m.HIP_ON_HI_REQUEST).body
     assert ack["hiRequest"] == {"transactionId": g.transaction_id, "sessionStatus": "ACKNOWLEDGED"}
-    [push] = pushes(cm)
-    body = json.loads(push.content)
-    assert body["transactionId"] == g.transaction_id
-    assert (body["pageNumber"], body["pageCount"]) == (1, 1)
-    assert body["keyMaterial"]["dhPublicKey"]["keyValue"] != wire.public_key
-    for e in body["entries"]:
-        assert e["media"] == "application/fhir+json" and len(e["checksum"]) == 32
-        assert "resourceType" not in e["content"]  # encrypted
+    bodies = [json.loads(push.content) for push in pushes(cm)]
+    # One document per page, each page under key material of its own.
+    assert [(b["pageNumber"], b["pageCount"]) for b in bodies] == [(n, 4) for n in range(1, 5)]
+    for body in bodies:
+        assert body["transactionId"] == g.transaction_id and len(body["entries"]) == 1
+        assert body["keyMaterial"]["dhPublicKey"]["keyValue"] != wire.public_key
+        for e in body["entries"]:
+            assert e["media"] == "application/fhir+json" and len(e["checksum"]) == 32
+            assert "resourceType" not in e["content"]  # encrypted
     # Only what the artefact allows: its HI types, its care contexts, its dates.
     got = sorted((ref, t, st) for ref, t, st, _, _ in received(runtime))
     opd, ipd = hip.visits["opd"], hip.visits["ipd"]
@@ -156,7 +156,6 @@ def test_consent_to_records_end_to_end(runtime, cm, clock, hip):
         ipd: "OK",
     }
     assert one(runtime, HipDataTransfer).status == "TRANSFERRED"
-    assert one(runtime, HipDataTransfer).hip_key_sealed is None  # used for this request only
     dr = one(runtime, HiuDataRequest)
     assert dr.status == "COMPLETED" and dr.key_sealed is None
 
@@ -174,18 +173,19 @@ def test_consent_to_records_end_to_end(runtime, cm, clock, hip):
     # Duplicate and late callbacks change nothing: the same HI request again.
     cm.callback(m.HIP_HI_REQUEST, {"transactionId": g.transaction_id, "hiRequest": hr}, hip=HIP_A)
     cm.run_worker()
-    assert len(pushes(cm)) == 1 and len(received(runtime)) == 4
+    assert len(pushes(cm)) == 4 and len(received(runtime)) == 4
 
 
-def test_a_large_transfer_is_paged_and_reassembled(runtime, cm, clock, hip):
-    runtime.extras[CONFIG_KEY] = RecordsConfig(page_max_entries=2)
+def test_every_document_is_a_page_under_key_material_of_its_own(runtime, cm, clock, hip):
     grant(cm, runtime, clock, hip)
     cm.run_worker()
     bodies = [json.loads(p.content) for p in pushes(cm)]
-    assert [(b["pageNumber"], b["pageCount"]) for b in bodies] == [(1, 2), (2, 2)]
-    assert [len(b["entries"]) for b in bodies] == [2, 2]
-    # One key pair for the whole transfer.
-    assert len({b["keyMaterial"]["dhPublicKey"]["keyValue"] for b in bodies}) == 1
+    assert [(b["pageNumber"], b["pageCount"]) for b in bodies] == [(n, 4) for n in range(1, 5)]
+    assert [len(b["entries"]) for b in bodies] == [1, 1, 1, 1]
+    # Fidelius derives one AES-GCM key and IV per key material: no two plaintexts may
+    # share one, so no two pages share a key or a nonce.
+    assert len({b["keyMaterial"]["dhPublicKey"]["keyValue"] for b in bodies}) == 4
+    assert len({b["keyMaterial"]["nonce"] for b in bodies}) == 4
     assert len(received(runtime)) == 4 and one(runtime, HiuDataRequest).status == "COMPLETED"
     assert len([c for c in cm.taken(m.HI_NOTIFY)]) == 2
 
@@ -196,8 +196,7 @@ class KilledWorker(BaseException):
 
 @pytest.mark.parametrize("moment", ["before the HIU took page 2", "after the HIU took page 2"])
 def test_a_worker_killed_mid_transfer_resumes_exactly_once(runtime, cm, clock, hip, moment):
-    runtime.extras[CONFIG_KEY] = RecordsConfig(page_max_entries=2)
-    # Three pages: add one more consented document to the admission.
+    # Five pages: add one more consented document to the admission.
     rng = random.Random(9)
     add_visit(
         runtime,
@@ -227,7 +226,7 @@ def test_a_worker_killed_mid_transfer_resumes_exactly_once(runtime, cm, clock, h
         cm.run_worker()
     with unit_of_work(runtime.session_factory) as s:
         pages = {p.page_number: p.status for p in s.scalars(select(HipTransferPage))}
-    assert pages == {1: "sent", 2: "pending", 3: "pending"}
+    assert pages == {1: "sent", 2: "pending", 3: "pending", 4: "pending", 5: "pending"}
     stored_pages = sorted({p for *_, p in received(runtime)})
     assert stored_pages == ([1, 2] if moment.startswith("after") else [1])
 
@@ -238,15 +237,15 @@ def test_a_worker_killed_mid_transfer_resumes_exactly_once(runtime, cm, clock, h
     cm.run_worker()
     with unit_of_work(runtime.session_factory) as s:
         pages = {p.page_number: p.status for p in s.scalars(select(HipTransferPage))}
-        assert pages == {1: "sent", 2: "sent", 3: "sent"}
+        assert pages == {n: "sent" for n in range(1, 6)}
         dr = s.scalar(select(HiuDataRequest))
-        assert dr.pages_received == [1, 2, 3] and dr.status == "COMPLETED"
+        assert dr.pages_received == [1, 2, 3, 4, 5] and dr.status == "COMPLETED"
     # Every document exactly once at the HIU, though page 2 may have been sent twice.
     rows = received(runtime)
     assert len(rows) == 5
     assert len({(ref, t, p) for ref, t, _, _, p in rows}) == 5
     sent_pages = [json.loads(p.content)["pageNumber"] for p in pushes(cm)]
-    assert sent_pages == ([1, 2, 2, 3] if moment.startswith("after") else [1, 2, 3])
+    assert sent_pages == ([1, 2, 2, 3, 4, 5] if moment.startswith("after") else [1, 2, 3, 4, 5])
     # And each side told the consent manager once.
     kinds = sorted(c.body["notification"]["notifier"]["type"] for c in cm.taken(m.HI_NOTIFY))
     assert kinds == ["HIP", "HIU"]
@@ -259,6 +258,8 @@ def test_a_checksum_mismatch_is_errored_and_reported(runtime, cm, clock, hip):
         if not request.url.path.endswith("/push"):
             return send(request)
         body = json.loads(request.content)
+        if body["pageNumber"] != 1:
+            return send(request)
         body["entries"][0]["checksum"] = hashlib.md5(b"something else").hexdigest()  # noqa: S324
         return send(
             httpx.Request(
@@ -276,6 +277,7 @@ def test_a_checksum_mismatch_is_errored_and_reported(runtime, cm, clock, hip):
     cm.run_worker()
     rows = received(runtime)
     bad = [r for r in rows if r[2] == "ERRORED"]
+    # Each page is one document: the corrupted page's document is the one errored.
     assert len(bad) == 1 and bad[0][3] == "ABDM-1309" and bad[0][1] is None
     with unit_of_work(runtime.session_factory) as s:
         errored = s.scalar(select(HiuReceivedRecord).where(HiuReceivedRecord.status == "ERRORED"))
@@ -456,7 +458,6 @@ def test_the_hip_sends_only_consented_types_contexts_and_dates(runtime, cm, cloc
 
 
 def test_a_revocation_mid_transfer_stops_the_push(runtime, cm, clock, hip):
-    runtime.extras[CONFIG_KEY] = RecordsConfig(page_max_entries=1)
     g = grant(cm, runtime, clock, hip)
     sent = {"n": 0}
 

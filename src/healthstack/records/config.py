@@ -18,11 +18,6 @@ CONFIG_KEY = "records.config"
 
 @dataclass(frozen=True)
 class RecordsConfig:
-    # A data push page carries at most this much ciphertext and this many entries: the
-    # app refuses bodies above ``max_body_bytes`` (3.2 MB), and a smaller page is less
-    # to resend after a failure.
-    page_max_bytes: int = 1_000_000
-    page_max_entries: int = 25
     # Tries per page before the page (and its care contexts) count as ERRORED.
     push_max_attempts: int = 6
     # ABDM's link token lasts up to six months (REFERENCE.md §4.6) when the token does

@@ -50,7 +50,6 @@ from healthstack.integrations.sms import send_sms
 from healthstack.kernel import fidelius
 from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
 from healthstack.kernel.context import Purpose, RequestContext
-from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.kernel.ids import mask_mobile, normalise_mobile
@@ -77,7 +76,6 @@ from healthstack.records.models import (
 from healthstack.runtime import Runtime
 
 PUSH_TOPIC = "records.push"
-_HIP_KEY_SEAL = "records.hip-key"
 _OTP_DOMAIN = "records.link-otp"
 # A push answered with one of these will not succeed if sent again.
 _PERMANENT = {400, 401, 403, 409, 410, 413, 415, 422}
@@ -771,27 +769,14 @@ def _documents(
     return [(doc, ref) for doc, ref, mrn in rows if (mrn, ref) in wanted]
 
 
-def _paginate(
-    runtime: Runtime, docs: list[tuple[HealthDocument, str]]
-) -> list[list[dict[str, Any]]]:
-    cfg = records_config(runtime)
-    pages: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for doc, ref in docs:
-        # base64 of the ciphertext (plaintext + 16-byte tag), plus the entry's JSON.
-        cost = (doc.size_bytes + 16) * 4 // 3 + 200
-        if current and (size + cost > cfg.page_max_bytes or len(current) >= cfg.page_max_entries):
-            pages.append(current)
-            current, size = [], 0
-        current.append({"document": doc.id, "careContextReference": ref})
-        size += cost
-    pages.append(current)  # an empty transfer is one empty page: the HIU learns it is done
-    return pages
-
-
-def _hip_sealer(runtime: Runtime) -> Sealer:
-    return Sealer(runtime.hasher, _HIP_KEY_SEAL)
+def _paginate(docs: list[tuple[HealthDocument, str]]) -> list[list[dict[str, Any]]]:
+    """One document per page. Fidelius derives one AES-GCM key and IV from a page's key
+    material, and ABDM sends one key material per page: two entries on one page would
+    be encrypted under the same key and IV, which gives away the XOR of their
+    plaintexts and lets GCM tags be forged. So each page carries one entry, under key
+    material of its own (``_page_body``)."""
+    pages = [[{"document": doc.id, "careContextReference": ref}] for doc, ref in docs]
+    return pages or [[]]  # an empty transfer is one empty page: the HIU learns it is done
 
 
 def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
@@ -865,16 +850,11 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
         session.add(transfer)
         _answer_hi_request(session, runtime, cb, body.transaction_id, exc.code, exc.message)
         return
-    key = fidelius.generate_key_material()
     transfer.artefact_id = artefact.id
     transfer.hiu_key_material = wire.to_dict()
     session.add(transfer)
     session.flush()
-    transfer.hip_key_sealed = _hip_sealer(runtime).seal(
-        json.dumps({"privateKey": key.private_key_b64, "nonce": key.nonce_b64}),
-        str(transfer.public_id),
-    )
-    pages = _paginate(runtime, _documents(session, artefact, requested_from, requested_to))
+    pages = _paginate(_documents(session, artefact, requested_from, requested_to))
     transfer.page_count = len(pages)
     for number, entries in enumerate(pages, start=1):
         session.add(
@@ -957,11 +937,9 @@ def plaintext(bundle: dict[str, Any]) -> bytes:
 def _page_body(
     session: Session, runtime: Runtime, transfer: HipDataTransfer, page: HipTransferPage
 ) -> dict[str, Any]:
-    try:
-        sealed = _hip_sealer(runtime).unseal(transfer.hip_key_sealed, str(transfer.public_id))
-    except SealBroken:
-        raise PushFailed("the transfer's key material cannot be opened") from None
-    key = fidelius.KeyMaterial.from_dict(json.loads(sealed))
+    # Fresh key material for every page, and every try of it: nothing to keep, and no
+    # two plaintexts ever share a key and IV (see _paginate).
+    key = fidelius.generate_key_material()
     hiu = fidelius.WireKeyMaterial.from_dict(transfer.hiu_key_material or {})
     ids = [int(e["document"]) for e in page.entries]
     docs = {
@@ -1111,7 +1089,6 @@ def finish_transfer(session: Session, runtime: Runtime, transfer: HipDataTransfe
     transfer.status = (TransferStatus.TRANSFERRED if all_sent else TransferStatus.FAILED).value
     transfer.finished_at = runtime.clock.now()
     transfer.care_context_status = per_context
-    transfer.hip_key_sealed = None  # the key pair served this request only
     body = m.HiNotify(
         notification=m.HiNotification(
             consent_id=transfer.consent_id,

@@ -276,9 +276,9 @@ class HipConsentArtefact(IdMixin, Base):
 
 class HipDataTransfer(IdMixin, Base):
     """One health-information request served by this HIP. The pages are fixed when the
-    request is accepted, so a worker that restarts resumes at the first unsent page.
-    The HIP's Fidelius key pair for it is sealed (bound to the row's public id) and
-    wiped when the transfer ends."""
+    request is accepted, one document each, so a worker that restarts resumes at the
+    first unsent page. Each page is encrypted under key material made when it is sent
+    and never stored (records.hip._paginate says why)."""
 
     __tablename__ = "hip_data_transfer"
 
@@ -289,7 +289,6 @@ class HipDataTransfer(IdMixin, Base):
     data_push_url: Mapped[str] = mapped_column(String(512))
     # The HIU's wire keyMaterial (public: key, nonce, expiry).
     hiu_key_material: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
-    hip_key_sealed: Mapped[str | None] = mapped_column(Text)
     date_from: Mapped[datetime]
     date_to: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12))
