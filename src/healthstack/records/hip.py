@@ -775,7 +775,9 @@ def _paginate(docs: list[tuple[HealthDocument, str]]) -> list[list[dict[str, Any
     be encrypted under the same key and IV, which gives away the XOR of their
     plaintexts and lets GCM tags be forged. So each page carries one entry, under key
     material of its own (``_page_body``)."""
-    pages = [[{"document": doc.id, "careContextReference": ref}] for doc, ref in docs]
+    pages: list[list[dict[str, Any]]] = [
+        [{"document": doc.id, "careContextReference": ref}] for doc, ref in docs
+    ]
     return pages or [[]]  # an empty transfer is one empty page: the HIU learns it is done
 
 
