@@ -112,7 +112,7 @@ def create_app(
 
         app.include_router(dev_router)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     logging.getLogger("healthstack").setLevel(settings.log_level)
     return app
