@@ -88,11 +88,17 @@ class BodySizeLimit:
 # no event handler attribute, no eval), images also as data: (the patient's photo),
 # nothing framed, embedded or posted elsewhere. A route may send its own policy (the
 # record attachments' sandbox, the API docs' pages); this is the default for the rest.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
+def content_security_policy(
+    *, style_hashes: tuple[str, ...] = (), inline_styles: bool = False, blob_workers: bool = False
+) -> str:
+    """The pages' policy. ``style_hashes``: the dashboard's allowance for the <style>
+    elements plotly.js adds (``vendor.plotly_style_sources``); ``inline_styles`` and
+    ``blob_workers``: the API docs pages' (``web/apidocs.py``). None is a script's."""
+    style = ["'self'", *style_hashes, *(["'unsafe-inline'"] if inline_styles else [])]
+    directives = [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self'",
+        "style-src " + " ".join(style),
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
@@ -100,14 +106,27 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
         "frame-ancestors 'none'",
         "form-action 'self'",
-    )
-)
+    ]
+    if blob_workers:
+        directives.append("worker-src 'self' blob:")
+    return "; ".join(directives)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def _policy_for(path: str) -> str:
+    if path == "/dashboard" or path.startswith("/dashboard/"):
+        from healthstack.web.vendor import plotly_style_sources
+
+        return content_security_policy(style_hashes=plotly_style_sources())
+    return CONTENT_SECURITY_POLICY
+
 
 # Powerful browser features, all off; the desk's card scan may use the camera (a photo
 # of the QR through the file input), and only that page.
 _FEATURES_OFF = (
     "accelerometer",
-    "bluetooth",
     "browsing-topics",
     "display-capture",
     "geolocation",
@@ -146,7 +165,7 @@ class SecurityHeaders:
             return
         path = scope.get("path", "")
         defaults: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"content-security-policy", _policy_for(path).encode()),
             (
                 b"permissions-policy",
                 (
