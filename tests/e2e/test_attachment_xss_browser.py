@@ -13,6 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from healthstack.kernel.context import Role
 from healthstack.web.deps import PATIENT_COOKIE
+from tests.e2e.csp_watch import watch_csp
 from tests.e2e.test_facilities_browser import log_in
 from tests.factories_attachments import (
     HOSTILE,
@@ -67,8 +68,10 @@ def _check_record(page, record_url: str, base: str, keys: dict[str, str], ran: l
     for name in HOSTILE_TITLES:  # the bytes as received, for the record
         assert page.request.get(base + quote(keys[name], safe="")).body() == HOSTILE[name][1]
 
+    watch = watch_csp(page)
     page.goto(record_url)
     title = page.title()
+    assert watch.page_violations(page) == [], watch.page_violations(page)
     # The true PNG is drawn on the page; no image element for anything mislabelled.
     png = page.locator(f'img[src$="{quote(keys["Prescription photo (png)"], safe="")}"]')
     png.wait_for()
