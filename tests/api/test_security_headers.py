@@ -65,3 +65,16 @@ def test_hsts_when_the_deployment_is_https(settings, runtime):
         # The request reached the app as http (a TLS proxy in front): HSTS all the same.
         r = c.get("/login")
     assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_the_dashboard_allows_only_plotlys_own_style_elements(client, make_staff):
+    log_in(client, make_staff, Role.STATE_ADMIN)
+    r = client.get("/dashboard")
+    assert r.status_code == 200
+    csp = _directives(r.headers["content-security-policy"])
+    assert csp["script-src"] == ["'self'"]
+    style = csp["style-src"]
+    assert style[0] == "'self'" and "'unsafe-inline'" not in style
+    # The empty element plotly.js fills through the CSSOM, and the sheets it carries.
+    assert "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='" in style
+    assert all(s.startswith("'sha256-") for s in style[1:])
