@@ -54,7 +54,7 @@ from healthstack.records import phr as own_records
 from healthstack.records.documents.view import attachment_content
 from healthstack.runtime import Runtime
 from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE
-from healthstack.web.pages import inline_file, render, same_origin
+from healthstack.web.pages import attachment_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -945,7 +945,7 @@ def health_record_attachment(pg: PageDep, record_id: str, key: str) -> Response:
     except DomainError as exc:
         absorb(me.session, exc)
         return me.not_found(exc)
-    return inline_file(data, content_type, title)
+    return attachment_file(data, content_type, title)
 
 
 # Last: include_router copies the routes that exist at the time.

@@ -38,7 +38,7 @@ from healthstack.records.care_contexts import facility_name
 from healthstack.records.documents.view import attachment_content
 from healthstack.records.models import HiuConsentRequest
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import inline_file, render, same_origin
+from healthstack.web.pages import attachment_file, render, same_origin
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -343,7 +343,7 @@ def record_attachment(
         content_type, data, title = attachment_content(record.bundle, key)
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
-    return inline_file(data, content_type, title)
+    return attachment_file(data, content_type, title)
 
 
 router.include_router(posts)

@@ -45,6 +45,9 @@ def create_app(
         version="0.1.0",
         description="ABHA health accounts and the ABDM stack as a state runs it.",
         lifespan=lifespan,
+        # /docs and /redoc are ours (web/apidocs.py): served offline, under the CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.settings = settings
@@ -60,6 +63,9 @@ def create_app(
 
     # The vendor route (/static/vendor/...) goes before the /static mount that would hide it.
     app.include_router(vendor_router)
+    from healthstack.web.apidocs import router as apidocs_router
+
+    app.include_router(apidocs_router)
     app.include_router(monitoring_router)
     app.include_router(monitoring_pages)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
@@ -116,7 +122,7 @@ def create_app(
 
         app.include_router(dev_router)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     logging.getLogger("healthstack").setLevel(settings.log_level)
     return app

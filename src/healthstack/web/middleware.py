@@ -84,26 +84,108 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": raw})
 
 
+# The pages' policy: scripts and styles only from files of this site (no inline script,
+# no event handler attribute, no eval), images also as data: (the patient's photo),
+# nothing framed, embedded or posted elsewhere. A route may send its own policy (the
+# record attachments' sandbox, the API docs' pages); this is the default for the rest.
+def content_security_policy(
+    *, style_hashes: tuple[str, ...] = (), inline_styles: bool = False, blob_workers: bool = False
+) -> str:
+    """The pages' policy. ``style_hashes``: the dashboard's allowance for the <style>
+    elements plotly.js adds (``vendor.plotly_style_sources``); ``inline_styles`` and
+    ``blob_workers``: the API docs pages' (``web/apidocs.py``). None is a script's."""
+    style = ["'self'", *style_hashes, *(["'unsafe-inline'"] if inline_styles else [])]
+    directives = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src " + " ".join(style),
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+    if blob_workers:
+        directives.append("worker-src 'self' blob:")
+    return "; ".join(directives)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def _policy_for(path: str) -> str:
+    if path == "/dashboard" or path.startswith("/dashboard/"):
+        from healthstack.web.vendor import plotly_style_sources
+
+        return content_security_policy(style_hashes=plotly_style_sources())
+    return CONTENT_SECURITY_POLICY
+
+
+# Powerful browser features, all off; the desk's card scan may use the camera (a photo
+# of the QR through the file input), and only that page.
+_FEATURES_OFF = (
+    "accelerometer",
+    "browsing-topics",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+)
+PERMISSIONS_POLICY = ", ".join(f"{f}=()" for f in ("camera", *_FEATURES_OFF))
+CAMERA_PERMISSIONS_POLICY = ", ".join(("camera=(self)", *(f"{f}=()" for f in _FEATURES_OFF)))
+CAMERA_PATHS = ("/desk/scan",)
+
+HSTS = b"max-age=31536000"
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp):
+    """The headers every response carries unless its route set its own. ``https``:
+    the deployment's base URL is https, so HSTS goes on every response (behind a TLS
+    proxy the request itself may arrive as http); a request made over https gets it
+    anyway."""
+
+    def __init__(self, app: ASGIApp, *, https: bool = False):
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        defaults: list[tuple[bytes, bytes]] = [
+            (b"content-security-policy", _policy_for(path).encode()),
+            (
+                b"permissions-policy",
+                (
+                    CAMERA_PERMISSIONS_POLICY if path in CAMERA_PATHS else PERMISSIONS_POLICY
+                ).encode(),
+            ),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            # no-store unless the route chose its own (vendored libraries are cached).
+            (b"cache-control", b"no-store"),
+        ]
+        if self.https or scope.get("scheme") == "https":
+            defaults.append((b"strict-transport-security", HSTS))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                # no-store unless the route chose its own (vendored libraries are cached).
-                if not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in defaults if k not in present]
                 message["headers"] = headers
             await send(message)
 

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthstack.kernel.errors import PermissionDenied
+from healthstack.records.documents.model import inline_type
 
 
 def render(
@@ -33,14 +34,35 @@ def same_origin(request: Request) -> None:
         )
 
 
-def inline_file(data: bytes, content_type: str, title: str | None) -> Response:
-    """A file shown in the browser (a record's PDF or image), never cached."""
-    safe = "".join(c for c in (title or "attachment") if c.isalnum() or c in " ._-")[:80]
+# Every attachment response: a sandbox without scripts (and so an opaque origin, no
+# cookies, no access to the pages of this site) and nothing it may load.
+ATTACHMENT_CSP = (
+    "sandbox; default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_DOWNLOAD_SUFFIX = {"application/dicom": ".dcm"}
+
+
+def attachment_file(data: bytes, content_type: str, title: str | None) -> Response:
+    """A record's attachment, as the HIP sent it. Its content type is the sending HIP's
+    word, so only a PDF, PNG or JPEG whose bytes match is shown in the browser; anything
+    else (HTML, SVG, a mislabelled file) is a download of no particular type, never
+    rendered as a page of this origin. Never cached."""
+    safe = "".join(c for c in (title or "attachment") if c.isalnum() or c in " _-")[:80].strip()
+    shown = inline_type(content_type, data)
+    if shown is not None:
+        media_type, disposition = shown, f'inline; filename="{safe or "attachment"}"'
+    else:
+        suffix = _DOWNLOAD_SUFFIX.get(content_type.split(";", 1)[0].strip().lower(), ".bin")
+        media_type = "application/octet-stream"
+        disposition = f'attachment; filename="{safe or "attachment"}{suffix}"'
     return Response(
         data,
-        media_type=content_type,
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'inline; filename="{safe or "attachment"}"',
+            "Content-Disposition": disposition,
+            "Content-Security-Policy": ATTACHMENT_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
             "Cache-Control": "no-store",
         },
     )

@@ -192,6 +192,20 @@ def _matches(content_type: str, data: bytes) -> bool:
     return any(data.startswith(sig) for sig in _SIGNATURES[content_type])
 
 
+# What a browser may show from a received record as a document or an image: formats
+# that carry no script for the page, and only when the bytes are what the label says
+# (the label is the sending HIP's word, and an HIP may be hostile or broken).
+SHOWN_INLINE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+def inline_type(content_type: str, data: bytes) -> str | None:
+    """The type to show ``data`` as, or None when it may only be downloaded."""
+    declared = content_type.split(";", 1)[0].strip().lower()
+    if declared in SHOWN_INLINE and _matches(declared, data):
+        return declared
+    return None
+
+
 Gender = Literal["male", "female", "other", "unknown"]
 
 

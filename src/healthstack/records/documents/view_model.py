@@ -9,11 +9,14 @@ and ranges, money in rupees. Nothing here raises on an unexpected shape.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from healthstack.records.documents.model import inline_type
 from healthstack.records.terminology import RecordType
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -202,17 +205,27 @@ class AttachmentView:
         }.get(self.content_type, self.content_type or "file")
 
     @property
+    def shown_as(self) -> str | None:
+        """The type a browser may show this as (a PDF, PNG or JPEG whose first bytes
+        match its label), or None: then it is only ever offered as a download."""
+        try:
+            head = base64.b64decode(self.data[:240], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return inline_type(self.content_type, head)
+
+    @property
     def is_image(self) -> bool:
-        return self.content_type in ("image/jpeg", "image/png")
+        return self.shown_as in ("image/jpeg", "image/png")
 
     @property
     def data_uri(self) -> str:
-        return f"data:{self.content_type};base64,{self.data}"
+        return f"data:{self.shown_as or 'application/octet-stream'};base64,{self.data}"
 
     @property
     def filename(self) -> str:
         ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
-            self.content_type, "bin"
+            self.shown_as or "", "bin"
         )
         stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in self.title)[:60]
         return f"{stem.strip('-') or 'attachment'}.{ext}"
