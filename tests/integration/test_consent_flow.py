@@ -30,6 +30,7 @@ from tests.factories_consent import (
     HIP_C,
     HIU_B,
     HIU_D,
+    PIN,
     HipRecords,
     audit,
     consent_body,
@@ -42,6 +43,7 @@ from tests.factories_consent import (
     phr_headers,
     pump,
     rows,
+    set_pin,
     unwire,
     wire,
 )
@@ -63,11 +65,12 @@ def bridge(runtime, app):
 def ravi(runtime):
     account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
     link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
+    set_pin(runtime, account)
     return account
 
 
 def approve(client, runtime, account, request_id, consents=None):
-    body = {"consents": consents or [{"hip": {"id": HIP_A}}]}
+    body = {"consents": consents or [{"hip": {"id": HIP_A}}], "pin": PIN}
     return client.post(
         f"/api/v1/phr/consents/{request_id}/approve",
         json=body,
@@ -436,7 +439,7 @@ def test_expiry_job(runtime, bridge, client, ravi, clock):
     # The patient can no longer approve an expired request.
     r = client.post(
         f"/api/v1/phr/consents/{pending_id}/approve",
-        json={"consents": [{"hip": {"id": HIP_A}}]},
+        json={"consents": [{"hip": {"id": HIP_A}}], "pin": PIN},
         headers=phr_headers(runtime, ravi),
     )
     assert r.status_code == 409 and r.json()["code"] == "HS-1601"

@@ -28,8 +28,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.abha.auth import SELF_REQUEST_AUDIENCE, consent_digest
 from healthstack.abha.models import AbhaAccount
 from healthstack.consent import exceptions as cx
+from healthstack.consent import pin as pins
 from healthstack.consent.artefacts import sign_consent_detail
 from healthstack.consent.enums import NoticeTarget
 from healthstack.consent.linking import links_of
@@ -54,9 +56,10 @@ from healthstack.gateway.routing import (
 from healthstack.gateway.service import find_service
 from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.sms import send_sms
+from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited, record_access
 from healthstack.kernel.context import Purpose, RequestContext, system_context
-from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.errors import AuthenticationRequired, NotFound, ValidationFailed
 from healthstack.kernel.ids import looks_like_abha_number
 from healthstack.runtime import Runtime
 
@@ -268,6 +271,49 @@ def _self_request(detail: m.ConsentRequestDetail, runtime: Runtime) -> bool:
     return own
 
 
+# The header ABDM's patient-facing APIs carry the patient's user token in.
+AUTH_TOKEN_HEADER = "X-AUTH-TOKEN"  # noqa: S105 - a header name
+
+
+def _unproven(why: str) -> cx.ProtocolDenied:
+    return cx.ProtocolDenied(
+        f"A self-requested consent (PATRQT) needs the patient's proof for this request: {why} "
+        f"The bridge's credentials alone grant nothing; the patient asks again from the PHR, "
+        f"which sends a new proof in {AUTH_TOKEN_HEADER}.",
+        code=cx.SELF_REQUEST_UNPROVEN,
+        field=AUTH_TOKEN_HEADER,
+    )
+
+
+def _proof_of_patient(
+    session: Session, runtime: Runtime, message: InboundMessage, account: AbhaAccount
+) -> str:
+    """The self-request's proof (ADR 0012): a user token of audience ``abha-self-request``
+    signed by the ABHA service, naming this patient and this request's digest, not used
+    before. Returns its one-time id, which the request keeps."""
+    raw = (message.headers.get(AUTH_TOKEN_HEADER) or "").strip()
+    if raw.lower().startswith("bearer "):
+        raw = raw[7:].strip()
+    if not raw:
+        raise _unproven(f"the {AUTH_TOKEN_HEADER} header is missing.")
+    try:
+        claims = tokens.verify(
+            runtime.keyring, raw, audience=SELF_REQUEST_AUDIENCE, clock=runtime.clock
+        )
+    except AuthenticationRequired as exc:
+        why = "it has expired." if exc.code == "HS-1402" else "it is not a valid proof."
+        raise _unproven(why) from None
+    if claims.get("sub") != account.abha_number:
+        raise _unproven("it was issued to another patient.")
+    if claims.get("consentDigest") != consent_digest(message.body.get("consent") or {}):
+        raise _unproven("it was issued for another request.")
+    jti = str(claims.get("jti") or "")[:64]
+    used = session.scalar(select(ConsentRequest.id).where(ConsentRequest.self_proof_id == jti))
+    if not jti or used is not None:
+        raise _unproven("it was already used.")
+    return jti
+
+
 def _grant_own(
     session: Session,
     ctx: RequestContext,
@@ -302,6 +348,7 @@ def _grant_own(
         account=account,
         consent_request_id=str(req.public_id),
         choices=[GrantChoice(hip_id=h) for h in reachable],
+        pin=None,  # the patient's proof stands for it
     )
     return []
 
@@ -339,6 +386,7 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
                 "Patient not found: no active ABHA here has that address.",
                 code=cx.PATIENT_NOT_FOUND,
             )
+        proof_id = _proof_of_patient(session, runtime, message, account) if own else None
         permission = detail.permission
         req = ConsentRequest(
             hiu_id=detail.hiu.id,
@@ -359,6 +407,7 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
             else None,
             status=S.REQUESTED.value,
             hiu_request_id=message.request_id,
+            self_proof_id=proof_id,
             created_at=now,
             updated_at=now,
         )
@@ -673,9 +722,12 @@ def grant(
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
+    pin: str | None,
 ) -> list[ConsentArtefact]:
     """The patient grants: one signed artefact per chosen HIP; each HIP gets its
-    artefact, the HIU the artefact ids."""
+    artefact, the HIU the artefact ids. ``pin``: the patient's consent PIN, checked
+    before anything changes (``consent.pin``); a self-request the patient proved
+    (ADR 0012) is granted on that proof instead."""
     now = runtime.clock.now()
     with audited(
         session,
@@ -691,6 +743,8 @@ def grant(
                 "This request is no longer waiting for you (already answered or expired).",
                 field="consentRequestId",
             )
+        if req.self_proof_id is None:
+            pins.check_pin(session, ctx, runtime, account=account, pin=pin)
         plans = _plan(session, account, req, choices, now)
         artefacts: list[ConsentArtefact] = []
         requester = m.Requester.model_validate(req.requester)

@@ -333,7 +333,9 @@ def approve(
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
+    pin: str | None,
 ) -> dict[str, Any]:
+    """Grant with the patient's consent PIN (``consent.pin``)."""
     consents.grant(
         session,
         ctx,
@@ -341,6 +343,7 @@ def approve(
         account=account,
         consent_request_id=consent_request_id,
         choices=choices,
+        pin=pin,
     )
     req = consents.own_request(session, account, consent_request_id)
     return _request_view(session, runtime, req)
