@@ -98,6 +98,27 @@ def jwks_key(bridge, kid):
     return {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(keys).keys}[kid]
 
 
+def test_the_sms_to_a_family_mobile_says_which_member_it_is_for(runtime, bridge):
+    """Ravi and his mother share one mobile: the request's SMS names whose records are
+    asked for, masked (the SMS outbox and a locked phone's screen show it)."""
+    ravi = patient(runtime, name="Ravi Kumar", birth_date=date(1990, 4, 12), handle="ravi.k")
+    mother = patient(runtime, name="Kamla Devi", gender="F", birth_date=date(1962, 2, 2))
+    assert ravi.mobile == mother.mobile
+    body = consent_body(ravi)
+    body["consent"]["patient"]["id"] = "ravi.k@sbx"
+    init_consent(runtime, bridge, body)
+    init_consent(runtime, bridge, consent_body(mother))  # her default address: the number
+    with unit_of_work(runtime.session_factory) as s:
+        sms = s.scalars(select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC)).all()
+    texts = [o.payload["text"] for o in sms if o.payload["template"] == "consent.request"]
+    assert len(texts) == 2
+    assert "for R*** K****, ra***@sbx" in texts[0]
+    assert f"for K**** D***, {mother.abha_number[:2]}***@sbx" in texts[1]
+    for text, who in zip(texts, (ravi, mother), strict=True):
+        assert who.name not in text and who.abha_number not in text
+        assert "Ravi" not in text and "ravi.k@" not in text and "Kamla" not in text
+
+
 # --------------------------------------------------------------------------- the whole way
 
 

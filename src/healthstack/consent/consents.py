@@ -29,7 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.abha.auth import SELF_REQUEST_AUDIENCE, consent_digest
+from healthstack.abha.login import mask_name
 from healthstack.abha.models import AbhaAccount
+from healthstack.abha.profile_view import preferred_address
 from healthstack.consent import exceptions as cx
 from healthstack.consent import pin as pins
 from healthstack.consent.artefacts import sign_consent_detail
@@ -422,12 +424,21 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
             send_sms(
                 session,
                 mobile=account.mobile,
-                text=f"{who} asks to see your health records. Open your PHR to approve or "
-                "deny the request. - ABDM",
+                text=f"{who} asks to see health records for {_whose(account, pid, runtime)}. "
+                "Open your PHR to approve or deny the request. - ABDM",
                 template="consent.request",
                 clock=runtime.clock,
             )
     return [_on_init(message, req)]
+
+
+def _whose(account: AbhaAccount, named: str, runtime: Runtime) -> str:
+    """Which ABHA a request is for, masked: a family's ABHAs often share one mobile, so
+    the SMS says whose records (``R*** K****, ra***@sbx``), never a full name or number."""
+    suffix = runtime.settings.abha_suffix
+    address = named.strip().lower() if "@" in named else preferred_address(account, suffix)
+    handle, _, domain = address.partition("@")
+    return f"{mask_name(account.name)}, {handle[:2]}***@{domain or suffix}"
 
 
 def _on_init(message: InboundMessage, req: ConsentRequest) -> Callback:
