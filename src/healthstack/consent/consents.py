@@ -10,7 +10,7 @@ Patient side (``phr`` calls these with the logged-in account; another patient's
 request is 'not found'): ``grant`` (per HIP among the patient's linked facilities,
 narrowing HI types, care contexts, dates and expiry, never widening: one signed artefact
 per HIP, each HIP notified with it, the HIU with the artefact ids), ``deny`` (the HIU is
-told) and ``revoke`` (both told).
+told) and ``revoke`` (both told); ``close_account`` ends them all when the ABHA is deleted.
 
 The scheduler's ``expire_due`` marks artefacts and requests EXPIRED at their expiry and
 tells both sides.
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,7 @@ from healthstack.consent.protocol import (
     sender_context,
 )
 from healthstack.gateway.enums import ServiceType
+from healthstack.gateway.exceptions import ServiceUnknown
 from healthstack.gateway.routing import (
     Callback,
     InboundMessage,
@@ -888,6 +890,62 @@ def revoke(
         req.updated_at = now
         notify_hiu(session, runtime, req, S.REVOKED.value, live)
     return live
+
+
+def _told(send: Callable[..., ConsentNotice], *args: Any) -> None:
+    """A notification to a HIP or HIU that may have left the network since: the
+    patient's decision stands all the same (the party's consent has ended either way)."""
+    with suppress(ServiceUnknown):
+        send(*args)
+
+
+def close_account(
+    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+) -> int:
+    """The ABHA is being deleted: every request waiting for the patient is denied and
+    every live consent revoked (the HIPs stop sharing, the HIUs erase, the PHR's own
+    copies too), each party told. Returns how many requests changed."""
+    now = runtime.clock.now()
+    changed = 0
+    with audited(
+        session,
+        ctx,
+        action="consent.close_account",
+        resource_type="abha_account",
+        resource_id=str(account.public_id),
+        clock=runtime.clock,
+    ):
+        open_requests = session.scalars(
+            select(ConsentRequest)
+            .where(
+                ConsentRequest.account_id == account.id,
+                ConsentRequest.status.in_((S.REQUESTED.value, S.GRANTED.value)),
+            )
+            .order_by(ConsentRequest.id)
+            .with_for_update()
+        )
+        for req in open_requests:
+            status = effective_status(req, now)
+            if status == S.REQUESTED:
+                req.status = S.DENIED.value
+                req.decided_at = now
+                _told(notify_hiu, session, runtime, req, S.DENIED.value)
+            elif status == S.GRANTED:
+                live = [a for a in req.artefacts if artefact_status(a, now) == S.GRANTED]
+                for artefact in live:
+                    artefact.status = S.REVOKED.value
+                    artefact.revoked_at = now
+                    artefact.updated_at = now
+                    _told(notify_hip, session, runtime, artefact, S.REVOKED.value)
+                req.status = S.REVOKED.value
+                if live:
+                    _told(notify_hiu, session, runtime, req, S.REVOKED.value, live)
+            else:
+                continue
+            req.updated_at = now
+            changed += 1
+        session.flush()
+    return changed
 
 
 # --------------------------------------------------------------------------- expiry

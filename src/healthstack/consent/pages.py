@@ -41,8 +41,10 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from healthstack.abha import profile
+from healthstack.abha.household import HOUSEHOLD_COOKIE
 from healthstack.abha.models import AbhaAccount
-from healthstack.abha.pages import Page, PageDep, holder_context, signed_in
+from healthstack.abha.pages import Page, PageDep, holder_context, household_choices, signed_in
 from healthstack.consent import exceptions as cx
 from healthstack.consent import phr
 from healthstack.consent import pin as pins
@@ -268,6 +270,8 @@ _WORDING: dict[str, str] = {
     "has expired. Its status is shown below.",
     cx.NOT_REVOCABLE: "There is nothing left to revoke here: this consent was denied, already "
     "revoked, or has expired.",
+    "HS-1255": "Your ABHA has no verified mobile to send the OTP to. Add and verify a "
+    "mobile on “My ABHA” first.",
     cx.WRONG_STEP: "This step is already over. Look at where the linking stands below, or "
     "start again from “Link records from a facility”.",
 }
@@ -304,7 +308,12 @@ def phr_home(pg: PageDep) -> Response:
     pending = phr.consent_list(
         me.session, me.ctx, me.runtime, account=me.account, status="REQUESTED"
     )
-    return me.show("phr/home.html", linked=linked, pending=pending)
+    return me.show(
+        "phr/home.html",
+        linked=linked,
+        pending=pending,
+        household=household_choices(me.pg, me.account),
+    )
 
 
 # --------------------------------------------------------------------------- discover and link
@@ -974,6 +983,105 @@ def pin_reset_confirm(
         absorb(me.session, exc)
         return _reset_page(me, txn_id=txn_id, error=exc)
     return _see("/phr/pin?done=reset")
+
+
+# --------------------------------------------------------------------------- deleting the ABHA
+
+DELETE_SCOPE = ["abha-profile", "delete"]
+
+
+def _delete_page(
+    me: Holder,
+    *,
+    txn_id: str = "",
+    message: str | None = None,
+    error: DomainError | str | None = None,
+) -> HTMLResponse:
+    mobile = me.account.mobile if me.account.mobile_verified else None
+    return me.show(
+        "phr/delete.html",
+        error=error,
+        notice=message,
+        txn_id=txn_id,
+        mobile=mask_mobile(mobile) if mobile else None,
+        granted=len(
+            phr.consent_list(me.session, me.ctx, me.runtime, account=me.account, status="GRANTED")
+        ),
+    )
+
+
+@router.get("/phr/account/delete", response_class=HTMLResponse, response_model=None)
+def delete_page(pg: PageDep) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    return _delete_page(me)
+
+
+@posts.post("/phr/account/delete", response_class=HTMLResponse, response_model=None)
+def delete_otp(pg: PageDep, confirm: Text16 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    if confirm != "yes":
+        return _delete_page(
+            me, error="Tick the box to confirm that you want to delete your ABHA for good."
+        )
+    try:
+        sent = profile.request_profile_otp(
+            me.session,
+            me.runtime,
+            account=me.account,
+            scope=DELETE_SCOPE,
+            login_hint=None,
+            login_id=None,
+            otp_system="abdm",
+            ctx=me.ctx,
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, error=exc)
+    return _delete_page(me, txn_id=sent.txn_id, message=sent.message)
+
+
+@posts.post("/phr/account/delete/resend", response_class=HTMLResponse, response_model=None)
+def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        sent = profile.resend_profile_otp(
+            me.session, me.runtime, account=me.account, txn_id=txn_id, ctx=me.ctx
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, txn_id=txn_id, error=exc)
+    return _delete_page(me, txn_id=txn_id, message=f"A new OTP was sent. {sent.message}.")
+
+
+@posts.post("/phr/account/delete/confirm", response_class=HTMLResponse, response_model=None)
+def delete_confirm(pg: PageDep, txn_id: Text64 = "", otp: Text16 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        message = phr.delete_account(
+            me.session,
+            me.ctx,
+            me.runtime,
+            account=me.account,
+            txn_id=txn_id,
+            otp_value=me.pg.wire(otp.strip()),
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, txn_id=txn_id, error=exc)
+    # Logged out: the deleted ABHA's session, and the mobile's other ABHAs with it.
+    me.pg.base = {}
+    response = me.show("phr/deleted.html", notice=message)
+    response.delete_cookie(PATIENT_COOKIE, path="/")
+    response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
+    return response
 
 
 # --------------------------------------------------------------------------- own records
