@@ -349,6 +349,21 @@ def phr_headers(runtime: Runtime, account: AbhaAccount) -> dict[str, str]:
     return {"X-token": f"Bearer {user_token(runtime, account)}"}
 
 
+# A consent PIN the tests' patients set (approving a consent needs one).
+PIN = "2580"
+
+
+def set_pin(runtime: Runtime, account: AbhaAccount, pin: str = PIN) -> None:
+    """The patient's consent PIN, as if set in the PHR."""
+    from healthstack.abha.auth import patient_context
+    from healthstack.consent import pin as pins
+
+    with unit_of_work(runtime.session_factory) as s:
+        owner = s.get(AbhaAccount, account.id)
+        assert owner is not None
+        pins.set_pin(s, patient_context(owner, request_id="test"), runtime, account=owner, pin=pin)
+
+
 def address_of(account: AbhaAccount) -> str:
     return f"{account.abha_number}@sbx"
 

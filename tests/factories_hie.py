@@ -80,6 +80,7 @@ PATIENT_ADDRESS = "asha.devi@sbx"
 PATIENT_MOBILE = "9876500011"
 DOCTOR_HPR = Practitioner(hpr_id="71-4321-8765-2109", name="Dr. Imran Lone")
 PHR = "/api/v1/phr"
+PIN = "2580"  # the patient's consent PIN (approving needs one)
 
 
 def hie_settings(settings: Settings) -> Settings:
@@ -334,6 +335,10 @@ class Exchange:
         """The patient logs in with their ABHA number and mobile OTP."""
         return {"X-token": f"Bearer {login_token(self.client, self.runtime, account)}"}
 
+    def set_pin(self, headers: dict[str, str], pin: str = PIN) -> None:
+        """The patient sets her consent PIN in the PHR (before her first approval)."""
+        self.phr_post("/pin", headers, {"pin": pin})
+
     def phr_get(self, path: str, headers: dict[str, str], **params: Any) -> Any:
         r = self.client.get(PHR + path, headers=headers, params=params)
         assert r.status_code == 200, r.text
@@ -554,7 +559,10 @@ def grant(
     choice: dict[str, Any] = {"hip": {"id": hie.hip_a}}
     if granted is not None:
         choice["hiTypes"] = granted
-    answer = hie.phr_post(f"/consents/{cm_request}/approve", phr, {"consents": [choice]})
+    hie.set_pin(phr)
+    answer = hie.phr_post(
+        f"/consents/{cm_request}/approve", phr, {"consents": [choice], "pin": PIN}
+    )
     [artefact] = answer["consentArtefacts"]
     if settle:
         hie.settle()

@@ -117,6 +117,9 @@ class ConsentSettings(BaseSettings):
     phr_hiu_id: str = "HEALTHSTACK-PHR"
     # How long the PHR keeps what it fetched for the patient (the consent's dataEraseAt).
     phr_keep_days: int = 30
+    # How long the patient's proof of a self-request (X-AUTH-TOKEN) stays usable: long
+    # enough for the facility side's outbox and the gateway's worker to carry it.
+    self_request_proof_seconds: int = 600
 
 
 class Settings(BaseSettings):

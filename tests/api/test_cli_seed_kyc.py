@@ -259,3 +259,26 @@ def test_demo_is_refused_in_production(cli_db, monkeypatch):
     assert result.exit_code == 2
     assert "development mode only" in result.output
     assert _count(cli_db, StaffUser) == 0
+
+
+def test_demo_bridge_secret_is_random_kept_and_never_printed(cli_db, tmp_path):
+    from argon2 import PasswordHasher
+
+    from healthstack.gateway.models import GatewayBridge
+    from healthstack.settings import DEV_SECRET_PLACEHOLDER
+
+    first = runner.invoke(app, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    path = tmp_path / "data" / "demo-bridge-secret"
+    secret = path.read_text().strip()
+    assert secret != DEV_SECRET_PLACEHOLDER and len(secret) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    said = " ".join(first.stdout.split())
+    assert str(path) in said.replace(" ", "") or "demo-bridge-secret" in said
+    assert secret not in first.stdout
+    again = runner.invoke(app, ["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert path.read_text().strip() == secret
+    with cli_db.connect() as conn:
+        stored = conn.execute(select(GatewayBridge.secret_hash)).scalar_one()
+    assert PasswordHasher().verify(stored, secret)

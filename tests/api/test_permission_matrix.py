@@ -121,6 +121,11 @@ PATIENT_TOKEN_ROUTES = {
             "consents/{consent_request_id}/deny",
             "consents/{consent_request_id}/revoke",
             "records",  # test_phr_own_records_api.py: another patient's fetch is 404
+            # The consent PIN (test_phr_pin_api.py: another patient's reset is 404)
+            "pin",
+            "pin/reset/otp",
+            "pin/reset/resend",
+            "pin/reset",
         )
     ),
 }
@@ -244,6 +249,8 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patient/change/otp"): "patient",
     ("POST", "/patient/change/resend"): "patient",
     ("POST", "/patient/change/verify"): "patient",
+    # Switching among a mobile's ABHAs (tests/api/test_patient_household.py: 404 otherwise)
+    ("POST", "/patient/switch"): "patient",
     # Coverage dashboard targets form (tests/api/test_monitoring_pages.py)
     ("POST", "/dashboard/targets"): "monitoring.targets",
     # Facility registry pages (tests/api/test_facilities_pages.py)
@@ -282,4 +289,12 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/phr/consents/{consent_request_id}/deny"): "patient",
     ("POST", "/phr/consents/{consent_request_id}/revoke"): "patient",
     ("POST", "/phr/records"): "patient",
+    # Consent PIN and deleting the ABHA (tests/api/test_phr_pin_pages.py, _delete_pages.py)
+    ("POST", "/phr/pin"): "patient",
+    ("POST", "/phr/pin/reset"): "patient",
+    ("POST", "/phr/pin/reset/resend"): "patient",
+    ("POST", "/phr/pin/reset/confirm"): "patient",
+    ("POST", "/phr/account/delete"): "patient",
+    ("POST", "/phr/account/delete/resend"): "patient",
+    ("POST", "/phr/account/delete/confirm"): "patient",
 }

@@ -18,6 +18,7 @@ from tests.factories_consent import (
     HIP_A,
     HIP_C,
     OTP,
+    PIN,
     HipRecords,
     audit,
     consent_body,
@@ -29,6 +30,7 @@ from tests.factories_consent import (
     phr_headers,
     pump,
     rows,
+    set_pin,
     unwire,
     wire,
 )
@@ -292,13 +294,14 @@ def test_discovery_refusals(client, runtime, bridge, ravi, sita):
 @pytest.fixture
 def linked(runtime, ravi):
     link_directly(runtime, ravi, HipRecords(abha_number=ravi.abha_number))
+    set_pin(runtime, ravi)
     return ravi
 
 
-def approve(client, runtime, account, rid, consents):
+def approve(client, runtime, account, rid, consents, pin=PIN):
     return client.post(
         f"{API}/consents/{rid}/approve",
-        json={"consents": consents},
+        json={"consents": consents, "pin": pin},
         headers=phr_headers(runtime, account),
     )
 
@@ -412,7 +415,7 @@ def test_grant_limited_to_the_requested_hip_and_care_contexts(client, runtime, b
 def test_decisions_belong_to_the_patient_and_happen_once(client, runtime, bridge, linked, sita):
     rid = init_consent(runtime, bridge, consent_body(linked))["consentRequest"]["id"]
     for action, body in (
-        ("approve", {"consents": [{"hip": {"id": HIP_A}}]}),
+        ("approve", {"consents": [{"hip": {"id": HIP_A}}], "pin": PIN}),
         ("deny", None),
         ("revoke", {}),
     ):
@@ -454,7 +457,9 @@ def test_decisions_belong_to_the_patient_and_happen_once(client, runtime, bridge
 def test_approve_needs_a_facility(client, runtime, bridge, linked):
     rid = init_consent(runtime, bridge, consent_body(linked))["consentRequest"]["id"]
     r = client.post(
-        f"{API}/consents/{rid}/approve", json={"consents": []}, headers=phr_headers(runtime, linked)
+        f"{API}/consents/{rid}/approve",
+        json={"consents": [], "pin": PIN},
+        headers=phr_headers(runtime, linked),
     )
     assert r.status_code == 400 and r.json()["code"] == "HS-1000"
     r = approve(client, runtime, linked, rid, [{"hip": {"id": HIP_A}}, {"hip": {"id": HIP_A}}])

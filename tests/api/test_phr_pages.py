@@ -22,6 +22,7 @@ from tests.factories_consent import (
     HIP_A,
     HIP_C,
     OTP,
+    PIN,
     HipRecords,
     audit,
     consent_body,
@@ -31,6 +32,7 @@ from tests.factories_consent import (
     patient,
     pump,
     rows,
+    set_pin,
     unwire,
     user_token,
     wire,
@@ -66,6 +68,7 @@ def sita(runtime):
 @pytest.fixture
 def linked(runtime, ravi):
     link_directly(runtime, ravi, HipRecords(abha_number=ravi.abha_number))
+    set_pin(runtime, ravi)
     return ravi
 
 
@@ -377,6 +380,7 @@ def approve(client, rid, **form):
         "date_from": "2020-01-01",
         "date_to": "2026-11-25",
         "expiry": "2027-06-01",
+        "pin": PIN,
     }
     return client.post(
         f"/phr/consents/{rid}/approve", data={**base, **form}, follow_redirects=False

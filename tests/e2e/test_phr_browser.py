@@ -1,8 +1,10 @@
 """The PHR in real Chromium. The consent approval: a doctor's consent request reaches
 the patient (through the fake facility bridge and the gateway); the patient logs in
-with the mobile OTP, opens the request, narrows the record types, approves, finds it
-under Granted, and revokes it. And linking, where the page's own script filters the
-facilities and waits for each answer of the facility without a click."""
+with the mobile OTP, opens the request, sets her consent PIN when the PHR asks, narrows
+the record types, approves with the PIN, finds it under Granted, and revokes it. A
+family's mobile: the patient switches between its ABHAs without logging in again. And
+linking, where the page's own script filters the facilities and waits for each answer
+of the facility without a click."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from tests.e2e.test_patient_browser import read_otp
 from tests.factories_consent import (
     HIP_A,
     OTP,
+    PIN,
     HipRecords,
     consent_body,
     init_consent,
@@ -78,9 +81,25 @@ def test_patient_narrows_approves_and_revokes_a_consent(page, live_server, runti
     request = page.inner_text("#consent-request")
     assert "Dr. Manju Sharma" in request and "To treat you (care management)" in request
 
-    # Share the consultation notes only, from PHC Khag.
+    # The first approval: the PHR has her set a consent PIN, then brings her back.
+    assert page.locator("#approve-form").count() == 0
+    page.get_by_role("link", name="Set my consent PIN").click()
+    page.wait_for_url(re.compile(r"/phr/pin\?back="))
+    page.locator("input[name=pin]").fill(PIN)
+    page.locator("input[name=pin_again]").fill(PIN)
+    page.get_by_role("button", name="Set PIN").click()
+    page.wait_for_url(f"{live_server}/phr/consents/{asked}?done=pin")
+    assert "Your consent PIN is set" in page.get_by_role("status").inner_text()
+
+    # Share the consultation notes only, from PHC Khag; a wrong PIN first.
     assert page.get_by_label("PHC Khag").is_checked()
     page.get_by_label("Prescriptions").uncheck()
+    page.get_by_label("Your consent PIN").fill("0000")
+    page.get_by_role("button", name="Approve").click()
+    assert "not correct (4 tries left)" in page.get_by_role("alert").inner_text()
+    assert not page.get_by_label("Prescriptions").is_checked()  # the choices are kept
+    assert rows(runtime, ConsentArtefact) == []
+    page.get_by_label("Your consent PIN").fill(PIN)
     page.screenshot(path="/tmp/phr-consent-request.png", full_page=True)
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{live_server}/phr/consents/{asked}?done=approved")
@@ -155,3 +174,27 @@ def test_patient_finds_and_links_records_while_the_page_waits(page, live_server,
     linked = page.inner_text("#linked")
     assert "OPD visit, 1 Nov 2026" in linked and "OPD visit, 12 Nov 2026" not in linked
     page.screenshot(path="/tmp/phr-home.png", full_page=True)
+
+
+def test_a_family_mobile_switches_between_its_abhas(page, live_server, runtime):
+    zahoor = patient(runtime, name="Zahoor Ahmad Mir", mobile=MOBILE)
+    patient(runtime, name="Shazia Mir", gender="F", mobile=MOBILE)
+    log_in(page, live_server)  # picks the first of the two
+    assert page.inner_text("#profile-name") == "Zahoor Ahmad Mir"
+
+    switcher = page.locator("#switch-abha")
+    assert "S***** M**" in switcher.inner_text() and "Shazia" not in switcher.inner_text()
+    page.get_by_label("Switch to another ABHA on this mobile").select_option(index=0)
+    page.get_by_role("button", name="Switch").click()
+    page.wait_for_url(f"{live_server}/patient")
+    assert page.inner_text("#profile-name") == "Shazia Mir"  # no OTP asked
+    page.screenshot(path="/tmp/patient-switched.png", full_page=True)
+
+    # From the PHR too: back to the first, and the PHR is his.
+    page.goto(f"{live_server}/phr")
+    assert "Z***** A**** M**" in page.inner_text("#switch-abha")
+    page.get_by_role("button", name="Switch").click()
+    page.wait_for_url(f"{live_server}/phr")
+    page.goto(f"{live_server}/patient")
+    assert page.inner_text("#profile-name") == "Zahoor Ahmad Mir"
+    assert zahoor.abha_number[-4:] in page.locator("header").inner_text()

@@ -30,6 +30,7 @@ from tests.factories_consent import (
     HIP_C,
     HIU_B,
     HIU_D,
+    PIN,
     HipRecords,
     audit,
     consent_body,
@@ -42,6 +43,7 @@ from tests.factories_consent import (
     phr_headers,
     pump,
     rows,
+    set_pin,
     unwire,
     wire,
 )
@@ -63,11 +65,12 @@ def bridge(runtime, app):
 def ravi(runtime):
     account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
     link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
+    set_pin(runtime, account)
     return account
 
 
 def approve(client, runtime, account, request_id, consents=None):
-    body = {"consents": consents or [{"hip": {"id": HIP_A}}]}
+    body = {"consents": consents or [{"hip": {"id": HIP_A}}], "pin": PIN}
     return client.post(
         f"/api/v1/phr/consents/{request_id}/approve",
         json=body,
@@ -93,6 +96,27 @@ def hi_request(runtime, bridge, body, hiu=HIU_B):
 def jwks_key(bridge, kid):
     keys = bridge.http.get("/gateway/v3/certs").json()
     return {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(keys).keys}[kid]
+
+
+def test_the_sms_to_a_family_mobile_says_which_member_it_is_for(runtime, bridge):
+    """Ravi and his mother share one mobile: the request's SMS names whose records are
+    asked for, masked (the SMS outbox and a locked phone's screen show it)."""
+    ravi = patient(runtime, name="Ravi Kumar", birth_date=date(1990, 4, 12), handle="ravi.k")
+    mother = patient(runtime, name="Kamla Devi", gender="F", birth_date=date(1962, 2, 2))
+    assert ravi.mobile == mother.mobile
+    body = consent_body(ravi)
+    body["consent"]["patient"]["id"] = "ravi.k@sbx"
+    init_consent(runtime, bridge, body)
+    init_consent(runtime, bridge, consent_body(mother))  # her default address: the number
+    with unit_of_work(runtime.session_factory) as s:
+        sms = s.scalars(select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC)).all()
+    texts = [o.payload["text"] for o in sms if o.payload["template"] == "consent.request"]
+    assert len(texts) == 2
+    assert "for R*** K****, ra***@sbx" in texts[0]
+    assert f"for K**** D***, {mother.abha_number[:2]}***@sbx" in texts[1]
+    for text, who in zip(texts, (ravi, mother), strict=True):
+        assert who.name not in text and who.abha_number not in text
+        assert "Ravi" not in text and "ravi.k@" not in text and "Kamla" not in text
 
 
 # --------------------------------------------------------------------------- the whole way
@@ -436,7 +460,7 @@ def test_expiry_job(runtime, bridge, client, ravi, clock):
     # The patient can no longer approve an expired request.
     r = client.post(
         f"/api/v1/phr/consents/{pending_id}/approve",
-        json={"consents": [{"hip": {"id": HIP_A}}]},
+        json={"consents": [{"hip": {"id": HIP_A}}], "pin": PIN},
         headers=phr_headers(runtime, ravi),
     )
     assert r.status_code == 409 and r.json()["code"] == "HS-1601"

@@ -42,6 +42,7 @@ from healthstack.records.terminology import EncounterClass
 from tests.factories_hie import (
     PATIENT_ADDRESS,
     PATIENT_MOBILE,
+    PIN,
     Exchange,
     Network,
     hie_settings,
@@ -200,6 +201,8 @@ def test_records_follow_the_patient_with_her_consent(hie: Exchange, runtime, clo
     [pending] = hie.phr_get("/consents", phr, status="REQUESTED")
     assert pending["hiu"] == {"id": HIU_C, "name": "GMC Srinagar"}
     assert pending["hiTypes"] == ["OPConsultation", "Prescription", "DiagnosticReport"]
+    # Her first approval: the PHR has her set a consent PIN first, then enter it.
+    hie.set_pin(phr)
     approved = hie.phr_post(
         f"/consents/{pending['id']}/approve",
         phr,
@@ -207,7 +210,8 @@ def test_records_follow_the_patient_with_her_consent(hie: Exchange, runtime, clo
             "consents": [
                 {"hip": {"id": HIP_A}, "hiTypes": ["Prescription", "DiagnosticReport"]},
                 {"hip": {"id": HIP_B}},
-            ]
+            ],
+            "pin": PIN,
         },
     )
     assert approved["status"] == "GRANTED"

@@ -46,6 +46,7 @@ from healthstack.records.models import (
 )
 from tests.factories_hie import (
     CLIENT_ID,
+    PIN,
     Exchange,
     Granted,
     Network,
@@ -172,7 +173,7 @@ def denied(hie: Exchange) -> Expected:
     r = hie.client.post(
         f"/api/v1/phr/consents/{cm_request}/approve",
         headers=phr,
-        json={"consents": [{"hip": {"id": hie.hip_a}}]},
+        json={"consents": [{"hip": {"id": hie.hip_a}}], "pin": PIN},
     )
     assert r.status_code == 409 and r.json()["code"] == "HS-1601"
     return [("consent.hi_request", "ABDM-1220"), ("consent.grant", "HS-1601")]

@@ -3,18 +3,25 @@ later service (here and, through ``/.well-known/jwks.json``, elsewhere)."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.abha.models import AbhaAccount
+from healthstack.integrations.abdm.messages import canonical_json
 from healthstack.kernel import tokens
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.errors import AuthenticationRequired, PermissionDenied
 from healthstack.runtime import Runtime
 
 REFRESH_AUDIENCE = "abha-refresh"
+# A user token for one self-request only (ADR 0015): the PHR mints it for the consent
+# init it sends, the consent manager takes it once, in X-AUTH-TOKEN.
+SELF_REQUEST_AUDIENCE = "abha-self-request"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,32 @@ def issue_user_tokens(runtime: Runtime, account: AbhaAccount) -> UserTokens:
         clock=runtime.clock,
     )
     return UserTokens(token, cfg.user_token_ttl_seconds, refresh, cfg.refresh_token_ttl_seconds)
+
+
+def consent_digest(consent: Mapping[str, Any]) -> str:
+    """SHA-256 of a consent init's ``consent`` object as it travels (canonical JSON)."""
+    return hashlib.sha256(canonical_json(consent)).hexdigest()
+
+
+def issue_self_request_token(
+    runtime: Runtime, account: AbhaAccount, *, consent: Mapping[str, Any]
+) -> str:
+    """The holder's proof that they ask for this one consent request themself: a short
+    user token naming them and the request's digest, with a one-time id (``jti``).
+    Unlike the login token it opens no PHR API, so the bridge that carries it learns
+    nothing it could use elsewhere."""
+    return tokens.issue(
+        runtime.keyring,
+        subject=account.abha_number,
+        audience=SELF_REQUEST_AUDIENCE,
+        ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
+        clock=runtime.clock,
+        claims={
+            "typ": "SelfRequest",
+            "abhaNumber": account.abha_number,
+            "consentDigest": consent_digest(consent),
+        },
+    )
 
 
 def account_from_token(

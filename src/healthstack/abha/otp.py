@@ -58,6 +58,7 @@ PURPOSE_TEXT = {
     "deactivate": "deactivate your ABHA",
     "delete": "delete your ABHA",
     "reactivate": "reactivate your ABHA",
+    "consent-pin-reset": "reset your consent PIN",
     "hpr-register": "register in the Health Professional Registry",
     "hpr-mobile": "verify this mobile for your HPR registration",
 }

@@ -28,7 +28,9 @@ Decisions:
   (``_wire``); the enrolment services take plain values.
 - The user token lives in the HttpOnly, SameSite=Lax cookie ``hs_patient``; the
   T-token of a mobile login waits in ``hs_patient_pick`` (path ``/patient/login``)
-  until an ABHA is picked.
+  until an ABHA is picked. A mobile that holds several ABHAs leaves the household
+  token in ``hs_household`` (``abha.household``): ``/patient/switch`` changes the
+  active ABHA to another one that login proved, without another OTP.
 - An error a page shows beside its form never reaches the unit of work, so ``_absorb``
   does what the unit of work would have done: roll back (or keep a counted OTP try)
   and keep the failure audit rows.
@@ -51,9 +53,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from healthstack.abha import card as card_service
-from healthstack.abha import enrolment, login, profile
+from healthstack.abha import enrolment, household, login, profile
 from healthstack.abha.address import AddressTaken
 from healthstack.abha.auth import patient_context
+from healthstack.abha.household import HOUSEHOLD_COOKIE
 from healthstack.abha.models import AbhaAccount
 from healthstack.abha.profile_view import preferred_address
 from healthstack.abha.schemas_desk import AbhaAccountSummary, AbhaProfileRead
@@ -1399,7 +1402,10 @@ def patient_login_verify(pg: PageDep, state: LoginStateForm, otp: OtpField = "")
     if result.user_tokens is not None:
         tokens = result.user_tokens
         pg.cookies.append(_patient_cookie(tokens.token, tokens.expires_in))
-        return _logged_in(pg)
+        response = _logged_in(pg)
+        # This login proved one ABHA only: an earlier mobile login's household ends.
+        response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
+        return response
     assert result.t_token is not None
     pg.cookies.append(Cookie(PICK_COOKIE, result.t_token, result.t_token_expires_in, PICK_PATH))
     return pg.show("patient/pick.html", txn_id=result.txn_id, accounts=result.accounts)
@@ -1425,9 +1431,20 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
         response = _login_page(pg, error=exc)
         response.delete_cookie(PICK_COOKIE, path=PICK_PATH)
         return response
-    assert result.user_tokens is not None
-    pg.cookies.append(_patient_cookie(result.user_tokens.token, result.user_tokens.expires_in))
+    assert result.user_tokens is not None and result.account is not None
+    expires_in = result.user_tokens.expires_in
+    pg.cookies.append(_patient_cookie(result.user_tokens.token, expires_in))
+    # The mobile proved every ABHA it lists: the holder may switch among them.
+    family = login.linked_accounts(pg.session, result.account.mobile or "", status="ACTIVE")
     response = _logged_in(pg)
+    if len(family) > 1:
+        token = household.issue_household(
+            pg.runtime, mobile=result.account.mobile or "", accounts=family, ttl_seconds=expires_in
+        )
+        pg.cookies = [Cookie(HOUSEHOLD_COOKIE, token, expires_in, "/")]
+        pg.set_cookies(response)
+    else:
+        response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
     response.delete_cookie(PICK_COOKIE, path=PICK_PATH)
     return response
 
@@ -1449,6 +1466,7 @@ def _profile_page(
         "patient/profile.html",
         error=message,
         status=status,
+        household=household_choices(pg, account),
         p=view,
         gender=_gender_label(view.get("gender")),
         notice=notice,
@@ -1492,7 +1510,45 @@ def patient_card_png(pg: PageDep) -> Response:
 def patient_logout() -> Response:
     response = _to_login()
     response.delete_cookie(PICK_COOKIE, path=PICK_PATH)
+    response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
     return response
+
+
+def household_choices(pg: Page, account: AbhaAccount) -> list[dict[str, Any]]:
+    """The other ABHAs the holder's mobile login proved, masked as the login's pick
+    list shows them (``accountRef``: the public id the switch form posts)."""
+    token = pg.request.cookies.get(HOUSEHOLD_COOKIE)
+    suffix = pg.runtime.settings.abha_suffix
+    return [
+        login.masked_choice(a, suffix, str(a.public_id))
+        for a in household.members(pg.session, pg.runtime, token)
+        if a.id != account.id
+    ]
+
+
+# Where a switch may return to: the patient's own pages.
+_SWITCH_BACK = re.compile(r"/(patient|phr(/[a-z]+)?)")
+
+
+@posts.post("/patient/switch", response_class=HTMLResponse, response_model=None)
+def patient_switch(pg: PageDep, account: Text64 = "", back: Text64 = "") -> Response:
+    current = signed_in(pg)
+    if current is None:
+        return _to_login()
+    try:
+        chosen, user_tokens = household.switch(
+            pg.session,
+            pg.runtime,
+            token=pg.request.cookies.get(HOUSEHOLD_COOKIE),
+            account_id=account.strip(),
+            ctx=holder_context(pg, current),
+        )
+    except DomainError as exc:
+        absorb(pg.session, exc)
+        return pg.show("error.html", status=exc.status_hint, code=exc.code, message=exc.message)
+    pg.cookies.append(_patient_cookie(user_tokens.token, user_tokens.expires_in))
+    target = back if _SWITCH_BACK.fullmatch(back) else "/patient"
+    return pg.set_cookies(RedirectResponse(target, status_code=303))
 
 
 # Profile changes guarded by an OTP (PROF_ABHA_601, 603, 605): scope word, login hint.
@@ -1614,6 +1670,7 @@ def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") ->
         notice = "Your ABHA is deactivated. To use it again, log in and tick “Reactivate my ABHA”."
         response = _login_page(pg, notice=notice)
         response.delete_cookie(PATIENT_COOKIE, path="/")
+        response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
         return response
     return _profile_page(pg, account, notice=changed.message)
 

@@ -145,7 +145,8 @@ def demo(
     out.print(logins_table(rows, base_url))
     out.print(
         f"ABDM bridge {bridge.client_id} → {bridge.url}: {bridge.facilities} HMIS facilities "
-        f"as HIP and HIU; HIP-initiated linking queued for {linking} seeded patient(s)."
+        f"as HIP and HIU; HIP-initiated linking queued for {linking} seeded patient(s). "
+        f"Its secret: {bridge.secret_source}."
     )
     if patients:
         table = Table(title="Patients with records at HMIS facilities (ask for them as doctor)")

@@ -10,7 +10,7 @@ Patient side (``phr`` calls these with the logged-in account; another patient's
 request is 'not found'): ``grant`` (per HIP among the patient's linked facilities,
 narrowing HI types, care contexts, dates and expiry, never widening: one signed artefact
 per HIP, each HIP notified with it, the HIU with the artefact ids), ``deny`` (the HIU is
-told) and ``revoke`` (both told).
+told) and ``revoke`` (both told); ``close_account`` ends them all when the ABHA is deleted.
 
 The scheduler's ``expire_due`` marks artefacts and requests EXPIRED at their expiry and
 tells both sides.
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,8 +29,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.abha.auth import SELF_REQUEST_AUDIENCE, consent_digest
+from healthstack.abha.login import mask_name
 from healthstack.abha.models import AbhaAccount
+from healthstack.abha.profile_view import preferred_address
 from healthstack.consent import exceptions as cx
+from healthstack.consent import pin as pins
 from healthstack.consent.artefacts import sign_consent_detail
 from healthstack.consent.enums import NoticeTarget
 from healthstack.consent.linking import links_of
@@ -44,6 +49,7 @@ from healthstack.consent.protocol import (
     sender_context,
 )
 from healthstack.gateway.enums import ServiceType
+from healthstack.gateway.exceptions import ServiceUnknown
 from healthstack.gateway.routing import (
     Callback,
     InboundMessage,
@@ -54,9 +60,10 @@ from healthstack.gateway.routing import (
 from healthstack.gateway.service import find_service
 from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.sms import send_sms
+from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited, record_access
 from healthstack.kernel.context import Purpose, RequestContext, system_context
-from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.errors import AuthenticationRequired, NotFound, ValidationFailed
 from healthstack.kernel.ids import looks_like_abha_number
 from healthstack.runtime import Runtime
 
@@ -268,6 +275,49 @@ def _self_request(detail: m.ConsentRequestDetail, runtime: Runtime) -> bool:
     return own
 
 
+# The header ABDM's patient-facing APIs carry the patient's user token in.
+AUTH_TOKEN_HEADER = "X-AUTH-TOKEN"  # noqa: S105 - a header name
+
+
+def _unproven(why: str) -> cx.ProtocolDenied:
+    return cx.ProtocolDenied(
+        f"A self-requested consent (PATRQT) needs the patient's proof for this request: {why} "
+        f"The bridge's credentials alone grant nothing; the patient asks again from the PHR, "
+        f"which sends a new proof in {AUTH_TOKEN_HEADER}.",
+        code=cx.SELF_REQUEST_UNPROVEN,
+        field=AUTH_TOKEN_HEADER,
+    )
+
+
+def _proof_of_patient(
+    session: Session, runtime: Runtime, message: InboundMessage, account: AbhaAccount
+) -> str:
+    """The self-request's proof (ADR 0015): a user token of audience ``abha-self-request``
+    signed by the ABHA service, naming this patient and this request's digest, not used
+    before. Returns its one-time id, which the request keeps."""
+    raw = (message.headers.get(AUTH_TOKEN_HEADER) or "").strip()
+    if raw.lower().startswith("bearer "):
+        raw = raw[7:].strip()
+    if not raw:
+        raise _unproven(f"the {AUTH_TOKEN_HEADER} header is missing.")
+    try:
+        claims = tokens.verify(
+            runtime.keyring, raw, audience=SELF_REQUEST_AUDIENCE, clock=runtime.clock
+        )
+    except AuthenticationRequired as exc:
+        why = "it has expired." if exc.code == "HS-1402" else "it is not a valid proof."
+        raise _unproven(why) from None
+    if claims.get("sub") != account.abha_number:
+        raise _unproven("it was issued to another patient.")
+    if claims.get("consentDigest") != consent_digest(message.body.get("consent") or {}):
+        raise _unproven("it was issued for another request.")
+    jti = str(claims.get("jti") or "")[:64]
+    used = session.scalar(select(ConsentRequest.id).where(ConsentRequest.self_proof_id == jti))
+    if not jti or used is not None:
+        raise _unproven("it was already used.")
+    return jti
+
+
 def _grant_own(
     session: Session,
     ctx: RequestContext,
@@ -302,6 +352,7 @@ def _grant_own(
         account=account,
         consent_request_id=str(req.public_id),
         choices=[GrantChoice(hip_id=h) for h in reachable],
+        pin=None,  # the patient's proof stands for it
     )
     return []
 
@@ -339,6 +390,7 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
                 "Patient not found: no active ABHA here has that address.",
                 code=cx.PATIENT_NOT_FOUND,
             )
+        proof_id = _proof_of_patient(session, runtime, message, account) if own else None
         permission = detail.permission
         req = ConsentRequest(
             hiu_id=detail.hiu.id,
@@ -359,6 +411,7 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
             else None,
             status=S.REQUESTED.value,
             hiu_request_id=message.request_id,
+            self_proof_id=proof_id,
             created_at=now,
             updated_at=now,
         )
@@ -373,12 +426,21 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
             send_sms(
                 session,
                 mobile=account.mobile,
-                text=f"{who} asks to see your health records. Open your PHR to approve or "
-                "deny the request. - ABDM",
+                text=f"{who} asks to see health records for {_whose(account, pid, runtime)}. "
+                "Open your PHR to approve or deny the request. - ABDM",
                 template="consent.request",
                 clock=runtime.clock,
             )
     return [_on_init(message, req)]
+
+
+def _whose(account: AbhaAccount, named: str, runtime: Runtime) -> str:
+    """Which ABHA a request is for, masked: a family's ABHAs often share one mobile, so
+    the SMS says whose records (``R*** K****, ra***@sbx``), never a full name or number."""
+    suffix = runtime.settings.abha_suffix
+    address = named.strip().lower() if "@" in named else preferred_address(account, suffix)
+    handle, _, domain = address.partition("@")
+    return f"{mask_name(account.name)}, {handle[:2]}***@{domain or suffix}"
 
 
 def _on_init(message: InboundMessage, req: ConsentRequest) -> Callback:
@@ -673,9 +735,12 @@ def grant(
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
+    pin: str | None,
 ) -> list[ConsentArtefact]:
     """The patient grants: one signed artefact per chosen HIP; each HIP gets its
-    artefact, the HIU the artefact ids."""
+    artefact, the HIU the artefact ids. ``pin``: the patient's consent PIN, checked
+    before anything changes (``consent.pin``); a self-request the patient proved
+    (ADR 0015) is granted on that proof instead."""
     now = runtime.clock.now()
     with audited(
         session,
@@ -691,6 +756,8 @@ def grant(
                 "This request is no longer waiting for you (already answered or expired).",
                 field="consentRequestId",
             )
+        if req.self_proof_id is None:
+            pins.check_pin(session, ctx, runtime, account=account, pin=pin)
         plans = _plan(session, account, req, choices, now)
         artefacts: list[ConsentArtefact] = []
         requester = m.Requester.model_validate(req.requester)
@@ -823,6 +890,62 @@ def revoke(
         req.updated_at = now
         notify_hiu(session, runtime, req, S.REVOKED.value, live)
     return live
+
+
+def _told(send: Callable[..., ConsentNotice], *args: Any) -> None:
+    """A notification to a HIP or HIU that may have left the network since: the
+    patient's decision stands all the same (the party's consent has ended either way)."""
+    with suppress(ServiceUnknown):
+        send(*args)
+
+
+def close_account(
+    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+) -> int:
+    """The ABHA is being deleted: every request waiting for the patient is denied and
+    every live consent revoked (the HIPs stop sharing, the HIUs erase, the PHR's own
+    copies too), each party told. Returns how many requests changed."""
+    now = runtime.clock.now()
+    changed = 0
+    with audited(
+        session,
+        ctx,
+        action="consent.close_account",
+        resource_type="abha_account",
+        resource_id=str(account.public_id),
+        clock=runtime.clock,
+    ):
+        open_requests = session.scalars(
+            select(ConsentRequest)
+            .where(
+                ConsentRequest.account_id == account.id,
+                ConsentRequest.status.in_((S.REQUESTED.value, S.GRANTED.value)),
+            )
+            .order_by(ConsentRequest.id)
+            .with_for_update()
+        )
+        for req in open_requests:
+            status = effective_status(req, now)
+            if status == S.REQUESTED:
+                req.status = S.DENIED.value
+                req.decided_at = now
+                _told(notify_hiu, session, runtime, req, S.DENIED.value)
+            elif status == S.GRANTED:
+                live = [a for a in req.artefacts if artefact_status(a, now) == S.GRANTED]
+                for artefact in live:
+                    artefact.status = S.REVOKED.value
+                    artefact.revoked_at = now
+                    artefact.updated_at = now
+                    _told(notify_hip, session, runtime, artefact, S.REVOKED.value)
+                req.status = S.REVOKED.value
+                if live:
+                    _told(notify_hiu, session, runtime, req, S.REVOKED.value, live)
+            else:
+                continue
+            req.updated_at = now
+            changed += 1
+        session.flush()
+    return changed
 
 
 # --------------------------------------------------------------------------- expiry

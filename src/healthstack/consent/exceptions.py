@@ -36,6 +36,7 @@ ABDM-1224  health information request: dates outside the consent's range
 ABDM-1225  health information request: key material not usable
 ABDM-1226  health information request: dataPushUrl not an http(s) URL
 ABDM-1227  health information transaction unknown, or not this HIP's / HIU's
+ABDM-1228  self-request (PATRQT) without the patient's valid proof for it (X-AUTH-TOKEN)
 HS-1601    the consent request is not pending any more (409)
 HS-1602    the grant widens the request (HI types, dates, expiry, facilities)
 HS-1603    the facility is not one of the patient's linked facilities
@@ -79,6 +80,7 @@ HI_DATES_OUTSIDE = "ABDM-1224"
 HI_KEY_INVALID = "ABDM-1225"
 HI_PUSH_URL_INVALID = "ABDM-1226"
 HI_TRANSACTION_UNKNOWN = "ABDM-1227"
+SELF_REQUEST_UNPROVEN = "ABDM-1228"
 
 NOT_PENDING = "HS-1601"
 WIDENS = "HS-1602"

@@ -1,6 +1,7 @@
 """The consent manager's tables: link tokens, linked care contexts, discovery and link
 transactions, consent requests and artefacts, notifications sent and their
-acknowledgements, health information transfers and their status notices.
+acknowledgements, health information transfers and their status notices, and the
+patient's consent PIN (a keyed hash).
 
 No table holds health data (the HIP pushes it straight to the HIU), an OTP, a link
 token in clear, or the HIU's key material (it travels in the gateway's ledger only
@@ -123,6 +124,9 @@ class ConsentRequest(IdMixin, Base):
     care_contexts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10))  # messages.ConsentStatus
     hiu_request_id: Mapped[str] = mapped_column(String(36))
+    # A self-request's proof (the patient's X-AUTH-TOKEN) by its one-time id: unique,
+    # so a proof seen once grants nothing more (ADR 0015).
+    self_proof_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -223,3 +227,18 @@ class TransferNotice(IdMixin, Base):
     gateway_request_id: Mapped[str] = mapped_column(String(36), unique=True)
 
     hi_request: Mapped[HiRequest] = relationship(back_populates="notices")
+
+
+class ConsentPin(IdMixin, Base):
+    """The patient's consent PIN, which approving a consent needs (as ABDM's PHR apps
+    ask for one). Only a keyed hash is kept, bound to the account; wrong tries lock it
+    for a while (``consent.pin``)."""
+
+    __tablename__ = "consent_pin"
+
+    account_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("abha_account.id"), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(64))
+    failed_tries: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    set_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -29,6 +29,7 @@ widens by the hours between UTC and IST. Widening is the service's to refuse.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,15 +41,19 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from healthstack.abha import profile
+from healthstack.abha.household import HOUSEHOLD_COOKIE
 from healthstack.abha.models import AbhaAccount
-from healthstack.abha.pages import Page, PageDep, holder_context, signed_in
+from healthstack.abha.pages import Page, PageDep, holder_context, household_choices, signed_in
 from healthstack.consent import exceptions as cx
 from healthstack.consent import phr
+from healthstack.consent import pin as pins
 from healthstack.consent.enums import OPEN_STEPS, LinkStep
 from healthstack.consent.protocol import hip_name
 from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
+from healthstack.kernel.ids import mask_mobile
 from healthstack.records import hiu
 from healthstack.records import phr as own_records
 from healthstack.records.documents.view import attachment_content
@@ -265,6 +270,8 @@ _WORDING: dict[str, str] = {
     "has expired. Its status is shown below.",
     cx.NOT_REVOCABLE: "There is nothing left to revoke here: this consent was denied, already "
     "revoked, or has expired.",
+    "HS-1255": "Your ABHA has no verified mobile to send the OTP to. Add and verify a "
+    "mobile on “My ABHA” first.",
     cx.WRONG_STEP: "This step is already over. Look at where the linking stands below, or "
     "start again from “Link records from a facility”.",
 }
@@ -301,7 +308,12 @@ def phr_home(pg: PageDep) -> Response:
     pending = phr.consent_list(
         me.session, me.ctx, me.runtime, account=me.account, status="REQUESTED"
     )
-    return me.show("phr/home.html", linked=linked, pending=pending)
+    return me.show(
+        "phr/home.html",
+        linked=linked,
+        pending=pending,
+        household=household_choices(me.pg, me.account),
+    )
 
 
 # --------------------------------------------------------------------------- discover and link
@@ -585,6 +597,7 @@ DONE = {
     "denied": "You denied the request. The facility that asked has been told; nothing was shared.",
     "revoked": "You revoked the consent. The facilities are being told to stop sharing, and "
     "the facility that asked must erase what it received.",
+    "pin": "Your consent PIN is set. Enter it below to approve the request.",
 }
 
 
@@ -609,9 +622,11 @@ def _consent_page(
         absorb(me.session, exc)
         return me.not_found(exc)
     offered: list[dict[str, Any]] = []
+    pin = None
     if detail["status"] == "REQUESTED":
         linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
         offered = _offered(detail, linked)
+        pin = pins.status(me.session, me.runtime, account=me.account)
     permission = detail["permission"]
     return me.show(
         "phr/consent.html",
@@ -620,6 +635,7 @@ def _consent_page(
         notice=notice,
         c=detail,
         offered=offered,
+        pin=pin,
         form=form or _default_form(detail, offered),
         limits={
             "from": _form_day(permission["dateRange"]["from"]),
@@ -683,6 +699,7 @@ def consent_approve(
     date_from: Text16 = "",
     date_to: Text16 = "",
     expiry: Text16 = "",
+    pin: Text16 = "",
 ) -> Response:
     me = _holder(pg)
     if me is None:
@@ -714,6 +731,7 @@ def consent_approve(
             account=me.account,
             consent_request_id=consent_request_id,
             choices=choices,
+            pin=pin,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -814,6 +832,256 @@ def consent_revoke(pg: PageDep, consent_request_id: str, consent: Text64 = "") -
         absorb(me.session, exc)
         return _consent_page(me, consent_request_id, error=exc)
     return _see(f"/phr/consents/{consent_request_id}?done=revoked")
+
+
+# --------------------------------------------------------------------------- consent PIN
+
+# Where the PIN page may send the holder back to: a consent request waiting for the PIN.
+_PIN_BACK = re.compile(r"/phr/consents/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+PIN_DONE = {
+    "set": "Your consent PIN is set. You enter it whenever you approve a consent request.",
+    "changed": "Your consent PIN is changed.",
+    "reset": "Your consent PIN is reset. Use the new PIN from now on.",
+}
+
+
+def _back(raw: str) -> str:
+    return raw if _PIN_BACK.fullmatch(raw or "") else ""
+
+
+def _pin_page(
+    me: Holder,
+    *,
+    back: str = "",
+    error: DomainError | str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    return me.show(
+        "phr/pin.html",
+        error=error,
+        notice=notice,
+        pin=pins.status(me.session, me.runtime, account=me.account),
+        back=_back(back),
+    )
+
+
+def _same_pin(pin: str, again: str) -> None:
+    if pin.strip() != again.strip():
+        raise ValidationFailed(
+            "The two new PINs are not the same. Enter the new PIN twice.",
+            code=pins.PIN_INVALID,
+            field="pin_again",
+        )
+
+
+@router.get("/phr/pin", response_class=HTMLResponse, response_model=None)
+def pin_page(pg: PageDep, back: str = "", done: str = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    return _pin_page(me, back=back[:80], notice=PIN_DONE.get(done))
+
+
+@posts.post("/phr/pin", response_class=HTMLResponse, response_model=None)
+def pin_set(
+    pg: PageDep,
+    pin: Text16 = "",
+    pin_again: Text16 = "",
+    current_pin: Text16 = "",
+    back: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    had = pins.status(me.session, me.runtime, account=me.account).set
+    try:
+        _same_pin(pin, pin_again)
+        pins.set_pin(
+            me.session,
+            me.ctx,
+            me.runtime,
+            account=me.account,
+            pin=pin,
+            current_pin=current_pin or None,
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _pin_page(me, back=back, error=exc)
+    if _back(back):
+        return _see(f"{back}?done=pin")
+    return _see(f"/phr/pin?done={'changed' if had else 'set'}")
+
+
+def _reset_page(
+    me: Holder,
+    *,
+    txn_id: str = "",
+    message: str | None = None,
+    error: DomainError | str | None = None,
+) -> HTMLResponse:
+    mobile = me.account.mobile if me.account.mobile_verified else None
+    return me.show(
+        "phr/pin_reset.html",
+        error=error,
+        notice=message,
+        txn_id=txn_id,
+        mobile=mask_mobile(mobile) if mobile else None,
+    )
+
+
+@router.get("/phr/pin/reset", response_class=HTMLResponse, response_model=None)
+def pin_reset_page(pg: PageDep) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    return _reset_page(me)
+
+
+@posts.post("/phr/pin/reset", response_class=HTMLResponse, response_model=None)
+def pin_reset_otp(pg: PageDep) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        sent = pins.request_reset(me.session, me.ctx, me.runtime, account=me.account)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _reset_page(me, error=exc)
+    return _reset_page(me, txn_id=sent.txn_id, message=sent.message)
+
+
+@posts.post("/phr/pin/reset/resend", response_class=HTMLResponse, response_model=None)
+def pin_reset_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        sent = pins.resend_reset(me.session, me.ctx, me.runtime, account=me.account, txn_id=txn_id)
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _reset_page(me, txn_id=txn_id, error=exc)
+    return _reset_page(me, txn_id=txn_id, message=f"A new OTP was sent. {sent.message}.")
+
+
+@posts.post("/phr/pin/reset/confirm", response_class=HTMLResponse, response_model=None)
+def pin_reset_confirm(
+    pg: PageDep,
+    txn_id: Text64 = "",
+    otp: Text16 = "",
+    pin: Text16 = "",
+    pin_again: Text16 = "",
+) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        _same_pin(pin, pin_again)
+        pins.reset_pin(
+            me.session, me.ctx, me.runtime, account=me.account, txn_id=txn_id, otp=otp, pin=pin
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _reset_page(me, txn_id=txn_id, error=exc)
+    return _see("/phr/pin?done=reset")
+
+
+# --------------------------------------------------------------------------- deleting the ABHA
+
+DELETE_SCOPE = ["abha-profile", "delete"]
+
+
+def _delete_page(
+    me: Holder,
+    *,
+    txn_id: str = "",
+    message: str | None = None,
+    error: DomainError | str | None = None,
+) -> HTMLResponse:
+    mobile = me.account.mobile if me.account.mobile_verified else None
+    return me.show(
+        "phr/delete.html",
+        error=error,
+        notice=message,
+        txn_id=txn_id,
+        mobile=mask_mobile(mobile) if mobile else None,
+        granted=len(
+            phr.consent_list(me.session, me.ctx, me.runtime, account=me.account, status="GRANTED")
+        ),
+    )
+
+
+@router.get("/phr/account/delete", response_class=HTMLResponse, response_model=None)
+def delete_page(pg: PageDep) -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    return _delete_page(me)
+
+
+@posts.post("/phr/account/delete", response_class=HTMLResponse, response_model=None)
+def delete_otp(pg: PageDep, confirm: Text16 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    if confirm != "yes":
+        return _delete_page(
+            me, error="Tick the box to confirm that you want to delete your ABHA for good."
+        )
+    try:
+        sent = profile.request_profile_otp(
+            me.session,
+            me.runtime,
+            account=me.account,
+            scope=DELETE_SCOPE,
+            login_hint=None,
+            login_id=None,
+            otp_system="abdm",
+            ctx=me.ctx,
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, error=exc)
+    return _delete_page(me, txn_id=sent.txn_id, message=sent.message)
+
+
+@posts.post("/phr/account/delete/resend", response_class=HTMLResponse, response_model=None)
+def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        sent = profile.resend_profile_otp(
+            me.session, me.runtime, account=me.account, txn_id=txn_id, ctx=me.ctx
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, txn_id=txn_id, error=exc)
+    return _delete_page(me, txn_id=txn_id, message=f"A new OTP was sent. {sent.message}.")
+
+
+@posts.post("/phr/account/delete/confirm", response_class=HTMLResponse, response_model=None)
+def delete_confirm(pg: PageDep, txn_id: Text64 = "", otp: Text16 = "") -> Response:
+    me = _holder(pg)
+    if me is None:
+        return _to_login(pg)
+    try:
+        message = phr.delete_account(
+            me.session,
+            me.ctx,
+            me.runtime,
+            account=me.account,
+            txn_id=txn_id,
+            otp_value=me.pg.wire(otp.strip()),
+        )
+    except DomainError as exc:
+        absorb(me.session, exc)
+        return _delete_page(me, txn_id=txn_id, error=exc)
+    # Logged out: the deleted ABHA's session, and the mobile's other ABHAs with it.
+    me.pg.base = {}
+    response = me.show("phr/deleted.html", notice=message)
+    response.delete_cookie(PATIENT_COOKIE, path="/")
+    response.delete_cookie(HOUSEHOLD_COOKIE, path="/")
+    return response
 
 
 # --------------------------------------------------------------------------- own records

@@ -10,8 +10,9 @@ PHI, and returns plain dicts in the API's camelCase shape:
 - ``discover`` → ``link_status`` (poll) → ``link`` (the HIP sends an OTP) →
   ``confirm`` (a wrong OTP shows as error ABDM-1035 in ``link_status``);
 - ``consent_list`` (by status: REQUESTED = pending, GRANTED, DENIED, REVOKED,
-  EXPIRED), ``consent_detail``, ``approve`` (``GrantChoice`` per facility), ``deny``,
-  ``revoke``.
+  EXPIRED), ``consent_detail``, ``approve`` (``GrantChoice`` per facility, with the
+  consent PIN), ``deny``, ``revoke``;
+- ``delete_account``: the ABHA deleted by OTP, and its consents ended.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.abha import profile
 from healthstack.abha.models import AbhaAccount
 from healthstack.consent import consents, linking
 from healthstack.consent.consents import GrantChoice, artefact_status, effective_status
@@ -42,6 +44,7 @@ __all__ = [
     "confirm",
     "consent_detail",
     "consent_list",
+    "delete_account",
     "deny",
     "discover",
     "link",
@@ -333,7 +336,9 @@ def approve(
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
+    pin: str | None,
 ) -> dict[str, Any]:
+    """Grant with the patient's consent PIN (``consent.pin``)."""
     consents.grant(
         session,
         ctx,
@@ -341,6 +346,7 @@ def approve(
         account=account,
         consent_request_id=consent_request_id,
         choices=choices,
+        pin=pin,
     )
     req = consents.own_request(session, account, consent_request_id)
     return _request_view(session, runtime, req)
@@ -358,6 +364,32 @@ def deny(
         session, ctx, runtime, account=account, consent_request_id=consent_request_id
     )
     return _request_view(session, runtime, req)
+
+
+def delete_account(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    txn_id: str,
+    otp_value: str,
+) -> str:
+    """Delete the holder's ABHA with the OTP sent for it (``abha.profile``: the tombstone)
+    and end their consents (``consents.close_account``). ``otp_value`` is RSA-OAEP
+    encrypted, as the profile service takes it. Returns the message to show."""
+    # The OTP is checked first: a wrong one commits its counted try and nothing else.
+    deleted = profile.verify_profile_otp(
+        session,
+        runtime,
+        account=account,
+        scope=["abha-profile", "delete"],
+        txn_id=txn_id,
+        otp_value=otp_value,
+        ctx=ctx,
+    )
+    consents.close_account(session, ctx, runtime, account=account)
+    return deleted.message
 
 
 def revoke(

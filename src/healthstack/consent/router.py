@@ -16,9 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
 
 from healthstack.abha.dependencies import Holder, Patient
+from healthstack.abha.models import AbhaAccount
 from healthstack.consent import phr
+from healthstack.consent import pin as pins
 from healthstack.consent.handlers import ROUTES, Route
 from healthstack.consent.schemas import (
     ApproveBody,
@@ -26,11 +29,16 @@ from healthstack.consent.schemas import (
     DiscoverBody,
     FetchBody,
     LinkBody,
+    PinBody,
+    PinResendBody,
+    PinResetBody,
     RevokeBody,
 )
 from healthstack.gateway.accept import Accepted, accepting
+from healthstack.integrations.abdm import messages as m
 from healthstack.records import hiu
 from healthstack.records import phr as own_records
+from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, RuntimeDep
 
 protocol = APIRouter(prefix="/api/hiecm", tags=["consent-manager"])
@@ -169,7 +177,8 @@ def approve(
     session: DbSession,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    """Grant, per facility, what you choose of what was asked (never more)."""
+    """Grant, per facility, what you choose of what was asked (never more), with your
+    consent PIN (``pin``; set one first at ``POST /pin``)."""
     choices = [
         phr.GrantChoice(
             hip_id=g.hip.id,
@@ -194,6 +203,7 @@ def approve(
         account=account,
         consent_request_id=consent_request_id,
         choices=choices,
+        pin=body.pin,
     )
 
 
@@ -226,6 +236,58 @@ def revoke(
         consent_request_id=consent_request_id,
         artefact_ids=body.consent_ids if body else None,
     )
+
+
+def _pin_view(session: Session, runtime: Runtime, account: AbhaAccount) -> dict[str, Any]:
+    state = pins.status(session, runtime, account=account)
+    return {
+        "set": state.set,
+        "lockedUntil": m.abdm_timestamp(state.locked_until) if state.locked_until else None,
+        "triesLeft": state.tries_left,
+    }
+
+
+@api.get("/pin")
+def pin_status(account: Holder, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+    """Whether your consent PIN is set, and whether wrong tries have locked it."""
+    return _pin_view(session, runtime, account)
+
+
+@api.post("/pin")
+def pin_set(
+    body: PinBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Set your consent PIN (4 digits), or change it with ``currentPin``."""
+    pins.set_pin(session, ctx, runtime, account=account, pin=body.pin, current_pin=body.current_pin)
+    return _pin_view(session, runtime, account)
+
+
+@api.post("/pin/reset/otp", status_code=202)
+def pin_reset_otp(
+    ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Forgot the PIN (or locked it): an OTP goes to your ABHA mobile."""
+    sent = pins.request_reset(session, ctx, runtime, account=account)
+    return {"txnId": sent.txn_id, "message": sent.message}
+
+
+@api.post("/pin/reset/resend", status_code=202)
+def pin_reset_resend(
+    body: PinResendBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    sent = pins.resend_reset(session, ctx, runtime, account=account, txn_id=body.txn_id)
+    return {"txnId": sent.txn_id, "message": sent.message}
+
+
+@api.post("/pin/reset")
+def pin_reset(
+    body: PinResetBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The OTP from the SMS and a new PIN; a lock ends."""
+    pins.reset_pin(
+        session, ctx, runtime, account=account, txn_id=body.txn_id, otp=body.otp, pin=body.pin
+    )
+    return _pin_view(session, runtime, account)
 
 
 @api.post("/records", status_code=202)

@@ -58,6 +58,27 @@ class GrantBody(_Body):
 
 class ApproveBody(_Body):
     consents: list[GrantBody] = Field(min_length=1, max_length=50)
+    # The patient's consent PIN (consent.pin): approving needs it.
+    pin: str | None = Field(default=None, max_length=8)
+
+
+class PinBody(_Body):
+    """A new consent PIN; changing one needs the current PIN."""
+
+    pin: str = Field(min_length=1, max_length=8)
+    current_pin: str | None = Field(default=None, max_length=8)
+
+
+class PinResendBody(_Body):
+    txn_id: str = Field(min_length=1, max_length=64)
+
+
+class PinResetBody(_Body):
+    """The OTP sent to the ABHA mobile, and the new PIN."""
+
+    txn_id: str = Field(min_length=1, max_length=64)
+    otp: str = Field(min_length=1, max_length=16)
+    pin: str = Field(min_length=1, max_length=8)
 
 
 class RevokeBody(_Body):

@@ -47,8 +47,9 @@ from healthstack.kernel.outbox import enqueue
 from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, RuntimeDep
 
-# Protocol headers kept for the handler besides the service ids.
-PASSED_HEADERS = ("X-LINK-TOKEN", "REQUESTER-ID")
+# Protocol headers kept for the handler besides the service ids. X-AUTH-TOKEN is the
+# patient's proof on a self-request (ADR 0015); the ledger drops it once processed.
+PASSED_HEADERS = ("X-LINK-TOKEN", "REQUESTER-ID", "X-AUTH-TOKEN")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import AuthenticationRequired, Conflict, NotFound, ValidationFailed
 from healthstack.kernel.ids import parse_hfr_id
 from healthstack.runtime import Runtime
+from healthstack.settings import DEV_SECRET_PLACEHOLDER
 
 # The audiences of the gateway's own tokens. A bridge's client id may not take one of
 # these (nor the kernel's), so no token meant for one purpose verifies as another
@@ -85,14 +86,29 @@ def normalise_url(raw: str) -> str:
     return value.rstrip("/")
 
 
-def _check_secret(secret: str) -> str:
+def _check_secret(secret: str, runtime: Runtime) -> str:
     if len(secret) < MIN_SECRET_LENGTH or len(secret) > 256 or not secret.isprintable():
         raise ValidationFailed(
             f"A client secret needs {MIN_SECRET_LENGTH} to 256 printable characters; "
             "leave it out to have one generated.",
             field="secret",
         )
+    if secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
+        # Public in the source: anyone could act as this bridge.
+        raise ValidationFailed(
+            "This is the development placeholder secret, which everyone knows. Leave the "
+            "secret out to have a random one generated.",
+            field="secret",
+        )
     return secret
+
+
+def secret_matches(bridge: GatewayBridge, secret: str) -> bool:
+    """Whether ``secret`` is this bridge's client secret."""
+    try:
+        return bool(_hasher.verify(bridge.secret_hash, secret))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def find_bridge(session: Session, client_id: str, *, lock: bool = False) -> GatewayBridge | None:
@@ -142,7 +158,7 @@ def register_bridge(
             raise ValidationFailed(
                 "Give the bridge a name (who runs it), at most 128 characters.", field="name"
             )
-        plain = _check_secret(secret) if secret is not None else secrets.token_urlsafe(32)
+        plain = _check_secret(secret, runtime) if secret is not None else secrets.token_urlsafe(32)
         if find_bridge(session, cid) is not None:
             raise Conflict(
                 f"A bridge with client id {cid!r} is already registered. Choose another "
@@ -174,8 +190,10 @@ def update_bridge(
     client_id: str,
     url: str | None = None,
     is_active: bool | None = None,
+    secret: str | None = None,
 ) -> GatewayBridge:
-    """Change a bridge's callback URL, or switch it off (its tokens stop working)."""
+    """Change a bridge's callback URL or client secret, or switch it off (its tokens
+    stop working)."""
     with audited(
         session,
         ctx,
@@ -189,6 +207,8 @@ def update_bridge(
             bridge.url = normalise_url(url)
         if is_active is not None:
             bridge.is_active = is_active
+        if secret is not None:
+            bridge.secret_hash = _hasher.hash(_check_secret(secret, runtime))
         bridge.updated_at = runtime.clock.now()
         session.flush()
     return bridge
@@ -345,6 +365,8 @@ def issue_session(
         _hasher.verify(bridge.secret_hash if bridge else _DUMMY_HASH, client_secret)
     except (VerificationError, InvalidHashError):
         bridge = None
+    if client_secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
+        bridge = None  # registered while in development: the placeholder is public
     if bridge is None or not bridge.is_active:
         raise _credentials_wrong()
     return _tokens_for(bridge, runtime)

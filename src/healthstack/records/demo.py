@@ -1,7 +1,9 @@
 """The demo's wiring between the facility side and this deployment's own gateway.
 
 ``ensure_bridge`` registers the state HMIS as a bridge of the gateway (client id and
-secret from ``HEALTHSTACK_ABDM_CLIENT_ID`` / ``_SECRET``, callback URL ``base_url``) with
+secret from ``HEALTHSTACK_ABDM_CLIENT_ID`` / ``_SECRET``; with the secret left at the
+development placeholder, a random one made once and kept in the data directory, 0600,
+for the facility side's client to read: ``demo_secret``), callback URL ``base_url``) with
 every HMIS facility as both HIP and HIU, and the PHR's own HIU (the patient reading
 their records), as the state's IT cell would do once at NHA's developer portal. It is
 an administrator's step on the network side, done here for the demo only; the records
@@ -12,13 +14,17 @@ HIP-initiated linking (link token, then link), which the worker carries out.
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from healthstack.integrations.abdm.client import client_secret, demo_secret_path
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.db import unit_of_work
 from healthstack.runtime import Runtime
+from healthstack.settings import DEV_SECRET_PLACEHOLDER, Settings
 
 DEMO_ACTOR = Actor(kind=ActorKind.SYSTEM, id="demo:records", display="healthstack demo")
 BRIDGE_NAME = "J&K state HMIS (demo)"
@@ -32,6 +38,26 @@ class BridgeSetup:
     created: bool
     services_added: int
     facilities: int
+    secret_source: str  # where the bridge's secret is kept (never the secret)
+
+
+def demo_secret(settings: Settings) -> str:
+    """The demo bridge's secret: the configured one, else a random one generated on the
+    first run and reused after (the placeholder is public: anyone could have acted as
+    the bridge with it)."""
+    path = demo_secret_path(settings)
+    current = client_secret(settings)
+    if current != DEV_SECRET_PLACEHOLDER:
+        if settings.abdm.client_secret.get_secret_value() == DEV_SECRET_PLACEHOLDER:
+            os.chmod(path, 0o600)  # ours: readable by the service's user alone
+        return current
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # an empty file holds no secret
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(value + "\n")
+    return value
 
 
 def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetup:
@@ -44,10 +70,12 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
         find_bridge,
         find_service,
         register_bridge,
+        secret_matches,
         update_bridge,
     )
 
     cfg = runtime.settings.abdm
+    secret = demo_secret(runtime.settings)
     url = runtime.settings.base_url.rstrip("/")
     ctx = RequestContext(actor=DEMO_ACTOR, purpose=Purpose.ADMINISTRATION)
     added = 0
@@ -62,10 +90,19 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
                 client_id=cfg.client_id,
                 name=BRIDGE_NAME,
                 url=url,
-                secret=cfg.client_secret.get_secret_value(),
+                secret=secret,
             )
-        elif bridge.url != url or not bridge.is_active:
-            update_bridge(session, ctx, runtime, client_id=cfg.client_id, url=url, is_active=True)
+        elif bridge.url != url or not bridge.is_active or not secret_matches(bridge, secret):
+            # An older demo registered it with the public placeholder: a new secret.
+            update_bridge(
+                session,
+                ctx,
+                runtime,
+                client_id=cfg.client_id,
+                url=url,
+                is_active=True,
+                secret=None if secret_matches(bridge, secret) else secret,
+            )
         rows = session.execute(
             select(Facility.hfr_id, Facility.name).where(
                 (Facility.hmis.is_not(None)) | (Facility.hfr_id.in_(also)),
@@ -87,7 +124,12 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
                     name=name[:128],
                 )
                 added += 1
-    return BridgeSetup(cfg.client_id, url, created, added, len(rows))
+    source = (
+        str(demo_secret_path(runtime.settings))
+        if cfg.client_secret.get_secret_value() == DEV_SECRET_PLACEHOLDER
+        else "HEALTHSTACK_ABDM_CLIENT_SECRET"
+    )
+    return BridgeSetup(cfg.client_id, url, created, added, len(rows), source)
 
 
 def queue_pending_links(runtime: Runtime, *, hip_id: str | None = None) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,11 +114,13 @@ def request_records(
     requester_hpr_id: str | None = None,
     purpose: str = m.PurposeCode.CAREMGT.value,
     hip_id: str | None = None,
+    patient_proof: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> HiuConsentRequest:
     """Ask the patient (through the CM) for consent to see their records here
     (``hip_id``: from that facility only). A patient actor asks for themself, through
     the PHR's HIU with purpose PATRQT (``records.phr`` has checked the address is
-    theirs)."""
+    theirs); ``patient_proof`` makes the patient's proof for the request's ``consent``
+    object, sent in X-AUTH-TOKEN (ADR 0012)."""
     _may_ask(ctx, runtime, hiu_id, purpose)
     # Kept exactly as they travel (ABDM's timestamps carry milliseconds), so the
     # artefact's period compares equal to what was asked for.
@@ -194,12 +196,16 @@ def request_records(
                 ),
             )
         )
+        wire = m.dump(body)
+        headers = _hiu_headers(hiu_id)
+        if patient_proof is not None:
+            headers["X-AUTH-TOKEN"] = patient_proof(wire["consent"])
         row.init_request_id = enqueue_call(
             session,
             runtime,
             path=m.CONSENT_INIT,
-            body=m.dump(body),
-            headers=_hiu_headers(hiu_id),
+            body=wire,
+            headers=headers,
             context={"kind": CALL_CONSENT_INIT, "request": str(row.public_id)},
         )
         session.add(row)

@@ -4,9 +4,11 @@ The PHR is an HIU like a facility's (ABDM's PHR apps are), with an application i
 its own (``Settings.consent.phr_hiu_id``) on this deployment's bridge, and the same
 engine (``records.hiu``): consent init with purpose PATRQT and the patient as requester,
 the artefacts fetched and verified, Fidelius keys per request, the HIP's push received,
-decrypted and checked, erased at dataEraseAt. The consent manager grants such a
-self-request at once (``consent.consents``), so the patient waits only for the
-facilities to send. Everything travels over the protocol, as for a doctor.
+decrypted and checked, erased at dataEraseAt. The consent init carries the holder's
+proof (a user token for this one request, in X-AUTH-TOKEN), and with it the consent
+manager grants such a self-request at once (``consent.consents``, ADR 0015), so the
+patient waits only for the facilities to send. Everything travels over the protocol,
+as for a doctor.
 
 The actor is the patient (``abha.auth.patient_context``): they ask only for an address
 of their own ABHA, and read only the requests they made (``hiu``'s reader scope).
@@ -21,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from healthstack.abha.auth import issue_self_request_token
 from healthstack.abha.models import AbhaAccount
 from healthstack.abha.search import preferred_address
 from healthstack.integrations.abdm import messages as m
@@ -62,6 +65,9 @@ def ask(
         requester_name=account.name,
         purpose=m.PurposeCode.PATRQT.value,
         hip_id=hip_id or None,
+        # The holder is signed in here: the PHR vouches for this one request, so the
+        # consent manager grants it without an approval step (ADR 0015).
+        patient_proof=lambda consent: issue_self_request_token(runtime, account, consent=consent),
     )
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -27,7 +28,7 @@ import httpx
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import ServiceUnavailable
 from healthstack.runtime import Runtime
-from healthstack.settings import DEV_SECRET_PLACEHOLDER
+from healthstack.settings import DEV_SECRET_PLACEHOLDER, Settings
 
 CLIENT_KEY = "abdm.client"
 # The gateway's answer to a REQUEST-ID it accepted before with the same body
@@ -246,6 +247,27 @@ class FakeAbdmClient:
         return "fake-session-token"
 
 
+# Where ``healthstack demo`` keeps the random secret it registered its bridge with.
+DEMO_SECRET_FILE = "demo-bridge-secret"  # noqa: S105 - a file name
+
+
+def demo_secret_path(settings: Settings) -> Path:
+    return settings.data_dir / DEMO_SECRET_FILE
+
+
+def client_secret(settings: Settings) -> str:
+    """The bridge's client secret: ``HEALTHSTACK_ABDM_CLIENT_SECRET``; left at the
+    placeholder in development, the one the demo generated (``records.demo``), when
+    there is one. Outside development the placeholder stays (and is refused)."""
+    secret = settings.abdm.client_secret.get_secret_value()
+    if secret != DEV_SECRET_PLACEHOLDER or not settings.is_development:
+        return secret
+    try:
+        return demo_secret_path(settings).read_text(encoding="utf-8").strip() or secret
+    except FileNotFoundError:
+        return secret
+
+
 def abdm_client(runtime: Runtime) -> AbdmClient:
     """The process's client (one token cache per process)."""
     with _lock:
@@ -253,7 +275,7 @@ def abdm_client(runtime: Runtime) -> AbdmClient:
         if client is not None:
             return client  # type: ignore[return-value]
         cfg = runtime.settings.abdm
-        secret = cfg.client_secret.get_secret_value()
+        secret = client_secret(runtime.settings)
         if secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
             raise ServiceUnavailable(
                 "The ABDM gateway client has no secret. Set HEALTHSTACK_ABDM_CLIENT_ID and "
