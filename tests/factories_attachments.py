@@ -27,6 +27,7 @@ from healthstack.web.deps import PATIENT_COOKIE
 from tests.factories_consent import user_token
 from tests.factories_hie import (
     PATIENT_ADDRESS,
+    PIN,
     Exchange,
     cm_request_id,
     doctor_asks,
@@ -128,7 +129,12 @@ def doctor_receives(hie: Exchange, hostile: Hostile) -> str:
     request = doctor_asks(hie, ["HealthDocumentRecord"])
     phr = hie.patient_login(hostile.account)
     cm_request = cm_request_id(hie, request)
-    hie.phr_post(f"/consents/{cm_request}/approve", phr, {"consents": [{"hip": {"id": hie.hip_a}}]})
+    hie.set_pin(phr)
+    hie.phr_post(
+        f"/consents/{cm_request}/approve",
+        phr,
+        {"consents": [{"hip": {"id": hie.hip_a}}], "pin": PIN},
+    )
     hie.settle()
     return received(hie, hie.hiu_c)
 
