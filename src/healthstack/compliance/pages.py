@@ -49,7 +49,7 @@ from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import render, same_origin
 
-from . import notices, reconcile, roster, service
+from . import figures, notices, reconcile, roster, service
 from .escalation import RUNGS
 from .models import ComplianceCampaign, RosterImport
 from .notices import district_name
@@ -494,6 +494,21 @@ def settle_submit(
 # --------------------------------------------------------------------------- status
 
 
+def _gaps(
+    session: Session,
+    runtime: RuntimeDep,
+    staff: Actor,
+    rows: list[service.ComplianceRow] | None,
+) -> list[figures.HprGap]:
+    """Each cadre's "not in HPR" over the caller's whole scope (``rows`` when they are
+    already that: the unfiltered list)."""
+    if rows is None:
+        rows = service.compliance_rows(session, actor=staff, today=_today(runtime))
+    district = staff.district_lgd if staff.role is Role.DISTRICT_OFFICER else None
+    facility = staff.facility_id if staff.role is Role.FACILITY_ADMIN else None
+    return figures.hpr_gaps(session, rows, district_lgd=district, hfr_id=facility)
+
+
 def _status_filters(status: str, cadre: str) -> str:
     chosen = {k: v for k, v in (("status", status), ("cadre", cadre)) if v}
     return f"?{urlencode(chosen)}" if chosen else ""
@@ -526,6 +541,7 @@ def status_page(
         request,
         "compliance/status.html",
         staff,
+        gaps=_gaps(session, runtime, staff, rows if not (status or cadre) else None),
         rows=rows[:500],
         total=len(rows),
         counts=service.summary_counts(rows),
