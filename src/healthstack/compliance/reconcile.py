@@ -248,14 +248,16 @@ def reconcile_roster(
                 {y + d for e in open_entries if (y := e.birth_year) for d in (-1, 0, 1)},
             )
             decided = [(entry, *_decide(entry, people)) for entry in open_entries]
-            held = set(
-                session.scalars(
+            held: set[int] = set(
+                pid
+                for pid in session.scalars(
                     select(RosterEntry.professional_id).where(
                         RosterEntry.import_id == roster.id,
                         RosterEntry.link == "matched",
                         RosterEntry.professional_id.is_not(None),
                     )
                 )
+                if pid is not None
             )
             hpr_of = {who[0]: who[1] for who in people.by_council.values()}
             for entry, link, method, pid, score, candidates in _one_post_per_record(
