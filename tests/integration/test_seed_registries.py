@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from healthstack.abha.models import AbhaAccount
 from healthstack.compliance.models import RosterEntry
 from healthstack.compliance.service import open_campaigns
 from healthstack.facilities.models import (
@@ -208,6 +209,44 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
             )
         )
         assert wrong == 0
+        # ABHA coverage is spread over the districts, and the facilities that made the
+        # ABHAs show them: the drill-down has something to act on.
+        coverage = [
+            {f.indicator: f for f in summary(s, Scope(district_lgd=d.lgd), on=on)}[
+                "abha.accounts"
+            ].percent
+            for d in jk.DISTRICTS
+        ]
+        assert min(coverage) < 52 and max(coverage) > 85, coverage
+        made = dict(
+            s.execute(
+                select(AbhaAccount.enrolled_at_facility, func.count())
+                .where(AbhaAccount.enrolled_at_facility.is_not(None))
+                .group_by(AbhaAccount.enrolled_at_facility)
+            ).all()
+        )
+        assert 0.7 * plan.accounts < sum(made.values()) < 0.85 * plan.accounts
+        kinds = dict(s.execute(select(Facility.hfr_id, Facility.facility_type)).all())
+        homes = dict(s.execute(select(Facility.hfr_id, Facility.district_lgd)).all())
+        assert {kinds[h] for h in made} <= {
+            "medical_college_hospital",
+            "district_hospital",
+            "sub_district_hospital",
+            "chc",
+            "phc",
+            "dispensary",
+            "sub_centre",
+        }
+        wrong_district = count(
+            select(func.count())
+            .select_from(AbhaAccount)
+            .join(Facility, Facility.hfr_id == AbhaAccount.enrolled_at_facility)
+            .where(Facility.district_lgd != AbhaAccount.district_lgd)
+        )
+        assert wrong_district == 0
+        gmc = {f.indicator: f for f in summary(s, Scope(facility_id="IN0110000001"), on=on)}
+        assert gmc["abha.accounts"].value == made["IN0110000001"] > 0
+        assert homes["IN0110000001"] == 13
         # Both cadres have a deadline, a month after the seed: nobody is overdue yet.
         assert set(open_campaigns(s)) == {"doctor", "nurse"}
         assert figures["hpr.overdue"].value == 0

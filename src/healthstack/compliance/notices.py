@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -34,13 +35,19 @@ def _safe(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV one line at a time (a download streams them)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe(v) for v in row])
-    return buf.getvalue()
+    for row in chain([header], ([_safe(v) for v in r] for r in rows)):
+        writer.writerow(row)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    return "".join(csv_lines(header, rows))
 
 
 STATUS_COLUMNS = (
@@ -59,7 +66,11 @@ STATUS_COLUMNS = (
 
 
 def status_csv(rows: Sequence[ComplianceRow]) -> str:
-    return to_csv(
+    return "".join(status_csv_lines(rows))
+
+
+def status_csv_lines(rows: Sequence[ComplianceRow]) -> Iterator[str]:
+    return csv_lines(
         STATUS_COLUMNS,
         (
             (

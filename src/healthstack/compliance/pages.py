@@ -8,14 +8,22 @@
   Confirm button; nothing changes until it is pressed;
 - ``/compliance/roster/review``: uncertain roster ↔ HPR pairs, the roster's record
   beside its HPR candidates, settled one by one;
-- ``/compliance/status``: each roster entry's status with the CSV export;
+- ``/compliance/status``: each roster entry's status, and ``/compliance/status.csv``
+  the same list as CSV (the same filters);
+- ``/compliance/notices``: the facilities whose head gets a notice (staff at the
+  notice rung), each with its PDF at ``/compliance/notices/{hfr_id}.pdf``;
+- ``/compliance/show-cause``: the district show-cause lists, with their PDF and CSV
+  (``/compliance/show-cause.pdf``, ``.csv``, ``?district_lgd=``);
 - ``/compliance/people/{employee_id}``: one person's status, escalation history and
   exemptions, with the forms that grant and revoke one.
 
 Like the facility pages: staff log in with the session cookie, each page checks the
 same ``compliance.*`` action as its API route, a form posted from another site is
 refused, and an error shown beside a form is absorbed (rolled back, failure audit
-rows kept) because it never reaches the unit of work.
+rows kept) because it never reaches the unit of work. The downloads are page routes
+for the same reason the JSON API takes bearer tokens only: a cookie never opens the
+API. They carry names, so they are never cached, and a request another site made the
+browser send (``Sec-Fetch-Site``) is refused before anything is read.
 """
 
 from __future__ import annotations
@@ -25,23 +33,23 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.models import StaffUser
 from healthstack.accounts.permissions import allowed
 from healthstack.kernel.audit import absorb
-from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.context import Actor, Purpose, RequestContext, Role
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import render, same_origin
 
-from . import reconcile, roster, service
+from . import figures, notices, reconcile, roster, service
 from .escalation import RUNGS
 from .models import ComplianceCampaign, RosterImport
 from .notices import district_name
@@ -52,6 +60,8 @@ PAGE_SIZE = 25
 # Good rows shown on the preview: enough to see the columns were read right.
 PREVIEW_ROWS = 10
 _ACTIONS = ("roster_import", "campaign", "review", "exempt", "read")
+# Sec-Fetch-Site values of a request that another site made the browser send.
+_FOREIGN_FETCH = ("cross-site", "same-site")
 _ROSTER_ACTIONS = ("compliance.roster_import", "compliance.campaign")
 
 
@@ -143,6 +153,39 @@ def _parse_date(raw: str) -> date | None:
     Raises ValueError for anything else."""
     text = raw.strip()
     return date.fromisoformat(text) if text else None
+
+
+def _foreign(request: Request, staff: Actor | None) -> Response | None:
+    """The 403 page for a download another site asked for (a link or an embed there),
+    else None. A browser always says where a request came from; tools send nothing."""
+    if request.headers.get("sec-fetch-site", "").lower() not in _FOREIGN_FETCH:
+        return None
+    return render(
+        request,
+        "error.html",
+        status_code=403,
+        staff=staff,
+        code="HS-1409",
+        message="This download was requested from another web site and was refused. Open "
+        "HealthStack directly and download it from the compliance pages.",
+    )
+
+
+def _download_headers(filename: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
+def _csv_download(lines: Iterable[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        iter(lines), media_type="text/csv; charset=utf-8", headers=_download_headers(filename)
+    )
+
+
+def _pdf_download(data: bytes, filename: str) -> Response:
+    return Response(data, media_type="application/pdf", headers=_download_headers(filename))
 
 
 # --------------------------------------------------------------------------- roster
@@ -451,6 +494,26 @@ def settle_submit(
 # --------------------------------------------------------------------------- status
 
 
+def _gaps(
+    session: Session,
+    runtime: RuntimeDep,
+    staff: Actor,
+    rows: list[service.ComplianceRow] | None,
+) -> list[figures.HprGap]:
+    """Each cadre's "not in HPR" over the caller's whole scope (``rows`` when they are
+    already that: the unfiltered list)."""
+    if rows is None:
+        rows = service.compliance_rows(session, actor=staff, today=_today(runtime))
+    district = staff.district_lgd if staff.role is Role.DISTRICT_OFFICER else None
+    facility = staff.facility_id if staff.role is Role.FACILITY_ADMIN else None
+    return figures.hpr_gaps(session, rows, district_lgd=district, hfr_id=facility)
+
+
+def _status_filters(status: str, cadre: str) -> str:
+    chosen = {k: v for k, v in (("status", status), ("cadre", cadre)) if v}
+    return f"?{urlencode(chosen)}" if chosen else ""
+
+
 @router.get("/compliance/status", response_class=HTMLResponse, response_model=None)
 def status_page(
     request: Request,
@@ -478,15 +541,198 @@ def status_page(
         request,
         "compliance/status.html",
         staff,
+        gaps=_gaps(session, runtime, staff, rows if not (status or cadre) else None),
         rows=rows[:500],
         total=len(rows),
         counts=service.summary_counts(rows),
         status=status,
         cadre=cadre,
+        csv_url="/compliance/status.csv" + _status_filters(status, cadre),
         rungs=RUNGS,
         district_name=district_name,
         person_url=_person_url,
     )
+
+
+@router.get("/compliance/status.csv", response_model=None)
+def status_csv(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    staff: OptionalStaff,
+    status: str = "",
+    cadre: str = "",
+) -> Response:
+    back = "/compliance/status.csv" + _status_filters(status[:24], cadre[:10])
+    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        rows = service.list_status(
+            session,
+            ctx=_ctx(request, staff),
+            clock=runtime.clock,
+            status=status or None,
+            cadre=cadre or None,
+        )
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    return _csv_download(notices.status_csv_lines(rows), "compliance-status.csv")
+
+
+# --------------------------------------------------------------------------- notices
+
+
+@router.get("/compliance/notices", response_class=HTMLResponse, response_model=None)
+def notices_page(
+    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff
+) -> Response:
+    gate = _gate(request, staff, "compliance.read", "/compliance/notices")
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        found = service.facility_notices(session, ctx=_ctx(request, staff), clock=runtime.clock)
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    return _show(
+        request,
+        "compliance/notices.html",
+        staff,
+        notices=found,
+        people=sum(len(n.rows) for n in found),
+        rung=RUNGS[service.NOTICE_STEP],
+        district_name=district_name,
+        person_url=_person_url,
+    )
+
+
+@router.get("/compliance/notices/{hfr_id}.pdf", response_model=None)
+def notice_pdf(
+    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff, hfr_id: str
+) -> Response:
+    code = hfr_id.strip().upper()[:12]
+    gate = _foreign(request, staff) or _gate(
+        request, staff, "compliance.read", f"/compliance/notices/{quote(code)}.pdf"
+    )
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        notice = service.facility_notice(
+            session, ctx=_ctx(request, staff), clock=runtime.clock, hfr_id=code
+        )
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    data = notices.facility_notice_pdf(
+        notice.rows, hfr_id=notice.hfr_id, facility_name=notice.name, today=_today(runtime)
+    )
+    return _pdf_download(data, f"hpr-notice-{notice.hfr_id}.pdf")
+
+
+# --------------------------------------------------------------------------- show-cause
+
+
+def _today(runtime: RuntimeDep) -> date:
+    return runtime.clock.now().date()
+
+
+def _show_cause_rows(
+    request: Request,
+    session: Session,
+    runtime: RuntimeDep,
+    staff: Actor,
+    district_lgd: int | None,
+) -> list[service.ComplianceRow]:
+    return service.show_cause_list(
+        session, ctx=_ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
+    )
+
+
+def _show_cause_back(kind: str, district_lgd: int | None) -> str:
+    query = f"?district_lgd={district_lgd}" if district_lgd is not None else ""
+    return f"/compliance/show-cause{kind}{query}"
+
+
+@router.get("/compliance/show-cause", response_class=HTMLResponse, response_model=None)
+def show_cause_page(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    staff: OptionalStaff,
+    district_lgd: int | None = None,
+) -> Response:
+    gate = _gate(request, staff, "compliance.read", _show_cause_back("", district_lgd))
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    by_district: dict[int, list[service.ComplianceRow]] = {}
+    for r in rows:
+        by_district.setdefault(r.entry.district_lgd, []).append(r)
+    # A district officer's own list has its links even while it is empty.
+    own = staff.district_lgd if staff.role is Role.DISTRICT_OFFICER else None
+    if own is not None and district_lgd in (None, own):
+        by_district.setdefault(own, [])
+    return _show(
+        request,
+        "compliance/show_cause_list.html",
+        staff,
+        districts=sorted(by_district.items(), key=lambda kv: district_name(kv[0])),
+        total=len(rows),
+        district_lgd=district_lgd,
+        rung=RUNGS[service.SHOW_CAUSE_STEP],
+        district_name=district_name,
+        person_url=_person_url,
+    )
+
+
+@router.get("/compliance/show-cause.pdf", response_model=None)
+def show_cause_pdf(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    staff: OptionalStaff,
+    district_lgd: int | None = None,
+) -> Response:
+    back = _show_cause_back(".pdf", district_lgd)
+    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    district = district_lgd or staff.district_lgd
+    data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(runtime))
+    suffix = f"-{district}" if district else ""
+    return _pdf_download(data, f"show-cause{suffix}.pdf")
+
+
+@router.get("/compliance/show-cause.csv", response_model=None)
+def show_cause_csv(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    staff: OptionalStaff,
+    district_lgd: int | None = None,
+) -> Response:
+    back = _show_cause_back(".csv", district_lgd)
+    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
+    if gate is not None:
+        return gate
+    assert staff is not None
+    try:
+        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
+    suffix = f"-{district_lgd}" if district_lgd is not None else ""
+    return _csv_download(notices.status_csv_lines(rows), f"show-cause{suffix}.csv")
 
 
 # --------------------------------------------------------------------------- people

@@ -9,6 +9,14 @@ key), not once per roster entry: the full roster reconciles in one pass.
 An entry a reviewer settled is never re-linked automatically; entries with no HPR
 record are tried again on every run (the escalation job runs it first), so a doctor
 who registers after the roster import stops being chased.
+
+One HPR record is one person, so it links to one post at most: when two entries
+claim the same record, the stronger key keeps it (council, then mobile, then name)
+and the other waits for a reviewer with the record as its candidate; a tie, or a
+record another post already holds, sends every new claim to review. A name with the
+birth year links on its own only where HPR places the person (a work place in the
+post's district or at its facility): in a state where a few names are shared by
+thousands, a namesake elsewhere is not evidence enough.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, RequestContext, Role
 from healthstack.kernel.errors import NotFound, ValidationFailed
 from healthstack.kernel.ids import parse_hpr_id
-from healthstack.professionals.models import Professional
+from healthstack.professionals.models import Professional, ProfessionalWorkplace
 from healthstack.professionals.service import _name_similarity
 
 from .models import RosterEntry, RosterImport
@@ -73,6 +81,12 @@ class _People:
     by_council: dict[tuple[str, str], Who]
     by_mobile: dict[str, list[Who]]
     by_year: dict[int, _Born]
+    # Where HPR places each professional: their work places' HFR ids and districts.
+    places: dict[int, tuple[set[str], set[int]]] = field(default_factory=dict)
+
+    def works_at(self, pid: int, entry: RosterEntry) -> bool:
+        hfr_ids, districts = self.places.get(pid, (set(), set()))
+        return entry.hfr_id in hfr_ids or entry.district_lgd in districts
 
 
 def _sorted_words(key: str) -> str:
@@ -104,6 +118,18 @@ def _people(session: Session, cadres: set[str], years: set[int]) -> _People:
                 born.who.append(who)
                 born.keys.append(key)
                 born.sorted_keys.append(_sorted_words(key))
+                people.places[pid] = (set(), set())
+    if people.places:
+        W = ProfessionalWorkplace
+        for pid, hfr, district in session.execute(
+            select(W.professional_id, W.hfr_id, W.district_lgd)
+            .join(P, P.id == W.professional_id)
+            .where(P.category.in_(cadres), P.year_of_birth.in_(years))
+        ):
+            if pid in people.places:
+                people.places[pid][0].add(hfr)
+                if district is not None:
+                    people.places[pid][1].add(int(district))
     return people
 
 
@@ -178,7 +204,12 @@ def _decide(
             if near and not candidates:
                 best, exact_year, who = near[0]
                 runner_up = near[1][0] if len(near) > 1 else 0.0
-                if best >= NAME_LINK and exact_year and runner_up < NAME_LINK:
+                if (
+                    best >= NAME_LINK
+                    and exact_year
+                    and runner_up < NAME_LINK
+                    and people.works_at(who[0], entry)
+                ):
                     return "matched", "name", who[0], best, []
         for s, _, w in near[:5]:
             candidates.setdefault(w[1], {"hpr_id": w[1], "score": s, "via": "name"})
@@ -216,12 +247,58 @@ def reconcile_roster(
                 {e.cadre for e in open_entries},
                 {y + d for e in open_entries if (y := e.birth_year) for d in (-1, 0, 1)},
             )
-            for entry in open_entries:
-                link, method, pid, score, candidates = _decide(entry, people)
+            decided = [(entry, *_decide(entry, people)) for entry in open_entries]
+            held: set[int] = set(
+                pid
+                for pid in session.scalars(
+                    select(RosterEntry.professional_id).where(
+                        RosterEntry.import_id == roster.id,
+                        RosterEntry.link == "matched",
+                        RosterEntry.professional_id.is_not(None),
+                    )
+                )
+                if pid is not None
+            )
+            hpr_of = {who[0]: who[1] for who in people.by_council.values()}
+            for entry, link, method, pid, score, candidates in _one_post_per_record(
+                decided, held, hpr_of
+            ):
                 entry.link, entry.method, entry.professional_id = link, method, pid
                 entry.score, entry.candidates = score, candidates
             session.flush()
         return link_counts(session, roster)
+
+
+_STRENGTH = {"council": 3, "mobile": 2, "name": 1}
+Decision = tuple[RosterEntry, str, str | None, int | None, float | None, list[dict[str, Any]]]
+
+
+def _one_post_per_record(
+    decided: list[Decision], held: set[int], hpr_of: dict[int, str]
+) -> list[Decision]:
+    """The decisions with no record linked twice: per record the one strongest claim
+    keeps it, unless another post holds it already or the strongest claims tie; every
+    other claim becomes uncertain, the record its candidate."""
+    claims: dict[int, list[int]] = defaultdict(list)
+    for i, (_, link, _, pid, _, _) in enumerate(decided):
+        if link == "matched" and pid is not None:
+            claims[pid].append(i)
+    out = list(decided)
+    for pid, indexes in claims.items():
+        if len(indexes) == 1 and pid not in held:
+            continue
+        ranked = sorted(indexes, key=lambda i: -_STRENGTH.get(decided[i][2] or "", 0))
+        keep = None
+        if pid not in held:
+            top = [i for i in ranked if decided[i][2] == decided[ranked[0]][2]]
+            keep = ranked[0] if len(top) == 1 else None
+        for i in indexes:
+            if i == keep:
+                continue
+            entry, _, method, _, score, _ = decided[i]
+            candidate = {"hpr_id": hpr_of.get(pid, ""), "score": score, "via": method}
+            out[i] = (entry, "uncertain", None, None, None, [candidate])
+    return out
 
 
 def link_counts(session: Session, roster: RosterImport) -> dict[str, int]:

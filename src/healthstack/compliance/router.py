@@ -13,15 +13,13 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from healthstack.accounts.permissions import require
-from healthstack.kernel.audit import audited
 from healthstack.kernel.context import Actor, Purpose, RequestContext
-from healthstack.kernel.errors import NotFound
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
 from . import notices, reconcile, roster, service
 from .escalation import RUNGS
-from .models import ComplianceCampaign, Exemption, RosterEntry, RosterImport
+from .models import ComplianceCampaign, Exemption, RosterImport
 from .schemas import (
     BrokenRow,
     CampaignCreate,
@@ -341,41 +339,14 @@ def revoke(
 @router.get("/notices/facility/{hfr_id}.pdf", response_model=None)
 def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: RuntimeDep) -> Response:
     """The notice to the facility head: staff at the notice rung or beyond (PDF)."""
-    code = hfr_id.strip().upper()[:12]
-    with audited(
-        session,
-        ctx,
-        action="compliance.notice.facility",
-        resource_type="facility",
-        resource_id=code,
-        clock=runtime.clock,
-    ):
-        current = roster.current_roster(session)
-        sample = None
-        if current is not None:
-            sample = session.scalar(
-                select(RosterEntry)
-                .where(RosterEntry.import_id == current.id, RosterEntry.hfr_id == code)
-                .limit(1)
-            )
-        if sample is None or not reconcile.in_scope(ctx.actor, sample):
-            raise NotFound(
-                "No roster posts at this facility are in your scope. Check the HFR id.",
-                code="HS-1878",
-            )
-        today = runtime.clock.now().date()
-        rows = [
-            r
-            for r in service.compliance_rows(
-                session, actor=ctx.actor, today=today, hfr_id=code, status="overdue"
-            )
-            if r.step >= 3
-        ]
-        from healthstack.facilities.models import Facility
-
-        name = session.scalar(select(Facility.name).where(Facility.hfr_id == code))
-        data = notices.facility_notice_pdf(rows, hfr_id=code, facility_name=name, today=today)
-    return _pdf(data, f"hpr-notice-{code}.pdf")
+    notice = service.facility_notice(session, ctx=ctx, clock=runtime.clock, hfr_id=hfr_id)
+    data = notices.facility_notice_pdf(
+        notice.rows,
+        hfr_id=notice.hfr_id,
+        facility_name=notice.name,
+        today=runtime.clock.now().date(),
+    )
+    return _pdf(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
 
 @router.get("/show-cause", response_model=None)
@@ -387,22 +358,13 @@ def show_cause(
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> StatusPage | Response:
     """The district officer's show-cause list: overdue people who reached the last rung."""
-    with audited(
-        session, ctx, action="compliance.show_cause", resource_type="roster", clock=runtime.clock
-    ):
+    rows = service.show_cause_list(session, ctx=ctx, clock=runtime.clock, district_lgd=district_lgd)
+    if format == "csv":
+        return _csv(notices.status_csv(rows), "show-cause.csv")
+    if format == "pdf":
+        district = district_lgd or ctx.actor.district_lgd
         today = runtime.clock.now().date()
-        rows = [
-            r
-            for r in service.compliance_rows(
-                session, actor=ctx.actor, today=today, district_lgd=district_lgd, status="overdue"
-            )
-            if r.step >= 4
-        ]
-        if format == "csv":
-            return _csv(notices.status_csv(rows), "show-cause.csv")
-        if format == "pdf":
-            district = district_lgd or ctx.actor.district_lgd
-            return _pdf(
-                notices.show_cause_pdf(rows, district_lgd=district, today=today), "show-cause.pdf"
-            )
+        return _pdf(
+            notices.show_cause_pdf(rows, district_lgd=district, today=today), "show-cause.pdf"
+        )
     return StatusPage(counts=service.summary_counts(rows), items=[_status_read(r) for r in rows])

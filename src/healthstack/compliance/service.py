@@ -356,6 +356,126 @@ def revoke_exemption(
         return found
 
 
+# --------------------------------------------------------------------------- notices
+
+# The rungs (escalation.LADDER) from which a person is on the facility head's notice
+# and on the district officer's show-cause list.
+NOTICE_STEP = 3
+SHOW_CAUSE_STEP = 4
+
+
+@dataclass
+class FacilityNotice:
+    """One facility's notice: the overdue staff who reached the notice rung."""
+
+    hfr_id: str
+    name: str | None
+    district_lgd: int
+    rows: list[ComplianceRow]
+
+
+def _facility_names(session: Session, hfr_ids: Sequence[str]) -> dict[str, str]:
+    from healthstack.facilities.models import Facility  # the registry compliance checks
+
+    if not hfr_ids:
+        return {}
+    return {
+        str(h): str(n)
+        for h, n in session.execute(
+            select(Facility.hfr_id, Facility.name).where(Facility.hfr_id.in_(list(hfr_ids)))
+        )
+    }
+
+
+def _at_rung(rows: Sequence[ComplianceRow], step: int) -> list[ComplianceRow]:
+    return [r for r in rows if r.status == "overdue" and r.step >= step]
+
+
+def facility_notices(
+    session: Session, *, ctx: RequestContext, clock: Clock
+) -> list[FacilityNotice]:
+    """The facilities in the caller's scope with staff at the notice rung or beyond,
+    most overdue first."""
+    with audited(
+        session, ctx, action="compliance.notice.list", resource_type="roster", clock=clock
+    ):
+        require(ctx.actor, "compliance.read")
+        rows = _at_rung(
+            compliance_rows(session, actor=ctx.actor, today=clock.now().date(), status="overdue"),
+            NOTICE_STEP,
+        )
+        by_facility: dict[str, list[ComplianceRow]] = {}
+        for r in rows:
+            by_facility.setdefault(r.entry.hfr_id, []).append(r)
+        names = _facility_names(session, sorted(by_facility))
+        notices = [
+            FacilityNotice(hfr, names.get(hfr), group[0].entry.district_lgd, group)
+            for hfr, group in by_facility.items()
+        ]
+        notices.sort(key=lambda n: (-max(r.days_overdue or 0 for r in n.rows), n.hfr_id))
+        return notices
+
+
+def facility_notice(
+    session: Session, *, ctx: RequestContext, clock: Clock, hfr_id: str
+) -> FacilityNotice:
+    """The notice to the head of ``hfr_id`` (possibly empty: nobody at that rung yet);
+    not found when no roster post of the facility is in the caller's scope."""
+    code = hfr_id.strip().upper()[:12]
+    with audited(
+        session,
+        ctx,
+        action="compliance.notice.facility",
+        resource_type="facility",
+        resource_id=code,
+        clock=clock,
+    ):
+        require(ctx.actor, "compliance.read")
+        roster = current_roster(session)
+        sample = None
+        if roster is not None:
+            sample = session.scalar(
+                select(RosterEntry)
+                .where(RosterEntry.import_id == roster.id, RosterEntry.hfr_id == code)
+                .limit(1)
+            )
+        if sample is None or not in_scope(ctx.actor, sample):
+            raise NotFound(
+                "No roster posts at this facility are in your scope. Check the HFR id.",
+                code="HS-1878",
+            )
+        rows = _at_rung(
+            compliance_rows(
+                session, actor=ctx.actor, today=clock.now().date(), hfr_id=code, status="overdue"
+            ),
+            NOTICE_STEP,
+        )
+        return FacilityNotice(
+            code, _facility_names(session, [code]).get(code), sample.district_lgd, rows
+        )
+
+
+def show_cause_list(
+    session: Session, *, ctx: RequestContext, clock: Clock, district_lgd: int | None = None
+) -> list[ComplianceRow]:
+    """The show-cause list: overdue people who reached the last rung, in the caller's
+    scope (and ``district_lgd``, when given), by district then most overdue."""
+    with audited(session, ctx, action="compliance.show_cause", resource_type="roster", clock=clock):
+        require(ctx.actor, "compliance.read")
+        rows = _at_rung(
+            compliance_rows(
+                session,
+                actor=ctx.actor,
+                today=clock.now().date(),
+                district_lgd=district_lgd,
+                status="overdue",
+            ),
+            SHOW_CAUSE_STEP,
+        )
+        rows.sort(key=lambda r: (r.entry.district_lgd, -(r.days_overdue or 0), r.entry.line))
+        return rows
+
+
 def summary_counts(rows: Sequence[ComplianceRow]) -> dict[str, Any]:
     counts = dict.fromkeys(STATUSES, 0)
     for r in rows:

@@ -9,8 +9,9 @@
 Plain and fast: server-rendered from the same service functions as the JSON API, so
 the numbers match it. Every table downloads as CSV (``?format=csv``, ``&table=`` to
 pick one). Charts are plotly.js from the installed wheel (``web/vendor.py``) drawn
-by ``/static/monitoring.js`` from the JSON embedded in the page; the same data is a
-plain table underneath, so the page works without JavaScript.
+by ``/static/monitoring.js`` from the JSON in each chart's ``data-series`` attribute
+(never an inline script, so a strict Content-Security-Policy holds); the same data is
+a plain table underneath, so the page works without JavaScript.
 
 A district officer who opens ``/dashboard`` lands on their district, a facility
 role on their facility; anything outside their scope is "not found".
@@ -174,9 +175,21 @@ def _trend_args(indicator: str, days: int) -> tuple[str, int]:
     return indicator, days
 
 
+def _gap_definitions() -> dict[str, str]:
+    """The dashboard's figures that have a "not in HPR" (target − value), with the one
+    definition the compliance pages state too."""
+    try:
+        from healthstack.compliance.figures import definition
+    except ImportError:  # compliance is not installed
+        return {}
+    return {f"hpr.{cadre}s": definition(cadre) for cadre in ("doctor", "nurse")}
+
+
 def _base(staff: Actor) -> dict[str, Any]:
     return {
         "staff": staff,
+        "gaps": _gap_definitions(),
+        "can_compliance": allowed(staff, "compliance.read"),
         "fmt": indian,
         "pct": pct,
         "plotly": plotly_tag(),
@@ -245,11 +258,21 @@ def state_dashboard(
     picked = [next(f for f in r.figures if f.indicator == indicator) for r in rows]
     # Percent of target where targets exist; the plain values where none is set yet.
     as_percent = any(f.percent is not None for f in picked)
+    # The chart puts the districts that most need action first (the table keeps the
+    # alphabetical order).
+    bars = sorted(
+        zip(rows, picked, strict=True),
+        key=lambda rf: (rf[1].percent if as_percent else rf[1].value) or 0,
+        reverse=not chosen.higher_is_better,
+    )
     coverage = {
         "label": chosen.label,
         "percent": as_percent,
-        "districts": [r.name for r in rows],
-        "values": [f.percent if as_percent else f.value for f in picked],
+        "districts": [r.name for r, _ in bars],
+        "values": [f.percent if as_percent else f.value for _, f in bars],
+        # The state's own share, marked on the chart beside the target.
+        "overall": chosen.percent if as_percent else None,
+        "overall_label": service.district_name(None),
     }
     return render(
         request,

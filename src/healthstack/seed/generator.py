@@ -12,10 +12,19 @@ whatever batch size the loader uses: each district has its own RNG seeded from
   Mobiles come from another bijection, so two households never share one by chance.
 - Sex ratio 890 women per 1000 men; ages follow a J&K-like age pyramid; older
   residents' Aadhaar often carries 1 January of the birth year (only the year known).
-- ABHA accounts: exactly round(residents * 94.49 / 135.6) residents have one, spread
-  uniformly within each district (selection sampling), created over the three years
-  before ``as_of``; a share have a custom ABHA address handle built from the name,
-  unique by construction (it ends with a number no other handle carries).
+- ABHA accounts: exactly round(residents * 94.49 / 135.6) residents have one. The
+  districts do not share them evenly: each has its own coverage (``coverage_rates``),
+  spread from about 45 % to 90 % and placed by the seed, so the state still totals
+  69.7 % and the dashboard has districts to act on. Within a district the accounts
+  are spread uniformly (selection sampling), created over the three years before
+  ``as_of``; a share have a custom ABHA address handle built from the name, unique by
+  construction (it ends with a number no other handle carries).
+- Where each ABHA was made: given the enrolment sites (``sites``: the public
+  facilities of each district with a weight by facility type, ``seed.registries``),
+  an account is credited to a facility of its holder's district drawn by weight, or
+  to none for the share made by self-service (the ABHA app or website). The draws
+  come from a separate RNG per district, so the residents are the same with or
+  without sites.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import bisect
 import hashlib
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate, islice
@@ -53,6 +62,17 @@ class Plan:
     district_accounts: tuple[int, ...]
 
 
+# District ABHA coverage: evenly spread over this range, then shifted together (and
+# held within the bounds) until the state total is the profile's.
+COVERAGE_LOW, COVERAGE_HIGH = 0.43, 0.88
+COVERAGE_BOUNDS = (0.40, 0.95)
+# Accounts made by self-service (the ABHA app or website), credited to no facility.
+SELF_SERVICE_SHARE = 0.22
+
+# (district lgd) -> the district's enrolment sites: (HFR id, weight).
+Sites = Mapping[int, Sequence[tuple[str, float]]]
+
+
 def validate_profile(profile: str) -> str:
     key = (profile or "").strip().lower()
     if key not in PROFILES:
@@ -73,7 +93,35 @@ def validate_scale(scale: float) -> float:
     return float(scale)
 
 
-def make_plan(profile: str, scale: float) -> Plan:
+def coverage_rates(profile: str, seed: int = DEFAULT_SEED) -> tuple[float, ...]:
+    """Each district's share of residents with an ABHA (in ``DISTRICTS`` order).
+
+    Rates evenly spread from ``COVERAGE_LOW`` to ``COVERAGE_HIGH`` are dealt to the
+    districts in an order drawn from the seed, then shifted together by the one
+    amount (found by bisection, each rate held within ``COVERAGE_BOUNDS``) that makes
+    the population-weighted total the profile's: at scale 1, 94.49 lakh of 1.356 crore.
+    """
+    mod = PROFILES[validate_profile(profile)]
+    rng = random.Random(f"{seed}:{profile}:coverage")
+    n = len(mod.DISTRICTS)
+    levels = [COVERAGE_LOW + (COVERAGE_HIGH - COVERAGE_LOW) * i / (n - 1) for i in range(n)]
+    rng.shuffle(levels)
+    weights = mod.district_populations(mod.TARGET_POPULATION)
+    want = mod.TARGET_ABHA_ACCOUNTS
+    low, high = COVERAGE_BOUNDS
+
+    def total(shift: float) -> float:
+        return sum(min(max(x + shift, low), high) * w for x, w in zip(levels, weights, strict=True))
+
+    below, above = -1.0, 1.0
+    for _ in range(60):
+        middle = (below + above) / 2
+        below, above = (middle, above) if total(middle) < want else (below, middle)
+    shift = (below + above) / 2
+    return tuple(min(max(x + shift, low), high) for x in levels)
+
+
+def make_plan(profile: str, scale: float, seed: int = DEFAULT_SEED) -> Plan:
     key = validate_profile(profile)
     s = validate_scale(scale)
     mod = PROFILES[key]
@@ -86,11 +134,14 @@ def make_plan(profile: str, scale: float) -> Plan:
         )
     accounts = round(residents * mod.TARGET_ABHA_ACCOUNTS / mod.TARGET_POPULATION)
     per_district = mod.district_populations(residents)
-    # Accounts by the same largest-remainder sharing, so district shares hold too.
-    exact = [accounts * n / residents for n in per_district]
+    # Each district's coverage, then largest remainder so the accounts sum exactly.
+    weighted = [n * rate for n, rate in zip(per_district, coverage_rates(key, seed), strict=True)]
+    whole = sum(weighted) or 1.0
+    exact = [min(accounts * w / whole, n) for w, n in zip(weighted, per_district, strict=True)]
     acc = [int(x) for x in exact]
     order = sorted(range(len(exact)), key=lambda i: exact[i] - acc[i], reverse=True)
-    for i in order[: accounts - sum(acc)]:
+    room = [i for i in order if acc[i] < per_district[i]]
+    for i in room[: accounts - sum(acc)]:
         acc[i] += 1
     return Plan(
         profile=key,
@@ -123,6 +174,8 @@ class Resident(NamedTuple):
     household: int  # ordinal of the household in the run
     abha_created_at: datetime | None  # None: no ABHA account
     abha_handle: str | None  # a custom ABHA address handle (lower-case, no suffix)
+    # The HFR id of the facility that made the ABHA; None: self-service, or no sites.
+    abha_facility: str | None = None
 
     @property
     def has_abha(self) -> bool:
@@ -377,8 +430,27 @@ def handle_for(given: str, family: str, birth_year: int, ordinal: int, style: in
     return handle
 
 
-def iter_residents(plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED) -> Iterator[Resident]:
-    """Stream the plan's residents, district by district, household by household."""
+class _SitePicker:
+    """Draws the facility that made each ABHA of one district (weights by type)."""
+
+    def __init__(self, rng: random.Random, sites: Sequence[tuple[str, float]]):
+        self._r = rng.random
+        self._ids = [hfr for hfr, w in sites if w > 0]
+        self._cum = list(accumulate(w for _, w in sites if w > 0))
+
+    def pick(self) -> str | None:
+        # Two draws per account always, so the sequence does not hang on the outcome.
+        self_service, where = self._r(), self._r()
+        if self_service < SELF_SERVICE_SHARE or not self._ids:
+            return None
+        return self._ids[bisect.bisect(self._cum, where * self._cum[-1])]
+
+
+def iter_residents(
+    plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED, sites: Sites | None = None
+) -> Iterator[Resident]:
+    """Stream the plan's residents, district by district, household by household;
+    with ``sites``, each ABHA credited to the facility that made it."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     mod = PROFILES[plan.profile]
@@ -406,6 +478,10 @@ def iter_residents(plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED) -> 
             continue
         rng = random.Random(f"{seed}:{plan.profile}:{district.lgd}")
         r = rng.random
+        picker = _SitePicker(
+            random.Random(f"{seed}:{plan.profile}:{district.lgd}:sites"),
+            (sites or {}).get(district.lgd, ()),
+        )
         comm_cum = list(accumulate(w for _, w in district.communities))
         comm_keys = [communities[k] for k, _ in district.communities]
         localities = district.localities
@@ -473,8 +549,10 @@ def iter_residents(plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED) -> 
                 # Selection sampling: exactly need_acc of this district's residents.
                 created: datetime | None = None
                 handle: str | None = None
+                made_at: str | None = None
                 if r() * remaining < need_acc:
                     need_acc -= 1
+                    made_at = picker.pick()
                     # Never before the day of birth (the birth date may be 1 January).
                     window = min(window_s, (today_ord - born.toordinal()) * 86400 + since_midnight)
                     created = as_of - timedelta(seconds=int(r() * window))
@@ -501,6 +579,7 @@ def iter_residents(plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED) -> 
                     household,
                     created,
                     handle,
+                    made_at,
                 )
                 ordinal += 1
                 remaining -= 1
@@ -508,8 +587,13 @@ def iter_residents(plan: Plan, *, as_of: datetime, seed: int = DEFAULT_SEED) -> 
 
 
 def iter_batches(
-    plan: Plan, *, as_of: datetime, size: int, seed: int = DEFAULT_SEED
+    plan: Plan,
+    *,
+    as_of: datetime,
+    size: int,
+    seed: int = DEFAULT_SEED,
+    sites: Sites | None = None,
 ) -> Iterator[list[Resident]]:
-    stream = iter_residents(plan, as_of=as_of, seed=seed)
+    stream = iter_residents(plan, as_of=as_of, seed=seed, sites=sites)
     while batch := list(islice(stream, size)):
         yield batch

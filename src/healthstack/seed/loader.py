@@ -111,6 +111,7 @@ _ACCOUNT_COLUMNS = (
     "kyc_verified",
     "status",
     "enrolled_by",
+    "enrolled_at_facility",
     "created_at",
     "updated_at",
 )
@@ -232,7 +233,8 @@ class _Formatter:
                     f"{r.gender}\t{born}\t{r.birth_date.year}\t{r.mobile or null}\t"
                     f"{mobile_verified}\t{false}\t{r.address_line}\t{r.district_name}\t"
                     f"{r.district_lgd}\t{r.state_name}\t{r.state_lgd}\t{r.pincode}\t"
-                    f"{KYC_METHOD}\t{true}\tACTIVE\t{SEEDED_BY}\t{at}\t{at}\n"
+                    f"{KYC_METHOD}\t{true}\tACTIVE\t{SEEDED_BY}\t{r.abha_facility or null}\t"
+                    f"{at}\t{at}\n"
                 )
             else:
                 accounts.append(
@@ -263,6 +265,7 @@ class _Formatter:
                         true,
                         "ACTIVE",
                         SEEDED_BY,
+                        r.abha_facility,
                         at,
                         at,
                     )
@@ -456,7 +459,7 @@ def seed_state(
     ``if_empty`` is set, in which case it returns a skipped result and writes nothing.
     ``progress`` is called with the number of residents written after each batch.
     """
-    plan = make_plan(profile, scale)
+    plan = make_plan(profile, scale, seed)
     if not 1 <= batch_size <= 1_000_000:
         raise ValidationFailed(
             "The batch size must be between 1 and 1,000,000 rows (20,000 is a good start).",
@@ -555,6 +558,14 @@ def _load(
             if rebuild:
                 defs = _secondary_indexes(session)
                 _drop_indexes(session, defs)
+        facilities = None
+        sites = None
+        if registries:
+            from healthstack.seed.registries import enrolment_sites, seed_facilities
+
+            # Facilities first: each ABHA is credited to the facility that made it.
+            facilities = seed_facilities(session, runtime, profile=plan.profile, seed=seed)
+            sites = enrolment_sites(facilities.plans)
         first_id = _next_account_id(session, postgres)
         dbapi = session.connection().connection.driver_connection
         sink: _SqliteSink | _PostgresSink = _PostgresSink(dbapi) if postgres else _SqliteSink(dbapi)
@@ -568,7 +579,7 @@ def _load(
         done = 0
         writer = _BackgroundWriter(sink)
         try:
-            for batch in iter_batches(plan, as_of=as_of, size=batch_size, seed=seed):
+            for batch in iter_batches(plan, as_of=as_of, size=batch_size, seed=seed, sites=sites):
                 writer.put(fmt.rows(batch))
                 done += len(batch)
                 if progress:
@@ -576,7 +587,8 @@ def _load(
         finally:
             # Always wait for the writer: the rollback must not race an open COPY.
             writer.close()
-        result.phases["load"] = time.perf_counter() - t0
+        spent = facilities.seconds if facilities is not None else 0.0
+        result.phases["load"] = time.perf_counter() - t0 - spent
         if fmt.accounts_done != plan.accounts:  # pragma: no cover - generator invariant
             raise RuntimeError("the generator produced a different number of accounts")
         if postgres:
@@ -597,8 +609,11 @@ def _load(
             from healthstack.seed.registries import seed_registries
 
             t4 = time.perf_counter()
-            result.registries = seed_registries(session, runtime, profile=plan.profile, seed=seed)
-            result.phases["registries"] = time.perf_counter() - t4
+            result.registries = seed_registries(
+                session, runtime, profile=plan.profile, seed=seed, facilities=facilities
+            )
+            seconds = facilities.seconds if facilities is not None else 0.0
+            result.phases["registries"] = time.perf_counter() - t4 + seconds
         t3 = time.perf_counter()
     result.phases["commit"] = time.perf_counter() - t3
 

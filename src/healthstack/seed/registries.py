@@ -926,27 +926,79 @@ def posts_by_district(plans: list[FacilityPlan]) -> tuple[dict[int, int], dict[i
     return doctors, nurses
 
 
-def seed_registries(
+# How many ABHAs a public facility makes, relative, by type: hospitals enrol at every
+# registration counter, a PHC or a sub-centre (a Health and Wellness Centre) in its
+# camps; a public health laboratory enrols nobody.
+ENROLMENT_WEIGHT = {
+    FacilityType.MEDICAL_COLLEGE_HOSPITAL: 150.0,
+    FacilityType.DISTRICT_HOSPITAL: 80.0,
+    FacilityType.SUB_DISTRICT_HOSPITAL: 20.0,
+    FacilityType.CHC: 10.0,
+    FacilityType.PHC: 3.0,
+    FacilityType.DISPENSARY: 0.5,
+    FacilityType.SUB_CENTRE: 0.8,
+    FacilityType.LABORATORY: 0.0,
+}
+
+
+def enrolment_sites(plans: list[FacilityPlan]) -> dict[int, list[tuple[str, float]]]:
+    """Per district, its public facilities that make ABHAs, with their weights (the
+    generator's ``sites``). The HFR ids must be filled in (after loading)."""
+    sites: dict[int, list[tuple[str, float]]] = {}
+    for p in plans:
+        weight = ENROLMENT_WEIGHT.get(p.details.facility_type, 0.0)
+        if p.details.ownership is Ownership.PUBLIC and weight > 0 and p.hfr_id:
+            sites.setdefault(p.district.lgd, []).append((p.hfr_id, weight))
+    return sites
+
+
+@dataclass
+class SeededFacilities:
+    """The facilities loaded (with their HFR ids) and the time it took."""
+
+    plans: list[FacilityPlan]
+    seconds: float
+
+
+def seed_facilities(
     session: Session, runtime: Runtime, *, profile: str = "jk", seed: int = DEFAULT_SEED
+) -> SeededFacilities:
+    """Load the profile's facilities (the first step of ``seed_registries``; the loader
+    runs it before the residents, whose ABHAs are credited to these facilities)."""
+    if profile != "jk":
+        raise ValueError(f"no registries for profile {profile!r}")
+    t = time.perf_counter()
+    plans = facility_plans(seed, profile)
+    hfr = bulk_load_facilities(
+        session, [p.details for p in plans], clock=runtime.clock, registered_by="seed"
+    )
+    for plan, hfr_id in zip(plans, hfr, strict=True):
+        plan.hfr_id = hfr_id
+    return SeededFacilities(plans, time.perf_counter() - t)
+
+
+def seed_registries(
+    session: Session,
+    runtime: Runtime,
+    *,
+    profile: str = "jk",
+    seed: int = DEFAULT_SEED,
+    facilities: SeededFacilities | None = None,
 ) -> RegistriesResult:
-    """Seed the profile's facilities, state master, professionals and their targets in
-    the caller's transaction (flush only). Refuses (``ValidationFailed``, nothing kept
-    by a caller that rolls back) when a generated row breaks a registry rule."""
+    """Seed the profile's facilities (unless ``facilities`` were loaded already), state
+    master, professionals and their targets in the caller's transaction (flush only).
+    Refuses (``ValidationFailed``, nothing kept by a caller that rolls back) when a
+    generated row breaks a registry rule."""
     if profile != "jk":
         raise ValueError(f"no registries for profile {profile!r}")
     clock = runtime.clock
     result = RegistriesResult()
-    t = time.perf_counter()
-    plans = facility_plans(seed, profile)
-    hfr = bulk_load_facilities(
-        session, [p.details for p in plans], clock=clock, registered_by="seed"
-    )
-    for plan, hfr_id in zip(plans, hfr, strict=True):
-        plan.hfr_id = hfr_id
+    loaded = facilities or seed_facilities(session, runtime, profile=profile, seed=seed)
+    plans = loaded.plans
     public = [p for p in plans if p.details.ownership is Ownership.PUBLIC]
     result.public_facilities = len(public)
     result.private_facilities = len(plans) - len(public)
-    result.phases["facilities"] = time.perf_counter() - t
+    result.phases["facilities"] = loaded.seconds
 
     t = time.perf_counter()
     ctx = system_context()
