@@ -221,3 +221,42 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def environment_variables() -> list[tuple[str, str]]:
+    """Every environment variable the settings read, with its default as the README's
+    configuration table shows it (``tests/unit/test_settings_docs.py`` holds the table to
+    this list)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(model: type[BaseSettings]) -> None:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseSettings):
+                walk(kind)
+                continue
+            out.append((f"{prefix}{name}".upper(), _shown_default(name, field.default)))
+
+    walk(Settings)
+    return out
+
+
+_COMPUTED_DEFAULTS = {
+    "database_url": "sqlite:///<data_dir>/healthstack.db",
+    "base_url": "http://<host>:<port>",
+}
+
+
+def _shown_default(name: str, default: object) -> str:
+    if name in _COMPUTED_DEFAULTS:
+        return _COMPUTED_DEFAULTS[name]
+    if isinstance(default, SecretStr):
+        return "development placeholder"
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, StrEnum):
+        return default.value
+    return str(default)
