@@ -57,7 +57,13 @@ from healthstack.abha.auth import patient_context
 from healthstack.abha.models import AbhaAccount
 from healthstack.abha.profile_view import preferred_address
 from healthstack.abha.schemas_desk import AbhaAccountSummary, AbhaProfileRead
-from healthstack.abha.search import NO_MATCH_HINT, SearchCriteria, get_account, search_accounts
+from healthstack.abha.search import (
+    MAX_RESULTS,
+    NO_MATCH_HINT,
+    SearchCriteria,
+    get_account,
+    search_accounts,
+)
 from healthstack.accounts.permissions import allowed, require
 from healthstack.kernel.audit import absorb, audited
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
@@ -920,6 +926,7 @@ class SearchForm:
     year_of_birth: str = ""
     year_tolerance: str = "2"
     district_lgd: str = ""
+    offset: str = ""  # paging: the matches before this page
 
 
 def _search_form(
@@ -932,6 +939,7 @@ def _search_form(
     year_of_birth: Text16 = "",
     year_tolerance: Annotated[str, Form(max_length=2)] = "2",
     district_lgd: Text16 = "",
+    offset: Text16 = "",
 ) -> SearchForm:
     return SearchForm(
         mode=mode.strip(),
@@ -943,6 +951,7 @@ def _search_form(
         year_of_birth=year_of_birth.strip(),
         year_tolerance=year_tolerance.strip(),
         district_lgd=district_lgd.strip(),
+        offset=offset.strip(),
     )
 
 
@@ -952,8 +961,11 @@ def search_criteria(form: SearchForm) -> SearchCriteria:
         return SearchCriteria(number=form.number or None)
     if form.mode == "address":
         return SearchCriteria(address=form.address or None)
+    if form.offset and not form.offset.isdigit():
+        raise ValidationFailed("That page of results does not exist. Search again.")
+    offset = int(form.offset or 0)
     if form.mode == "mobile":
-        return SearchCriteria(mobile=form.mobile or None)
+        return SearchCriteria(mobile=form.mobile or None, offset=offset)
     if form.mode != "name":
         raise ValidationFailed("Choose how to search: ABHA number, address, mobile or name.")
     if form.year_of_birth and not re.fullmatch(r"\d{4}", form.year_of_birth):
@@ -964,6 +976,7 @@ def search_criteria(form: SearchForm) -> SearchCriteria:
         year_of_birth=int(form.year_of_birth) if form.year_of_birth else None,
         year_tolerance=int(form.year_tolerance) if form.year_tolerance.isdigit() else 2,
         district_lgd=int(form.district_lgd) if form.district_lgd.isdigit() else None,
+        offset=offset,
     )
 
 
@@ -972,6 +985,8 @@ def _search_page(
     form: SearchForm,
     *,
     results: list[AbhaAccountSummary] | None = None,
+    total: int = 0,
+    offset: int = 0,
     hint: str | None = None,
     error: Problem = None,
 ) -> Response:
@@ -980,6 +995,9 @@ def _search_page(
         error=error,
         form=form,
         results=results,
+        total=total,
+        offset=offset,
+        page_size=MAX_RESULTS,
         hint=hint,
         genders=GENDERS,
         districts=DISTRICT_CHOICES,
@@ -1016,8 +1034,10 @@ def search_submit(
     except DomainError as exc:
         return _search_page(pg, form, error=exc)
     items = [AbhaAccountSummary.from_account(h.account, h.score) for h in result.hits]
-    hint = None if items else NO_MATCH_HINT[result.mode]
-    return _search_page(pg, form, results=items, hint=hint)
+    hint = None if result.total else NO_MATCH_HINT[result.mode]
+    return _search_page(
+        pg, form, results=items, total=result.total, offset=result.offset, hint=hint
+    )
 
 
 def _account_gate(
