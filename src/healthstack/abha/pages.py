@@ -357,14 +357,17 @@ def desk_home(pg: PageDep, staff: OptionalStaff) -> Response:
 
 @dataclass(frozen=True)
 class Flow:
-    """One of the two Aadhaar-OTP enrolment flows: the desk's or the resident's own."""
+    """An enrolment flow: the desk's or the resident's own by Aadhaar OTP, or the desk's
+    camp mode (demographic details, no OTP), which shares the address and result steps."""
 
     prefix: str
     self_service: bool
+    camp: bool = False
 
 
 DESK_FLOW = Flow(prefix="/desk/enrol", self_service=False)
 SELF_FLOW = Flow(prefix="/patient/enrol", self_service=True)
+CAMP_FLOW = Flow(prefix="/desk/demographic", self_service=False, camp=True)
 
 
 @dataclass
@@ -476,7 +479,10 @@ class Enrol:
             custom=custom,
         )
 
-    def result_page(self, account: AbhaAccount, *, notice: str | None = None) -> Response:
+    def result_page(
+        self, account: AbhaAccount, *, notice: str | None = None, existing: bool = False
+    ) -> Response:
+        """``existing``: the enrolment found an ABHA made before (nothing was created)."""
         if self.flow.self_service:
             card = {"pdf": "/patient/card.pdf", "png": "/patient/card.png", "profile": "/patient"}
         else:
@@ -490,6 +496,8 @@ class Enrol:
             gender=_gender_label(account.gender),
             year_of_birth=account.year_of_birth,
             mobile_verified=account.mobile_verified,
+            kyc_method=account.kyc_method,
+            existing=existing,
             card=card,
             notice=notice,
         )
@@ -900,13 +908,34 @@ def demographic_submit(
     except DomainError as exc:
         message, status = pg.problem(exc)
         return _demographic_page(pg, form, [message or ""], status=status)
+    camp = Enrol(pg, ctx, CAMP_FLOW)
+    if not result.is_new or result.txn_id is None:
+        notice = "An ABHA already exists for this Aadhaar, so no second one was made."
+        return camp.result_page(result.account, notice=notice, existing=True)
+    # As after an Aadhaar OTP: the person chooses their ABHA address.
+    state = EnrolState(txn_id=result.txn_id, consent_version=version)
     notice = (
-        "ABHA created from the demographic details. Its mobile stays unverified until the "
-        "holder confirms it by OTP."
-        if result.is_new
-        else "An ABHA already exists for this Aadhaar, so no second one was made."
+        "ABHA created from the demographic details (they match the Aadhaar records). "
+        "Now choose the ABHA address with the person."
     )
-    return Enrol(pg, ctx, DESK_FLOW).result_page(result.account, notice=notice)
+    return camp.address_page(state, notice=notice)
+
+
+@posts.post("/desk/demographic/address", response_class=HTMLResponse, response_model=None)
+def demographic_address(
+    pg: PageDep,
+    staff: OptionalStaff,
+    state: StateForm,
+    choice: Text64 = "",
+    custom: Text64 = "",
+) -> Response:
+    """The camp-mode enrolment's ABHA address (its transaction is the operator's own)."""
+    gate = _camp(pg, staff)
+    if isinstance(gate, Response):
+        return gate
+    return Enrol(pg, pg.ctx(gate, Purpose.ENROLMENT), CAMP_FLOW).choose_address(
+        state, choice, custom
+    )
 
 
 # --------------------------------------------------------------------------- verify
