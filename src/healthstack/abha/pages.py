@@ -81,6 +81,7 @@ from healthstack.web.deps import (
     request_id,
 )
 from healthstack.web.pages import render, same_origin
+from healthstack.web.timefmt import today_ist
 
 # The self-enrolment actor's id: one browser, one enrolment at a time.
 FLOW_COOKIE = "hs_enrol"
@@ -857,7 +858,7 @@ def _demographic_page(
         genders=GENDERS,
         districts=DISTRICT_CHOICES,
         state_name=STATE_NAME,
-        today=pg.runtime.clock.now().date().isoformat(),
+        today=today_ist(pg.runtime.clock.now()).isoformat(),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import NotFound
 from healthstack.kernel.imports import import_status
@@ -363,7 +364,7 @@ def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: Runti
                 "No roster posts at this facility are in your scope. Check the HFR id.",
                 code="HS-1878",
             )
-        today = runtime.clock.now().date()
+        today = ist_date(runtime.clock.now())
         rows = [
             r
             for r in service.compliance_rows(
@@ -390,7 +391,7 @@ def show_cause(
     with audited(
         session, ctx, action="compliance.show_cause", resource_type="roster", clock=runtime.clock
     ):
-        today = runtime.clock.now().date()
+        today = ist_date(runtime.clock.now())
         rows = [
             r
             for r in service.compliance_rows(
