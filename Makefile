@@ -6,6 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_SCALE ?= 0.002
 export HEALTHSTACK_DATA_DIR ?= var
+# `make demo PORT=8101 HOST=0.0.0.0`: where the demo listens; its base URL follows
+# unless HEALTHSTACK_BASE_URL is set.
+ifdef PORT
+export HEALTHSTACK_PORT := $(PORT)
+endif
+# HOST from the command line only: some shells export HOST as the machine's name.
+ifeq ($(origin HOST),command line)
+export HEALTHSTACK_HOST := $(HOST)
+endif
 
 .PHONY: demo test test-pg lint typecheck bench venv clean
 

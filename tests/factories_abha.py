@@ -16,7 +16,7 @@ from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
 from healthstack.abha.names import name_key, split_name
 from healthstack.abha.numbers import NumberPermutation, reserve
 from healthstack.integrations.aadhaar.models import KycResident
-from healthstack.integrations.sms import SMS_TOPIC
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.db import unit_of_work
@@ -168,7 +168,7 @@ def outbox(runtime: Runtime) -> list[OutboxMessage]:
 def last_otp(runtime: Runtime, to: str) -> str:
     """The newest OTP sent to ``to`` (a mobile or an e-mail)."""
     for msg in reversed(outbox(runtime)):
-        if msg.payload["mobile"] == to and msg.payload["template"].startswith("otp."):
+        if sent_to(msg.payload, to, runtime.hasher) and msg.payload["template"].startswith("otp."):
             found = re.match(r"(\d{6}) ", msg.payload["text"])
             assert found, msg.payload["template"]
             return found.group(1)
@@ -183,7 +183,8 @@ def notices(runtime: Runtime, to: str | None = None) -> list[dict[str, Any]]:
     return [
         m.payload
         for m in outbox(runtime)
-        if m.payload["template"].startswith("notice.") and (to is None or m.payload["mobile"] == to)
+        if m.payload["template"].startswith("notice.")
+        and (to is None or sent_to(m.payload, to, runtime.hasher))
     ]
 
 

@@ -39,7 +39,7 @@ from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.integrations.abdm.transport import AsgiLoopback
-from healthstack.integrations.sms import SMS_TOPIC
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.jobs.worker import Worker
 from healthstack.kernel import fidelius, tokens
 from healthstack.kernel.audit import AuditEvent
@@ -403,7 +403,7 @@ class Exchange:
             return [
                 r.payload
                 for r in rows
-                if (mobile is None or r.payload["mobile"].endswith(mobile[-10:]))
+                if (mobile is None or sent_to(r.payload, mobile[-10:], self.runtime.hasher))
                 and (template is None or r.payload["template"] == template)
             ]
 

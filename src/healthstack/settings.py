@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,14 +123,38 @@ class ConsentSettings(BaseSettings):
     self_request_proof_seconds: int = 600
 
 
+# A server listening on every interface is reached locally on the loopback address.
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - names, not binds
+
+
+def default_base_url(data: dict[str, Any]) -> str:
+    host = str(data.get("host", "127.0.0.1"))
+    host = "127.0.0.1" if host in _WILDCARD_HOSTS else host
+    if ":" in host and not host.startswith("["):  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{data.get('port', 8000)}"
+
+
+def default_database_url(data: dict[str, Any]) -> str:
+    return f"sqlite:///{Path(data.get('data_dir', 'var')) / 'healthstack.db'}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
-    database_url: str = "sqlite:///var/healthstack.db"
     data_dir: Path = Path("var")
+    # Unset: the SQLite file <data_dir>/healthstack.db, so moving the data directory
+    # moves the database with its keys.
+    database_url: str = Field(default_factory=lambda data: default_database_url(data))
     secret_key: SecretStr = SecretStr(DEV_SECRET_PLACEHOLDER)
-    base_url: str = "http://127.0.0.1:8000"
+    # Where `healthstack serve` and `demo` listen (their --host / --port win).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The address the gateway, the HIPs and the SMS links reach this deployment at.
+    # Unset: http://<host>:<port>, so a server moved to another port keeps its exchange
+    # reachable; behind a proxy or TLS, set it to the public https URL.
+    base_url: str = Field(default_factory=lambda data: default_base_url(data))
     # Largest request body accepted (bytes): above the largest file an upload accepts
     # (the HR roster, 3 MB, plus the form's own bytes), so the upload's own message
     # explains a file too large.
@@ -199,3 +224,42 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def environment_variables() -> list[tuple[str, str]]:
+    """Every environment variable the settings read, with its default as the README's
+    configuration table shows it (``tests/unit/test_settings_docs.py`` holds the table to
+    this list)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(model: type[BaseSettings]) -> None:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseSettings):
+                walk(kind)
+                continue
+            out.append((f"{prefix}{name}".upper(), _shown_default(name, field.default)))
+
+    walk(Settings)
+    return out
+
+
+_COMPUTED_DEFAULTS = {
+    "database_url": "sqlite:///<data_dir>/healthstack.db",
+    "base_url": "http://<host>:<port>",
+}
+
+
+def _shown_default(name: str, default: object) -> str:
+    if name in _COMPUTED_DEFAULTS:
+        return _COMPUTED_DEFAULTS[name]
+    if isinstance(default, SecretStr):
+        return "development placeholder"
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, StrEnum):
+        return default.value
+    return str(default)

@@ -504,8 +504,15 @@ def test_demographic_enrolment(client, runtime, make_staff):
 
     r = client.post("/desk/demographic", data=demographic_data(aadhaar, name="Ravi Kumar Shrama"))
     assert r.status_code == 200, alert(r.text)
+    # Then the ABHA address, as after an Aadhaar OTP (tests/api/test_abha_camp_mode.py).
+    choice = re.search(r'name="choice" value="([a-z0-9._]+)"', r.text).group(1)
+    r = client.post(
+        "/desk/demographic/address",
+        data={**state(r.text, "txn_id", "consent_version"), "choice": choice},
+    )
+    assert r.status_code == 200, alert(r.text)
     number = re.search(r'id="abha-number">([^<]+)<', r.text).group(1)
-    assert "mobile stays unverified" in r.text
+    assert "not verified yet" in r.text
     account = load_account(runtime, number.replace("-", ""))
     assert (account.kyc_method, account.mobile, account.mobile_verified) == (
         "demographic",

@@ -5,7 +5,7 @@ a person's history with the exemption forms; who may do what."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,11 +15,18 @@ from healthstack.compliance.models import ComplianceCampaign, RosterEntry
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Role
 from healthstack.kernel.db import unit_of_work
+from healthstack.web.timefmt import local_date
 from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
 from tests.api.test_facilities_pages import alert, log_in, text_of
 from tests.api.test_permission_matrix import PAGE_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_compliance import import_roster, roster_csv, row, statuses
+
+
+def shown(iso_day: str) -> str:
+    """A day as the pages show it (web.timefmt.local_date)."""
+    return local_date(date.fromisoformat(iso_day))
+
 
 SRINAGAR, BUDGAM = 13, 2
 MY_FORMS = sorted(
@@ -281,13 +288,14 @@ def test_campaign_form(client, runtime, clock, make_staff):
     assert (r.status_code, r.headers["location"]) == (303, "/compliance/roster?done=campaign")
     page = client.get(r.headers["location"]).text
     assert "The deadline is set" in page
-    assert f"doctor {first}" in _table(page, "open-campaigns")
+    assert f"doctor {shown(first)}" in _table(page, "open-campaigns")
     assert "nurse no deadline set" in _table(page, "open-campaigns")
     later = (today + timedelta(days=60)).isoformat()
     page = client.post("/compliance/campaigns", data={"cadre": "doctor", "deadline": later}).text
-    assert f"doctor {later}" in _table(page, "open-campaigns")
+    assert f"doctor {shown(later)}" in _table(page, "open-campaigns")
     history = _table(page, "campaign-history")
-    assert f"doctor {later}" in history and "in force" in history and first in history
+    assert f"doctor {shown(later)}" in history and "in force" in history
+    assert shown(first) in history
 
 
 # --------------------------------------------------------------------------- people
@@ -327,7 +335,7 @@ def test_person_page_history_and_exemptions(client, runtime, clock, make_staff, 
     page = client.get(r.headers["location"]).text
     assert "Exemption granted" in page
     exemptions = _table(page, "exemptions")
-    assert f"deputation Deputed to SKIMS, order 12 {until}" in exemptions
+    assert f"deputation Deputed to SKIMS, order 12 {shown(until)}" in exemptions
     assert "in force" in exemptions and "(district officer)" in exemptions
     assert statuses(client, state)["E5"]["status"] == "exempt"
 

@@ -163,7 +163,8 @@ def test_as_of_on_the_detail_page(client, make_staff, clock):
         f"/registry/facilities/{hfr}/edit",
         data={**FORM, "name": "PHC Khag Town", "change_reason": "renamed"},
     )
-    page = client.get(f"/registry/facilities/{hfr}", params={"as_of": "2026-11-26T10:30"}).text
+    # Registered 14:30 IST, renamed 16:30 IST: the form's time is IST.
+    page = client.get(f"/registry/facilities/{hfr}", params={"as_of": "2026-11-26T15:30"}).text
     snippet = text_of(re.search(r'id="as-of">(.*?)</div>', page, re.S).group(1))
     assert snippet.startswith("Version 1") and "PHC Khag ·" in snippet
     page = client.get(f"/registry/facilities/{hfr}", params={"as_of": "2020-01-01T00:00"}).text

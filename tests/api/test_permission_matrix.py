@@ -239,6 +239,7 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     **{("POST", f"/desk/enrol/{s}"): "abha.enrol" for s in (*_ENROL_STEPS, "address")},
     **{("POST", f"/patient/enrol/{s}"): "public" for s in (*_ENROL_STEPS, "address")},
     ("POST", "/desk/demographic"): "abha.enrol_demographic",
+    ("POST", "/desk/demographic/address"): "abha.enrol_demographic",
     ("POST", "/desk/search"): "abha.search",
     ("POST", "/desk/scan"): "abha.verify",
     ("POST", "/patient/login/otp"): "public",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from healthstack.consent.models import LinkedCareContext, LinkToken, PatientLink
 from healthstack.integrations.abdm import messages as m
-from healthstack.integrations.sms import SMS_TOPIC
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
 from tests.factories_consent import (
@@ -240,7 +240,8 @@ def test_sms_deep_link(runtime, bridge):
     assert sms()["status"] == "ACKNOWLEDGED"
     with unit_of_work(runtime.session_factory) as s:
         [sent] = s.scalars(select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC)).all()
-    assert sent.payload["mobile"] == "9876543210"
+    # Delivered: the number masked (integrations.sms), the +91 form normalised first.
+    assert sent_to(sent.payload, "9876543210", runtime.hasher)
     assert sent.payload["template"] == "consent.deep_link"
     assert (
         "PHC Khag" in sent.payload["text"] and "http://127.0.0.1:8000/phr" in sent.payload["text"]

@@ -147,11 +147,12 @@ def test_indian_digit_grouping(value, text):
     assert indian(value) == text
 
 
-def test_event_day_is_the_utc_day():
+def test_event_day_is_the_day_in_india():
     assert day_of(datetime(2026, 11, 26, 20, 0, tzinfo=IST)) == "2026-11-26"
-    # 02:00 in India is still the previous day in UTC, as every registry stamps it.
-    assert day_of(datetime(2026, 11, 27, 2, 0, tzinfo=IST)) == "2026-11-26"
-    assert day_of(datetime(2026, 11, 27, 0, 0, tzinfo=UTC)) == "2026-11-27"
+    # 02:00 in India is the new day there, though still the previous one in UTC.
+    assert day_of(datetime(2026, 11, 27, 2, 0, tzinfo=IST)) == "2026-11-27"
+    assert day_of(datetime(2026, 11, 26, 18, 29, tzinfo=UTC)) == "2026-11-26"
+    assert day_of(datetime(2026, 11, 26, 18, 30, tzinfo=UTC)) == "2026-11-27"
     assert parse_day("2026-11-26") == date(2026, 11, 26)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_day("26/11/2026")

@@ -117,6 +117,9 @@ class DemographicResult:
     account: AbhaAccount
     is_new: bool
     message: str
+    # A new account's enrolment transaction (no OTP in it): the ABHA address steps
+    # (suggestions, create) continue with it as after an Aadhaar OTP enrolment.
+    txn_id: str | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -864,12 +867,54 @@ def enrol_by_demographics(
             resource_id=str(account.public_id),
             clock=runtime.clock,
         )
+        txn = _camp_transaction(session, runtime, ctx, account, consent_version)
         return DemographicResult(
             account,
             True,
             "ABHA created. The mobile is kept unverified until the holder confirms it by "
             "OTP (mobile change in the ABHA profile).",
+            txn_id=str(txn.public_id),
         )
+
+
+def _camp_transaction(
+    session: Session,
+    runtime: Runtime,
+    ctx: RequestContext,
+    account: AbhaAccount,
+    consent_version: str | None,
+) -> OtpTransaction:
+    """A completed enrolment transaction for a camp-mode account, so that its operator
+    (and no one else: ``_load_txn``) chooses the ABHA address by the same steps as after
+    an Aadhaar OTP. No OTP was sent: ``otp_system`` says "none"."""
+    now = runtime.clock.now()
+    txn = OtpTransaction(
+        public_id=uuid.uuid4(),
+        scope=ENROL_SCOPE,
+        otp_system="none",
+        # Its own subject: a camp enrolment must not count against anyone's OTP limits.
+        subject_key=runtime.hasher.hash("otp-subject:camp", str(account.public_id)),
+        sent_to=None,
+        attempts=0,
+        resend_count=0,
+        status=TxnStatus.COMPLETED.value,
+        state={
+            "actor": ctx.actor.id,
+            "account": str(account.public_id),
+            "method": "demographic",
+            "consent": {
+                "code": CONSENT_CODE,
+                "version": consent_version,
+                "accepted_at": now.isoformat(),
+            },
+        },
+        account_id=account.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=runtime.settings.abha.txn_ttl_seconds),
+    )
+    session.add(txn)
+    session.flush()
+    return txn
 
 
 __all__ = [

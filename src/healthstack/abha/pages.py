@@ -60,9 +60,16 @@ from healthstack.abha.household import HOUSEHOLD_COOKIE
 from healthstack.abha.models import AbhaAccount
 from healthstack.abha.profile_view import preferred_address
 from healthstack.abha.schemas_desk import AbhaAccountSummary, AbhaProfileRead
-from healthstack.abha.search import NO_MATCH_HINT, SearchCriteria, get_account, search_accounts
+from healthstack.abha.search import (
+    MAX_RESULTS,
+    NO_MATCH_HINT,
+    SearchCriteria,
+    get_account,
+    search_accounts,
+)
 from healthstack.accounts.permissions import allowed, require
 from healthstack.kernel.audit import absorb, audited
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.errors import DomainError, PermissionDenied, ValidationFailed
@@ -78,6 +85,7 @@ from healthstack.web.deps import (
     request_id,
 )
 from healthstack.web.pages import render, same_origin
+from healthstack.web.timefmt import today_ist
 
 # The self-enrolment actor's id: one browser, one enrolment at a time.
 FLOW_COOKIE = "hs_enrol"
@@ -354,14 +362,17 @@ def desk_home(pg: PageDep, staff: OptionalStaff) -> Response:
 
 @dataclass(frozen=True)
 class Flow:
-    """One of the two Aadhaar-OTP enrolment flows: the desk's or the resident's own."""
+    """An enrolment flow: the desk's or the resident's own by Aadhaar OTP, or the desk's
+    camp mode (demographic details, no OTP), which shares the address and result steps."""
 
     prefix: str
     self_service: bool
+    camp: bool = False
 
 
 DESK_FLOW = Flow(prefix="/desk/enrol", self_service=False)
 SELF_FLOW = Flow(prefix="/patient/enrol", self_service=True)
+CAMP_FLOW = Flow(prefix="/desk/demographic", self_service=False, camp=True)
 
 
 @dataclass
@@ -473,7 +484,10 @@ class Enrol:
             custom=custom,
         )
 
-    def result_page(self, account: AbhaAccount, *, notice: str | None = None) -> Response:
+    def result_page(
+        self, account: AbhaAccount, *, notice: str | None = None, existing: bool = False
+    ) -> Response:
+        """``existing``: the enrolment found an ABHA made before (nothing was created)."""
         if self.flow.self_service:
             card = {"pdf": "/patient/card.pdf", "png": "/patient/card.png", "profile": "/patient"}
         else:
@@ -487,6 +501,8 @@ class Enrol:
             gender=_gender_label(account.gender),
             year_of_birth=account.year_of_birth,
             mobile_verified=account.mobile_verified,
+            kyc_method=account.kyc_method,
+            existing=existing,
             card=card,
             notice=notice,
         )
@@ -846,7 +862,7 @@ def _demographic_page(
         genders=GENDERS,
         districts=DISTRICT_CHOICES,
         state_name=STATE_NAME,
-        today=pg.runtime.clock.now().date().isoformat(),
+        today=today_ist(pg.runtime.clock.now()).isoformat(),
     )
 
 
@@ -871,7 +887,7 @@ def demographic_submit(
     if isinstance(gate, Response):
         return gate
     version = pg.runtime.settings.abha.consent_version
-    today = pg.runtime.clock.now().date()
+    today = ist_date(pg.runtime.clock.now())
     errors, checked = check_demographic_form(form, consent_version=version, today=today)
     if checked is None:
         return _demographic_page(pg, form, errors)
@@ -897,13 +913,34 @@ def demographic_submit(
     except DomainError as exc:
         message, status = pg.problem(exc)
         return _demographic_page(pg, form, [message or ""], status=status)
+    camp = Enrol(pg, ctx, CAMP_FLOW)
+    if not result.is_new or result.txn_id is None:
+        notice = "An ABHA already exists for this Aadhaar, so no second one was made."
+        return camp.result_page(result.account, notice=notice, existing=True)
+    # As after an Aadhaar OTP: the person chooses their ABHA address.
+    state = EnrolState(txn_id=result.txn_id, consent_version=version)
     notice = (
-        "ABHA created from the demographic details. Its mobile stays unverified until the "
-        "holder confirms it by OTP."
-        if result.is_new
-        else "An ABHA already exists for this Aadhaar, so no second one was made."
+        "ABHA created from the demographic details (they match the Aadhaar records). "
+        "Now choose the ABHA address with the person."
     )
-    return Enrol(pg, ctx, DESK_FLOW).result_page(result.account, notice=notice)
+    return camp.address_page(state, notice=notice)
+
+
+@posts.post("/desk/demographic/address", response_class=HTMLResponse, response_model=None)
+def demographic_address(
+    pg: PageDep,
+    staff: OptionalStaff,
+    state: StateForm,
+    choice: Text64 = "",
+    custom: Text64 = "",
+) -> Response:
+    """The camp-mode enrolment's ABHA address (its transaction is the operator's own)."""
+    gate = _camp(pg, staff)
+    if isinstance(gate, Response):
+        return gate
+    return Enrol(pg, pg.ctx(gate, Purpose.ENROLMENT), CAMP_FLOW).choose_address(
+        state, choice, custom
+    )
 
 
 # --------------------------------------------------------------------------- verify
@@ -923,6 +960,7 @@ class SearchForm:
     year_of_birth: str = ""
     year_tolerance: str = "2"
     district_lgd: str = ""
+    offset: str = ""  # paging: the matches before this page
 
 
 def _search_form(
@@ -935,6 +973,7 @@ def _search_form(
     year_of_birth: Text16 = "",
     year_tolerance: Annotated[str, Form(max_length=2)] = "2",
     district_lgd: Text16 = "",
+    offset: Text16 = "",
 ) -> SearchForm:
     return SearchForm(
         mode=mode.strip(),
@@ -946,6 +985,7 @@ def _search_form(
         year_of_birth=year_of_birth.strip(),
         year_tolerance=year_tolerance.strip(),
         district_lgd=district_lgd.strip(),
+        offset=offset.strip(),
     )
 
 
@@ -955,8 +995,11 @@ def search_criteria(form: SearchForm) -> SearchCriteria:
         return SearchCriteria(number=form.number or None)
     if form.mode == "address":
         return SearchCriteria(address=form.address or None)
+    if form.offset and not form.offset.isdigit():
+        raise ValidationFailed("That page of results does not exist. Search again.")
+    offset = int(form.offset or 0)
     if form.mode == "mobile":
-        return SearchCriteria(mobile=form.mobile or None)
+        return SearchCriteria(mobile=form.mobile or None, offset=offset)
     if form.mode != "name":
         raise ValidationFailed("Choose how to search: ABHA number, address, mobile or name.")
     if form.year_of_birth and not re.fullmatch(r"\d{4}", form.year_of_birth):
@@ -967,6 +1010,7 @@ def search_criteria(form: SearchForm) -> SearchCriteria:
         year_of_birth=int(form.year_of_birth) if form.year_of_birth else None,
         year_tolerance=int(form.year_tolerance) if form.year_tolerance.isdigit() else 2,
         district_lgd=int(form.district_lgd) if form.district_lgd.isdigit() else None,
+        offset=offset,
     )
 
 
@@ -975,6 +1019,8 @@ def _search_page(
     form: SearchForm,
     *,
     results: list[AbhaAccountSummary] | None = None,
+    total: int = 0,
+    offset: int = 0,
     hint: str | None = None,
     error: Problem = None,
 ) -> Response:
@@ -983,6 +1029,9 @@ def _search_page(
         error=error,
         form=form,
         results=results,
+        total=total,
+        offset=offset,
+        page_size=MAX_RESULTS,
         hint=hint,
         genders=GENDERS,
         districts=DISTRICT_CHOICES,
@@ -1019,8 +1068,10 @@ def search_submit(
     except DomainError as exc:
         return _search_page(pg, form, error=exc)
     items = [AbhaAccountSummary.from_account(h.account, h.score) for h in result.hits]
-    hint = None if items else NO_MATCH_HINT[result.mode]
-    return _search_page(pg, form, results=items, hint=hint)
+    hint = None if result.total else NO_MATCH_HINT[result.mode]
+    return _search_page(
+        pg, form, results=items, total=result.total, offset=result.offset, hint=hint
+    )
 
 
 def _account_gate(

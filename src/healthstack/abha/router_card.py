@@ -125,8 +125,10 @@ def search(
     return AbhaSearchPage(
         mode=result.mode,  # type: ignore[arg-type]
         count=len(items),
+        total=result.total,
+        offset=result.offset,
         items=items,
-        hint=None if items else NO_MATCH_HINT[result.mode],
+        hint=None if result.total else NO_MATCH_HINT[result.mode],
     )
 
 

@@ -31,6 +31,7 @@ class AbhaSearchQuery(Strict):
     year_tolerance: int = Field(default=2, ge=0, le=5, description="years either side")
     district_lgd: int | None = Field(default=None, ge=1, le=99999)
     limit: int = Field(default=50, ge=1, le=50)
+    offset: int = Field(default=0, ge=0, le=2000, description="matches to skip (paging)")
 
     @field_validator("gender", mode="before")
     @classmethod
@@ -72,7 +73,9 @@ class AbhaAccountSummary(BaseModel):
 
 class AbhaSearchPage(BaseModel):
     mode: Literal["number", "address", "mobile", "demographics"]
-    count: int
+    count: int = Field(description="entries on this page")
+    total: int = Field(description="every match; page on with offset")
+    offset: int = 0
     items: list[AbhaAccountSummary]
     hint: str | None = None
 

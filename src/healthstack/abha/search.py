@@ -44,7 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from healthstack.abha.models import AbhaAccount, AbhaAddress
@@ -151,6 +151,8 @@ class SearchCriteria:
     year_tolerance: int = DEFAULT_YEAR_TOLERANCE
     district_lgd: int | None = None
     limit: int = MAX_RESULTS
+    # Paging: how many of the ordered matches to skip.
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,10 @@ class SearchHit:
 class SearchResult:
     mode: str  # number | address | mobile | demographics
     hits: list[SearchHit] = field(default_factory=list)
+    # Every match, not only this page's: a name search scores at most CANDIDATE_CAP
+    # candidates anyway, and a mobile's count reads its index.
+    total: int = 0
+    offset: int = 0
 
 
 def _blank(value: str | None) -> bool:
@@ -228,6 +234,12 @@ def search_mode(criteria: SearchCriteria) -> str:
                 field="name",
                 code="HS-1305",
             )
+    if not 0 <= criteria.offset <= CANDIDATE_CAP:
+        raise ValidationFailed(
+            f"The page starts at a match from 0 to {CANDIDATE_CAP}. Start the search again.",
+            field="offset",
+            code="HS-1308",
+        )
     if not 0 <= criteria.year_tolerance <= MAX_YEAR_TOLERANCE:
         raise ValidationFailed(
             f"The year range can be 0 to {MAX_YEAR_TOLERANCE} years either side.",
@@ -476,7 +488,10 @@ def demographic_candidates(
     )
 
 
-def _search_demographics(session: Session, criteria: SearchCriteria, cap: int) -> list[SearchHit]:
+def _search_demographics(
+    session: Session, criteria: SearchCriteria, cap: int, limit: int
+) -> tuple[list[SearchHit], int]:
+    """One page of a name search, best first, and how many matched in all."""
     words = _query_words(criteria.name or "")
     rows = session.execute(demographic_candidates(criteria, cap=cap)).all()
     if len(rows) > cap:
@@ -502,15 +517,16 @@ def _search_demographics(session: Session, criteria: SearchCriteria, cap: int) -
         if score >= MIN_SCORE:
             year_gap = abs(year - criteria.year_of_birth) if criteria.year_of_birth else 0
             scored.append((-score, year_gap, account_id, score))
+    # The account id breaks ties, so that pages never overlap or skip anyone.
     scored.sort()
-    top = scored[: min(criteria.limit, MAX_RESULTS)]
+    top = scored[criteria.offset : criteria.offset + limit]
     if not top:
-        return []
+        return [], len(scored)
     accounts = {
         a.id: a
         for a in session.scalars(select(AbhaAccount).where(AbhaAccount.id.in_([t[2] for t in top])))
     }
-    return [SearchHit(accounts[t[2]], t[3]) for t in top if t[2] in accounts]
+    return [SearchHit(accounts[t[2]], t[3]) for t in top if t[2] in accounts], len(scored)
 
 
 # --------------------------------------------------------------------------- services
@@ -533,25 +549,30 @@ def search_accounts(
         mode = search_mode(criteria)
         limit = max(1, min(criteria.limit, MAX_RESULTS))
         hits: list[SearchHit]
-        if mode == "number":
-            account = lookup_by_number(session, parse_abha_number(criteria.number or "").digits)
-            hits = [SearchHit(account)] if account else []
-        elif mode == "address":
-            account = lookup_by_address(session, criteria.address or "", suffix=suffix)
-            hits = [SearchHit(account)] if account else []
+        if mode in ("number", "address"):
+            if mode == "number":
+                digits = parse_abha_number(criteria.number or "").digits
+                account = lookup_by_number(session, digits)
+            else:
+                account = lookup_by_address(session, criteria.address or "", suffix=suffix)
+            total = 1 if account else 0
+            hits = [SearchHit(account)] if account and criteria.offset == 0 else []
         elif mode == "mobile":
             mobile = normalise_mobile(criteria.mobile or "")
+            linked = and_(AbhaAccount.mobile == mobile, _visible())
+            total = session.scalar(select(func.count()).select_from(AbhaAccount).where(linked)) or 0
             hits = [
                 SearchHit(a)
                 for a in session.scalars(
                     select(AbhaAccount)
-                    .where(AbhaAccount.mobile == mobile, _visible())
+                    .where(linked)
                     .order_by(AbhaAccount.created_at, AbhaAccount.id)
+                    .offset(criteria.offset)
                     .limit(limit)
                 )
             ]
         else:
-            hits = _search_demographics(session, criteria, candidate_cap)
+            hits, total = _search_demographics(session, criteria, candidate_cap, limit)
         if hits:
             target.resource_id = str(hits[0].account.public_id)
     for hit in hits[1:]:
@@ -563,7 +584,7 @@ def search_accounts(
             resource_id=str(hit.account.public_id),
             clock=clock,
         )
-    return SearchResult(mode=mode, hits=hits)
+    return SearchResult(mode=mode, hits=hits, total=total, offset=criteria.offset)
 
 
 def get_account(

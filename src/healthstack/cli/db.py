@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from healthstack.cli.common import console, settings_or_exit
+from healthstack.cli.common import (
+    console,
+    open_database_or_exit,
+    prepare_data_dir,
+    settings_or_exit,
+)
 from healthstack.kernel import migrate
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -14,8 +19,8 @@ app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     settings = settings_or_exit()
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
+    open_database_or_exit(settings, migrated=False)
     migrate.upgrade(settings.database_url, revision)
     console.print(f"[green]Database at {revision}.[/green]")
 
@@ -24,5 +29,6 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
     """Revert migrations down to REVISION."""
     settings = settings_or_exit()
+    open_database_or_exit(settings, migrated=False)
     migrate.downgrade(settings.database_url, revision)
     console.print(f"[yellow]Database at {revision}.[/yellow]")

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from healthstack.accounts.models import StaffUser
 from healthstack.accounts.service import create_staff
-from healthstack.cli.common import cli_runtime, console, require_development, settings_or_exit
+from healthstack.cli.common import cli_runtime, console, require_development
 from healthstack.cli.kyc import residents_table, sample_residents, table_console
-from healthstack.cli.serve import serve
+from healthstack.cli.serve import HOST_HELP, PORT_HELP, listen_url, run_server, server_settings
 from healthstack.kernel.context import Role
 from healthstack.kernel.db import unit_of_work
 from healthstack.runtime import Runtime
@@ -117,15 +117,16 @@ def logins_table(rows: list[tuple[DemoLogin, bool]], base_url: str) -> Table:
 
 
 def demo(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, min=1, max=65535),
+    host: str | None = typer.Option(None, help=HOST_HELP, show_default=False),
+    port: int | None = typer.Option(None, min=1, max=65535, help=PORT_HELP, show_default=False),
     no_serve: bool = typer.Option(False, "--no-serve", help="Print the logins and exit."),
 ) -> None:
     """Create demo logins, print them and some sandbox residents, then serve."""
-    settings = settings_or_exit()
+    # The bridge registered below calls back at base_url, which follows --port.
+    settings = server_settings(host, port)
     require_development(settings, "healthstack demo")
     out = table_console()
-    with cli_runtime() as rt:
+    with cli_runtime(settings) as rt:
         rows = ensure_demo_logins(rt)
         # The state HMIS as a bridge of this gateway; the seeded records' links queued.
         from healthstack.records.demo import demo_patients, ensure_bridge, queue_pending_links
@@ -141,7 +142,7 @@ def demo(
             with_abha = sample_residents(
                 session, rt, count=2, with_abha=True, with_mobile=True, adults_only=True
             )
-    base_url = f"http://{host}:{port}"
+    base_url = settings.base_url.rstrip("/")
     out.print(logins_table(rows, base_url))
     out.print(
         f"ABDM bridge {bridge.client_id} → {bridge.url}: {bridge.facilities} HMIS facilities "
@@ -169,5 +170,7 @@ def demo(
         )
     if no_serve:
         return
-    console.print(f"[green]Serving on {base_url} (Ctrl-C stops).[/green]")
-    serve(host=host, port=port, workers=1)
+    listening = listen_url(settings)
+    also = "" if listening == base_url else f"; others reach it at {base_url}"
+    console.print(f"[green]Serving on {listening}{also} (Ctrl-C stops).[/green]")
+    run_server(settings, workers=1)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console, fail
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.db import unit_of_work
 
 app = typer.Typer(help="Dashboard targets per district and indicator.", no_args_is_help=True)
@@ -59,7 +60,7 @@ def list_(
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         if indicator:
             check_indicator_key(indicator)
-        in_force = targets_in_force(session, on=rt.clock.now().date())
+        in_force = targets_in_force(session, on=ist_date(rt.clock.now()))
     table = Table("indicator", "district", "LGD", "target")
     for (ind, lgd), value in sorted(in_force.items()):
         if indicator and ind != indicator:

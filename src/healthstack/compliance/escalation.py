@@ -17,8 +17,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from healthstack.integrations.sms import send_sms
-from healthstack.kernel.clock import Clock
+from healthstack.kernel.clock import Clock, ist_date
 from healthstack.kernel.context import Purpose, system_context
+from healthstack.web.timefmt import local_date
 
 from .models import EscalationStep
 from .reconcile import reconcile_roster
@@ -63,7 +64,7 @@ def run_escalation(session: Session, *, clock: Clock) -> int:
     now = clock.now()
     climbed = 0
     # actor=None: the job sees the whole state.
-    for row in compliance_rows(session, actor=None, today=now.date(), status="overdue"):
+    for row in compliance_rows(session, actor=None, today=ist_date(now), status="overdue"):
         rung = RUNGS.get(row.step + 1)
         if rung is None:
             continue  # on the show-cause list already: the district officer acts
@@ -78,7 +79,7 @@ def run_escalation(session: Session, *, clock: Clock) -> int:
                     mobile=row.entry.mobile,
                     text=_SMS[rung.step].format(
                         cadre=row.entry.cadre,
-                        deadline=campaign.deadline.isoformat(),
+                        deadline=local_date(campaign.deadline),  # as a person reads it
                         days=row.days_overdue,
                     ),
                     template=f"compliance.{rung.name}",

@@ -23,6 +23,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from healthstack.kernel.clock import ist_date
 from healthstack.professionals.models import Professional
 
 from .models import ComplianceCampaign, EscalationStep, Exemption, RosterEntry
@@ -169,9 +170,9 @@ def overdue_members(session: Session) -> list[tuple[str, int, str, date]]:
         if link == "matched" and status in ("VERIFIED", "SUBMITTED"):
             continue  # registered since
         if any(
-            revoked is None and (until is None or until >= last.date())
+            revoked is None and (until is None or until >= ist_date(last))
             for until, revoked in exempt.get(emp, [])
         ):
             continue
-        out.append((emp, district, hfr, since.date()))
+        out.append((emp, district, hfr, ist_date(since)))
     return out

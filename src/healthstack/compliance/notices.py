@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from healthstack.abha.card import TEMPLATES_DIR
 from healthstack.seed.jk import DISTRICTS
+from healthstack.web.timefmt import local_date, local_time
 
 from .escalation import RUNGS
 from .service import ComplianceRow
@@ -93,9 +94,13 @@ def status_csv_lines(rows: Sequence[ComplianceRow]) -> Iterator[str]:
 
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"])
     )
+    # A printed notice shows dates as the pages do (IST).
+    env.filters["local_time"] = local_time
+    env.filters["local_date"] = local_date
+    return env
 
 
 def render_pdf(template: str, **context: Any) -> bytes:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -43,11 +43,13 @@ from sqlalchemy.orm import Session
 from healthstack.accounts.models import StaffUser
 from healthstack.accounts.permissions import allowed
 from healthstack.kernel.audit import absorb
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import Actor, Purpose, RequestContext, Role
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import render, same_origin
+from healthstack.web.timefmt import local_time
 
 from . import figures, notices, reconcile, roster, service
 from .escalation import RUNGS
@@ -120,7 +122,8 @@ def _error_page(request: Request, session: Session, staff: Actor, exc: DomainErr
 
 
 def _utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    # Named for history: a person reads the time in IST (web.timefmt), never UTC.
+    return local_time(value)
 
 
 def _staff_names(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
@@ -635,7 +638,7 @@ def notice_pdf(
 
 
 def _today(runtime: RuntimeDep) -> date:
-    return runtime.clock.now().date()
+    return ist_date(runtime.clock.now())
 
 
 def _show_cause_rows(
@@ -761,7 +764,7 @@ def _person_page(
         )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
-    today = runtime.clock.now().date()
+    today = ist_date(runtime.clock.now())
     return _show(
         request,
         "compliance/person.html",

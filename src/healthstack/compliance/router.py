@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from healthstack.accounts.permissions import require
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
@@ -344,7 +345,7 @@ def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: Runti
         notice.rows,
         hfr_id=notice.hfr_id,
         facility_name=notice.name,
-        today=runtime.clock.now().date(),
+        today=ist_date(runtime.clock.now()),
     )
     return _pdf(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
@@ -363,7 +364,7 @@ def show_cause(
         return _csv(notices.status_csv(rows), "show-cause.csv")
     if format == "pdf":
         district = district_lgd or ctx.actor.district_lgd
-        today = runtime.clock.now().date()
+        today = ist_date(runtime.clock.now())
         return _pdf(
             notices.show_cause_pdf(rows, district_lgd=district, today=today), "show-cause.pdf"
         )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
-from healthstack.kernel.clock import Clock
+from healthstack.kernel.clock import Clock, ist_date
 from healthstack.kernel.context import Actor, RequestContext
 from healthstack.kernel.errors import NotFound, ValidationFailed
 from healthstack.professionals.models import Professional
@@ -208,7 +208,7 @@ def list_status(
         return compliance_rows(
             session,
             actor=ctx.actor,
-            today=clock.now().date(),
+            today=ist_date(clock.now()),
             cadre=cadre,
             status=status,
             district_lgd=district_lgd,
@@ -259,7 +259,7 @@ def person_history(
         entry = _entry_for(session, ctx.actor, employee_id)
         target.resource_id = str(entry.public_id)
         rows = compliance_rows(
-            session, actor=ctx.actor, today=clock.now().date(), employee_id=entry.employee_id
+            session, actor=ctx.actor, today=ist_date(clock.now()), employee_id=entry.employee_id
         )
         steps = session.scalars(
             select(EscalationStep)
@@ -304,7 +304,7 @@ def grant_exemption(
                 code="HS-1875",
             )
         now = clock.now()
-        if until is not None and until < now.date():
+        if until is not None and until < ist_date(now):
             raise ValidationFailed(
                 "until is in the past: give the last day the exemption covers, or leave it "
                 "empty for an exemption until revoked.",
@@ -401,7 +401,9 @@ def facility_notices(
     ):
         require(ctx.actor, "compliance.read")
         rows = _at_rung(
-            compliance_rows(session, actor=ctx.actor, today=clock.now().date(), status="overdue"),
+            compliance_rows(
+                session, actor=ctx.actor, today=ist_date(clock.now()), status="overdue"
+            ),
             NOTICE_STEP,
         )
         by_facility: dict[str, list[ComplianceRow]] = {}
@@ -446,7 +448,7 @@ def facility_notice(
             )
         rows = _at_rung(
             compliance_rows(
-                session, actor=ctx.actor, today=clock.now().date(), hfr_id=code, status="overdue"
+                session, actor=ctx.actor, today=ist_date(clock.now()), hfr_id=code, status="overdue"
             ),
             NOTICE_STEP,
         )
@@ -466,7 +468,7 @@ def show_cause_list(
             compliance_rows(
                 session,
                 actor=ctx.actor,
-                today=clock.now().date(),
+                today=ist_date(clock.now()),
                 district_lgd=district_lgd,
                 status="overdue",
             ),

@@ -60,6 +60,7 @@ from healthstack.records.documents.view import attachment_content
 from healthstack.runtime import Runtime
 from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE
 from healthstack.web.pages import attachment_file, render, same_origin
+from healthstack.web.timefmt import local_date, local_time, today_ist
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -134,17 +135,17 @@ def _instant(value: str | None) -> datetime | None:
 
 
 def _ist_date(value: datetime) -> date:
-    return (value.astimezone(UTC) + IST).date()
+    return today_ist(value)
 
 
 def day(value: str | datetime | None) -> str:
     at = _instant(value) if isinstance(value, str) or value is None else value
-    return (at.astimezone(UTC) + IST).strftime("%d %b %Y") if at else ""
+    return local_date(at)
 
 
 def when(value: str | datetime | None) -> str:
     at = _instant(value) if isinstance(value, str) or value is None else value
-    return (at.astimezone(UTC) + IST).strftime("%d %b %Y, %H:%M IST") if at else ""
+    return local_time(at)
 
 
 def _form_day(value: str | None) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -50,6 +50,7 @@ from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import render, same_origin
+from healthstack.web.timefmt import IST, local_time
 
 DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
 PAGE_SIZE = 25
@@ -126,7 +127,8 @@ def _error_page(pg: Page, exc: DomainError) -> HTMLResponse:
 
 
 def _utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    # Named for history: a person reads the time in IST (web.timefmt), never UTC.
+    return local_time(value)
 
 
 def _choices() -> dict[str, Any]:
@@ -422,10 +424,11 @@ def _detail_page(
     if as_of:
         try:
             moment = datetime.fromisoformat(as_of)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            # The form's datetime-local has no zone: the person means IST.
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=IST)
             then = service.facility_as_of(pg.session, facility.hfr_id, moment)
         except ValueError:
-            as_of_error = "Enter the date and time to look at (UTC)."
+            as_of_error = "Enter the date and time to look at (IST)."
         except DomainError as exc:
             as_of_error = exc.message
     warnings = []

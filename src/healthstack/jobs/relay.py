@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,16 @@ from healthstack.kernel.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("healthstack.relay")
 
-Handler = Callable[[dict[str, Any]], None]
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a handler may return on success: the payload the row keeps from now on
+    (delivery needed more than the record may keep, e.g. an SMS's full mobile)."""
+
+    keep: dict[str, Any]
+
+
+Handler = Callable[[dict[str, Any]], Delivered | None]
 
 BASE_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 3600.0
@@ -87,7 +97,7 @@ def relay_once(
             try:
                 if handler is None:
                     raise LookupError(f"no handler for topic {msg.topic}")
-                handler(msg.payload)
+                outcome = handler(msg.payload)
             except Exception as exc:
                 # The error text is ours (type and handler message), never the payload.
                 msg.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -105,6 +115,8 @@ def relay_once(
                 msg.status = OutboxStatus.SENT.value
                 msg.sent_at = clock.now()
                 msg.last_error = None
+                if isinstance(outcome, Delivered):
+                    msg.payload = outcome.keep
     return len(ids)
 
 

@@ -19,7 +19,7 @@ from healthstack.compliance.escalation import run_escalation
 from healthstack.consent.consents import expire_due
 from healthstack.gateway import jobs as gateway_jobs
 from healthstack.integrations.abdm import outbound as abdm_outbound
-from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
+from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway, purge_sms, sms_handler
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.audit_chain import seal_job
 from healthstack.kernel.db import unit_of_work
@@ -36,7 +36,7 @@ log = logging.getLogger("healthstack.worker")
 def handlers_for(runtime: Runtime) -> dict[str, Handler]:
     sms = make_sms_gateway(runtime.settings.sms_provider)
     return {
-        SMS_TOPIC: sms.deliver,
+        SMS_TOPIC: sms_handler(sms, runtime.hasher),  # delivered: the mobile masked
         # Every domain event (a "prefix*" key): the dashboard's aggregates.
         EVENT_TOPICS: consumer(runtime.session_factory, runtime.clock),
         **gateway_jobs.handlers(runtime),  # gateway.process, gateway.deliver
@@ -95,6 +95,12 @@ SCHEDULE = (
     # The audit chain (ADR 0012): committed rows sealed within seconds, by one sealer at
     # a time (the others find the chain's end locked and skip).
     Periodic("audit.seal", 5, seal_job),
+    # SMS: an OTP's text (and any undelivered mobile) gone a day after it was sent.
+    Periodic(
+        "sms.purge",
+        3600,
+        lambda session, rt: purge_sms(session, clock=rt.clock, hasher=rt.hasher),
+    ),
 )
 
 

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
+
+# India keeps one time zone and no summer time. A "day" in the state (today's date, a
+# deadline, a dashboard day) is a day in IST, midnight to midnight there.
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def ist_date(moment: datetime) -> date:
+    """The calendar day in India of an instant (a naive one is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(IST).date()
 
 
 class Clock(Protocol):

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.kernel.files import ensure_private_dir
 
 
 class KeyedHasher:
@@ -94,7 +95,7 @@ class KeyRing:
                 raise RuntimeError(f"{path} does not hold an RSA key")
             return loaded
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZES[name])
-        self._dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self._dir)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

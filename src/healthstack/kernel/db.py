@@ -7,10 +7,12 @@ Services only ``flush()``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from healthstack.kernel.files import ensure_private_file
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -87,6 +91,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
+
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            db_file = Path(database)
+
+            @event.listens_for(engine, "do_connect")
+            def _private_file(*_args: Any) -> None:
+                # Before SQLite creates the file with the umask's mode (0644 by default):
+                # the database, and with it its -wal and -shm, readable by us alone.
+                # On failure SQLite's own error says why the file cannot be opened.
+                with contextlib.suppress(OSError):
+                    ensure_private_file(db_file)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

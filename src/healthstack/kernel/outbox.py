@@ -40,6 +40,9 @@ class OutboxMessage(IdMixin, Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the row must lose what it may not keep once sent (an OTP's text); the
+    # worker's purge job looks for due rows by this index and clears it.
+    purge_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 def enqueue(

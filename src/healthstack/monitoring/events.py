@@ -9,18 +9,18 @@ seconds. Payloads carry dimensions (district, facility, category, day), never PH
 ``emit`` adds ``event`` (the name: the worker hands every ``event.*`` topic to one
 consumer), ``event_id`` (the outbox message's public id, which the consumer records
 so a redelivered event is applied once) and, when the caller gave none, ``day`` (the
-UTC day of the change, as the registries stamp theirs).
+day of the change in India, IST, as the dashboard's days are).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from healthstack.kernel.clock import Clock
+from healthstack.kernel.clock import Clock, ist_date
 from healthstack.kernel.outbox import enqueue
 
 EVENT_PREFIX = "event."
@@ -29,12 +29,14 @@ EVENT_TOPICS = EVENT_PREFIX + "*"
 
 
 def day_of(moment: datetime) -> str:
-    """The day an event counts on: the UTC date, ``YYYY-MM-DD``.
+    """The day an event counts on: its date in India (IST), ``YYYY-MM-DD``.
 
-    UTC like every other timestamp here; the rebuild queries group the source tables'
-    timestamps the same way, so a rebuild lands each change on the same day.
+    The people reading the dashboard count days in IST (a registration at 01:00 IST is
+    today's, though it is yesterday in UTC); the rebuild queries group the source
+    tables' UTC timestamps into the same IST days, so a rebuild lands each change on the
+    same day.
     """
-    return moment.astimezone(UTC).date().isoformat()
+    return ist_date(moment).isoformat()
 
 
 def emit(session: Session, name: str, payload: dict[str, Any], *, clock: Clock) -> uuid.UUID:

@@ -41,6 +41,7 @@ from sqlalchemy import Date, case, cast, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.db import is_postgres
 from healthstack.monitoring.events import parse_day
 from healthstack.monitoring.models import NO_FACILITY, UNKNOWN_DISTRICT
@@ -158,12 +159,12 @@ SourceQuery = Callable[[Session], Figures | None]
 DenominatorQuery = Callable[[Session], dict[int, int] | None]
 
 
-def utc_day(session: Session, column: Any) -> ColumnElement[Any]:
-    """The UTC calendar day of a timestamp column, in SQL (the events' ``day``)."""
+def ist_day(session: Session, column: Any) -> ColumnElement[Any]:
+    """The day in India (IST) of a UTC timestamp column, in SQL (the events' ``day``)."""
     if is_postgres(session):
-        return cast(func.timezone("UTC", column), Date)
-    # SQLite stores UTC timestamps as ISO text: date() reads the day off it.
-    return func.date(column)
+        return cast(func.timezone("Asia/Kolkata", column), Date)
+    # SQLite stores UTC timestamps as ISO text; IST is 5 h 30 min ahead all year.
+    return func.date(column, "+330 minutes")
 
 
 def _abha_accounts(session: Session) -> Figures:
@@ -174,8 +175,8 @@ def _abha_accounts(session: Session) -> Figures:
 
     district = func.coalesce(A.district_lgd, UNKNOWN_DISTRICT)
     facility = func.coalesce(A.enrolled_at_facility, NO_FACILITY)
-    created = utc_day(session, A.created_at)
-    deleted_day = utc_day(session, A.deleted_at)
+    created = ist_day(session, A.created_at)
+    deleted_day = ist_day(session, A.deleted_at)
     deleted = case((A.status == "DELETED", 1), else_=0)
     figures = Figures()
     query = select(created, deleted_day, district, facility, deleted, func.count()).group_by(
@@ -223,7 +224,7 @@ def _public_facilities(session: Session) -> Figures | None:
         )
     )
     return Figures.from_members(
-        (hfr, d or UNKNOWN_DISTRICT, hfr, (verified or updated).date())
+        (hfr, d or UNKNOWN_DISTRICT, hfr, ist_date(verified or updated))
         for hfr, d, verified, updated in rows
     )
 
@@ -261,7 +262,7 @@ def _professionals(category: str) -> SourceQuery:
             if not any(sector == "public" for _, sector, _ in work):
                 continue
             hfr, _, d = work[0]
-            members.append((hpr, d or UNKNOWN_DISTRICT, _facility(hfr), at.date()))
+            members.append((hpr, d or UNKNOWN_DISTRICT, _facility(hfr), ist_date(at)))
         return Figures.from_members(members)
 
     return query

@@ -40,7 +40,7 @@ class IndicatorTotal(Base):
 
 
 class IndicatorDaily(Base):
-    """The net change of an indicator on one day (UTC) in one (district, facility) cell."""
+    """The net change of an indicator on one day (IST) in one (district, facility) cell."""
 
     __tablename__ = "indicator_daily"
     __table_args__ = (

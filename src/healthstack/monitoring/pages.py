@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import allowed
+from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import FACILITY_ROLES, Actor, Role
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.monitoring import service, targets
@@ -236,7 +237,7 @@ def state_dashboard(
         return RedirectResponse(f"/dashboard/district/{scope.district_lgd}{query}", 303)
     csv_table = _check_format(format, table, ("districts", "summary", "trend"))
     indicator, days = _trend_args(indicator, days)
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     if csv_table == "summary":
         return _summary_csv(
             f"dashboard-state-summary-{_stamp(on)}", service.summary(session, scope, on=on)
@@ -312,7 +313,7 @@ def district_dashboard(
     scope = service.district_scope_for(session, staff, lgd)
     csv_table = _check_format(format, table, ("facilities", "summary", "trend"))
     indicator, days = _trend_args(indicator, days)
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     slug = f"district-{lgd}"
     if csv_table == "summary":
         figures = service.summary(session, scope, on=on)
@@ -380,7 +381,7 @@ def facility_dashboard(
         raise _facility_not_found(exc) from exc
     csv_table = _check_format(format, table, ("summary", "trend"))
     indicator, days = _trend_args(indicator, days)
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     figures = service.summary(session, scope, on=on)
     slug = f"facility-{scope.facility_id}"
     if csv_table == "summary":
@@ -478,7 +479,7 @@ def targets_form(
         return _login(request)
     if not allowed(staff, "monitoring.targets"):
         return _forbidden_targets(request, staff)
-    return _targets_page(request, session, staff, runtime.clock.now().date(), saved=bool(saved))
+    return _targets_page(request, session, staff, ist_date(runtime.clock.now()), saved=bool(saved))
 
 
 def _whole_number(raw: str, field: str, what: str) -> int:
@@ -503,7 +504,7 @@ def targets_submit(
         return _login(request)
     if not allowed(staff, "monitoring.targets"):
         return _forbidden_targets(request, staff)
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     form = {
         "indicator": indicator,
         "district_lgd": district_lgd,

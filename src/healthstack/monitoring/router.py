@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from healthstack.accounts.permissions import require
+from healthstack.kernel.clock import ist_date
 from healthstack.monitoring import service, targets
 from healthstack.monitoring.indicators import INDICATORS
 from healthstack.monitoring.models import Target
@@ -64,7 +65,7 @@ def get_summary(
     scope = service.scope_for(
         session, staff, district_lgd=q.district_lgd, facility_id=q.facility_id
     )
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     figures = service.summary(session, scope, on=on)
     return SummaryRead(
         as_of=on, scope=ScopeRead.of(scope), figures=[FigureRead.of(f) for f in figures]
@@ -78,7 +79,7 @@ def get_trend(
     scope = service.scope_for(
         session, staff, district_lgd=q.district_lgd, facility_id=q.facility_id
     )
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     points = service.trend(session, scope, indicator=q.indicator, days=q.days, on=on)
     return TrendRead(
         as_of=on,
@@ -96,7 +97,7 @@ def get_districts(
     runtime: RuntimeDep,
     staff: OptionalStaff,
 ) -> DistrictsRead:
-    on = runtime.clock.now().date()
+    on = ist_date(runtime.clock.now())
     scope = service.districts_scope_for(session, staff)
     rows = service.districts(
         session, on=on, only=_only(q.indicator), district_lgd=scope.district_lgd
@@ -126,7 +127,7 @@ def get_facilities(
     chosen = service.chosen_indicators(_only(q.indicator))
     rows = service.facilities(session, district_lgd=lgd, only=_only(q.indicator))
     return FacilitiesRead(
-        as_of=runtime.clock.now().date(),
+        as_of=ist_date(runtime.clock.now()),
         district_lgd=lgd,
         district_name=service.district_name(lgd),
         rows=[

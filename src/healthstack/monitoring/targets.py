@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from healthstack.kernel.clock import Clock
+from healthstack.kernel.clock import Clock, ist_date
 from healthstack.kernel.db import is_postgres
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.monitoring import indicators
@@ -106,7 +106,7 @@ def set_target(
     ind = check_indicator(indicator)
     check_district(district_lgd)
     now = clock.now()
-    start = valid_from or now.date()
+    start = valid_from or ist_date(now)
     _check_target(ind, value, start)
     _upsert(
         session,

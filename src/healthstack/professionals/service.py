@@ -29,7 +29,7 @@ from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, RequestContext, Role
 from healthstack.kernel.errors import Conflict, NotFound, ValidationFailed
 from healthstack.kernel.ids import mask_mobile, normalise_mobile, parse_hpr_id
-from healthstack.monitoring.events import emit
+from healthstack.monitoring.events import day_of, emit
 from healthstack.professionals.address import full_address
 from healthstack.professionals.credentials import registration_key, sector_of
 from healthstack.professionals.enums import COUNCILS, Category, Status
@@ -243,8 +243,8 @@ def event_payload_of(
         "sector": sector_of(get(w, "sector") for w in workplaces),
         "district_lgd": get(first, "district_lgd") if first is not None else None,
         "hfr_ids": [get(w, "hfr_id") for w in workplaces],
-        # The UTC day, as facility events carry it: one calendar for the dashboard.
-        "day": at.date().isoformat(),
+        # The day in India, as every event carries it: one calendar for the dashboard.
+        "day": day_of(at),
     }
 
 

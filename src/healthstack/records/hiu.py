@@ -120,7 +120,7 @@ def request_records(
     (``hip_id``: from that facility only). A patient actor asks for themself, through
     the PHR's HIU with purpose PATRQT (``records.phr`` has checked the address is
     theirs); ``patient_proof`` makes the patient's proof for the request's ``consent``
-    object, sent in X-AUTH-TOKEN (ADR 0012)."""
+    object, sent in X-AUTH-TOKEN (ADR 0015)."""
     _may_ask(ctx, runtime, hiu_id, purpose)
     # Kept exactly as they travel (ABDM's timestamps carry milliseconds), so the
     # artefact's period compares equal to what was asked for.

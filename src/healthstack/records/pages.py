@@ -39,6 +39,7 @@ from healthstack.records.documents.view import attachment_content
 from healthstack.records.models import HiuConsentRequest
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import attachment_file, render, same_origin
+from healthstack.web.timefmt import local_date, local_time, today_ist
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -74,13 +75,11 @@ def _ctx(request: Request, staff: Actor) -> RequestContext:
 
 
 def _ist(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return (value.astimezone(UTC) + IST).strftime("%d %b %Y %H:%M IST")
+    return local_time(value)
 
 
 def _day(value: datetime | None) -> str:
-    return (value.astimezone(UTC) + IST).strftime("%d %b %Y") if value else ""
+    return local_date(value)
 
 
 def _show(
@@ -134,7 +133,7 @@ def _error_page(request: Request, session: Session, staff: Actor, exc: DomainErr
 
 
 def _defaults(now: datetime) -> dict[str, str]:
-    today = (now.astimezone(UTC) + IST).date()
+    today = today_ist(now)
     return {
         "abha_address": "",
         "date_from": (today - timedelta(days=5 * 365)).isoformat(),
