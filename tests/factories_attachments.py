@@ -23,6 +23,7 @@ from sqlalchemy import select
 from healthstack.abha.models import AbhaAccount
 from healthstack.kernel.db import unit_of_work
 from healthstack.records.models import HealthDocument, HiuReceivedRecord
+from healthstack.seed.clinical import SAMPLE_PDF
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.factories_consent import user_token
 from tests.factories_hie import (
@@ -63,7 +64,7 @@ SVG = (
 FAKE_PNG = (
     f"<html><body><script>{_script('fake-png')}</script><p>not an image</p></body></html>"
 ).encode()
-PDF = samples._PDF
+PDF = SAMPLE_PDF
 PNG = _png()
 JPEG_MAGIC = b"\xff\xd8\xff"
 

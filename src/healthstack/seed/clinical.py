@@ -100,7 +100,7 @@ CHILD_UNDER = 12  # paediatric formulations and weight-based doses below this ag
 HEP_B = snomed("836374004", "Hepatitis B virus antigen-containing vaccine product")
 PENICILLIN_ALLERGY = snomed("91936005", "Allergy to penicillin")
 
-_PDF = (
+SAMPLE_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
@@ -818,7 +818,7 @@ def cbc(
         specimen=Specimen(
             Concept.of(SPECIMEN_BLOOD), at + timedelta(hours=1), at + timedelta(hours=2)
         ),
-        pdf=Attachment("application/pdf", _PDF, "Complete blood count report"),
+        pdf=Attachment("application/pdf", SAMPLE_PDF, "Complete blood count report"),
     )
 
 
@@ -856,7 +856,7 @@ def _single(
         conclusion=conclusion,
         issued=at + timedelta(hours=5),
         specimen=Specimen(Concept.of(specimen), at + timedelta(hours=1), at + timedelta(hours=2)),
-        pdf=Attachment("application/pdf", _PDF, f"{label} report"),
+        pdf=Attachment("application/pdf", SAMPLE_PDF, f"{label} report"),
     )
 
 
@@ -925,7 +925,7 @@ def urinalysis(rng: random.Random, profile: Profile, at: datetime) -> LabReport:
         specimen=Specimen(
             Concept.of(SPECIMEN_URINE), at + timedelta(minutes=30), at + timedelta(hours=1)
         ),
-        pdf=Attachment("application/pdf", _PDF, "Urinalysis report"),
+        pdf=Attachment("application/pdf", SAMPLE_PDF, "Urinalysis report"),
     )
 
 
@@ -1297,7 +1297,7 @@ def admission(
         conclusion=conclusion,
         issued=start + timedelta(hours=6),
         key_image=Attachment("image/jpeg", image("JPEG", 40 + n % 150), "Key image"),
-        pdf=Attachment("application/pdf", _PDF, "Imaging report"),
+        pdf=Attachment("application/pdf", SAMPLE_PDF, "Imaging report"),
         procedure=Concept.of(procedure),
     )
     # Dosed for the patient as examined on admission (their weight, their age).
@@ -1428,7 +1428,10 @@ def health_documents(at: datetime) -> HealthDocuments:
         documents=(
             Document(
                 Attachment(
-                    "application/pdf", _PDF, "Old discharge card", created=at - timedelta(days=900)
+                    "application/pdf",
+                    SAMPLE_PDF,
+                    "Old discharge card",
+                    created=at - timedelta(days=900),
                 ),
                 description="Discharge card from an earlier admission (scanned)",
             ),
