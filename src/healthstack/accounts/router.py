@@ -24,6 +24,7 @@ from healthstack.accounts.schemas import (
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, Role
+from healthstack.kernel.db import DbBigInt
 from healthstack.kernel.errors import AuthenticationRequired, NotFound, PermissionDenied
 from healthstack.web.deps import STAFF_COOKIE, DbSession, OptionalStaff, RuntimeDep
 from healthstack.web.pages import render
@@ -223,7 +224,7 @@ def audit_api(
     outcome: str | None = Query(default=None, pattern="^(success|denied|not_found|failed)$"),
     since: datetime | None = None,
     until: datetime | None = None,
-    before_id: int | None = Query(default=None, ge=1),
+    before_id: Annotated[DbBigInt | None, Query(ge=1)] = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> AuditPage:
     """The audit trail of PHI access, newest first (state admin only)."""

@@ -8,6 +8,8 @@ import typer
 import uvicorn
 
 from healthstack.cli.common import console, settings_or_exit
+from healthstack.kernel.logs import configure as configure_logging
+from healthstack.kernel.logs import log_config
 from healthstack.web.server import NoDelayH11Protocol
 
 
@@ -28,17 +30,24 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            log_config=log_config(settings.log_level),
             http=NoDelayH11Protocol,
         )
         return
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="warning", http=NoDelayH11Protocol
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=log_config(settings.log_level),
+        http=NoDelayH11Protocol,
     )
 
 
 def worker() -> None:
     """Run the outbox relay until interrupted."""
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     from healthstack.jobs.worker import create_worker
 
     w = create_worker(settings)

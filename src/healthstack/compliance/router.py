@@ -15,6 +15,7 @@ from sqlalchemy import select
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
 from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.db import DbInt
 from healthstack.kernel.errors import NotFound
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
@@ -259,7 +260,7 @@ def status_list(
     runtime: RuntimeDep,
     cadre: Literal["doctor", "nurse"] | None = None,
     status: str | None = Query(default=None, max_length=24),
-    district_lgd: int | None = None,
+    district_lgd: DbInt | None = None,
     facility: str | None = Query(default=None, max_length=12),
     format: Literal["json", "csv"] = "json",
 ) -> StatusPage | Response:
@@ -383,7 +384,7 @@ def show_cause(
     ctx: Reader,
     session: DbSession,
     runtime: RuntimeDep,
-    district_lgd: int | None = None,
+    district_lgd: DbInt | None = None,
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> StatusPage | Response:
     """The district officer's show-cause list: overdue people who reached the last rung."""

@@ -22,6 +22,7 @@ from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.logs import log_unexpected
 from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.monitoring.events import EVENT_TOPICS
 from healthstack.monitoring.jobs import purge_applied_events
@@ -124,7 +125,7 @@ class Worker:
                 handled = self.run_once()
                 self.run_due_jobs()
             except Exception as exc:  # keep the loop alive; the database may be restarting
-                log.error("worker pass failed: %s", type(exc).__name__)
+                log_unexpected(log, exc, "worker pass")
                 handled = 0
             if handled == 0:
                 self._stop.wait(poll)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from healthstack.accounts.permissions import require
 from healthstack.integrations.abdm import CallbackContext, enqueue_call
 from healthstack.integrations.abdm import messages as m
-from healthstack.kernel import fidelius
+from healthstack.kernel import fidelius, jsonlimit
 from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
@@ -585,7 +585,7 @@ def _open_entry(
     if hashlib.md5(data).hexdigest() != entry.checksum.strip().lower():  # noqa: S324
         return _Entry(RecordStatus.ERRORED, x.CHECKSUM_MISMATCH)
     try:
-        bundle = json.loads(data)
+        bundle = jsonlimit.loads(data)
         hi_type = check_document(runtime, bundle)
     except (ValueError, DomainError):
         return _Entry(RecordStatus.ERRORED, x.DOCUMENT_INVALID)

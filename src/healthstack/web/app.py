@@ -13,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
-from healthstack.web.errors import install_error_handlers
-from healthstack.web.middleware import BodySizeLimit, SecurityHeaders
+from healthstack.web.errors import UnexpectedErrors, install_error_handlers
+from healthstack.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
 from healthstack.web.timefmt import local_date, local_time
 
 WEB_DIR = Path(__file__).parent
@@ -112,7 +112,9 @@ def create_app(
 
         app.include_router(dev_router)
 
+    app.add_middleware(JsonDepthLimit)  # innermost: reads what BodySizeLimit allows
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)  # outermost: whatever the others raise
     logging.getLogger("healthstack").setLevel(settings.log_level)
     return app

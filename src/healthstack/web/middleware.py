@@ -1,11 +1,15 @@
-"""ASGI middleware: body size limit and security headers."""
+"""ASGI middleware: body size limit, JSON depth limit and security headers."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from healthstack.kernel.jsonlimit import MAX_DEPTH, too_deep
+from healthstack.web.errors import error_response, is_protocol
 
 
 class BodyTooLarge(Exception):
@@ -60,7 +64,7 @@ class BodySizeLimit:
             "(a photo of the card at a lower resolution works)."
         )
         body: dict[str, Any]
-        if path.startswith("/abha/api/"):
+        if is_protocol(path):
             body = {"error": {"code": "HS-413", "message": message}}
         else:
             body = {
@@ -82,6 +86,64 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": raw})
+
+
+# Bodies python-multipart parses flat; every other body may reach a JSON parser (the
+# protocol routes parse theirs whatever the Content-Type says).
+_FLAT_FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+
+
+class JsonDepthLimit:
+    """Refuse a body nested deeper than ``max_depth`` with a 400 before any route parses
+    it (kernel.jsonlimit). Sits inside ``BodySizeLimit``, which bounds what it reads."""
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_DEPTH):
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ctype = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        if ctype.startswith(_FLAT_FORMS):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        held: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                held = message  # the client went away: the app hears it after the body
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if too_deep(body, self.max_depth):
+            response = error_response(
+                Request(scope),
+                status=400,
+                code="HS-1005",
+                message=f"The body nests arrays or objects more than {self.max_depth} levels "
+                "deep, which no request needs. Send the JSON the API documents.",
+                field="body",
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed, held
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            if held is not None:
+                message, held = held, None
+                return message
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class SecurityHeaders:
