@@ -253,7 +253,7 @@ def _status_read(r: service.ComplianceRow) -> StatusRead:
     )
 
 
-@router.get("/status", response_model=None)
+@router.get("/status", response_model=None, responses={200: {"content": {"text/csv": {}}}})
 def status_list(
     ctx: Reader,
     session: DbSession,
@@ -379,7 +379,11 @@ def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: Runti
     return _pdf(data, f"hpr-notice-{code}.pdf")
 
 
-@router.get("/show-cause", response_model=None)
+@router.get(
+    "/show-cause",
+    response_model=None,
+    responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}},
+)
 def show_cause(
     ctx: Reader,
     session: DbSession,

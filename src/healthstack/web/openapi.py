@@ -8,9 +8,9 @@ invalid input with 400 and our own bodies. This module adds:
   staff API token (``Authorization: Bearer hst_...``), the ABHA holder's user token
   (``X-token: Bearer <jwt>``), the bridge's gateway session on the consent manager's
   routes and the gateway's signed token on the facility bridge's callbacks;
-- 400 (and 401/403 where a credential is needed) with the body the path gets: ABDM's
-  ``{"error": {"code", "message"}}`` on protocol routes, the problem body elsewhere;
-  FastAPI's 422 is never sent, so it is not documented;
+- 400 (and 401/403 where a credential is needed, 4XX for the other refusals) with the
+  body the path gets: ABDM's ``{"error": {"code", "message"}}`` on protocol routes, the
+  problem body elsewhere; FastAPI's 422 is never sent, so it is not documented;
 - the protocol routes' JSON body and ABDM's request headers, which those routes read
   themselves.
 
@@ -108,9 +108,11 @@ ABDM_ERROR = {
     },
 }
 _ERROR_TEXT = {
-    400: "Invalid input: the body says which field and what to do.",
-    401: "No credential, or one that is unknown, revoked or expired.",
-    403: "The credential may not do this.",
+    "400": "Invalid input: the body says which field and what to do.",
+    "401": "No credential, or one that is unknown, revoked or expired.",
+    "403": "The credential may not do this.",
+    "4XX": "Any other refusal (not found, conflict, too large, too many requests, ...), "
+    "with the same body.",
 }
 # ABDM's request headers, read by the protocol routes themselves (gateway.accept and
 # integrations.abdm.callbacks check each and answer with ABDM's error codes).
@@ -138,7 +140,7 @@ def _security_of(path: str, op: dict[str, Any], data_push: str) -> str | None:
     return None
 
 
-def _error_response(status: int, protocol: bool) -> dict[str, Any]:
+def _error_response(status: str, protocol: bool) -> dict[str, Any]:
     ref = "#/components/schemas/" + ("AbdmError" if protocol else "Problem")
     return {
         "description": _ERROR_TEXT[status],
@@ -184,12 +186,16 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 op.pop("parameters", None)
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
-            responses["400"] = _error_response(400, protocol)
+            if protocol and "202" in responses:
+                # ABDM's acknowledgement: an empty body, the answer comes as a callback.
+                responses["202"] = {"description": "Accepted; the answer follows as a callback."}
+            responses["400"] = _error_response("400", protocol)
             if scheme is not None:
                 op["security"] = [{scheme: []}]
-                responses["401"] = _error_response(401, protocol)
+                responses["401"] = _error_response("401", protocol)
                 if scheme == STAFF:
-                    responses["403"] = _error_response(403, protocol)
+                    responses["403"] = _error_response("403", protocol)
+            responses["4XX"] = _error_response("4XX", protocol)
         paths[path] = ops
     doc["paths"] = paths
     components = doc.setdefault("components", {})
