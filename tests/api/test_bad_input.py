@@ -155,3 +155,61 @@ def test_a_page_far_beyond_the_end_is_an_empty_page_not_an_overflow(client, make
         r = client.get(path, params={"page": 2**31 - 1, "page_size": 500}, headers=admin.headers)
         assert r.status_code == 200, r.text
         assert r.json()["items"] == []
+
+
+# --------------------------------------------------------------------------- NUL, and the backstop
+
+
+def test_a_nul_character_is_400_on_both_databases_and_nothing_is_written(client, make_staff, db):
+    from healthstack.facilities.models import Facility
+    from tests.factories_facilities import api_body
+
+    admin = make_staff(Role.STATE_ADMIN)
+    for body in (
+        json.dumps(api_body(address_line="Main\u0000Road")),
+        json.dumps(api_body()).replace("Main Road", "Main\\u0000Road"),
+    ):
+        r = client.post(
+            "/api/v1/facilities",
+            content=body,
+            headers={**admin.headers, "content-type": "application/json"},
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "HS-1008" and "NUL" in r.json()["detail"]
+    # an escaped backslash before u0000 is text, not a NUL
+    r = client.post(
+        "/api/v1/facilities",
+        json=api_body(address_line="C:\\u0000 Road"),
+        headers=admin.headers,
+    )
+    assert r.status_code != 500 and "NUL" not in r.text
+    r = client.get("/api/v1/facilities", params={"q": "PHC\x00"}, headers=admin.headers)
+    assert r.status_code == 400 and r.json()["field"] == "query"
+    r = client.get("/api/v1/facilities/IN01%0010001", headers=admin.headers)
+    assert r.status_code == 400 and r.json()["field"] == "path"
+    assert db.query(Facility).filter(Facility.address_line.like("Main%")).count() == 0
+
+
+def test_a_nul_in_a_page_form_is_a_400_page(client, make_staff):
+    from tests.api.test_abha_pages import log_in
+
+    log_in(client, make_staff)
+    r = client.post("/desk/search", data={"mode": "name", "name": "Ravi\x00"})
+    assert r.status_code == 400 and "NUL" in r.text
+
+
+def test_what_the_database_cannot_store_is_a_400_without_the_values(app, raw_client):
+    from sqlalchemy.exc import DataError
+
+    def data_error() -> None:
+        raise DataError("INSERT INTO t (mobile) VALUES (%s)", {"mobile": "9876543210"}, None)
+
+    def overflow() -> None:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER: 9876543210")
+
+    app.add_api_route("/api/v1/test-data-error", data_error)
+    app.add_api_route("/api/v1/test-overflow", overflow)
+    for path in ("/api/v1/test-data-error", "/api/v1/test-overflow"):
+        r = raw_client.get(path)
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "HS-1006" and "9876543210" not in r.text

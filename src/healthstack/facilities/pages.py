@@ -179,14 +179,12 @@ class FacilityForm:
         def text(value: Any) -> str:
             return "" if value is None else str(value)
 
-        return cls(
-            **{
-                k: text(getattr(facility, k))
-                for k in cls.__dataclass_fields__
-                if k not in ("services", "problem")
-            },
-            services=list(facility.services or []),
-        )
+        texts: dict[str, Any] = {
+            k: text(getattr(facility, k))
+            for k in cls.__dataclass_fields__
+            if k not in ("services", "problem")
+        }
+        return cls(**texts, services=list(facility.services or []))
 
 
 Text = Annotated[str, Form(), Limit(300)]

@@ -5,7 +5,7 @@ validator, ``json.dumps`` for digests) recurses once per level, so about a thous
 levels of ``[[[[...`` in a 2 kB body end in ``RecursionError`` wherever the walk happens
 to be. No message HealthStack reads nests anywhere near ``MAX_DEPTH`` (an ABDM message
 about 8 levels, an NRCeS FHIR bundle about 20), so anything deeper is refused before
-parsing: by ``web.middleware.JsonDepthLimit`` for every request body, and by ``loads``
+parsing: by ``web.middleware.InputLimits`` for every request body, and by ``loads``
 for JSON that arrives inside something else (a decrypted bundle, a QR code).
 """
 

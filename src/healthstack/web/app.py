@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 from healthstack.web.errors import UnexpectedErrors, install_error_handlers
-from healthstack.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
+from healthstack.web.middleware import BodySizeLimit, InputLimits, SecurityHeaders
 from healthstack.web.openapi import install_openapi
 from healthstack.web.timefmt import local_date, local_time
 
@@ -114,7 +114,7 @@ def create_app(
         app.include_router(dev_router)
 
     install_openapi(app)
-    app.add_middleware(JsonDepthLimit)  # innermost: reads what BodySizeLimit allows
+    app.add_middleware(InputLimits)  # innermost: reads what BodySizeLimit allows
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnexpectedErrors)  # outermost: whatever the others raise
