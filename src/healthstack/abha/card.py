@@ -46,6 +46,7 @@ from healthstack.abha.search import (
     lookup_by_number,
     preferred_address,
 )
+from healthstack.kernel import jsonlimit
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
@@ -419,7 +420,7 @@ def parse_qr_text(text: str) -> dict[str, str | None]:
     if len(raw) > MAX_QR_TEXT:
         raise ValidationFailed(NOT_ABHA_QR_MESSAGE, field="qr_text", code="HS-1322")
     try:
-        data = json.loads(raw)
+        data = jsonlimit.loads(raw)
     except ValueError:
         raise ValidationFailed(NOT_ABHA_QR_MESSAGE, field="qr_text", code="HS-1322") from None
     if not isinstance(data, dict):

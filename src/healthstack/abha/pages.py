@@ -84,6 +84,7 @@ from healthstack.web.deps import (
     RuntimeDep,
     request_id,
 )
+from healthstack.web.forms import Limit, too_long
 from healthstack.web.pages import render, same_origin
 from healthstack.web.timefmt import today_ist
 
@@ -247,6 +248,7 @@ class Page:
         the status (a domain error is absorbed first, see ``_absorb``)."""
         message, code = self.problem(error)
         status = status or code
+        context.setdefault("error_field", getattr(error, "field", None))
         response = render(
             self.request, template, status_code=status, error=message, **self.base, **context
         )
@@ -961,21 +963,26 @@ class SearchForm:
     year_tolerance: str = "2"
     district_lgd: str = ""
     offset: str = ""  # paging: the matches before this page
+    # over-long input, shown on the form (web.forms); never searched for
+    problem: ValidationFailed | None = None
 
 
 def _search_form(
     mode: Text16 = "number",
-    number: Annotated[str, Form(max_length=24)] = "",
-    address: Annotated[str, Form(max_length=80)] = "",
-    mobile: Text16 = "",
-    name: Annotated[str, Form(max_length=120)] = "",
+    number: Annotated[str, Form(), Limit(24)] = "",
+    address: Annotated[str, Form(), Limit(80)] = "",
+    mobile: Annotated[str, Form(), Limit(16)] = "",
+    name: Annotated[str, Form(), Limit(120)] = "",
     gender: Annotated[str, Form(max_length=2)] = "",
-    year_of_birth: Text16 = "",
+    year_of_birth: Annotated[str, Form(), Limit(16)] = "",
     year_tolerance: Annotated[str, Form(max_length=2)] = "2",
     district_lgd: Text16 = "",
     offset: Text16 = "",
 ) -> SearchForm:
+    typed = {"number": number, "address": address, "mobile": mobile, "name": name}
+    labels = {"number": "The ABHA Number", "address": "The ABHA address", "name": "The name"}
     return SearchForm(
+        problem=too_long({**typed, "year_of_birth": year_of_birth}, labels),
         mode=mode.strip(),
         number=number.strip(),
         address=address.strip(),
@@ -991,6 +998,8 @@ def _search_form(
 
 def search_criteria(form: SearchForm) -> SearchCriteria:
     """The criteria of the one search the form's ``mode`` names; other boxes are ignored."""
+    if form.problem is not None:
+        raise form.problem
     if form.mode == "number":
         return SearchCriteria(number=form.number or None)
     if form.mode == "address":

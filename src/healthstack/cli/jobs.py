@@ -7,12 +7,17 @@ with the same offset to see the lists it produced as they would be on that day.
 
 from __future__ import annotations
 
+import logging
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console, fail
 from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.logs import log_unexpected
+
+log = logging.getLogger("healthstack.jobs")
 
 app = typer.Typer(help="The worker's scheduled jobs.", no_args_is_help=True)
 
@@ -42,8 +47,14 @@ def run(
         fail(f"There is no job {name!r}. The jobs are: {', '.join(jobs)}.", 2)
         return
     with cli_runtime() as runtime:
-        with unit_of_work(runtime.session_factory) as session:
-            done = job.run(session, runtime)
+        try:
+            with unit_of_work(runtime.session_factory) as session:
+                done = job.run(session, runtime)
+        except Exception as exc:
+            # One line, as the worker logs it: a traceback would print the data.
+            log_unexpected(log, exc, f"job {name}")
+            fail(f"{name} failed ({type(exc).__name__}); nothing was changed.")
+            return
         offset = runtime.settings.clock_offset_days
         when = (
             f" as of {runtime.clock.now().date().isoformat()} ({offset:+g} days)" if offset else ""

@@ -21,6 +21,8 @@ from healthstack.cli.common import (
     prepare_data_dir,
     settings_or_exit,
 )
+from healthstack.kernel.logs import configure as configure_logging
+from healthstack.kernel.logs import log_config
 from healthstack.settings import Settings
 from healthstack.web.server import NoDelayH11Protocol
 
@@ -85,6 +87,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
             port=settings.port,
             workers=workers,
             log_level="warning",
+            log_config=log_config(settings.log_level),
             http=NoDelayH11Protocol,
         )
         return
@@ -93,6 +96,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        log_config=log_config(settings.log_level),
         http=NoDelayH11Protocol,
     )
 
@@ -100,6 +104,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
 def worker() -> None:
     """Run the outbox relay until interrupted."""
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     prepare_data_dir(settings)
     open_database_or_exit(settings)
     from healthstack.jobs.worker import create_worker

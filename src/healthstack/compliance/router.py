@@ -15,6 +15,7 @@ from sqlalchemy import select
 from healthstack.accounts.permissions import require
 from healthstack.kernel.clock import ist_date
 from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.db import DbInt
 from healthstack.kernel.imports import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
@@ -251,14 +252,14 @@ def _status_read(r: service.ComplianceRow) -> StatusRead:
     )
 
 
-@router.get("/status", response_model=None)
+@router.get("/status", response_model=None, responses={200: {"content": {"text/csv": {}}}})
 def status_list(
     ctx: Reader,
     session: DbSession,
     runtime: RuntimeDep,
     cadre: Literal["doctor", "nurse"] | None = None,
     status: str | None = Query(default=None, max_length=24),
-    district_lgd: int | None = None,
+    district_lgd: DbInt | None = None,
     facility: str | None = Query(default=None, max_length=12),
     format: Literal["json", "csv"] = "json",
 ) -> StatusPage | Response:
@@ -350,12 +351,16 @@ def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: Runti
     return _pdf(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
 
-@router.get("/show-cause", response_model=None)
+@router.get(
+    "/show-cause",
+    response_model=None,
+    responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}},
+)
 def show_cause(
     ctx: Reader,
     session: DbSession,
     runtime: RuntimeDep,
-    district_lgd: int | None = None,
+    district_lgd: DbInt | None = None,
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> StatusPage | Response:
     """The district officer's show-cause list: overdue people who reached the last rung."""

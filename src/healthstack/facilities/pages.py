@@ -44,11 +44,12 @@ from healthstack.facilities.enums import (
 from healthstack.facilities.schemas import district_name
 from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor, Purpose, RequestContext
-from healthstack.kernel.errors import DomainError
+from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.kernel.imports import import_status
 from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
+from healthstack.web.forms import Limit, too_long
 from healthstack.web.pages import render, same_origin
 from healthstack.web.timefmt import IST, local_time
 
@@ -83,6 +84,10 @@ class Page:
         )
 
     def show(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        problem = getattr(context.get("form"), "problem", None)
+        if problem is not None:  # mark the over-long field (web.pages.render)
+            context.setdefault("error_field", problem.field)
+            context.setdefault("field_message", problem.message)
         staff = self.staff
         can = {a: staff is not None and allowed(staff, f"facility.{a}") for a in _ACTIONS}
         return render(self.request, template, status_code=status, staff=staff, can=can, **context)
@@ -168,20 +173,34 @@ class FacilityForm:
     beds: str = "0"
     hmis: str = ""
     master_code: str = ""
+    # over-long input, shown on the form (web.forms); never registered
+    problem: ValidationFailed | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, facility: Any) -> FacilityForm:
         def text(value: Any) -> str:
             return "" if value is None else str(value)
 
-        return cls(
-            **{k: text(getattr(facility, k)) for k in cls.__dataclass_fields__ if k != "services"},
-            services=list(facility.services or []),
-        )
+        texts: dict[str, Any] = {
+            k: text(getattr(facility, k))
+            for k in cls.__dataclass_fields__
+            if k not in ("services", "problem")
+        }
+        return cls(**texts, services=list(facility.services or []))
 
 
-Text = Annotated[str, Form(max_length=300)]
-Short = Annotated[str, Form(max_length=40)]
+Text = Annotated[str, Form(), Limit(300)]
+Short = Annotated[str, Form(), Limit(40)]
+# What the form calls the fields that can be typed too long.
+LABELS = {
+    "name": "The facility name",
+    "department": "The department",
+    "address_line": "The address",
+    "contact_phone": "The phone number",
+    "contact_email": "The e-mail address",
+    "hmis": "The HMIS name",
+    "master_code": "The state master code",
+}
 
 
 def _facility_form(
@@ -201,9 +220,11 @@ def _facility_form(
     services: Annotated[list[str], Form(max_length=10)] = [],  # noqa: B006 - FastAPI copies it
     beds: Short = "",
     hmis: Text = "",
-    master_code: Annotated[str, Form(max_length=60)] = "",
+    master_code: Annotated[str, Form(), Limit(60)] = "",
 ) -> FacilityForm:
+    typed = {k: v for k, v in locals().items() if isinstance(v, str)}
     return FacilityForm(
+        problem=too_long(typed, LABELS),
         name=name,
         facility_type=facility_type,
         ownership=ownership,
@@ -230,6 +251,8 @@ FormDep = Annotated[FacilityForm, Depends(_facility_form)]
 def parse_form(form: FacilityForm) -> tuple[service.FacilityDetails | None, list[str]]:
     """The details, or what a person must fix in the form (the service's rules come
     after: they need a well-typed form)."""
+    if form.problem is not None:
+        return None, [form.problem.message]
     errors: list[str] = []
 
     def choice(enum: Any, value: str, message: str) -> Any:

@@ -52,6 +52,7 @@ from healthstack.facilities.schemas import (
     facility_read,
 )
 from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.db import DbInt
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.imports import import_status
 from healthstack.seed.jk import STATE_LGD
@@ -227,9 +228,9 @@ def list_reconciliation(
     ctx: Reconciler,
     session: DbSession,
     status: MatchStatus | None = None,
-    district_lgd: int | None = Query(default=None, ge=1),
+    district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
     state_lgd: int = Query(default=STATE_LGD, ge=1, le=99),
-    page: int = Query(default=1, ge=1),
+    page: Annotated[DbInt, Query(ge=1)] = 1,
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> MatchPage:
     views, total = reconcile.list_matches(
@@ -266,7 +267,7 @@ def settle(
 def coverage(
     ctx: Reader,
     session: DbSession,
-    district_lgd: int | None = Query(default=None, ge=1),
+    district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
     state_lgd: int = Query(default=STATE_LGD, ge=1, le=99),
 ) -> CoverageRead:
     """Public facilities registered: master entries matched to a verified HFR facility."""
@@ -293,12 +294,12 @@ def register(
 def list_all(
     ctx: Reader,
     session: DbSession,
-    district_lgd: int | None = Query(default=None, ge=1),
+    district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
     facility_type: FacilityType | None = None,
     status: FacilityStatus | None = None,
     ownership: Ownership | None = None,
     q: str | None = Query(default=None, max_length=100, description="part of the name"),
-    page: int = Query(default=1, ge=1),
+    page: Annotated[DbInt, Query(ge=1)] = 1,
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> FacilityPage:
     """The facilities the caller may see, by name, one page at a time."""

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.errors import DomainError
+from healthstack.kernel.logs import log_unexpected
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("healthstack.relay")
@@ -101,6 +103,10 @@ def relay_once(
             except Exception as exc:
                 # The error text is ours (type and handler message), never the payload.
                 msg.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                if not isinstance(exc, DomainError):  # a domain error is an expected refusal
+                    log_unexpected(
+                        log, exc, f"job {msg.topic} ({msg.public_id})", level=logging.WARNING
+                    )
                 if msg.attempts >= msg.max_attempts:
                     msg.status = OutboxStatus.DEAD.value
                     log.warning(

@@ -23,6 +23,7 @@ from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway, purge_sms,
 from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.audit_chain import seal_job
 from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.logs import log_unexpected
 from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.monitoring.events import EVENT_TOPICS
 from healthstack.monitoring.jobs import purge_applied_events
@@ -134,7 +135,7 @@ class Worker:
                 handled = self.run_once()
                 self.run_due_jobs()
             except Exception as exc:  # keep the loop alive; the database may be restarting
-                log.error("worker pass failed: %s", type(exc).__name__)
+                log_unexpected(log, exc, "worker pass")
                 handled = 0
             if handled == 0:
                 self._stop.wait(poll)

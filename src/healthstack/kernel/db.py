@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -42,6 +43,14 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger keeps PostgreSQL roomy.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+# What the database holds. An integer from a request that reaches a query must fit,
+# or the driver fails (SQLite beyond 64 bits, PostgreSQL's INTEGER beyond 32): bound
+# it where it is parsed, so the caller gets a 400 naming the field and the range.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an INTEGER column, a page number
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1  # a BIGINT column (row keys)
+DbInt = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
+DbBigInt = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -62,6 +62,7 @@ from healthstack.professionals.service import (
 )
 from healthstack.seed.jk import DISTRICTS
 from healthstack.web.deps import OptionalStaff
+from healthstack.web.forms import cut, too_long
 from healthstack.web.pages import render, same_origin
 
 FLOW_COOKIE = "hs_hpr"
@@ -104,6 +105,7 @@ def _show(
 ) -> Response:
     if isinstance(error, DomainError):
         message, status = pg.problem(error)
+        ctx.setdefault("error_field", error.field)
         return pg.show(template, error=hpr_message(error), status=status, **ctx)
     return pg.show(template, error=error, **ctx)
 
@@ -165,6 +167,8 @@ class DetailsForm:
     registration_year: str = ""
     qualifications: list[dict[str, str]] = field(default_factory=list)
     workplaces: list[dict[str, str]] = field(default_factory=list)
+    # over-long input, shown on the form (web.forms); never saved
+    problem: ValidationFailed | None = field(default=None, repr=False, compare=False)
 
     def padded(self) -> DetailsForm:
         quals = self.qualifications + [{"degree": "", "university": "", "year": ""}] * (
@@ -180,15 +184,28 @@ class DetailsForm:
             self.registration_year,
             quals[:FORM_QUALIFICATIONS],
             places[:FORM_WORKPLACES],
+            self.problem,
         )
+
+
+# What the details form calls the fields that can be typed too long.
+DETAIL_LABELS = {
+    "registration_number": "The registration number",
+    **{f"q{i}_degree": f"Degree {i + 1}" for i in range(FORM_QUALIFICATIONS)},
+    **{f"q{i}_university": f"University {i + 1}" for i in range(FORM_QUALIFICATIONS)},
+    **{f"w{i}_hfr_id": f"Work place {i + 1}" for i in range(FORM_WORKPLACES)},
+}
 
 
 async def _details_form(request: Request) -> DetailsForm:
     form = await request.form()
+    typed: dict[str, str] = {}
 
     def get(name: str, limit: int = 128) -> str:
+        # Kept as typed, over-long or not (web.forms): the form shows it again.
         value = form.get(name, "")
-        return str(value)[:limit].strip() if isinstance(value, str) else ""
+        typed[name] = cut(value.strip(), limit) if isinstance(value, str) else ""
+        return typed[name]
 
     quals = [
         {k: get(f"q{i}_{k}") for k in ("degree", "university", "year")}
@@ -205,6 +222,7 @@ async def _details_form(request: Request) -> DetailsForm:
         registration_year=get("registration_year", 8),
         qualifications=[q for q in quals if any(q.values())],
         workplaces=[w for w in places if any(w.values())],
+        problem=too_long(typed, DETAIL_LABELS),
     )
 
 
@@ -221,6 +239,8 @@ def _year(raw: str, field_name: str) -> int:
 
 def details_input(form: DetailsForm) -> DetailsInput:
     """What the service checks, from the form (the form's own rules first)."""
+    if form.problem is not None:
+        raise form.problem
     category, _, subcategory = form.kind.partition(":")
     if not subcategory:
         raise ValidationFailed(

@@ -42,7 +42,7 @@ from healthstack.accounts.permissions import require
 from healthstack.integrations.abdm import CallbackContext, enqueue_call
 from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.abdm.callbacks import session_client_id, verify_session_token
-from healthstack.kernel import fidelius
+from healthstack.kernel import fidelius, jsonlimit
 from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
@@ -651,7 +651,13 @@ def _open_entry(
             x.CHECKSUM_MISMATCH, "The entry's checksum is not the MD5 of its decrypted content."
         )
     try:
-        bundle = json.loads(data)
+        bundle = jsonlimit.loads(data)
+    except jsonlimit.TooDeep as exc:
+        return _refused(
+            x.DOCUMENT_INVALID,
+            f"The decrypted content nests more than {exc.limit} levels deep; no FHIR "
+            "bundle does.",
+        )
     except ValueError:
         return _refused(x.DOCUMENT_INVALID, "The decrypted content is not JSON (a FHIR bundle).")
     checked = _check_received(runtime, bundle)

@@ -13,8 +13,9 @@ from fastapi.templating import Jinja2Templates
 
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
-from healthstack.web.errors import install_error_handlers
-from healthstack.web.middleware import BodySizeLimit, SecurityHeaders
+from healthstack.web.errors import UnexpectedErrors, install_error_handlers
+from healthstack.web.middleware import BodySizeLimit, InputLimits, SecurityHeaders
+from healthstack.web.openapi import install_openapi
 from healthstack.web.timefmt import local_date, local_time
 
 WEB_DIR = Path(__file__).parent
@@ -122,7 +123,10 @@ def create_app(
 
         app.include_router(dev_router)
 
+    install_openapi(app)
+    app.add_middleware(InputLimits)  # innermost: reads what BodySizeLimit allows
     app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)  # outermost: whatever the others raise
     logging.getLogger("healthstack").setLevel(settings.log_level)
     return app

@@ -9,6 +9,12 @@ Three renderings of the same error:
 
 No message carries PHI: domain messages are written that way, and validation errors
 name the field and the rule, never the value received.
+
+Nothing else answers an error. ``UnexpectedErrors`` turns whatever nothing mapped into
+the 500 answer and logs one line (the exception's type, the request's method and path,
+and the line of our code that raised it): never the traceback or the exception's text,
+which carry request data (a driver error quotes the SQL parameters; a KeyError, the
+key). It does not re-raise, so no server or framework logger prints it again.
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from healthstack.kernel.db import INT_MAX
 from healthstack.kernel.errors import DomainError
+from healthstack.kernel.logs import log_unexpected
 
 log = logging.getLogger("healthstack.web")
 
@@ -143,14 +153,54 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        # Log the type and where, never the request body (it may hold PHI).
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # The input passed validation but the database cannot hold it (a number beyond
+        # its column, text it refuses): the caller's to fix, not a server fault. The
+        # driver's message quotes the values, so none of it is shown or logged.
         return error_response(
             request,
-            status=500,
-            code="HS-500",
-            message="Something went wrong on our side. Try again; if it repeats, "
-            "tell the support desk the time it happened.",
+            status=400,
+            code="HS-1006",
+            message="A value in the request cannot be stored: a number larger than "
+            f"{INT_MAX:,} or text with a character that is not allowed (such as NUL). "
+            "Correct it and send the request again.",
         )
+
+
+class UnexpectedErrors:
+    """Outermost middleware: an exception nothing mapped is answered with the 500 page
+    (or, once the answer has started, the connection is left to close) and logged by
+    ``log_unexpected``."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            request = Request(scope)
+            log_unexpected(log, exc, f"{request.method} {request.url.path}")
+            if started:
+                return
+            response = error_response(
+                request,
+                status=500,
+                code="HS-500",
+                message="Something went wrong on our side. Try again; if it repeats, "
+                "tell the support desk the time it happened.",
+            )
+            await response(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from html import escape
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,9 +17,40 @@ from healthstack.records.documents.model import inline_type
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
+    """Render ``template``. With ``error_field`` (the ``field`` of the mistake shown),
+    that form control is marked invalid and the message put next to it."""
     templates = request.app.state.templates
     html = templates.get_template(template).render(request=request, **context)
+    field = context.get("error_field")
+    if field:
+        message = context.get("error") or context.get("field_message") or "Check this field."
+        html = mark_field(html, field, message if isinstance(message, str) else str(message))
     return HTMLResponse(html, status_code=status_code)
+
+
+def mark_field(html: str, name: str, message: str) -> str:
+    """The first control named ``name`` marked ``aria-invalid`` and described by
+    ``message`` right after it: every page form gets it without a template change."""
+    control = re.compile(
+        r'<(input|select|textarea)\b([^>]*\bname="' + re.escape(escape(name)) + r'"[^>]*)>',
+        re.IGNORECASE,
+    )
+    found = control.search(html)
+    if found is None:
+        return html
+    tag, attrs = found.group(1).lower(), found.group(2).rstrip()
+    closing_slash = " /" if attrs.endswith("/") else ""
+    attrs = attrs.rstrip("/").rstrip()
+    marked = (
+        f'<{found.group(1)}{attrs} aria-invalid="true" aria-describedby="field-error"'
+        f"{closing_slash}>"
+    )
+    end = found.end()
+    if tag in ("select", "textarea"):
+        closing = html.lower().find(f"</{tag}>", end)
+        end = closing + len(tag) + 3 if closing != -1 else end
+    note = f'<span class="field-error" id="field-error">{escape(message)}</span>'
+    return html[: found.start()] + marked + html[found.end() : end] + note + html[end:]
 
 
 def same_origin(request: Request) -> None:
