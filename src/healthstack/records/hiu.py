@@ -655,8 +655,7 @@ def _open_entry(
     except jsonlimit.TooDeep as exc:
         return _refused(
             x.DOCUMENT_INVALID,
-            f"The decrypted content nests more than {exc.limit} levels deep; no FHIR "
-            "bundle does.",
+            f"The decrypted content nests more than {exc.limit} levels deep; no FHIR bundle does.",
         )
     except ValueError:
         return _refused(x.DOCUMENT_INVALID, "The decrypted content is not JSON (a FHIR bundle).")
