@@ -184,7 +184,7 @@ def test_a_nul_character_is_400_on_both_databases_and_nothing_is_written(client,
     )
     assert r.status_code != 500 and "NUL" not in r.text
     r = client.get("/api/v1/facilities", params={"q": "PHC\x00"}, headers=admin.headers)
-    assert r.status_code == 400 and r.json()["field"] == "query"
+    assert r.status_code == 400 and r.json()["field"] == "q"  # the parameter that holds it
     r = client.get("/api/v1/facilities/IN01%0010001", headers=admin.headers)
     assert r.status_code == 400 and r.json()["field"] == "path"
     assert db.query(Facility).filter(Facility.address_line.like("Main%")).count() == 0

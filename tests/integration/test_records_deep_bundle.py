@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from healthstack.kernel import fidelius
-from tests.factories_records import FakeCm, grant, records_settings, seed_hip
+from tests.factories_records import FakeCm, grant, push_headers, records_settings, seed_hip
 from tests.integration.test_records_exchange import received
 
 
@@ -50,7 +50,7 @@ def test_a_deeply_nested_bundle_is_an_errored_record_not_a_server_error(runtime,
         "keyMaterial": sender.wire(clock.now() + timedelta(hours=1)).to_dict(),
     }
     r = TestClient(cm.hmis_app, raise_server_exceptions=False).post(
-        "/api/v3/hiu/data/push", json=page
+        "/api/v3/hiu/data/push", json=page, headers=push_headers(runtime)
     )
     assert r.status_code == 202, r.text
     assert [(st, code) for _, _, st, code, _ in received(runtime)] == [("ERRORED", "ABDM-1311")]

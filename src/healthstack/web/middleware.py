@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -165,6 +166,16 @@ _NUL_MESSAGE = (
 )
 
 
+def _nul_parameter(scope: Scope) -> str:
+    """The name of the query parameter that holds the NUL (else "query"), so the 400
+    names the field to fix as validation errors do."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in value or "\x00" in name:
+            return name.replace("\x00", "")[:64] or "query"
+    return "query"
+
+
 class InputLimits:
     """What no route can take, refused with a 400 before any route parses the request:
     JSON nested deeper than ``max_depth`` (kernel.jsonlimit) and NUL characters, which
@@ -186,7 +197,7 @@ class InputLimits:
             await self.app(scope, receive, send)
             return
         if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
-            where = "path" if "\x00" in scope.get("path", "") else "query"
+            where = "path" if "\x00" in scope.get("path", "") else _nul_parameter(scope)
             await self._refuse(
                 scope, receive, send, code="HS-1008", message=_NUL_MESSAGE, field=where
             )
