@@ -209,9 +209,7 @@ def test_one_day_token_cannot_mint_a_longer_one(client, make_staff, clock):
 
 def test_revoking_a_token_revokes_what_it_minted(client, make_staff):
     desk = make_staff(Role.REGISTRATION_DESK)
-    r = client.post(
-        "/api/v1/auth/tokens", json={"name": "child", "days": 30}, headers=desk.headers
-    )
+    r = client.post("/api/v1/auth/tokens", json={"name": "child", "days": 30}, headers=desk.headers)
     child = {"Authorization": f"Bearer {r.json()['token']}"}
     r = client.post("/api/v1/auth/tokens", json={"name": "grandchild", "days": 30}, headers=child)
     grandchild = {"Authorization": f"Bearer {r.json()['token']}"}
@@ -223,9 +221,7 @@ def test_revoking_a_token_revokes_what_it_minted(client, make_staff):
         assert client.get("/api/v1/auth/tokens", headers=h).status_code == 401
 
 
-def test_deactivation_and_password_reset_end_sessions_and_tokens(
-    app, client, make_staff, runtime
-):
+def test_deactivation_and_password_reset_end_sessions_and_tokens(app, client, make_staff, runtime):
     from fastapi.testclient import TestClient
 
     facility = hfr_facility(runtime)

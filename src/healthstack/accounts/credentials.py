@@ -224,3 +224,28 @@ def end_everything(
 
 def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"))
+_BROWSERS_LAST = (("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_user_agent(user_agent: str | None) -> str:
+    """ "Chrome on Linux": enough for a person to recognise their own browser."""
+    if not user_agent:
+        return "unknown browser"
+    browser = next(
+        (name for mark, name in (*_BROWSERS, *_BROWSERS_LAST) if mark in user_agent), None
+    )
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser is None:
+        return user_agent[:40]
+    return f"{browser} on {system}" if system else browser

@@ -86,7 +86,12 @@ def check_role_fields(role: Role, facility_id: str | None, district_lgd: int | N
         raise ValidationFailed(
             "A district officer needs the district's LGD code.", field="district_lgd"
         )
-    return parse_hfr_id(facility_id) if facility_id else None
+    if not facility_id:
+        return None
+    try:
+        return parse_hfr_id(facility_id)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code=exc.code, field="facility_id") from None
 
 
 def create_staff(

@@ -287,12 +287,13 @@ def _not_self(ctx: RequestContext, user: StaffUser, what: str) -> None:
 
 @dataclass(frozen=True)
 class StaffChange:
+    """What to change; a field not ``*_sent`` keeps its value (so None can mean clear)."""
+
     full_name: str | None = None
     role: Role | None = None
-    # ``facility_id`` / ``district_lgd`` apply only when ``placement`` is True (the
-    # form or body named them), so None can mean "clear".
-    placement: bool = False
+    facility_sent: bool = False
     facility_id: str | None = None
+    district_sent: bool = False
     district_lgd: int | None = None
 
 
@@ -318,13 +319,19 @@ def update_account(
             if not change.full_name.strip():
                 raise ValidationFailed("Give the person's full name.", field="full_name")
             user.full_name = change.full_name.strip()[:128]
-        if change.role is not None or change.placement:
+        if change.role is not None or change.facility_sent or change.district_sent:
             role = change.role or Role(user.role)
-            if change.placement:
-                facility_id, district_lgd = change.facility_id, change.district_lgd
-            else:  # a new role keeps the scope that still fits it
-                facility_id = user.facility_id if role in FACILITY_ROLES else None
-                district_lgd = user.district_lgd if role is Role.DISTRICT_OFFICER else None
+            # What is not sent keeps its value where it still fits the role.
+            facility_id = (
+                change.facility_id
+                if change.facility_sent
+                else (user.facility_id if role in FACILITY_ROLES else None)
+            )
+            district_lgd = (
+                change.district_lgd
+                if change.district_sent
+                else (user.district_lgd if role is Role.DISTRICT_OFFICER else None)
+            )
             place = check_placement(
                 session,
                 ctx.actor,

@@ -164,8 +164,9 @@ def update_staff_api(
         change=StaffChange(
             full_name=body.full_name,
             role=body.role,
-            placement=bool({"facility_id", "district_lgd"} & sent),
+            facility_sent="facility_id" in sent,
             facility_id=body.facility_id,
+            district_sent="district_lgd" in sent,
             district_lgd=body.district_lgd,
         ),
     )
@@ -598,8 +599,9 @@ def staff_edit_submit(
             change=StaffChange(
                 full_name=full_name,
                 role=form.role_value(),
-                placement=True,
+                facility_sent=True,
                 facility_id=facility_id.strip() or None,
+                district_sent=True,
                 district_lgd=form.district(),
             ),
         )

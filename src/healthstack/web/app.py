@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.accounts.credentials import describe_user_agent
 from healthstack.accounts.passwords import PasswordGate
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
@@ -81,6 +82,7 @@ def create_app(
     templates.env.globals["settings"] = settings
     templates.env.filters["local_time"] = local_time
     templates.env.filters["local_date"] = local_date
+    templates.env.globals["describe_ua"] = describe_user_agent
     app.state.templates = templates
     install_error_handlers(app)
     from healthstack.monitoring.pages import router as monitoring_pages
