@@ -148,6 +148,11 @@ class AuthSettings(BaseSettings):
     # 503 with Retry-After instead of holding a server thread.
     hash_max_waiting: int = Field(default=16, ge=0)
     hash_wait_seconds: float = Field(default=5.0, ge=0)
+    # The checks run at this nice value (Linux), below the threads serving requests.
+    hash_nice: int = Field(default=10, ge=0, le=19)
+    # A refused login is answered after this delay (holding no thread), so a client
+    # that ignores Retry-After sends a few attempts a second, not hundreds.
+    refusal_delay_seconds: float = Field(default=1.0, ge=0, le=30)
 
 
 class Settings(BaseSettings):

@@ -313,3 +313,16 @@ def test_authentication_and_staff_administration_are_audited(client, make_staff,
                 assert value is None or all(w not in value for w in [*secret_words, token])
     success = next(e for e in rows if e.action == "auth.login.page" and e.outcome == "success")
     assert success.actor_id == str(fadmin.public_id) and success.actor_role == "facility_admin"
+
+
+def test_refused_logins_are_answered_after_a_delay(client, make_staff, runtime):
+    import time
+
+    desk = make_staff(Role.REGISTRATION_DESK)
+    runtime.settings.auth.refusal_delay_seconds = 0.3
+    started = time.perf_counter()
+    r = client.post("/api/v1/auth/login", json={"username": desk.username, "password": "nope"})
+    assert r.status_code == 401 and time.perf_counter() - started >= 0.3
+    started = time.perf_counter()
+    r = client.post("/login", data={"username": desk.username, "password": "nope"})
+    assert r.status_code == 401 and time.perf_counter() - started >= 0.3

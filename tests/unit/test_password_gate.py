@@ -62,3 +62,18 @@ def test_hashes_use_one_lane_and_unknown_accounts_never_match():
     assert "p=1" in h and h.startswith("$argon2id$")
     assert check_password(h, "a long password") and not check_password(h, "another")
     assert not check_password(None, "not-a-real-password")
+
+
+def test_checks_run_on_their_own_lower_priority_threads():
+    import os
+    import threading
+
+    gate = PasswordGate(concurrency=1, max_waiting=0, wait_seconds=1, nice=7)
+
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id()
+        )
+
+    name, nice = gate.run(where)
+    assert name.startswith("password-check") and nice == 7

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlparse
 
+import anyio
 from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -29,10 +31,16 @@ from healthstack.accounts.schemas import (
     TokenInfo,
     TokenRead,
 )
-from healthstack.accounts.service import LoginChannel, LoginPaused
+from healthstack.accounts.service import LoginChannel, LoginGuard, LoginPaused
 from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor
-from healthstack.kernel.errors import AuthenticationRequired, DomainError
+from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.errors import (
+    AuthenticationRequired,
+    DomainError,
+    RateLimited,
+    ServiceUnavailable,
+)
 from healthstack.runtime import Runtime
 from healthstack.web.deps import (
     STAFF_COOKIE,
@@ -80,20 +88,59 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return render(request, "login.html", next=_safe_next(next), error=None, staff=None)
 
 
-def _login_refused(
-    request: Request, *, status: int, message: str, next_url: str, headers: dict[str, str]
-) -> HTMLResponse:
-    page = render(
-        request, "login.html", status_code=status, next=next_url, error=message, staff=None
-    )
-    page.headers.update(headers)
-    return page
+# A refused login (wrong password, paused, busy) is answered only after this delay,
+# while the request holds no thread and no transaction: an attacker's closed loop then
+# sends a few attempts a second instead of hundreds, and the refusals, cheap as they
+# are, cannot crowd out other requests. Never longer than the pause itself.
+def _refusal_delay(runtime: Runtime, retry_after: int | None) -> float:
+    delay = runtime.settings.auth.refusal_delay_seconds
+    return min(delay, retry_after) if retry_after else delay
+
+
+def _retry_after(exc: DomainError) -> int | None:
+    raw = getattr(exc, "headers", {}).get("Retry-After")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _page_login(
+    request: Request,
+    runtime: Runtime,
+    guard: LoginGuard,
+    username: str,
+    password: str,
+) -> tuple[str, int] | DomainError:
+    """The login's unit of work (in a worker thread): the new session's cookie secret
+    and lifetime, or the refusal (its count and audit row committed)."""
+    with unit_of_work(runtime.session_factory) as session:
+        ctx = context_for(request, None)
+        try:
+            user = service.authenticate(
+                session,
+                username=username,
+                password=password,
+                clock=runtime.clock,
+                ctx=ctx,
+                guard=guard,
+                channel=LoginChannel.PAGE,
+            )
+        except (AuthenticationRequired, LoginPaused, PasswordChecksBusy) as exc:
+            return exc  # the unit of work commits the count and the audit rows
+        _end_cookie_session(request, session, runtime)  # whoever was logged in here before
+        ttl = runtime.settings.auth.session_ttl_seconds
+        _row, secret = service.start_browser_session(
+            session,
+            user=user,
+            ctx=ctx,
+            clock=runtime.clock,
+            ttl_seconds=ttl,
+            user_agent=request.headers.get("user-agent"),
+        )
+        return secret, ttl
 
 
 @posts.post("/login", response_model=None)
-def login_submit(
+async def login_submit(
     request: Request,
-    session: DbSession,
     runtime: RuntimeDep,
     guard: LoginGuardDep,
     username: Annotated[str, Form(max_length=64)] = "",
@@ -101,51 +148,25 @@ def login_submit(
     next: Annotated[str, Form(max_length=512)] = "/",
 ) -> Response:
     next_url = _safe_next(next)
-    ctx = context_for(request, None)
-    try:
-        user = service.authenticate(
-            session,
-            username=username,
-            password=password,
-            clock=runtime.clock,
-            ctx=ctx,
-            guard=guard,
-            channel=LoginChannel.PAGE,
-        )
-    except LoginPaused as exc:
-        return _login_refused(
+    outcome = await run_in_threadpool(_page_login, request, runtime, guard, username, password)
+    if isinstance(outcome, DomainError):
+        retry_after = _retry_after(outcome)
+        await anyio.sleep(_refusal_delay(runtime, retry_after))
+        message = paused_message(outcome) if isinstance(outcome, LoginPaused) else outcome.message
+        page = render(
             request,
-            status=429,
-            message=paused_message(exc),
-            next_url=next_url,
-            headers=exc.headers,
+            "login.html",
+            status_code=outcome.status_hint,
+            next=next_url,
+            error=message,
+            staff=None,
         )
-    except (AuthenticationRequired, PasswordChecksBusy) as exc:
-        return _login_refused(
-            request,
-            status=exc.status_hint,
-            message=exc.message,
-            next_url=next_url,
-            headers=getattr(exc, "headers", {}),
-        )
-    _end_cookie_session(request, session, runtime)  # whoever was logged in here before
-    auth = runtime.settings.auth
-    _row, secret = service.start_browser_session(
-        session,
-        user=user,
-        ctx=ctx,
-        clock=runtime.clock,
-        ttl_seconds=auth.session_ttl_seconds,
-        user_agent=request.headers.get("user-agent"),
-    )
+        page.headers.update(getattr(outcome, "headers", {}))
+        return page
+    secret, ttl = outcome
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
-        STAFF_COOKIE,
-        secret,
-        max_age=auth.session_ttl_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(runtime),
+        STAFF_COOKIE, secret, max_age=ttl, httponly=True, samesite="lax", secure=_secure(runtime)
     )
     return response
 
@@ -181,44 +202,57 @@ def logout(request: Request, session: DbSession, runtime: RuntimeDep) -> Redirec
 # --------------------------------------------------------------------------- token API
 
 
-@router.post("/api/v1/auth/login", response_model=TokenRead, status_code=201)
-def api_login(
-    request: Request,
-    body: LoginRequest,
-    session: DbSession,
-    runtime: RuntimeDep,
-    guard: LoginGuardDep,
+def _api_login(
+    request: Request, runtime: Runtime, guard: LoginGuard, body: LoginRequest
+) -> TokenRead:
+    with unit_of_work(runtime.session_factory) as session:
+        try:
+            user = service.authenticate(
+                session,
+                username=body.username,
+                password=body.password,
+                clock=runtime.clock,
+                ctx=context_for(request, None),
+                guard=guard,
+                channel=LoginChannel.API,
+            )
+        except LoginPaused as exc:
+            exc.message = paused_message(exc)
+            raise
+        issued = service.issue_api_token(
+            session,
+            ctx=context_for(request, service.actor_for(user)),
+            user=user,
+            name=body.token_name or "api login",
+            clock=runtime.clock,
+            days=1,
+            parent=None,
+        )
+        return TokenRead(
+            token=issued.secret,
+            name=issued.row.name,
+            id=str(issued.row.public_id),
+            expires_at=issued.row.expires_at,
+        )
+
+
+@router.post(
+    "/api/v1/auth/login",
+    response_model=TokenRead,
+    status_code=201,
+    responses={429: {"description": "Too many wrong passwords: wait for Retry-After"}},
+)
+async def api_login(
+    request: Request, body: LoginRequest, runtime: RuntimeDep, guard: LoginGuardDep
 ) -> TokenRead:
     """Exchange a username and password for an API token valid one day. Too many wrong
-    passwords for the account or from the address: 429 with Retry-After."""
+    passwords for the account or from the address: 429 with Retry-After (a refusal is
+    answered after a short delay)."""
     try:
-        user = service.authenticate(
-            session,
-            username=body.username,
-            password=body.password,
-            clock=runtime.clock,
-            ctx=context_for(request, None),
-            guard=guard,
-            channel=LoginChannel.API,
-        )
-    except LoginPaused as exc:
-        exc.message = paused_message(exc)
+        return await run_in_threadpool(_api_login, request, runtime, guard, body)
+    except (AuthenticationRequired, RateLimited, ServiceUnavailable) as exc:
+        await anyio.sleep(_refusal_delay(runtime, _retry_after(exc)))
         raise
-    issued = service.issue_api_token(
-        session,
-        ctx=context_for(request, service.actor_for(user)),
-        user=user,
-        name=body.token_name or "api login",
-        clock=runtime.clock,
-        days=1,
-        parent=None,
-    )
-    return TokenRead(
-        token=issued.secret,
-        name=issued.row.name,
-        id=str(issued.row.public_id),
-        expires_at=issued.row.expires_at,
-    )
 
 
 def _me(session: Session, staff: Actor | None) -> tuple[Actor, StaffUser]:

@@ -7,16 +7,20 @@ uses one lane (``parallelism=1``: argon2 would otherwise start four threads per 
 and take both cores of a small server), and ``PasswordGate`` lets at most
 ``hash_concurrency`` checks run in a process, so the rest of the machine stays free.
 Logins that cannot get a slot soon are refused with 503 and Retry-After rather than
-piling up server threads.
+piling up server threads. The checks themselves run on a few threads of their own at a
+lower scheduling priority (``hash_nice``, Linux), so that even on a busy machine the
+scheduler gives the other requests' threads the CPU first.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from functools import cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,12 +66,33 @@ class PasswordChecksBusy(ServiceUnavailable):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class PasswordGate:
-    """At most ``concurrency`` password checks at once in this process; at most
-    ``max_waiting`` callers queued, each for at most ``wait_seconds``."""
+T = TypeVar("T")
 
-    def __init__(self, *, concurrency: int, max_waiting: int, wait_seconds: float):
+
+def _lower_priority(nice: int) -> None:
+    # On Linux a thread is a task of its own: PRIO_PROCESS with its id renices only it.
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+@cache
+def _checkers(workers: int, nice: int) -> ThreadPoolExecutor:
+    """The threads that run password checks: one set per process and shape."""
+    return ThreadPoolExecutor(
+        max_workers=workers,
+        thread_name_prefix="password-check",
+        initializer=_lower_priority,
+        initargs=(nice,),
+    )
+
+
+class PasswordGate:
+    """At most ``concurrency`` password checks at once in this process, run at nice
+    ``nice``; at most ``max_waiting`` callers queued, each for at most ``wait_seconds``."""
+
+    def __init__(self, *, concurrency: int, max_waiting: int, wait_seconds: float, nice: int = 10):
         self.concurrency = max(1, concurrency)
+        self.nice = nice
         self._slots = threading.BoundedSemaphore(self.concurrency)
         self._lock = threading.Lock()
         self._waiting = 0
@@ -81,7 +106,13 @@ class PasswordGate:
             concurrency=concurrency,
             max_waiting=auth.hash_max_waiting,
             wait_seconds=auth.hash_wait_seconds,
+            nice=auth.hash_nice,
         )
+
+    def run(self, check: Callable[..., T], *args: object) -> T:
+        """``check(*args)`` on a checker thread, once a slot is free."""
+        with self.slot():
+            return _checkers(self.concurrency, self.nice).submit(check, *args).result()
 
     @contextmanager
     def slot(self) -> Iterator[None]:

@@ -248,8 +248,7 @@ def authenticate(
         )
         raise LoginPaused(paused, now=now, wrong_now=False)
     try:
-        with guard.gate.slot():
-            ok = check_password(user.password_hash if user else None, password)
+        ok = guard.gate.run(check_password, user.password_hash if user else None, password)
     except PasswordChecksBusy as exc:
         _login_audit(
             session,
