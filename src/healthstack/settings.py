@@ -127,7 +127,7 @@ class AuthSettings(BaseSettings):
 
     # A browser session ends this long after login, or after this long unused.
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
-    session_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    session_idle_seconds: int = Field(default=4 * 3600, ge=60)
     # Wrong passwords in a row before a pause: per account (the username as typed) and
     # per client address (higher: a facility's staff share one address behind NAT).
     account_free_failures: int = Field(default=5, ge=1)
