@@ -155,3 +155,18 @@ def test_staff_pages_create_change_and_deactivate(client, make_staff, runtime):
     client.post("/logout")
     page_login(client, desk)
     assert 'href="/admin/staff"' not in client.get("/").text
+
+
+def test_control_characters_are_a_clear_400_never_a_500(client, runtime):
+    phc = hfr_facility(runtime)
+    fadmin = quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=phc)
+    r = client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x\x00y"})
+    assert r.status_code == 401
+    r = _create(client, fadmin, username="nul.name", full_name="Nu\x00ll", role="nurse",
+                facility_id=phc)  # fmt: skip
+    assert r.status_code == 400 and r.json()["field"] == "full_name"
+    assert (
+        client.get("/api/v1/staff", params={"q": "\x00"}, headers=fadmin.bearer).status_code == 200
+    )
+    r = client.post("/api/v1/auth/tokens", json={"name": "bad\x00"}, headers=fadmin.bearer)
+    assert r.status_code == 400 and r.json()["field"] == "name"

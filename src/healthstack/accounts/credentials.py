@@ -134,8 +134,11 @@ def issue_token(
     parent: ApiToken | None = None,
 ) -> IssuedToken:
     """A new token. Created with a token (``parent``), it never outlives that token."""
-    if not name.strip():
-        raise ValidationFailed("Give the token a name (what will use it).", field="name")
+    if not name.strip() or not name.isprintable():
+        raise ValidationFailed(
+            "Give the token a name (what will use it), in letters, digits and signs.",
+            field="name",
+        )
     expires = now + timedelta(days=days) if days else None
     capped = False
     ceiling = parent.expires_at if parent is not None else None

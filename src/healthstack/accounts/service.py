@@ -68,6 +68,19 @@ def normalise_username(username: str) -> str:
     return username
 
 
+def check_text(value: str, *, field: str, what: str) -> str:
+    """Free text a person typed: trimmed, without control characters."""
+    value = value.strip()
+    if not value:
+        raise ValidationFailed(f"Give {what}.", field=field)
+    if not value.isprintable():
+        raise ValidationFailed(
+            f"Type {what} again: it holds characters that are not letters or signs.",
+            field=field,
+        )
+    return value
+
+
 def check_password_rules(password: str) -> None:
     if len(password) < 10:
         raise ValidationFailed("A password needs at least 10 characters.", field="password")
@@ -110,8 +123,7 @@ def create_staff(
     username = normalise_username(username)
     check_password_rules(password)
     facility_id = check_role_fields(role, facility_id, district_lgd)
-    if not full_name.strip():
-        raise ValidationFailed("Give the person's full name.", field="full_name")
+    full_name = check_text(full_name, field="full_name", what="the person's full name")
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise Conflict("That username is taken; choose another.", field="username")
     user = StaffUser(
@@ -234,7 +246,11 @@ def authenticate(
     username or the address is paused; every attempt leaves an audit row."""
     now = clock.now()
     key = throttle.account_key(username)
-    user = session.scalar(select(StaffUser).where(StaffUser.username == key)) if key else None
+    user = (
+        session.scalar(select(StaffUser).where(StaffUser.username == key))
+        if key and not key.startswith("~")
+        else None
+    )
     paused = throttle.current_pause(session, username=key, address=ctx.ip, now=now)
     if paused is not None:
         _login_audit(

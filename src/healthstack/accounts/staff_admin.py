@@ -39,6 +39,7 @@ from healthstack.accounts.permissions import require
 from healthstack.accounts.service import (
     check_password_rules,
     check_role_fields,
+    check_text,
     create_staff,
     get_session_of,
     get_token_of,
@@ -200,14 +201,15 @@ def list_staff(
 ) -> StaffList:
     require(actor, "staff.manage")
     query = select(StaffUser).where(scope_clause(session, actor, directory=directory))
-    if where.q:
-        like = f"%{where.q.strip().lower()}%"
+    q = "".join(c for c in where.q or "" if c.isprintable()).strip()
+    if q:
+        like = f"%{q.lower()}%"
         query = query.where(
             or_(StaffUser.username.like(like), func.lower(StaffUser.full_name).like(like))
         )
     if where.role is not None:
         query = query.where(StaffUser.role == where.role.value)
-    if where.facility_id:
+    if where.facility_id and where.facility_id.isprintable():
         query = query.where(StaffUser.facility_id == where.facility_id.strip().upper())
     if where.active is not None:
         query = query.where(StaffUser.is_active.is_(where.active))
@@ -316,9 +318,9 @@ def update_account(
     ):
         user = get_account(session, actor=ctx.actor, staff_id=staff_id, directory=directory)
         if change.full_name is not None:
-            if not change.full_name.strip():
-                raise ValidationFailed("Give the person's full name.", field="full_name")
-            user.full_name = change.full_name.strip()[:128]
+            user.full_name = check_text(
+                change.full_name, field="full_name", what="the person's full name"
+            )[:128]
         if change.role is not None or change.facility_sent or change.district_sent:
             role = change.role or Role(user.role)
             # What is not sent keeps its value where it still fits the role.

@@ -10,6 +10,7 @@ upsert adds one atomically, so concurrent failures are all counted.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,7 +77,12 @@ class Pause:
 
 
 def account_key(username: str) -> str:
-    return username.strip().lower()[:64]
+    """The username as an account would hold it; anything no account can hold (control
+    characters, which PostgreSQL text also refuses) is keyed by its digest instead."""
+    key = username.strip().lower()
+    if key.isprintable() and len(key) <= 64:
+        return key
+    return "~" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:40]
 
 
 def address_key(address: str | None) -> str:
