@@ -173,15 +173,22 @@ def _one_run(
         proc.join(timeout=60)
     return {
         "idle": {"p50_ms": percentile(idle, 50), "p99_ms": percentile(idle, 99)},
-        "attack": {"p50_ms": percentile(attacked, 50), "p99_ms": percentile(attacked, 99)},
+        "attack": {
+            "p50_ms": percentile(attacked, 50),
+            "p99_ms": percentile(attacked, 99),
+            "slowest_ms": [round(t, 1) for t in sorted(attacked)[-8:]],
+            "slowest_at": [i for i, _ in sorted(enumerate(attacked), key=lambda x: x[1])[-8:]],
+        },
         "attempts": {str(k): v for k, v in sorted(got.items())},
         "attempts_per_s": round(sum(got.values()) / attack_seconds, 1),
         "load_avg_at_start": os.getloadavg()[0],
     }
 
 
-def run(db: str, pg_url: str, runs: int, searches: int, attackers: int) -> dict[str, Any]:
-    results: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+def run(
+    db: str, pg_url: str, runs: int, searches: int, attackers: int, modes: list[str]
+) -> dict[str, Any]:
+    results: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as data_dir:
         ctx = (
             nullcontext(f"sqlite:///{data_dir}/bench.db")
@@ -192,14 +199,14 @@ def run(db: str, pg_url: str, runs: int, searches: int, attackers: int) -> dict[
             assert url is not None
             token, numbers = _prepare(url, data_dir)
             for _ in range(runs):
-                for mode, extra in MODES.items():
+                for mode in modes:
                     env = {
                         "HEALTHSTACK_DATABASE_URL": url,
                         "HEALTHSTACK_DATA_DIR": data_dir,
                         "HEALTHSTACK_SECRET_KEY": SECRET,
                         "HEALTHSTACK_ENV": "development",
                         "HEALTHSTACK_EMBEDDED_WORKER": "false",
-                        **extra,
+                        **MODES[mode],
                     }
                     with server(env, workers=1) as base:
                         results[mode].append(
@@ -245,10 +252,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--searches", type=int, default=300)
     parser.add_argument("--attackers", type=int, default=16)
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated")
     args = parser.parse_args()
-    print(
-        json.dumps(run(args.db, args.pg_url, args.runs, args.searches, args.attackers), indent=2)
-    )
+    modes = [m for m in args.modes.split(",") if m in MODES]
+    result = run(args.db, args.pg_url, args.runs, args.searches, args.attackers, modes)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,14 @@ refused when posted from another site (``same_origin``), the login and logout in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlparse
 
 import anyio
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from healthstack.accounts import credentials, service
 from healthstack.accounts.credentials import EndReason
@@ -33,7 +33,8 @@ from healthstack.accounts.schemas import (
 )
 from healthstack.accounts.service import LoginChannel, LoginGuard, LoginPaused
 from healthstack.kernel.audit import absorb
-from healthstack.kernel.context import Actor
+from healthstack.kernel.clock import Clock
+from healthstack.kernel.context import Actor, RequestContext
 from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import (
     AuthenticationRequired,
@@ -56,6 +57,7 @@ from healthstack.web.deps import (
 from healthstack.web.pages import render, same_origin
 from healthstack.web.timefmt import local_time
 
+T = TypeVar("T")
 router = APIRouter(tags=["staff"])
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 IdPath = Annotated[str, Path(max_length=64)]
@@ -88,6 +90,43 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return render(request, "login.html", next=_safe_next(next), error=None, staff=None)
 
 
+def _authenticate(
+    session_factory: sessionmaker[Session],
+    *,
+    username: str,
+    password: str,
+    clock: Clock,
+    ctx: RequestContext,
+    guard: LoginGuard,
+    channel: LoginChannel,
+    then: Callable[[Session, StaffUser], T],
+) -> T:
+    """A whole login as three units of work (read, check with no connection held,
+    record), and ``then`` (start a session, issue a token) in the last one. Refusals
+    raise with their counts and audit rows committed."""
+    with unit_of_work(session_factory) as session:
+        attempt = service.start_login(
+            session, username=username, clock=clock, ctx=ctx, channel=channel
+        )
+    try:
+        ok = service.check_login_password(attempt, password, guard=guard)
+    except PasswordChecksBusy as exc:
+        with unit_of_work(session_factory) as session:
+            service.record_busy(session, attempt=attempt, ctx=ctx, clock=clock, code=exc.code)
+        raise
+    with unit_of_work(session_factory) as session:
+        user = service.finish_login(
+            session,
+            attempt=attempt,
+            password=password,
+            ok=ok,
+            clock=clock,
+            ctx=ctx,
+            policy=guard.policy,
+        )
+        return then(session, user)
+
+
 # A refused login (wrong password, paused, busy) is answered only after this delay,
 # while the request holds no thread and no transaction: an attacker's closed loop then
 # sends a few attempts a second instead of hundreds, and the refusals, cheap as they
@@ -109,24 +148,13 @@ def _page_login(
     username: str,
     password: str,
 ) -> tuple[str, int] | DomainError:
-    """The login's unit of work (in a worker thread): the new session's cookie secret
-    and lifetime, or the refusal (its count and audit row committed)."""
-    with unit_of_work(runtime.session_factory) as session:
-        ctx = context_for(request, None)
-        try:
-            user = service.authenticate(
-                session,
-                username=username,
-                password=password,
-                clock=runtime.clock,
-                ctx=ctx,
-                guard=guard,
-                channel=LoginChannel.PAGE,
-            )
-        except (AuthenticationRequired, LoginPaused, PasswordChecksBusy) as exc:
-            return exc  # the unit of work commits the count and the audit rows
+    """The login (in a worker thread): the new session's cookie secret and lifetime,
+    or the refusal (its count and audit rows committed)."""
+    ctx = context_for(request, None)
+    ttl = runtime.settings.auth.session_ttl_seconds
+
+    def open_session(session: Session, user: StaffUser) -> tuple[str, int]:
         _end_cookie_session(request, session, runtime)  # whoever was logged in here before
-        ttl = runtime.settings.auth.session_ttl_seconds
         _row, secret = service.start_browser_session(
             session,
             user=user,
@@ -136,6 +164,20 @@ def _page_login(
             user_agent=request.headers.get("user-agent"),
         )
         return secret, ttl
+
+    try:
+        return _authenticate(
+            runtime.session_factory,
+            username=username,
+            password=password,
+            clock=runtime.clock,
+            ctx=ctx,
+            guard=guard,
+            channel=LoginChannel.PAGE,
+            then=open_session,
+        )
+    except (AuthenticationRequired, LoginPaused, PasswordChecksBusy) as exc:
+        return exc
 
 
 @posts.post("/login", response_model=None)
@@ -205,20 +247,7 @@ def logout(request: Request, session: DbSession, runtime: RuntimeDep) -> Redirec
 def _api_login(
     request: Request, runtime: Runtime, guard: LoginGuard, body: LoginRequest
 ) -> TokenRead:
-    with unit_of_work(runtime.session_factory) as session:
-        try:
-            user = service.authenticate(
-                session,
-                username=body.username,
-                password=body.password,
-                clock=runtime.clock,
-                ctx=context_for(request, None),
-                guard=guard,
-                channel=LoginChannel.API,
-            )
-        except LoginPaused as exc:
-            exc.message = paused_message(exc)
-            raise
+    def issue(session: Session, user: StaffUser) -> TokenRead:
         issued = service.issue_api_token(
             session,
             ctx=context_for(request, service.actor_for(user)),
@@ -234,6 +263,21 @@ def _api_login(
             id=str(issued.row.public_id),
             expires_at=issued.row.expires_at,
         )
+
+    try:
+        return _authenticate(
+            runtime.session_factory,
+            username=body.username,
+            password=body.password,
+            clock=runtime.clock,
+            ctx=context_for(request, None),
+            guard=guard,
+            channel=LoginChannel.API,
+            then=issue,
+        )
+    except LoginPaused as exc:
+        exc.message = paused_message(exc)
+        raise
 
 
 @router.post(

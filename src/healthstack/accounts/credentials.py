@@ -28,7 +28,8 @@ from healthstack.kernel.errors import ValidationFailed
 
 TOKEN_PREFIX = "hst_"  # noqa: S105 - a prefix, not a secret
 SESSION_PREFIX = "hss_"
-# Seen-at is written at most this often, so browsing a page does not write a row.
+# Seen-at and used-at are written at most this often, so a page or an API call does not
+# write a row each time.
 _TOUCH_EVERY = timedelta(seconds=60)
 
 
@@ -170,7 +171,10 @@ def resolve_token(session: Session, secret: str, *, now: datetime) -> ApiToken |
         return None
     if not row.user.is_active:
         return None
-    row.last_used_at = now
+    # At most once a minute: a write on every call would make each API request a
+    # writer from its first query (on SQLite, holding the one write lock throughout).
+    if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
+        row.last_used_at = now
     return row
 
 

@@ -16,7 +16,6 @@ from healthstack.accounts import credentials, throttle
 from healthstack.accounts.credentials import EndReason, IssuedToken
 from healthstack.accounts.models import ApiToken, StaffSession, StaffUser
 from healthstack.accounts.passwords import (
-    PasswordChecksBusy,
     PasswordGate,
     check_password,
     hash_password,
@@ -232,25 +231,31 @@ def _login_audit(
     )
 
 
-def authenticate(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    clock: Clock,
-    ctx: RequestContext,
-    guard: LoginGuard,
-    channel: LoginChannel,
-) -> StaffUser:
-    """The account whose password this is. Refused before any hashing while the
-    username or the address is paused; every attempt leaves an audit row."""
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What the first step of a login read: the check then runs with no database
+    connection held (a pool of a few connections must not wait on argon2)."""
+
+    key: str
+    channel: LoginChannel
+    user_id: int | None
+    password_hash: str | None
+
+
+def _find_user(session: Session, key: str) -> StaffUser | None:
+    if not key or key.startswith("~"):
+        return None
+    return session.scalar(select(StaffUser).where(StaffUser.username == key))
+
+
+def start_login(
+    session: Session, *, username: str, clock: Clock, ctx: RequestContext, channel: LoginChannel
+) -> LoginAttempt:
+    """Step 1: refuse while the username or the address is paused (before any hashing,
+    audited); otherwise what the password check needs."""
     now = clock.now()
     key = throttle.account_key(username)
-    user = (
-        session.scalar(select(StaffUser).where(StaffUser.username == key))
-        if key and not key.startswith("~")
-        else None
-    )
+    user = _find_user(session, key)
     paused = throttle.current_pause(session, username=key, address=ctx.ip, now=now)
     if paused is not None:
         _login_audit(
@@ -263,22 +268,59 @@ def authenticate(
             clock=clock,
         )
         raise LoginPaused(paused, now=now, wrong_now=False)
-    try:
-        ok = guard.gate.run(check_password, user.password_hash if user else None, password)
-    except PasswordChecksBusy as exc:
-        _login_audit(
-            session,
-            ctx,
-            channel=channel,
-            user=user,
-            outcome=Outcome.FAILED,
-            reason=exc.code,
-            clock=clock,
-        )
-        exc.commit_anyway = True  # type: ignore[attr-defined]
-        raise
-    if ok and user is not None and user.is_active:
-        throttle.clear_account(session, key)
+    return LoginAttempt(
+        key=key,
+        channel=channel,
+        user_id=user.id if user else None,
+        password_hash=user.password_hash if user else None,
+    )
+
+
+def check_login_password(attempt: LoginAttempt, password: str, *, guard: LoginGuard) -> bool:
+    """Step 2, outside any transaction: the argon2 check, through the gate (it may
+    raise ``PasswordChecksBusy``; ``record_busy`` audits that)."""
+    return guard.gate.run(check_password, attempt.password_hash, password)
+
+
+def record_busy(
+    session: Session,
+    *,
+    attempt: LoginAttempt,
+    ctx: RequestContext,
+    clock: Clock,
+    code: str,
+) -> None:
+    user = session.get(StaffUser, attempt.user_id) if attempt.user_id else None
+    _login_audit(
+        session,
+        ctx,
+        channel=attempt.channel,
+        user=user,
+        outcome=Outcome.FAILED,
+        reason=code,
+        clock=clock,
+    )
+
+
+def finish_login(
+    session: Session,
+    *,
+    attempt: LoginAttempt,
+    password: str,
+    ok: bool,
+    clock: Clock,
+    ctx: RequestContext,
+    policy: ThrottlePolicy,
+) -> StaffUser:
+    """Step 3: the account, or the failure counted (maybe starting a pause) and raised.
+    Every attempt leaves an audit row."""
+    now = clock.now()
+    user = session.get(StaffUser, attempt.user_id) if attempt.user_id else None
+    # A password changed (or the account deactivated) since step 1 counts as a failure:
+    # the check was against the old hash.
+    current = user is not None and user.password_hash == attempt.password_hash
+    if ok and user is not None and current and user.is_active:
+        throttle.clear_account(session, attempt.key)
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_at = now
@@ -287,19 +329,30 @@ def authenticate(
             RequestContext(
                 actor=actor_for(user), purpose=ctx.purpose, request_id=ctx.request_id, ip=ctx.ip
             ),
-            channel=channel,
+            channel=attempt.channel,
             user=user,
             outcome=Outcome.SUCCESS,
             reason=None,
             clock=clock,
         )
         return user
-    reason = "unknown_user" if user is None else ("inactive" if ok else "bad_password")
+    if user is None:
+        reason = "unknown_user"
+    elif ok and current:
+        reason = "inactive"
+    else:
+        reason = "bad_password"
     _login_audit(
-        session, ctx, channel=channel, user=user, outcome=Outcome.DENIED, reason=reason, clock=clock
+        session,
+        ctx,
+        channel=attempt.channel,
+        user=user,
+        outcome=Outcome.DENIED,
+        reason=reason,
+        clock=clock,
     )
     started = throttle.record_failure(
-        session, username=key, address=ctx.ip, now=now, policy=guard.policy
+        session, username=attempt.key, address=ctx.ip, now=now, policy=policy
     )
     for pause in started:
         record_access(
