@@ -146,9 +146,7 @@ def _one_run(
     base: str, token: str, numbers: list[str], searches: int, attackers: int, mode: str
 ) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
-    with httpx.Client(
-        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
-    ) as c:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
         _search(c, numbers, 30)  # warm the connection and the caches
         idle = _search(c, numbers, searches)
         stop, counts = ctx.Event(), ctx.Queue()
@@ -191,9 +189,7 @@ def run(
     results: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as data_dir:
         ctx = (
-            nullcontext(f"sqlite:///{data_dir}/bench.db")
-            if db == "sqlite"
-            else scratch_pg(pg_url)
+            nullcontext(f"sqlite:///{data_dir}/bench.db") if db == "sqlite" else scratch_pg(pg_url)
         )
         with ctx as url:
             assert url is not None

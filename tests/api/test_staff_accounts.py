@@ -36,15 +36,14 @@ def test_wrong_password_says_what_to_do(client, make_staff):
     assert "Caps Lock" in r.text
 
 
-def test_open_redirect_refused(client, make_staff):
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "/\\evil.example", "/\t/evil.example"]
+)
+def test_open_redirect_refused(client, make_staff, target):
     desk = make_staff()
     r = client.post(
         "/login",
-        data={
-            "username": desk.username,
-            "password": desk.password,
-            "next": "https://evil.example/",
-        },
+        data={"username": desk.username, "password": desk.password, "next": target},
         follow_redirects=False,
     )
     assert r.headers["location"] == "/"

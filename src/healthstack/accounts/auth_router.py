@@ -73,7 +73,15 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" or
+    # "/\t/evil.example" would leave the site too.
+    if (
+        parsed.scheme
+        or parsed.netloc
+        or not target.startswith("/")
+        or target[1:2] in ("/", "\\")
+        or not target.isprintable()
+    ):
         return "/"
     return target
 
