@@ -50,6 +50,7 @@ QUICK = [
         "benchmarks.exchange_bench",
         ("--runs", "1", "--contexts", "10", "--db", "sqlite"),
     ),
+    ("login_attack", "benchmarks.login_bench", ("--runs", "1", "--searches", "100")),
 ]
 FULL = [
     SQLITE_DEMO,
@@ -68,6 +69,7 @@ FULL = [
     ("fidelius", "benchmarks.fidelius_bench", ("--runs", "7", "--seconds", "0.3")),
     ("fhir_validate", "benchmarks.fhir_validate_bench", ("--runs", "5")),
     ("exchange", "benchmarks.exchange_bench", ("--runs", "5", "--db", "both")),
+    ("login_attack", "benchmarks.login_bench", ("--runs", "5", "--searches", "500")),
     (
         "seed_pg_scale1",
         "benchmarks.seed_bench",

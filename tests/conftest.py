@@ -28,7 +28,7 @@ from healthstack.kernel.context import Role
 from healthstack.kernel.db import make_engine, unit_of_work
 from healthstack.models import metadata
 from healthstack.runtime import Runtime, build_runtime
-from healthstack.settings import Environment, Settings
+from healthstack.settings import AuthSettings, Environment, Settings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_ABDM = SHARED / "abdm"
@@ -108,6 +108,8 @@ def settings(database_url: str, keys_dir: Path, tmp_path: Path) -> Settings:
         data_dir=data_dir,
         secret_key=TEST_SECRET,
         embedded_worker=False,
+        # Refused logins answer at once (tests/api/test_staff_security.py checks the delay).
+        auth=AuthSettings(refusal_delay_seconds=0),
     )
 
 

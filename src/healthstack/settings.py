@@ -139,6 +139,42 @@ def default_database_url(data: dict[str, Any]) -> str:
     return f"sqlite:///{Path(data.get('data_dir', 'var')) / 'healthstack.db'}"
 
 
+class AuthSettings(BaseSettings):
+    """Staff sign-in (``healthstack.accounts``): browser sessions, the login throttle
+    and the bound on concurrent password hashing (docs/adr/0012-staff-sessions.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_AUTH_", extra="ignore")
+
+    # A browser session ends this long after login, or after this long unused.
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    session_idle_seconds: int = Field(default=4 * 3600, ge=60)
+    # Wrong passwords in a row before a pause: per account (the username as typed) and
+    # per client address (higher: a facility's staff share one address behind NAT).
+    account_free_failures: int = Field(default=5, ge=1)
+    address_free_failures: int = Field(default=20, ge=1)
+    # The first pause; each further failure doubles it, up to the maximum.
+    lockout_base_seconds: int = Field(default=30, ge=1)
+    lockout_max_seconds: int = Field(default=900, ge=1)
+    # A count is forgotten after this long without a failure (a success also clears the
+    # account's count, never the address's: one valid account must not reset it).
+    account_memory_seconds: int = Field(default=86400, ge=60)
+    address_memory_seconds: int = Field(default=3600, ge=60)
+    # Password checks (argon2, one core each) running at once in one server process;
+    # 0: one less than the machine's cores (at least 1), so other requests keep a core.
+    # With ``serve --workers N`` each process has its own bound: set it so that
+    # N x this stays below the cores.
+    hash_concurrency: int = Field(default=0, ge=0)
+    # Logins waiting for a check beyond this many, or longer than this, are answered
+    # 503 with Retry-After instead of holding a server thread.
+    hash_max_waiting: int = Field(default=16, ge=0)
+    hash_wait_seconds: float = Field(default=5.0, ge=0)
+    # The checks run at this nice value (Linux), below the threads serving requests.
+    hash_nice: int = Field(default=10, ge=0, le=19)
+    # A refused login is answered after this delay (holding no thread), so a client
+    # that ignores Retry-After sends a few attempts a second, not hundreds.
+    refusal_delay_seconds: float = Field(default=1.0, ge=0, le=30)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
 
@@ -178,6 +214,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     abdm: AbdmSettings = Field(default_factory=AbdmSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -14,13 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 
+from healthstack.accounts.models import StaffUser
 from healthstack.accounts.permissions import PERMISSIONS
 from healthstack.consent.handlers import ROUTES as CONSENT_MANAGER_ROUTES
 from healthstack.kernel.context import Role
+from healthstack.kernel.db import unit_of_work
 from healthstack.records.router import DATA_PUSH_PATH
 from healthstack.records.router import router as RECORDS_BRIDGE
-from tests.conftest import FACILITY_B
+from tests.conftest import FACILITY_A, FACILITY_B
+from tests.factories_accounts import JAMMU, SRINAGAR, hfr_facility, quick_staff
 
 V3_HEADERS = {
     "REQUEST-ID": "5f0e2a52-52c1-4f0b-a1d7-0b0c2d9a6f10",
@@ -103,6 +107,20 @@ STAFF_ROUTES: dict[tuple[str, str], StaffRoute] = {
     ("POST", "/api/v1/gateway/bridges/{client_id}/services"): StaffRoute(
         "gateway.admin", {"service_id": "IN0110000001", "type": "HIP", "name": "PHC"}
     ),
+    # Staff administration (the scope rows: STAFF_ADMIN_SCOPE below)
+    ("PATCH", "/api/v1/staff/{staff_id}"): StaffRoute("staff.manage", {"role": "nurse"}),
+    ("POST", "/api/v1/staff/{staff_id}/deactivate"): StaffRoute("staff.manage"),
+    ("POST", "/api/v1/staff/{staff_id}/reactivate"): StaffRoute("staff.manage"),
+    ("POST", "/api/v1/staff/{staff_id}/password"): StaffRoute(
+        "staff.manage", {"password": "another long password"}
+    ),
+    ("POST", "/api/v1/staff/{staff_id}/revoke-all"): StaffRoute("staff.manage"),
+    ("POST", "/api/v1/staff/{staff_id}/sessions/{session_id}/revoke"): StaffRoute("staff.manage"),
+    ("POST", "/api/v1/staff/{staff_id}/tokens/{token_id}/revoke"): StaffRoute("staff.manage"),
+    # One's own sessions and tokens (tests/api/test_staff_sessions.py: another's is 404)
+    ("POST", "/api/v1/auth/logout"): StaffRoute("account.self"),
+    ("POST", "/api/v1/auth/tokens/{token_id}/revoke"): StaffRoute("account.self"),
+    ("POST", "/api/v1/auth/sessions/{session_id}/revoke"): StaffRoute("account.self"),
 }
 
 # Routes where the ABHA holder proves who they are (OTP, then the user token in X-token).
@@ -132,8 +150,8 @@ PATIENT_TOKEN_ROUTES = {
 
 # Routes open to anyone, and why.
 PUBLIC_ROUTES = {
-    ("POST", "/login"): "how staff log in",
-    ("POST", "/logout"): "clears the caller's own cookie",
+    ("POST", "/login"): "how staff log in (throttled, same-origin)",
+    ("POST", "/logout"): "ends the caller's own session (same-origin)",
     ("POST", "/api/v1/auth/login"): "exchanges a password for a token",
     ("POST", "/abha/api/v3/profile/login/request/otp"): "ABHA login starts with an OTP",
     ("POST", "/abha/api/v3/profile/login/resend-otp"): "same login transaction",
@@ -224,10 +242,12 @@ def test_patient_routes_need_the_user_token(client, make_staff, method, path):
     assert r.status_code == 401
 
 
-def test_cross_facility_staff_creation_is_refused(client, make_staff):
+def test_cross_facility_staff_creation_is_refused(client, make_staff, runtime):
+    assert (hfr_facility(runtime), hfr_facility(runtime)) == (FACILITY_A, FACILITY_B)
     fadmin = make_staff(Role.FACILITY_ADMIN)
     body = dict(STAFF_ROUTES[("POST", "/api/v1/staff")].body, facility_id=FACILITY_B)
-    assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 403
+    # Outside the admin's scope: 404, as for a facility that does not exist.
+    assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 404
 
 
 # Form posts of the server-rendered pages: they use the same permission checks as the
@@ -298,4 +318,153 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/phr/account/delete"): "patient",
     ("POST", "/phr/account/delete/resend"): "patient",
     ("POST", "/phr/account/delete/confirm"): "patient",
+    # The caller's own account page (tests/api/test_staff_sessions.py)
+    ("POST", "/account/tokens"): "account.self",
+    ("POST", "/account/tokens/{token_id}/revoke"): "account.self",
+    ("POST", "/account/sessions/{session_id}/revoke"): "account.self",
+    # Staff administration pages (STAFF_ADMIN_SCOPE below)
+    ("POST", "/admin/staff/new"): "staff.create",
+    **{
+        ("POST", f"/admin/staff/{{staff_id}}/{a}"): "staff.manage"
+        for a in (
+            "edit",
+            "deactivate",
+            "reactivate",
+            "password",
+            "revoke-all",
+            "sessions/{session_id}/revoke",
+            "tokens/{token_id}/revoke",
+        )
+    },
 }
+
+
+# --------------------------------------------------------------------------- staff scope
+# Every staff-administration route, API and page, walked with real accounts: a nurse at
+# facility A (Srinagar, in HFR) with a live session and token is the target. Its facility
+# admin may (the permitted actor); a doctor there may not (403); the facility admin of
+# facility B (Jammu) and Jammu's district officer are outside the scope (404, so
+# existence is not revealed); anonymous gets 401 (API) or the login page (pages).
+
+
+@dataclass(frozen=True)
+class ScopeCase:
+    api: bool = True
+    body: dict | None = None  # JSON (API) or form fields (page); "{facility}" is facility A
+    ok: int = 200
+
+
+_NEW_NURSE = {
+    "username": "scopenurse",
+    "full_name": "Scope Nurse",
+    "role": "nurse",
+    "password": "long enough password",
+    "facility_id": "{facility}",
+}
+STAFF_ADMIN_SCOPE: dict[tuple[str, str], ScopeCase] = {
+    ("POST", "/api/v1/staff"): ScopeCase(body=_NEW_NURSE, ok=201),
+    ("GET", "/api/v1/staff/{staff_id}"): ScopeCase(),
+    ("GET", "/api/v1/staff/{staff_id}/credentials"): ScopeCase(),
+    ("PATCH", "/api/v1/staff/{staff_id}"): ScopeCase(body={"role": "doctor"}),
+    ("POST", "/api/v1/staff/{staff_id}/deactivate"): ScopeCase(),
+    ("POST", "/api/v1/staff/{staff_id}/reactivate"): ScopeCase(),
+    ("POST", "/api/v1/staff/{staff_id}/password"): ScopeCase(
+        body={"password": "another long password"}
+    ),
+    ("POST", "/api/v1/staff/{staff_id}/revoke-all"): ScopeCase(),
+    ("POST", "/api/v1/staff/{staff_id}/sessions/{session_id}/revoke"): ScopeCase(),
+    ("POST", "/api/v1/staff/{staff_id}/tokens/{token_id}/revoke"): ScopeCase(),
+    ("POST", "/admin/staff/new"): ScopeCase(api=False, body=_NEW_NURSE, ok=303),
+    ("GET", "/admin/staff/{staff_id}"): ScopeCase(api=False),
+    ("POST", "/admin/staff/{staff_id}/edit"): ScopeCase(
+        api=False,
+        body={"full_name": "Renamed", "role": "doctor", "facility_id": "{facility}"},
+        ok=303,
+    ),
+    **{
+        ("POST", f"/admin/staff/{{staff_id}}/{a}"): ScopeCase(api=False, body=b, ok=303)
+        for a, b in (
+            ("deactivate", None),
+            ("reactivate", None),
+            ("password", {"password": "another long password"}),
+            ("revoke-all", None),
+            ("sessions/{session_id}/revoke", None),
+            ("tokens/{token_id}/revoke", None),
+        )
+    },
+}
+
+
+def test_every_staff_admin_route_has_a_scope_row(app):
+    admin = {
+        (m, p) for m, p in _mutating_routes(app) if p.startswith(("/api/v1/staff", "/admin/staff"))
+    }
+    assert admin <= set(STAFF_ADMIN_SCOPE), sorted(admin - set(STAFF_ADMIN_SCOPE))
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(STAFF_ADMIN_SCOPE))
+def test_staff_admin_scope_matrix(client, runtime, method, path):
+    case = STAFF_ADMIN_SCOPE[(method, path)]
+    facility_a = hfr_facility(runtime, district_lgd=SRINAGAR)
+    facility_b = hfr_facility(runtime, district_lgd=JAMMU)
+    target = quick_staff(runtime, Role.NURSE, facility_id=facility_a)
+    url = path.format(
+        staff_id=target.public_id, session_id=target.session_id, token_id=target.token_id
+    )
+    body = {k: (facility_a if v == "{facility}" else v) for k, v in (case.body or {}).items()}
+
+    def send(actor):
+        headers = {} if actor is None else (actor.bearer if case.api else actor.browser)
+        kwargs = {"json": body} if case.api and method != "GET" else {"data": body}
+        return client.request(
+            method, url, headers=headers, follow_redirects=False, **(kwargs if body else {})
+        )
+
+    r = send(None)
+    if case.api:
+        assert r.status_code == 401, f"anonymous got {r.status_code}"
+    else:
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    doctor = quick_staff(runtime, Role.DOCTOR, facility_id=facility_a)
+    assert send(doctor).status_code == 403, "a role that does not administer staff"
+    for outsider in (
+        quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=facility_b),
+        quick_staff(runtime, Role.DISTRICT_OFFICER, district_lgd=JAMMU),
+    ):
+        r = send(outsider)
+        assert r.status_code == 404, f"outside the scope got {r.status_code}: {r.text[:300]}"
+    with unit_of_work(runtime.session_factory) as s:
+        assert s.scalar(select(StaffUser).where(StaffUser.username == "scopenurse")) is None
+        nurse = s.scalar(select(StaffUser).where(StaffUser.username == target.username))
+        assert nurse.role == "nurse" and nurse.is_active and nurse.full_name == "Test nurse"
+    admin = quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=facility_a)
+    r = send(admin)
+    assert r.status_code == case.ok, f"the facility's admin got {r.status_code}: {r.text[:300]}"
+
+
+def test_staff_list_shows_only_the_scope(client, runtime):
+    facility_a = hfr_facility(runtime, district_lgd=SRINAGAR)
+    facility_b = hfr_facility(runtime, district_lgd=JAMMU)
+    target = quick_staff(runtime, Role.NURSE, facility_id=facility_a)
+    assert client.get("/api/v1/staff").status_code == 401
+    doctor = quick_staff(runtime, Role.DOCTOR, facility_id=facility_a)
+    assert client.get("/api/v1/staff", headers=doctor.bearer).status_code == 403
+
+    def usernames(actor) -> set[str]:
+        r = client.get("/api/v1/staff", headers=actor.bearer)
+        assert r.status_code == 200
+        return {i["username"] for i in r.json()["items"]}
+
+    for outsider in (
+        quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=facility_b),
+        quick_staff(runtime, Role.DISTRICT_OFFICER, district_lgd=JAMMU),
+    ):
+        assert target.username not in usernames(outsider)
+    for insider in (
+        quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=facility_a),
+        quick_staff(runtime, Role.DISTRICT_OFFICER, district_lgd=SRINAGAR),
+        quick_staff(runtime, Role.STATE_ADMIN),
+    ):
+        assert target.username in usernames(insider)
+    page = client.get("/admin/staff", headers=doctor.browser)
+    assert page.status_code == 403

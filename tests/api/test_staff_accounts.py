@@ -10,6 +10,7 @@ from healthstack.kernel.audit import Outcome, record_access
 from healthstack.kernel.context import Purpose, RequestContext, Role, system_context
 from healthstack.kernel.db import unit_of_work
 from tests.conftest import FACILITY_A, FACILITY_B
+from tests.factories_accounts import hfr_facility
 
 
 def test_login_page_sets_session_and_logout_clears_it(client, make_staff):
@@ -35,15 +36,14 @@ def test_wrong_password_says_what_to_do(client, make_staff):
     assert "Caps Lock" in r.text
 
 
-def test_open_redirect_refused(client, make_staff):
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "/\\evil.example", "/\t/evil.example"]
+)
+def test_open_redirect_refused(client, make_staff, target):
     desk = make_staff()
     r = client.post(
         "/login",
-        data={
-            "username": desk.username,
-            "password": desk.password,
-            "next": "https://evil.example/",
-        },
+        data={"username": desk.username, "password": desk.password, "next": target},
         follow_redirects=False,
     )
     assert r.headers["location"] == "/"
@@ -134,7 +134,8 @@ def test_state_admin_creates_staff_with_scope_rules(client, make_staff):
     assert r.status_code == 400 and "HFR id" in r.json()["detail"]
 
 
-def test_facility_admin_limited_to_own_facility(client, make_staff):
+def test_facility_admin_limited_to_own_facility(client, make_staff, runtime):
+    assert hfr_facility(runtime) == FACILITY_A and hfr_facility(runtime) == FACILITY_B
     fadmin = make_staff(Role.FACILITY_ADMIN, facility_id=FACILITY_A)
     body = {
         "username": "nurse1",
@@ -143,7 +144,8 @@ def test_facility_admin_limited_to_own_facility(client, make_staff):
         "password": "long enough password",
         "facility_id": FACILITY_B,
     }
-    assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 403
+    # Another facility is outside the admin's scope: 404, as if it did not exist.
+    assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 404
     body["facility_id"] = FACILITY_A
     assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 201
     body.update(username="boss", role="state_admin", facility_id=None)

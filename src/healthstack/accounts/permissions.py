@@ -15,6 +15,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # staff administration
     "staff.create": frozenset({R.STATE_ADMIN, R.FACILITY_ADMIN, R.DISTRICT_OFFICER}),
     "token.create": frozenset(Role),  # any staff member, for themselves
+    # Listing and ending one's own sessions and tokens (accounts.service).
+    "account.self": frozenset(Role),
+    # Other staff accounts, within the administrator's scope (accounts.staff_admin).
+    "staff.manage": frozenset({R.STATE_ADMIN, R.FACILITY_ADMIN, R.DISTRICT_OFFICER}),
     "audit.read": frozenset({R.STATE_ADMIN}),
     # ABHA at the registration desk
     "abha.enrol": frozenset({R.REGISTRATION_DESK, R.FACILITY_ADMIN, R.DOCTOR, R.NURSE}),

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from healthstack.accounts.credentials import describe_user_agent
+from healthstack.accounts.passwords import PasswordGate
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 from healthstack.web.errors import UnexpectedErrors, install_error_handlers
@@ -19,6 +23,29 @@ from healthstack.web.openapi import install_openapi
 from healthstack.web.timefmt import local_date, local_time
 
 WEB_DIR = Path(__file__).parent
+
+
+class HfrFacilityDirectory:
+    """Staff administration's view of the facility registry (``accounts.staff_admin.
+    FacilityDirectory``), wired here so that accounts never imports the registries."""
+
+    def district_of(self, session: Session, hfr_id: str) -> int | None:
+        from healthstack.facilities.service import find_facility
+
+        facility = find_facility(session, hfr_id)
+        return facility.district_lgd if facility is not None else None
+
+    def facilities_in(self, session: Session, district_lgd: int) -> Collection[str]:
+        from healthstack.facilities.models import Facility
+
+        return set(
+            session.scalars(select(Facility.hfr_id).where(Facility.district_lgd == district_lgd))
+        )
+
+    def districts(self) -> Sequence[tuple[int, str]]:
+        from healthstack.seed.jk import DISTRICTS
+
+        return sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1])
 
 
 def create_app(
@@ -52,10 +79,14 @@ def create_app(
     )
     app.state.runtime = rt
     app.state.settings = settings
+    app.state.facility_directory = HfrFacilityDirectory()
+    # One per process: the bound on concurrent password checks (accounts.passwords).
+    app.state.password_gate = PasswordGate.from_settings(settings.auth)
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     templates.env.globals["settings"] = settings
     templates.env.filters["local_time"] = local_time
     templates.env.filters["local_date"] = local_date
+    templates.env.globals["describe_ua"] = describe_user_agent
     app.state.templates = templates
     install_error_handlers(app)
     from healthstack.monitoring.pages import router as monitoring_pages
@@ -77,13 +108,15 @@ def create_app(
     from healthstack.abha.router_profile import router as abha_profile_router
     from healthstack.accounts.audit_router import pages as audit_pages
     from healthstack.accounts.audit_router import router as audit_router
-    from healthstack.accounts.router import router as accounts_router
+    from healthstack.accounts.auth_router import router as auth_router
+    from healthstack.accounts.staff_router import router as staff_router
     from healthstack.facilities.pages import router as facilities_pages
     from healthstack.facilities.router import router as facilities_router
     from healthstack.web.system import router as system_router
 
     app.include_router(system_router)
-    app.include_router(accounts_router)
+    app.include_router(auth_router)
+    app.include_router(staff_router)
     app.include_router(audit_router)
     app.include_router(audit_pages)
     app.include_router(abha_router)
