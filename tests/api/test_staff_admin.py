@@ -160,13 +160,14 @@ def test_staff_pages_create_change_and_deactivate(client, make_staff, runtime):
 def test_control_characters_are_a_clear_400_never_a_500(client, runtime):
     phc = hfr_facility(runtime)
     fadmin = quick_staff(runtime, Role.FACILITY_ADMIN, facility_id=phc)
+    # A NUL is refused before any route reads the request (web.middleware.InputLimits):
+    # no password is checked and no failure counted.
     r = client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x\x00y"})
-    assert r.status_code == 401
+    assert r.status_code == 400 and r.json()["field"] == "username"
     r = _create(client, fadmin, username="nul.name", full_name="Nu\x00ll", role="nurse",
                 facility_id=phc)  # fmt: skip
     assert r.status_code == 400 and r.json()["field"] == "full_name"
-    assert (
-        client.get("/api/v1/staff", params={"q": "\x00"}, headers=fadmin.bearer).status_code == 200
-    )
+    r = client.get("/api/v1/staff", params={"q": "\x00"}, headers=fadmin.bearer)
+    assert r.status_code == 400 and r.json()["field"] == "q"
     r = client.post("/api/v1/auth/tokens", json={"name": "bad\x00"}, headers=fadmin.bearer)
     assert r.status_code == 400 and r.json()["field"] == "name"

@@ -3,6 +3,8 @@ unknown fields (``extra="forbid"``); the ABDM-shaped routes tolerate them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from healthstack.kernel.context import Role
@@ -105,4 +107,3 @@ class StaffUpdate(Strict):
 
 class PasswordReset(Strict):
     password: str = Field(min_length=10, max_length=256)
-

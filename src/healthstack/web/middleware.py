@@ -176,6 +176,39 @@ def _nul_parameter(scope: Scope) -> str:
     return "query"
 
 
+def _nul_form_field(body: bytes) -> str:
+    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in value or "\x00" in name:
+            return name.replace("\x00", "")[:64] or "body"
+    return "body"
+
+
+def _nul_json_field(body: bytes, max_depth: int) -> str:
+    """The dotted path of the first JSON string holding a NUL (``full_name``,
+    ``consents.0.hip.id``), so the 400 names the field as validation errors do; "body"
+    when the body is not JSON or too deep to walk."""
+    if too_deep(body, max_depth):
+        return "body"
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return "body"
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if "\x00" in key:
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else str(key), child))
+        elif isinstance(item, list):
+            for index in reversed(range(len(item))):
+                stack.append((f"{path}.{index}" if path else str(index), item[index]))
+        elif isinstance(item, str) and "\x00" in item:
+            return path[:64] or "body"
+    return "body"
+
+
 class InputLimits:
     """What no route can take, refused with a 400 before any route parses the request:
     JSON nested deeper than ``max_depth`` (kernel.jsonlimit) and NUL characters, which
@@ -219,8 +252,9 @@ class InputLimits:
         body = b"".join(chunks)
         form = ctype.startswith(_URLENCODED)
         if (b"%00" in body) if form else bool(_JSON_NUL.search(body)):
+            field = _nul_form_field(body) if form else _nul_json_field(body, self.max_depth)
             await self._refuse(
-                scope, receive, send, code="HS-1008", message=_NUL_MESSAGE, field="body"
+                scope, receive, send, code="HS-1008", message=_NUL_MESSAGE, field=field
             )
             return
         if not form and too_deep(body, self.max_depth):
