@@ -32,9 +32,9 @@ from benchmarks.common import DEFAULT_PG, SECRET, machine, median, percentile, s
 from healthstack.accounts.service import create_api_token, create_staff
 from healthstack.kernel import migrate
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.models import metadata
-from healthstack.monitoring.aggregates import after_seed
+from healthstack.programme.monitoring.aggregates import after_seed
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.seed import jk
 from healthstack.seed.loader import has_residents, seed_state
@@ -48,8 +48,8 @@ def _synthetic_facilities(rt: Runtime, count: int) -> int:
     """``count`` public facilities over the districts (by population), when the facility
     registry is installed and empty; returns how many were loaded."""
     try:
-        from healthstack.facilities.bulk import bulk_load_facilities
-        from healthstack.facilities.models import Facility
+        from healthstack.network.hfr.bulk import bulk_load_facilities
+        from healthstack.network.hfr.models import Facility
     except ImportError:
         return 0
     with unit_of_work(rt.session_factory) as s:

@@ -35,8 +35,8 @@ from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel import migrate
 from healthstack.kernel.context import Role
 from healthstack.kernel.crypto import encrypt_oaep
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.ids import aadhaar_with_check_digit
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import build_runtime
 from healthstack.settings import Environment, Settings
 

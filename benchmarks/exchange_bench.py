@@ -42,20 +42,20 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from benchmarks.common import DEFAULT_PG, SECRET, free_port, machine, median, scratch_pg, server
-from healthstack.abha.auth import issue_user_tokens
-from healthstack.abha.models import AbhaAccount, AbhaAddress
-from healthstack.abha.names import name_key, split_name
-from healthstack.abha.numbers import NumberPermutation, reserve
 from healthstack.accounts.service import create_api_token, create_staff
-from healthstack.gateway.service import add_service, register_bridge
+from healthstack.demo import queue_pending_links
+from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records.fhir import Practitioner
+from healthstack.facility.records.models import CareContext, HiuReceivedRecord
 from healthstack.kernel import migrate
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.records import care_contexts as cc
-from healthstack.records.demo import queue_pending_links
-from healthstack.records.fhir import Practitioner
-from healthstack.records.models import CareContext, HiuReceivedRecord
-from healthstack.records.terminology import EncounterClass
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.auth import issue_user_tokens
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
+from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.numbers import NumberPermutation, reserve
+from healthstack.network.gateway.service import add_service, register_bridge
+from healthstack.protocol.fhir.terminology import EncounterClass
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.seed import records as samples
 from healthstack.settings import AbdmSettings, Environment, Settings

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import machine, median
-from healthstack.records.validation import IgPackage, load_ig, validate_bundle
-from healthstack.records.validation.package import read_package
+from healthstack.protocol.fhir.validation import IgPackage, load_ig, validate_bundle
+from healthstack.protocol.fhir.validation.package import read_package
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "abdm" / "fhir"
 LOINC = "http://loinc.org"

@@ -25,7 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from benchmarks.common import machine, median
-from healthstack.kernel import fidelius as f
+from healthstack.protocol.abdm import fidelius as f
 
 SIZES = {"4KB": 4 * 1024, "64KB": 64 * 1024, "1MB": 1024 * 1024}
 

@@ -44,7 +44,7 @@ from benchmarks.common import DEFAULT_PG, SECRET, machine, median, percentile, s
 from healthstack.accounts.service import create_api_token, create_staff
 from healthstack.kernel import migrate
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import build_runtime
 from healthstack.seed.loader import seed_state
 from healthstack.settings import Environment, Settings

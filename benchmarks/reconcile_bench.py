@@ -37,14 +37,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from benchmarks.common import DEFAULT_PG, SECRET, machine, median, scratch_pg
-from healthstack.compliance import roster as roster_import
-from healthstack.compliance.models import RosterEntry
-from healthstack.compliance.reconcile import link_counts, reconcile_roster
-from healthstack.compliance.roster import current_roster
-from healthstack.facilities.models import Facility
-from healthstack.facilities.reconcile import reconcile_master
 from healthstack.kernel import migrate
 from healthstack.kernel.context import system_context
+from healthstack.network.hfr.models import Facility
+from healthstack.network.hfr.reconcile import reconcile_master
+from healthstack.programme.compliance import roster as roster_import
+from healthstack.programme.compliance.models import RosterEntry
+from healthstack.programme.compliance.reconcile import link_counts, reconcile_roster
+from healthstack.programme.compliance.roster import current_roster
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.seed import registries
 from healthstack.seed.loader import seed_state

@@ -21,11 +21,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.service import create_api_token, create_staff
-from healthstack.jobs.relay import drain
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel.clock import FrozenClock
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import make_engine, unit_of_work
+from healthstack.kernel.db import make_engine
+from healthstack.kernel.relay import drain
+from healthstack.kernel.uow import unit_of_work
 from healthstack.models import metadata
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import AuthSettings, Environment, Settings
@@ -141,7 +142,7 @@ def db(runtime: Runtime) -> Iterator[Session]:
 
 @pytest.fixture
 def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
-    from healthstack.web.app import create_app
+    from healthstack.app import create_app
 
     return create_app(settings, runtime=runtime, run_worker=False)
 

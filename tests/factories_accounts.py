@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from healthstack.facilities.service import register_facility
 from healthstack.kernel.context import system_context
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr.service import register_facility
 from tests.factories_facilities import details
 
 SRINAGAR = 13

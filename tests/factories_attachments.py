@@ -1,6 +1,6 @@
 """A hostile HIP's record: a health document whose attachments are what an attacker at
 (or in front of) a facility would send. HealthStack's own HIP refuses such files when
-they are recorded (``records.documents.model.Attachment``), so the stored document is
+they are recorded (``protocol.fhir.documents.model.Attachment``), so the stored document is
 changed after validation, as an HIP written elsewhere would send it: the HIU sees the
 bundle exactly as it came over the wire.
 
@@ -20,9 +20,9 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import select
 
-from healthstack.abha.models import AbhaAccount
-from healthstack.kernel.db import unit_of_work
-from healthstack.records.models import HealthDocument, HiuReceivedRecord
+from healthstack.facility.records.models import HealthDocument, HiuReceivedRecord
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
 from healthstack.seed.clinical import SAMPLE_PDF
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.factories_consent import user_token

@@ -16,7 +16,7 @@ from healthstack.kernel.context import (
     RequestContext,
     Role,
 )
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import Runtime
 
 PASSWORD = "correct horse battery"  # noqa: S105 - test password

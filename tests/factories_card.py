@@ -7,9 +7,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from healthstack.abha.models import AbhaAccount, AbhaAddress
-from healthstack.abha.names import name_key, split_name
-from healthstack.abha.numbers import NumberPermutation, reserve
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
+from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.numbers import NumberPermutation, reserve
 from healthstack.runtime import Runtime
 
 

@@ -22,22 +22,22 @@ import httpx
 from fastapi import FastAPI, Response
 from sqlalchemy import select
 
-from healthstack.abha.auth import issue_user_tokens
-from healthstack.abha.models import AbhaAccount
-from healthstack.gateway import jobs as gateway_jobs
-from healthstack.gateway.service import add_service, register_bridge
 from healthstack.integrations.abdm import VerifiedCallback
-from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.abdm.callbacks import CallbackContext
 from healthstack.integrations.abdm.callbacks import install as install_callbacks
 from healthstack.integrations.abdm.client import TRANSPORT_KEY
 from healthstack.integrations.abdm.transport import AsgiLoopback
-from healthstack.jobs.relay import drain
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import system_context
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.fidelius import generate_key_material
+from healthstack.kernel.relay import drain
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.auth import issue_user_tokens
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.gateway import jobs as gateway_jobs
+from healthstack.network.gateway.service import add_service, register_bridge
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.abdm.fidelius import generate_key_material
 from healthstack.runtime import Runtime
 from healthstack.settings import AbdmSettings, Settings
 from healthstack.web.errors import install_error_handlers
@@ -355,8 +355,8 @@ PIN = "2580"
 
 def set_pin(runtime: Runtime, account: AbhaAccount, pin: str = PIN) -> None:
     """The patient's consent PIN, as if set in the PHR."""
-    from healthstack.abha.auth import patient_context
-    from healthstack.consent import pin as pins
+    from healthstack.network.abha.auth import patient_context
+    from healthstack.network.consent import pin as pins
 
     with unit_of_work(runtime.session_factory) as s:
         owner = s.get(AbhaAccount, account.id)
@@ -444,8 +444,8 @@ def link_directly(
     runtime: Runtime, account: AbhaAccount, records: HipRecords, hip: str = HIP_A
 ) -> None:
     """Care contexts linked as if the HIP had linked them (test set-up only)."""
-    from healthstack.consent.enums import LinkedVia
-    from healthstack.consent.linking import upsert_links
+    from healthstack.network.consent.enums import LinkedVia
+    from healthstack.network.consent.linking import upsert_links
 
     with unit_of_work(runtime.session_factory) as s:
         owner = s.get(AbhaAccount, account.id)

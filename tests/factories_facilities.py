@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from healthstack.facilities.enums import FacilityType, Ownership, Service, SystemOfMedicine
-from healthstack.facilities.service import FacilityDetails
+from healthstack.network.hfr.enums import FacilityType, Ownership, Service, SystemOfMedicine
+from healthstack.network.hfr.service import FacilityDetails
 
 _SERIAL = itertools.count(1)
 _PLACES = ("Khag", "Magam", "Narbal", "Beerwah", "Chadoora", "Kangan", "Tral", "Pampore")

@@ -1,6 +1,6 @@
 """The health information exchange with both real sides: the network side (gateway and
 consent manager, ``/api/hiecm`` and the PHR API) and the facility side (the state HMIS
-bridge with its HIPs and HIUs, ``records``), served by the one app under two host names
+bridge with its HIPs and HIUs, ``facility.records``), served by the one app under two host names
 and talking to each other over HTTP only (``AsgiLoopback``), as one deployment does.
 
 - ``cm.test``: the gateway's base URL host (``HEALTHSTACK_ABDM_GATEWAY_URL``);
@@ -31,32 +31,33 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from healthstack.abha.models import AbhaAccount
-from healthstack.gateway import jobs as gateway_jobs
-from healthstack.gateway.models import GatewayMessage
-from healthstack.gateway.service import callback_token
-from healthstack.integrations.abdm import messages as m
-from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
-from healthstack.integrations.abdm.models import AbdmMessage
-from healthstack.integrations.abdm.transport import AsgiLoopback
-from healthstack.integrations.sms import SMS_TOPIC, sent_to
-from healthstack.jobs.worker import Worker
-from healthstack.kernel import fidelius, tokens
-from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.outbox import OutboxMessage
-from healthstack.records import care_contexts as cc
-from healthstack.records import hiu
-from healthstack.records.documents.model import RecordContent
-from healthstack.records.fhir import Practitioner
-from healthstack.records.models import (
+from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records import hiu
+from healthstack.facility.records.fhir import Practitioner
+from healthstack.facility.records.models import (
     HealthDocument,
     HipDataTransfer,
     HipTransferPage,
     HiuConsentRequest,
 )
-from healthstack.records.terminology import EncounterClass
+from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
+from healthstack.integrations.abdm.models import AbdmMessage
+from healthstack.integrations.abdm.transport import AsgiLoopback
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
+from healthstack.jobs.worker import Worker
+from healthstack.kernel import tokens
+from healthstack.kernel.audit import AuditEvent
+from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
+from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.gateway import jobs as gateway_jobs
+from healthstack.network.gateway.models import GatewayMessage
+from healthstack.network.gateway.service import callback_token
+from healthstack.protocol.abdm import fidelius
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.fhir.documents.model import RecordContent
+from healthstack.protocol.fhir.terminology import EncounterClass
 from healthstack.runtime import Runtime
 from healthstack.seed import records as samples
 from healthstack.settings import AbdmSettings, Settings
@@ -192,7 +193,7 @@ class Exchange:
 
     def register_facilities(self) -> None:
         """The facilities are in the HFR (submitted by the state), running the HMIS."""
-        from healthstack.facilities.service import register_facility
+        from healthstack.network.hfr.service import register_facility
         from tests.factories_facilities import details
 
         state = RequestContext(

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from healthstack.abha.models import AbhaAccount
-from healthstack.abha.numbers import NumberPermutation, reserve
-from healthstack.kernel.db import unit_of_work
-from healthstack.monitoring.events import abha_account_event, emit
-from healthstack.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
+from healthstack.kernel.events import abha_account_event, emit
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.numbers import NumberPermutation, reserve
+from healthstack.programme.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
 from healthstack.runtime import Runtime
 from tests.conftest import FACILITY_A, FACILITY_B
 
@@ -110,8 +110,8 @@ def facility_row(
 def load_facilities(runtime: Runtime, rows: list[dict[str, Any]]) -> list[str]:
     """Facilities loaded verified by the registry's bulk loader, with its events."""
     bulk = pytest.importorskip(
-        "healthstack.facilities.bulk",
-        reason="the facility registry (healthstack.facilities) is not installed",
+        "healthstack.network.hfr.bulk",
+        reason="the facility registry (healthstack.network.hfr) is not installed",
     )
     with unit_of_work(runtime.session_factory) as session:
         return bulk.bulk_load_facilities(session, rows, clock=runtime.clock, emit_events=True)
@@ -119,10 +119,10 @@ def load_facilities(runtime: Runtime, rows: list[dict[str, Any]]) -> list[str]:
 
 def standard_data(runtime: Runtime, relay: Any, *, facilities: bool = False) -> dict[str, Any]:
     """A small state: Srinagar (5 ABHA, 3 at FACILITY_A), Budgam (2, 1 at FACILITY_B),
-    Anantnag (1), the seeded ABHA targets at scale 0.002; with ``facilities``, the
+    Anantnag (1), the seeded ABHA targets at scale 0.002; with ``network.hfr``, the
     registry's FACILITY_A (public PHC, Srinagar), FACILITY_B (public CHC, Budgam) and
     a private clinic in Srinagar. The events are applied (the relay drained)."""
-    from healthstack.monitoring.targets import seed_targets
+    from healthstack.programme.monitoring.targets import seed_targets
 
     ids: list[str] = []
     if facilities:
@@ -186,10 +186,10 @@ def load_professionals(runtime: Runtime, specs: list[dict[str, Any]]) -> list[st
     """Professionals loaded by the registry's bulk loader, with its events. A spec:
     ``category`` (doctor | nurse), ``hfr_id``, ``sector``, ``status`` (VERIFIED ...)."""
     bulk = pytest.importorskip(
-        "healthstack.professionals.bulk",
-        reason="the professional registry (healthstack.professionals) is not installed",
+        "healthstack.network.hpr.bulk",
+        reason="the professional registry (healthstack.network.hpr) is not installed",
     )
-    from healthstack.professionals.credentials import (
+    from healthstack.network.hpr.credentials import (
         DetailsInput,
         QualificationInput,
         WorkplaceInput,

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from healthstack.facilities.bulk import bulk_load_facilities
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
-from healthstack.professionals.bulk import ProfessionalSeed, bulk_load_professionals
-from healthstack.professionals.credentials import DetailsInput, QualificationInput, WorkplaceInput
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr.bulk import bulk_load_facilities
+from healthstack.network.hpr.bulk import ProfessionalSeed, bulk_load_professionals
+from healthstack.network.hpr.credentials import DetailsInput, QualificationInput, WorkplaceInput
 from healthstack.runtime import Runtime
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import make_resident, new_aadhaar

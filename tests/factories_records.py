@@ -5,7 +5,7 @@ HIPs and HIUs) talks to ``cm.test`` over HTTP through ``AsgiLoopback``, exactly 
 would to NHA's gateway. The fake CM is a tiny ASGI app: it hands out a session token,
 publishes the keyring's key at ``/gateway/v3/certs``, and answers every other call 202
 while recording it. The test then plays the consent manager: it sends the callbacks a
-CM would send, signed like the gateway signs them (``gateway.service.callback_token``),
+CM would send, signed like the gateway signs them (``network.gateway.service.callback_token``),
 and consent artefacts signed like the CM signs them (RS256 detached JWS over the
 canonical JSON of consentDetail, with the key the certs endpoint publishes).
 """
@@ -26,11 +26,11 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from healthstack.gateway.service import callback_token
-from healthstack.integrations.abdm import messages as m
+from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records import hiu
+from healthstack.facility.records.fhir import Practitioner
 from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
 from healthstack.integrations.abdm.transport import AsgiLoopback
-from healthstack.jobs.relay import drain
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel import tokens
 from healthstack.kernel.context import (
@@ -41,11 +41,11 @@ from healthstack.kernel.context import (
     Role,
     system_context,
 )
-from healthstack.kernel.db import unit_of_work
-from healthstack.records import care_contexts as cc
-from healthstack.records import hiu
-from healthstack.records.fhir import Practitioner
-from healthstack.records.terminology import EncounterClass
+from healthstack.kernel.relay import drain
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.service import callback_token
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.fhir.terminology import EncounterClass
 from healthstack.runtime import Runtime
 from healthstack.seed import records as samples
 from healthstack.settings import AbdmSettings, Settings

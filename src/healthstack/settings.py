@@ -50,7 +50,7 @@ class AbhaSettings(BaseSettings):
 
 
 class GatewaySettings(BaseSettings):
-    """The network side's ABDM gateway (``healthstack.gateway``). Its CM id is
+    """The network side's ABDM gateway (``healthstack.network.gateway``). Its CM id is
     ``abha.cm_id``: the consent manager that the ABHA address suffix names."""
 
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_GATEWAY_", extra="ignore")
@@ -94,7 +94,7 @@ class AbdmSettings(BaseSettings):
 
 
 class ConsentSettings(BaseSettings):
-    """The consent manager (``healthstack.consent``): linking and PHR waits."""
+    """The consent manager (``healthstack.network.consent``): linking and PHR waits."""
 
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_CONSENT_", extra="ignore")
 

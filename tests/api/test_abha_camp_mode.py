@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from healthstack.abha.models import AbhaAccount, AbhaAddress
 from healthstack.kernel.context import Role
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from tests.api.test_abha_pages import (
     alert,
     audit,

@@ -11,11 +11,11 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from healthstack.abha import card
-from healthstack.abha.auth import issue_user_tokens
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha import card
+from healthstack.network.abha.auth import issue_user_tokens
 from tests.conftest import FACILITY_B
 from tests.factories_card import make_account
 

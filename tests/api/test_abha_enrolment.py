@@ -14,16 +14,16 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.abha.auth import account_from_token
-from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
-from healthstack.abha.numbers import allocated_count
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.crypto import encrypt_oaep
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.ids import aadhaar_with_check_digit
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.auth import account_from_token
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.numbers import allocated_count
 from tests.conftest import FACILITY_A
 
 V3 = "/abha/api/v3/enrollment"

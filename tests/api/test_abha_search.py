@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from healthstack.abha import search
-from healthstack.abha.search import SearchCriteria
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha import search
+from healthstack.network.abha.search import SearchCriteria
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_card import make_account
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from healthstack.kernel.audit import AuditEvent, Outcome
 from healthstack.kernel.context import SYSTEM_ACTOR, ActorKind, Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import create_account
 from tests.factories_audit import BRIDGE, GATEWAY, PASSWORD, Row, named_staff, patient, write

@@ -161,7 +161,7 @@ def test_a_page_far_beyond_the_end_is_an_empty_page_not_an_overflow(client, make
 
 
 def test_a_nul_character_is_400_on_both_databases_and_nothing_is_written(client, make_staff, db):
-    from healthstack.facilities.models import Facility
+    from healthstack.network.hfr.models import Facility
     from tests.factories_facilities import api_body
 
     admin = make_staff(Role.STATE_ADMIN)

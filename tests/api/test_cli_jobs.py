@@ -10,9 +10,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from healthstack.cli.main import app
-from healthstack.compliance.models import EscalationStep
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.compliance.models import EscalationStep
 from tests.conftest import TEST_SECRET
 from tests.factories_compliance import API, import_roster, roster_csv, row
 from tests.factories_professionals import make_facilities

@@ -264,7 +264,7 @@ def test_demo_is_refused_in_production(cli_db, monkeypatch):
 def test_demo_bridge_secret_is_random_kept_and_never_printed(cli_db, tmp_path):
     from argon2 import PasswordHasher
 
-    from healthstack.gateway.models import GatewayBridge
+    from healthstack.network.gateway.models import GatewayBridge
     from healthstack.settings import DEV_SECRET_PLACEHOLDER
 
     first = runner.invoke(app, ["demo", "--no-serve"])

@@ -25,13 +25,13 @@ from typer.testing import CliRunner
 
 from healthstack.cli.main import app as cli
 from healthstack.cli.serve import server_settings
-from healthstack.gateway.models import GatewayBridge
+from healthstack.facility.records.config import data_push_url
+from healthstack.facility.records.models import CareContext
 from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.db import make_engine
 from healthstack.kernel.files import ensure_private_dir
 from healthstack.models import metadata
-from healthstack.records.config import data_push_url
-from healthstack.records.models import CareContext
+from healthstack.network.gateway.models import GatewayBridge
 from healthstack.runtime import build_runtime
 from healthstack.settings import Settings
 from tests.conftest import _KEYRINGS, TEST_SECRET
@@ -178,8 +178,8 @@ def test_a_server_on_another_port_carries_the_gateway_exchange(
     base = f"http://127.0.0.1:{port}"
     assert moved.base_url == base and moved.abdm_gateway_url == f"{base}/api/hiecm"
 
-    from healthstack.records.demo import ensure_bridge
-    from healthstack.web.app import create_app
+    from healthstack.app import create_app
+    from healthstack.demo import ensure_bridge
 
     rt = build_runtime(moved, clock=clock, engine=engine)
     rt.keyring = _KEYRINGS.setdefault(keys_dir, rt.keyring)

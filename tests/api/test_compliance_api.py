@@ -11,12 +11,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.compliance.models import RosterEntry, RosterImport
 from healthstack.integrations.sms import SMS_TOPIC
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.compliance.models import RosterEntry, RosterImport
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_compliance import API, import_roster, roster_csv, row, statuses, upload
 from tests.factories_professionals import make_facilities, seed_professional

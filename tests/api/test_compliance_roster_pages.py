@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from healthstack.accounts.permissions import PERMISSIONS
-from healthstack.compliance.models import ComplianceCampaign, RosterEntry
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.compliance.models import ComplianceCampaign, RosterEntry
 from healthstack.web.timefmt import local_date
 from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
 from tests.api.test_facilities_pages import alert, log_in, text_of

@@ -7,8 +7,8 @@ import codecs
 
 import pytest
 
-from healthstack.facilities.master import MAX_FILE_BYTES
 from healthstack.kernel.context import Role
+from healthstack.network.hfr.master import MAX_FILE_BYTES
 from tests.factories_facilities import api_body
 
 API = "/api/v1/facilities"

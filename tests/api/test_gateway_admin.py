@@ -10,10 +10,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from healthstack.cli.main import app as cli
-from healthstack.gateway.models import GatewayBridge
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.models import GatewayBridge
 from tests.conftest import TEST_SECRET
 
 API = "/api/v1/gateway"

@@ -13,15 +13,15 @@ import pytest
 from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy import func, select
 
-from healthstack.gateway.accept import accept
-from healthstack.gateway.diagnostics import ECHO_PATH
-from healthstack.gateway.models import GatewayMessage
-from healthstack.gateway.routing import register_handler
-from healthstack.gateway.service import add_service, register_bridge, update_bridge
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import system_context
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.accept import accept
+from healthstack.network.gateway.diagnostics import ECHO_PATH
+from healthstack.network.gateway.models import GatewayMessage
+from healthstack.network.gateway.routing import register_handler
+from healthstack.network.gateway.service import add_service, register_bridge, update_bridge
 from healthstack.settings import GatewaySettings
 from healthstack.web.deps import DbSession, RuntimeDep
 

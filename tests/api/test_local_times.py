@@ -90,10 +90,10 @@ def test_the_compliance_reminder_sms_gives_the_deadline_as_a_person_reads_it(
 ):
     from sqlalchemy import select
 
-    from healthstack.compliance.escalation import run_escalation
     from healthstack.integrations.sms import SMS_TOPIC
-    from healthstack.kernel.db import unit_of_work
     from healthstack.kernel.outbox import OutboxMessage
+    from healthstack.kernel.uow import unit_of_work
+    from healthstack.programme.compliance.escalation import run_escalation
     from tests.factories_compliance import API, import_roster, roster_csv, row
     from tests.factories_professionals import make_facilities
 

@@ -16,10 +16,10 @@ import pytest
 import uvicorn
 from fastapi import Request
 
-from healthstack.jobs.relay import relay_once
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.logs import log_config
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus, enqueue
+from healthstack.kernel.relay import relay_once
+from healthstack.kernel.uow import unit_of_work
 from tests.e2e.conftest import _free_port
 
 MOBILE = "9876543210"

@@ -8,9 +8,9 @@ import re
 
 from sqlalchemy import func, select
 
-from healthstack.facilities.models import Facility
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr.models import Facility
 from tests.api.test_abha_pages import alert
 from tests.api.test_abha_pages import log_in as desk_log_in
 from tests.api.test_facilities_pages import FORM

@@ -296,8 +296,8 @@ def test_plotly_is_served_from_the_installed_wheel(client):
 
 
 def test_a_holder_deleting_their_abha_takes_it_off_the_dashboard(client, runtime, relay):
-    from healthstack.kernel.db import unit_of_work
-    from healthstack.monitoring.aggregates import rebuild
+    from healthstack.kernel.uow import unit_of_work
+    from healthstack.programme.monitoring.aggregates import rebuild
     from tests.api.test_abha_profile import MOBILE, _change
     from tests.factories_abha import create_account, login_token
     from tests.factories_monitoring import total

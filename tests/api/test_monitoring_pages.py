@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from healthstack.kernel.context import Role
-from healthstack.monitoring.pages import indian
+from healthstack.programme.monitoring.pages import indian
 from healthstack.web.timefmt import local_date
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_monitoring import BUDGAM, SRINAGAR, standard_data

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from healthstack.compliance.figures import definition
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.monitoring.aggregates import rebuild
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.compliance.figures import definition
+from healthstack.programme.monitoring.aggregates import rebuild
 from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
 from tests.api.test_facilities_pages import log_in
 from tests.factories_compliance import import_roster

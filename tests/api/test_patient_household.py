@@ -10,11 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from healthstack.abha.auth import issue_user_tokens
-from healthstack.abha.household import HOUSEHOLD_COOKIE
-from healthstack.abha.models import AbhaAccount
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.auth import issue_user_tokens
+from healthstack.network.abha.household import HOUSEHOLD_COOKIE
+from healthstack.network.abha.models import AbhaAccount
 from tests.api.test_abha_pages import alert, hidden, last_otp, login_otp, verify_login
 from tests.factories_abha import create_account
 

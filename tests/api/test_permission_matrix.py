@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from healthstack.accounts.models import StaffUser
 from healthstack.accounts.permissions import PERMISSIONS
-from healthstack.consent.handlers import ROUTES as CONSENT_MANAGER_ROUTES
+from healthstack.facility.records.router import DATA_PUSH_PATH
+from healthstack.facility.records.router import router as RECORDS_BRIDGE
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.records.router import DATA_PUSH_PATH
-from healthstack.records.router import router as RECORDS_BRIDGE
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.handlers import ROUTES as CONSENT_MANAGER_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_accounts import JAMMU, SRINAGAR, hfr_facility, quick_staff
 

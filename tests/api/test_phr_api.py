@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from healthstack.consent.models import ConsentArtefact, LinkTransaction
-from healthstack.integrations.abdm import messages as m
 from healthstack.kernel.context import Role
+from healthstack.network.consent.models import ConsentArtefact, LinkTransaction
+from healthstack.protocol.abdm import messages as m
 from tests.factories_abha import login_token
 from tests.factories_consent import (
     HIP_A,

@@ -9,11 +9,11 @@ from datetime import date
 
 import pytest
 
-from healthstack.abha.household import HOUSEHOLD_COOKIE
-from healthstack.abha.models import AbhaAccount
-from healthstack.consent.models import ConsentArtefact, ConsentRequest
-from healthstack.integrations.abdm import messages as m
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.household import HOUSEHOLD_COOKIE
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest
+from healthstack.protocol.abdm import messages as m
 from tests.api.test_abha_pages import alert
 from tests.api.test_phr_pages import log_in, request_id, text
 from tests.factories_abha import last_otp, outbox

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
+from healthstack.facility.records.models import HiuConsentRequest
 from healthstack.kernel.context import Role
-from healthstack.records.models import HiuConsentRequest
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.api.test_abha_pages import alert
 from tests.factories_consent import user_token

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from healthstack.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
-from healthstack.integrations.abdm import messages as m
 from healthstack.kernel.context import Role
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
+from healthstack.protocol.abdm import messages as m
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.api.test_abha_pages import LabelCheck, alert
 from tests.factories_consent import (

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from healthstack.consent.models import ConsentArtefact, ConsentPin
-from healthstack.consent.pin import LOCK_MINUTES, MAX_TRIES
+from healthstack.network.consent.models import ConsentArtefact, ConsentPin
+from healthstack.network.consent.pin import LOCK_MINUTES, MAX_TRIES
 from tests.factories_abha import last_otp, outbox
 from tests.factories_consent import (
     HIP_A,

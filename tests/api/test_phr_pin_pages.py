@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from healthstack.consent.models import ConsentArtefact, ConsentPin
-from healthstack.consent.pin import MAX_TRIES
+from healthstack.network.consent.models import ConsentArtefact, ConsentPin
+from healthstack.network.consent.pin import MAX_TRIES
 from tests.api.test_abha_pages import alert
 from tests.api.test_phr_pages import approve, location, log_in, request_id, text
 from tests.factories_abha import last_otp

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from healthstack.accounts.permissions import PERMISSIONS
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.professionals.models import Professional
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hpr.models import Professional
 from tests.api.test_permission_matrix import PAGE_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_professionals import (

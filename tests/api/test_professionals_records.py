@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_professionals import (
     API,

@@ -15,9 +15,9 @@ from stdnum import luhn
 
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.professionals.models import Professional, ProfessionalVersion
-from healthstack.professionals.numbers import allocated_count
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hpr.models import Professional, ProfessionalVersion
+from healthstack.network.hpr.numbers import allocated_count
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import assert_no_phi, new_aadhaar
 from tests.factories_professionals import (

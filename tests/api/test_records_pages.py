@@ -8,12 +8,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from healthstack.integrations.abdm import messages as m
+from healthstack.facility.records.models import HiuConsentRequest, HiuReceivedRecord
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.records.models import HiuConsentRequest, HiuReceivedRecord
+from healthstack.kernel.uow import unit_of_work
+from healthstack.protocol.abdm import messages as m
 from tests.api.test_facilities_pages import log_in
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_records import HIU, FakeCm, grant, records_settings, seed_hip

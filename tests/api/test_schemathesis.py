@@ -36,12 +36,12 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
-from healthstack.gateway.service import add_service, callback_token, register_bridge
 from healthstack.integrations.abdm.callbacks import JWKS_KEY, JwksCache
 from healthstack.integrations.abdm.client import stamp
 from healthstack.kernel import tokens
 from healthstack.kernel.context import Role, system_context
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.service import add_service, callback_token, register_bridge
 from healthstack.settings import GatewaySettings
 from tests.factories_abha import create_account, login_token
 

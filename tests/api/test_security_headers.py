@@ -58,7 +58,7 @@ def test_hsts_on_an_https_request(app):
 
 
 def test_hsts_when_the_deployment_is_https(settings, runtime):
-    from healthstack.web.app import create_app
+    from healthstack.app import create_app
 
     https = settings.model_copy(update={"base_url": "https://abha.jk.gov.in"})
     with TestClient(create_app(https, runtime=runtime, run_worker=False)) as c:

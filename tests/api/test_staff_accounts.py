@@ -8,7 +8,7 @@ from sqlalchemy import select
 from healthstack.accounts.models import StaffUser
 from healthstack.kernel.audit import Outcome, record_access
 from healthstack.kernel.context import Purpose, RequestContext, Role, system_context
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_accounts import hfr_facility
 

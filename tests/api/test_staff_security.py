@@ -10,7 +10,7 @@ from sqlalchemy import select
 from healthstack.accounts.models import StaffUser
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.web.timefmt import local_time
 from tests.factories_accounts import JAMMU, SRINAGAR, hfr_facility, page_login
 

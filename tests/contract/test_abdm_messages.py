@@ -31,8 +31,8 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from healthstack.integrations.abdm import messages as m
-from healthstack.kernel.fidelius import generate_key_material
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.abdm.fidelius import generate_key_material
 from tests.conftest import shared_path
 
 KD = ("openapi", "kiranma72-abdm-docs")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.validation import (
+from healthstack.protocol.fhir.validation import (
     IgPackage,
     Severity,
     ValidationReport,

@@ -11,13 +11,13 @@ import pytest
 
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from tests.conftest import FACILITY_A
 from tests.factories_monitoring import BUDGAM, SRINAGAR, add_account, standard_data
 
 pytestmark = pytest.mark.browser
 
-HAS_REGISTRY = importlib.util.find_spec("healthstack.facilities.bulk") is not None
+HAS_REGISTRY = importlib.util.find_spec("healthstack.network.hfr.bulk") is not None
 HAS_PLOTLY = importlib.util.find_spec("plotly") is not None
 
 
@@ -59,7 +59,7 @@ def test_drill_down_from_state_to_facility(page, live_server, make_staff, runtim
     _charts_drawn(page)
     if not HAS_REGISTRY:
         pytest.skip(
-            "the facility registry (healthstack.facilities) is not installed: the facility "
+            "the facility registry (healthstack.network.hfr) is not installed: the facility "
             "level of the drill-down is not walked"
         )
     facilities = page.inner_text("#facilities-table")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from tests.factories_abha import make_resident, new_aadhaar
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from healthstack.facilities import master
-from healthstack.facilities.bulk import bulk_load_facilities
 from healthstack.kernel.context import Role, system_context
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr import master
+from healthstack.network.hfr.bulk import bulk_load_facilities
 from tests.factories_facilities import details
 
 pytestmark = pytest.mark.browser

@@ -13,8 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from healthstack.consent.models import ConsentArtefact
-from healthstack.integrations.abdm import messages as m
+from healthstack.network.consent.models import ConsentArtefact
+from healthstack.protocol.abdm import messages as m
 from tests.e2e.test_patient_browser import read_otp
 from tests.factories_consent import (
     HIP_A,

@@ -11,15 +11,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.abha import enrolment
-from healthstack.abha.address import MAX_ADDRESSES_PER_ACCOUNT, AddressTaken
-from healthstack.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
-from healthstack.abha.numbers import allocated_count
-from healthstack.abha.profile_view import profile_dict
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -29,6 +23,12 @@ from healthstack.kernel.errors import (
 )
 from healthstack.kernel.ids import aadhaar_with_check_digit
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha import enrolment
+from healthstack.network.abha.address import MAX_ADDRESSES_PER_ACCOUNT, AddressTaken
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.numbers import allocated_count
+from healthstack.network.abha.profile_view import profile_dict
 from tests.conftest import FACILITY_A
 
 MOBILE = "9876500011"

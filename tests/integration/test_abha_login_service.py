@@ -7,12 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from healthstack.abha import login, profile
-from healthstack.abha.auth import patient_context
-from healthstack.abha.models import AbhaAccount
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import (
     NotFound,
     OtpInvalid,
@@ -21,6 +17,10 @@ from healthstack.kernel.errors import (
     ValidationFailed,
 )
 from healthstack.kernel.ids import AbhaNumber
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha import login, profile
+from healthstack.network.abha.auth import patient_context
+from healthstack.network.abha.models import AbhaAccount
 from tests.factories_abha import (
     audit_rows,
     create_account,

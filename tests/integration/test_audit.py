@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from healthstack.kernel.audit import AuditEvent, audited
 from healthstack.kernel.context import Purpose, system_context
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import NotFound, PermissionDenied
 from healthstack.kernel.outbox import OutboxMessage, enqueue
+from healthstack.kernel.uow import unit_of_work
 
 
 def _events(runtime):

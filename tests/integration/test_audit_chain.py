@@ -22,7 +22,8 @@ from healthstack.kernel.audit_chain import (
     verify,
 )
 from healthstack.kernel.crypto import KeyedHasher
-from healthstack.kernel.db import is_postgres, unit_of_work
+from healthstack.kernel.db import is_postgres
+from healthstack.kernel.uow import unit_of_work
 from tests.factories_audit import Row, write
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -11,13 +11,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from healthstack.gateway.models import GatewayBridge
-from healthstack.gateway.service import issue_session, register_bridge, update_bridge
+from healthstack.demo import ensure_bridge
 from healthstack.integrations.abdm.client import CLIENT_KEY, abdm_client, demo_secret_path
 from healthstack.kernel.context import system_context
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import AuthenticationRequired, ServiceUnavailable, ValidationFailed
-from healthstack.records.demo import ensure_bridge
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.models import GatewayBridge
+from healthstack.network.gateway.service import issue_session, register_bridge, update_bridge
 from healthstack.settings import DEV_SECRET_PLACEHOLDER, AbdmSettings, Environment
 
 SESSIONS = "/api/hiecm/gateway/v3/sessions"

@@ -13,18 +13,18 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from healthstack.consent.models import (
+from healthstack.integrations.sms import SMS_TOPIC
+from healthstack.jobs.worker import Worker
+from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.models import (
     ConsentArtefact,
     ConsentNotice,
     ConsentRequest,
     HiRequest,
     TransferNotice,
 )
-from healthstack.integrations.abdm import messages as m
-from healthstack.integrations.sms import SMS_TOPIC
-from healthstack.jobs.worker import Worker
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.outbox import OutboxMessage
+from healthstack.protocol.abdm import messages as m
 from tests.factories_consent import (
     HIP_A,
     HIP_C,
@@ -439,7 +439,7 @@ def test_expiry_job(runtime, bridge, client, ravi, clock):
     assert hi_request(runtime, bridge, hi_request_body(artefact))["error"]["code"] == "ABDM-1222"
 
     clock.advance(days=5)
-    from healthstack.consent.consents import expire_due
+    from healthstack.network.consent.consents import expire_due
 
     with unit_of_work(runtime.session_factory) as s:
         assert expire_due(s, runtime) == 1  # the pending request, now past its expiry

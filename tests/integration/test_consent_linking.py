@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from healthstack.consent.models import LinkedCareContext, LinkToken, PatientLink
-from healthstack.integrations.abdm import messages as m
 from healthstack.integrations.sms import SMS_TOPIC, sent_to
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.models import LinkedCareContext, LinkToken, PatientLink
+from healthstack.protocol.abdm import messages as m
 from tests.factories_consent import (
     HIP_A,
     HIP_C,

@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.facilities import master, reconcile, service
-from healthstack.facilities.bulk import bulk_load_facilities
-from healthstack.facilities.models import (
+from healthstack.kernel.context import Role
+from healthstack.kernel.errors import Conflict, DomainError, ValidationFailed
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr import master, reconcile, service
+from healthstack.network.hfr.bulk import bulk_load_facilities
+from healthstack.network.hfr.models import (
     FacilityMasterEntry,
     FacilityMasterImport,
     FacilityMasterMatch,
 )
-from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.errors import Conflict, DomainError, ValidationFailed
 from tests.factories_facilities import details
 from tests.integration.test_facilities_service import ADMIN, STATE, VERIFIER, ctx, register, run
 

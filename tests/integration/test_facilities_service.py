@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.facilities import hfr_ids, service
-from healthstack.facilities.bulk import bulk_load_facilities
-from healthstack.facilities.enums import Service
-from healthstack.facilities.models import Facility, FacilityVersion
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr import hfr_ids, service
+from healthstack.network.hfr.bulk import bulk_load_facilities
+from healthstack.network.hfr.enums import Service
+from healthstack.network.hfr.models import Facility, FacilityVersion
 from tests.conftest import FACILITY_A
 from tests.factories_facilities import details
 

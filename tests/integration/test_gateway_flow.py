@@ -19,12 +19,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Body, FastAPI, Request, Response
 from sqlalchemy import func, select
 
-from healthstack.gateway import jobs as gateway_jobs
-from healthstack.gateway.accept import accept
-from healthstack.gateway.diagnostics import ECHO_PATH, ON_ECHO_PATH
-from healthstack.gateway.models import GatewayMessage
-from healthstack.gateway.routing import register_handler, reply
-from healthstack.gateway.service import add_service, register_bridge
 from healthstack.integrations.abdm import (
     VerifiedCallback,
     abdm_client,
@@ -36,14 +30,20 @@ from healthstack.integrations.abdm.callbacks import jwks_cache
 from healthstack.integrations.abdm.client import TRANSPORT_KEY
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.integrations.abdm.transport import AsgiLoopback
-from healthstack.jobs.relay import drain, relay_once
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import system_context
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.relay import drain, relay_once
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway import jobs as gateway_jobs
+from healthstack.network.gateway.accept import accept
+from healthstack.network.gateway.diagnostics import ECHO_PATH, ON_ECHO_PATH
+from healthstack.network.gateway.models import GatewayMessage
+from healthstack.network.gateway.routing import register_handler, reply
+from healthstack.network.gateway.service import add_service, register_bridge
 from healthstack.settings import AbdmSettings, GatewaySettings
 from healthstack.web.deps import DbSession, RuntimeDep
 from healthstack.web.errors import install_error_handlers

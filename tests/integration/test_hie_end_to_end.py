@@ -18,19 +18,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from healthstack.consent.models import (
-    ConsentArtefact,
-    ConsentNotice,
-    HiRequest,
-    PatientLink,
-    TransferNotice,
-)
-from healthstack.gateway.models import GatewayMessage
-from healthstack.integrations.abdm import messages as m
-from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.records import hiu
-from healthstack.records.models import (
+from healthstack.facility.records import hiu
+from healthstack.facility.records.models import (
     CareContext,
     HipConsentArtefact,
     HipDataTransfer,
@@ -38,7 +27,18 @@ from healthstack.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
-from healthstack.records.terminology import EncounterClass
+from healthstack.kernel.context import Role
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.models import (
+    ConsentArtefact,
+    ConsentNotice,
+    HiRequest,
+    PatientLink,
+    TransferNotice,
+)
+from healthstack.network.gateway.models import GatewayMessage
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.fhir.terminology import EncounterClass
 from tests.factories_hie import (
     PATIENT_ADDRESS,
     PATIENT_MOBILE,

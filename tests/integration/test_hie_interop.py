@@ -18,12 +18,12 @@ import httpx
 import jwt
 import pytest
 
-from healthstack.consent.models import TransferNotice
-from healthstack.kernel.context import Role
-from healthstack.records.models import (
+from healthstack.facility.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
+from healthstack.kernel.context import Role
+from healthstack.network.consent.models import TransferNotice
 from tests.factories_hie import (
     CLIENT_ID,
     PATIENT_NAME,

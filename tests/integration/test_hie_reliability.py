@@ -14,20 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.consent.models import (
-    ConsentArtefact,
-    ConsentNotice,
-    ConsentRequest,
-    HiRequest,
-    TransferNotice,
-)
-from healthstack.gateway.models import GatewayMessage
-from healthstack.integrations.abdm import messages as m
-from healthstack.integrations.abdm.models import AbdmMessage
-from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.outbox import OutboxMessage
-from healthstack.records.models import (
+from healthstack.facility.records.models import (
     HipConsentArtefact,
     HipDataTransfer,
     HipTransferPage,
@@ -36,6 +23,19 @@ from healthstack.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
+from healthstack.integrations.abdm.models import AbdmMessage
+from healthstack.kernel.context import Role
+from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.models import (
+    ConsentArtefact,
+    ConsentNotice,
+    ConsentRequest,
+    HiRequest,
+    TransferNotice,
+)
+from healthstack.network.gateway.models import GatewayMessage
+from healthstack.protocol.abdm import messages as m
 from tests.factories_hie import Exchange, Network, gateway_callback, grant, hie_settings
 
 Send = Callable[[httpx.Request], httpx.Response]

@@ -23,19 +23,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from healthstack.consent.models import ConsentArtefact, ConsentRequest, HiRequest
-from healthstack.gateway.service import callback_token, register_bridge
-from healthstack.integrations.abdm import enqueue_call
-from healthstack.integrations.abdm import messages as m
-from healthstack.kernel import fidelius, tokens
-from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Role, system_context
-from healthstack.kernel.db import unit_of_work
-from healthstack.records import hiu
-from healthstack.records.config import data_push_url
-from healthstack.records.exceptions import ConsentRefused
-from healthstack.records.hip import plaintext
-from healthstack.records.models import (
+from healthstack.facility.records import hiu
+from healthstack.facility.records.config import data_push_url
+from healthstack.facility.records.exceptions import ConsentRefused
+from healthstack.facility.records.hip import plaintext
+from healthstack.facility.records.models import (
     HealthDocument,
     HipConsentArtefact,
     HipDataTransfer,
@@ -44,6 +36,15 @@ from healthstack.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
+from healthstack.integrations.abdm import enqueue_call
+from healthstack.kernel import tokens
+from healthstack.kernel.audit import AuditEvent
+from healthstack.kernel.context import Role, system_context
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, HiRequest
+from healthstack.network.gateway.service import callback_token, register_bridge
+from healthstack.protocol.abdm import fidelius
+from healthstack.protocol.abdm import messages as m
 from tests.factories_hie import (
     CLIENT_ID,
     PIN,

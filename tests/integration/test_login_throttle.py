@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from healthstack.accounts import throttle
 from healthstack.accounts.throttle import ThrottleKind, ThrottlePolicy
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 
 POLICY = ThrottlePolicy(
     account_free_failures=3,

@@ -9,14 +9,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from healthstack.abha.enrolment import enrol_by_demographics
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus
-from healthstack.monitoring import service
-from healthstack.monitoring.aggregates import apply_event, rebuild, reconcile_if_due
-from healthstack.monitoring.models import AppliedEvent, IndicatorTotal
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.enrolment import enrol_by_demographics
+from healthstack.programme.monitoring import service
+from healthstack.programme.monitoring.aggregates import apply_event, rebuild, reconcile_if_due
+from healthstack.programme.monitoring.models import AppliedEvent, IndicatorTotal
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import make_resident, new_aadhaar
 from tests.factories_monitoring import (
@@ -248,7 +248,7 @@ def test_rebuild_equals_what_the_events_built(runtime, relay, clock):
         delete_account(s, runtime, made[0])
         delete_account(s, runtime, made[4])
     clock.set(start)
-    facilities = pytest.importorskip("healthstack.facilities.models", reason="no registry")
+    facilities = pytest.importorskip("healthstack.network.hfr.models", reason="no registry")
     assert facilities is not None
     clinic = load_facilities(
         runtime,
@@ -333,7 +333,7 @@ def test_reconciliation_runs_nightly(runtime, relay, clock):
 
 
 def test_seeded_targets_and_percentages(runtime, relay, clock):
-    from healthstack.monitoring.targets import seed_targets, targets_in_force
+    from healthstack.programme.monitoring.targets import seed_targets, targets_in_force
 
     with unit_of_work(runtime.session_factory) as s:
         assert seed_targets(s, 0.002, now=clock.now()) == 20
@@ -356,7 +356,11 @@ def test_seeded_targets_and_percentages(runtime, relay, clock):
 
 def test_targets_keep_their_history(runtime, clock):
     from healthstack.kernel.errors import ValidationFailed
-    from healthstack.monitoring.targets import set_target, target_history, targets_in_force
+    from healthstack.programme.monitoring.targets import (
+        set_target,
+        target_history,
+        targets_in_force,
+    )
 
     def put(value, valid_from, indicator="hpr.doctors", district=SRINAGAR):
         with unit_of_work(runtime.session_factory) as s:
@@ -473,7 +477,7 @@ def test_the_embedded_worker_moves_the_dashboard_within_seconds(runtime, setting
 def test_aadhaar_otp_enrolment_emits_one_event_per_new_account(runtime, relay, clock):
     import re
 
-    from healthstack.abha import enrolment
+    from healthstack.network.abha import enrolment
     from tests.factories_abha import outbox
 
     aadhaar = new_aadhaar()

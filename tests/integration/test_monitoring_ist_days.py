@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from healthstack.kernel.db import unit_of_work
-from healthstack.monitoring.aggregates import rebuild
-from healthstack.monitoring.models import IndicatorDaily
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.monitoring.aggregates import rebuild
+from healthstack.programme.monitoring.models import IndicatorDaily
 from tests.factories_monitoring import SRINAGAR, accounts, snapshot
 
 

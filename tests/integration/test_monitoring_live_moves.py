@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.events import abha_account_event
 from healthstack.kernel.outbox import OutboxMessage
-from healthstack.monitoring.aggregates import rebuild
-from healthstack.monitoring.events import abha_account_event
-from healthstack.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
+from healthstack.kernel.uow import unit_of_work
+from healthstack.programme.monitoring.aggregates import rebuild
+from healthstack.programme.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import create_account, enc, last_otp, login_token
 from tests.factories_monitoring import (
@@ -82,7 +82,7 @@ def registry(runtime, relay, clock):
     """FACILITY_A (Srinagar) and FACILITY_B (Budgam), public, and a private clinic;
     two verified public doctors at FACILITY_A and a verified nurse at FACILITY_B,
     counted ten days ago. Returns their HPR ids and the clinic's HFR id."""
-    pytest.importorskip("healthstack.professionals.editing", reason="no professional registry")
+    pytest.importorskip("healthstack.network.hpr.editing", reason="no professional registry")
     clock.advance(days=-10)
     facilities = load_facilities(
         runtime,
@@ -107,7 +107,7 @@ def registry(runtime, relay, clock):
 
 
 def _edit(runtime, hpr_id: str, **changes: Any):
-    from healthstack.professionals.editing import ProfessionalChanges, update_professional
+    from healthstack.network.hpr.editing import ProfessionalChanges, update_professional
 
     with unit_of_work(runtime.session_factory) as s:
         return update_professional(
@@ -120,7 +120,7 @@ def _edit(runtime, hpr_id: str, **changes: Any):
 
 
 def _verify(runtime, hpr_id: str) -> None:
-    from healthstack.professionals.verification import verify_professional
+    from healthstack.network.hpr.verification import verify_professional
 
     with unit_of_work(runtime.session_factory) as s:
         verify_professional(s, runtime=runtime, ctx=_staff(Role.REGISTRY_VERIFIER), hpr_id=hpr_id)
@@ -169,7 +169,7 @@ def test_a_resubmitted_doctor_leaves_at_once_and_counts_again(runtime, relay, cl
 
 
 def test_a_verified_doctor_who_moves_moves_at_once(runtime, relay, clock, registry):
-    from healthstack.professionals.credentials import WorkplaceInput
+    from healthstack.network.hpr.credentials import WorkplaceInput
 
     doctor = registry["doctor"]
     clock.advance(days=1)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from healthstack.jobs.relay import drain, relay_once
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus, enqueue
+from healthstack.kernel.relay import drain, relay_once
+from healthstack.kernel.uow import unit_of_work
 
 
 def _enqueue(runtime, topic="t", max_attempts=3):

@@ -10,14 +10,15 @@ from datetime import timedelta
 
 import pytest
 
-from healthstack.abha.auth import patient_context
-from healthstack.consent.models import ConsentArtefact, ConsentRequest
-from healthstack.integrations.abdm import messages as m
+from healthstack.facility.records import hiu
+from healthstack.facility.records.models import HiuConsentRequest, HiuReceivedRecord
 from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import NotFound, PermissionDenied
-from healthstack.records import hiu, phr
-from healthstack.records.models import HiuConsentRequest, HiuReceivedRecord
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.auth import patient_context
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest
+from healthstack.phr import own_records as phr
+from healthstack.protocol.abdm import messages as m
 from tests.factories_hie import (
     PATIENT_ADDRESS,
     Exchange,

@@ -10,21 +10,21 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from healthstack.facilities.models import Facility
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Role, system_context
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.outbox import OutboxMessage
-from healthstack.professionals.bulk import ProfessionalSeed, bulk_load_professionals
-from healthstack.professionals.models import (
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.hfr.models import Facility
+from healthstack.network.hpr.bulk import ProfessionalSeed, bulk_load_professionals
+from healthstack.network.hpr.models import (
     Professional,
     ProfessionalQualification,
     ProfessionalVersion,
     ProfessionalWorkplace,
 )
-from healthstack.professionals.numbers import HprIdPermutation, allocated_count, reserve
-from healthstack.professionals.service import (
+from healthstack.network.hpr.numbers import HprIdPermutation, allocated_count, reserve
+from healthstack.network.hpr.service import (
     find_by_council_number,
     find_by_mobile,
     search_by_name_and_birth_year,

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from healthstack.integrations.abdm import messages as m
+from healthstack.protocol.abdm import messages as m
 from healthstack.seed import records as samples
 from tests.contract.test_abdm_messages import (  # noqa: F401 - fixtures
     _link_token_schemas,

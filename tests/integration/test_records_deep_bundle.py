@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from healthstack.kernel import fidelius
+from healthstack.protocol.abdm import fidelius
 from tests.factories_records import FakeCm, grant, push_headers, records_settings, seed_hip
 from tests.integration.test_records_exchange import received
 

@@ -17,16 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.integrations.abdm import messages as m
-from healthstack.jobs.worker import SCHEDULE
-from healthstack.kernel import fidelius
-from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Actor, ActorKind, Role
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.errors import NotFound
-from healthstack.records import hiu
-from healthstack.records.exceptions import ConsentRefused
-from healthstack.records.models import (
+from healthstack.facility.records import hiu
+from healthstack.facility.records.exceptions import ConsentRefused
+from healthstack.facility.records.models import (
     HipConsentArtefact,
     HipDataTransfer,
     HipTransferPage,
@@ -35,6 +28,13 @@ from healthstack.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
+from healthstack.jobs.worker import SCHEDULE
+from healthstack.kernel.audit import AuditEvent
+from healthstack.kernel.context import Actor, ActorKind, Role
+from healthstack.kernel.errors import NotFound
+from healthstack.kernel.uow import unit_of_work
+from healthstack.protocol.abdm import fidelius
+from healthstack.protocol.abdm import messages as m
 from healthstack.seed import records as samples
 from tests.factories_records import (
     DOCTOR_ACTOR as DOCTOR,
@@ -446,7 +446,7 @@ def test_the_hip_sends_only_consented_types_contexts_and_dates(runtime, cm, cloc
     assert answer["hiRequest"]["sessionStatus"] == "ACKNOWLEDGED"
     with unit_of_work(runtime.session_factory) as s:
         [page] = s.scalars(select(HipTransferPage)).all()
-        from healthstack.records.models import HealthDocument
+        from healthstack.facility.records.models import HealthDocument
 
         docs = [s.get(HealthDocument, e["document"]) for e in page.entries]
     # The old visit's prescription is outside the requested 200 days; the lab report and
@@ -565,7 +565,7 @@ def test_the_push_endpoint_refuses_unknown_transactions_and_takes_each_pages_key
     # Page 2 with key material of its own (ABDM asks for key material on every page,
     # never that it stays the same): decrypted with its own keys.
     with unit_of_work(runtime.session_factory) as s:
-        from healthstack.records.models import HealthDocument
+        from healthstack.facility.records.models import HealthDocument
 
         bundle = s.scalars(select(HealthDocument.bundle)).first()
     data = json.dumps(bundle).encode()
@@ -593,7 +593,7 @@ def test_pages_of_another_deployments_hip_come_from_one_bridge(runtime, cm, cloc
     g = grant(cm, runtime, clock, hip, forward=False, hip_here=False)
     hiu_key = fidelius.WireKeyMaterial.from_dict(g.hi_request["hiRequest"]["keyMaterial"])
     with unit_of_work(runtime.session_factory) as s:
-        from healthstack.records.models import HealthDocument
+        from healthstack.facility.records.models import HealthDocument
 
         bundle = s.scalars(select(HealthDocument.bundle)).first()
     data = json.dumps(bundle).encode()

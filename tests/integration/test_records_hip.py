@@ -12,20 +12,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from healthstack.integrations.abdm import messages as m
-from healthstack.integrations.sms import SMS_TOPIC, sent_to
-from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.db import unit_of_work
-from healthstack.kernel.outbox import OutboxMessage
-from healthstack.records import care_contexts as cc
-from healthstack.records.exceptions import DocumentInvalid
-from healthstack.records.models import (
+from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records.exceptions import DocumentInvalid
+from healthstack.facility.records.models import (
     CareContext,
     FacilityPatient,
     HealthDocument,
     HipConsentArtefact,
     LinkStatus,
 )
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
+from healthstack.kernel.audit import AuditEvent
+from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
+from healthstack.protocol.abdm import messages as m
 from healthstack.seed import records as samples
 from tests.factories_records import (
     HIP_A,
@@ -544,7 +544,7 @@ def test_a_forged_artefact_is_refused_audited_and_not_kept(runtime, cm, clock, f
 
 
 def test_an_abha_opt_out_ends_the_patients_artefacts(runtime, cm, clock):
-    from healthstack.records.hip import forget_patient
+    from healthstack.facility.records.hip import forget_patient
 
     detail = _detail(cm, clock)
     cm.notify_hip(detail)

@@ -10,15 +10,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from stdnum import luhn
 
-from healthstack.abha.address import parse_address
-from healthstack.abha.enrolment import aadhaar_hash, find_account_by_aadhaar_hash
-from healthstack.abha.models import AbhaAccount, AbhaAddress
-from healthstack.abha.names import name_key, split_name
-from healthstack.abha.numbers import NumberPermutation, allocate, allocated_count
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.db import is_postgres, unit_of_work
+from healthstack.kernel.db import is_postgres
 from healthstack.kernel.errors import Conflict
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.address import parse_address
+from healthstack.network.abha.enrolment import aadhaar_hash, find_account_by_aadhaar_hash
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
+from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.numbers import NumberPermutation, allocate, allocated_count
 from healthstack.seed.generator import iter_residents, make_plan
 from healthstack.seed.loader import seed_state
 

@@ -12,23 +12,23 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from healthstack.abha.models import AbhaAccount
-from healthstack.compliance.models import RosterEntry
-from healthstack.compliance.service import open_campaigns
-from healthstack.facilities.models import (
+from healthstack.integrations.aadhaar.models import KycResident
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.hfr.models import (
     Facility,
     FacilityMasterEntry,
     FacilityMasterImport,
     FacilityMasterMatch,
 )
-from healthstack.facilities.names import name_key
-from healthstack.facilities.reconcile import public_facility_coverage
-from healthstack.integrations.aadhaar.models import KycResident
-from healthstack.kernel.db import unit_of_work
-from healthstack.monitoring.aggregates import after_seed
-from healthstack.monitoring.service import Scope, summary
-from healthstack.monitoring.targets import targets_in_force
-from healthstack.professionals.models import Professional, ProfessionalWorkplace
+from healthstack.network.hfr.names import name_key
+from healthstack.network.hfr.reconcile import public_facility_coverage
+from healthstack.network.hpr.models import Professional, ProfessionalWorkplace
+from healthstack.programme.compliance.models import RosterEntry
+from healthstack.programme.compliance.service import open_campaigns
+from healthstack.programme.monitoring.aggregates import after_seed
+from healthstack.programme.monitoring.service import Scope, summary
+from healthstack.programme.monitoring.targets import targets_in_force
 from healthstack.seed import jk
 from healthstack.seed.generator import make_plan
 from healthstack.seed.loader import seed_state

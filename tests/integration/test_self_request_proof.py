@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from healthstack.abha.auth import issue_self_request_token, issue_user_tokens
-from healthstack.consent.models import ConsentArtefact, ConsentRequest
-from healthstack.integrations.abdm import messages as m
+from healthstack.facility.records.models import HiuConsentRequest, HiuReceivedRecord
 from healthstack.integrations.abdm.client import stamp
 from healthstack.kernel.context import Role
-from healthstack.kernel.fidelius import generate_key_material
-from healthstack.records.models import HiuConsentRequest, HiuReceivedRecord
+from healthstack.network.abha.auth import issue_self_request_token, issue_user_tokens
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest
+from healthstack.protocol.abdm import messages as m
+from healthstack.protocol.abdm.fidelius import generate_key_material
 from tests.factories_hie import (
     CLIENT_ID,
     GATEWAY_URL,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from healthstack.integrations.sms import PURGED_TEXT, SMS_TOPIC, is_otp, send_sms
 from healthstack.jobs.worker import Worker
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import OutboxMessage
+from healthstack.kernel.uow import unit_of_work
 
 MOBILE = "9876500011"
 OTP_TEXT = "483920 is your OTP to create your ABHA. It is valid for 10 minutes."

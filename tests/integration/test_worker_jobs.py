@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from healthstack.abha.models import OtpTransaction
 from healthstack.jobs.worker import Worker
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import OtpTransaction
 
 
 def _txn(runtime, *, expired_days_ago: float, locked_for: timedelta | None = None) -> uuid.UUID:
@@ -57,7 +57,7 @@ def test_purge_runs_when_due_and_keeps_what_is_still_needed(runtime):
 
 
 def test_applied_event_ids_are_forgotten_after_a_week(runtime):
-    from healthstack.monitoring.models import AppliedEvent
+    from healthstack.programme.monitoring.models import AppliedEvent
 
     now = runtime.clock.now()
     with unit_of_work(runtime.session_factory) as s:

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from healthstack.abha.address import (
+from healthstack.kernel.errors import ValidationFailed
+from healthstack.network.abha.address import (
     MAX_LENGTH,
     MIN_LENGTH,
     full_address,
@@ -15,8 +16,7 @@ from healthstack.abha.address import (
     parse_address,
     suggestions,
 )
-from healthstack.abha.models import AbhaAccount, AbhaAddress
-from healthstack.kernel.errors import ValidationFailed
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 
 SFX = "sbx"
 

@@ -11,11 +11,11 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from healthstack.abha import card
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import NotFound, ValidationFailed
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha import card
 from tests.conftest import FACILITY_A
 from tests.factories_card import make_account
 

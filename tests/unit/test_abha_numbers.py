@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum import luhn
 
-from healthstack.abha.numbers import (
+from healthstack.network.abha.numbers import (
     DOMAIN,
     BulkNumberPermutation,
     NumberPermutation,

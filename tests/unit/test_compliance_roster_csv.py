@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from healthstack.compliance.roster import parse_roster_csv
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.programme.compliance.roster import parse_roster_csv
 from tests.factories_compliance import roster_csv, row
 
 

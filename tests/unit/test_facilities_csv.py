@@ -7,9 +7,9 @@ import codecs
 
 import pytest
 
-from healthstack.facilities.master import MAX_FILE_BYTES, parse_master_csv
 from healthstack.kernel.errors import ValidationFailed
-from healthstack.kernel.imports import decode_csv
+from healthstack.kernel.tabular_import import decode_csv
+from healthstack.network.hfr.master import MAX_FILE_BYTES, parse_master_csv
 
 HEADER = "state_code,name,type,district,sub_district,ownership,department\n"
 GOOD = (

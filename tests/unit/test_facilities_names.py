@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from healthstack.facilities import hfr_ids
-from healthstack.facilities.enums import FacilityType
-from healthstack.facilities.names import (
+from healthstack.kernel.errors import ValidationFailed
+from healthstack.kernel.ids import parse_hfr_id
+from healthstack.network.hfr import hfr_ids
+from healthstack.network.hfr.enums import FacilityType
+from healthstack.network.hfr.names import (
     canonical_tokens,
     check_facility_name,
     distinctive_key,
@@ -15,8 +17,6 @@ from healthstack.facilities.names import (
     name_key,
     similarity,
 )
-from healthstack.kernel.errors import ValidationFailed
-from healthstack.kernel.ids import parse_hfr_id
 
 
 @pytest.mark.parametrize(

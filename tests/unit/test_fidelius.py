@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healthstack.kernel import fidelius as f
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.protocol.abdm import fidelius as f
 from tests.conftest import shared_path
 
 Aff = tuple[int, int] | None  # an affine point, None for infinity

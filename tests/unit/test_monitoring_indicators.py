@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from healthstack.jobs.relay import handler_for
-from healthstack.monitoring import indicators
-from healthstack.monitoring.events import EVENT_TOPICS, day_of, parse_day
-from healthstack.monitoring.indicators import (
+from healthstack.kernel.events import EVENT_TOPICS, day_of, parse_day
+from healthstack.kernel.relay import handler_for
+from healthstack.programme.monitoring import indicators
+from healthstack.programme.monitoring.indicators import (
     INDICATORS,
     Count,
     Enter,
@@ -18,8 +18,8 @@ from healthstack.monitoring.indicators import (
     district_of,
     first_facility,
 )
-from healthstack.monitoring.pages import indian
-from healthstack.monitoring.service import percent_of
+from healthstack.programme.monitoring.pages import indian
+from healthstack.programme.monitoring.service import percent_of
 
 IST = timezone(timedelta(hours=5, minutes=30))
 

@@ -7,15 +7,15 @@ from itertools import islice
 import pytest
 from stdnum import luhn
 
-from healthstack.abha.numbers import NumberPermutation
 from healthstack.kernel.errors import ValidationFailed
-from healthstack.professionals.address import (
+from healthstack.network.abha.numbers import NumberPermutation
+from healthstack.network.hpr.address import (
     candidate_handles,
     full_address,
     is_valid_handle,
     parse_hpr_address,
 )
-from healthstack.professionals.credentials import (
+from healthstack.network.hpr.credentials import (
     QualificationInput,
     check_category,
     check_council,
@@ -25,8 +25,8 @@ from healthstack.professionals.credentials import (
     registration_key,
     sector_of,
 )
-from healthstack.professionals.enums import COUNCILS, ROLES, SUBCATEGORIES, Category
-from healthstack.professionals.numbers import HprIdPermutation, format_hpr_id
+from healthstack.network.hpr.enums import COUNCILS, ROLES, SUBCATEGORIES, Category
+from healthstack.network.hpr.numbers import HprIdPermutation, format_hpr_id
 
 SECRET = "unit-test-secret"
 

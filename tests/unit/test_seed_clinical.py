@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import pytest
 
-from healthstack.records.documents.model import (
+from healthstack.protocol.fhir.documents.model import (
     Attachment,
     Concept,
     Condition,
@@ -36,7 +36,7 @@ from healthstack.records.documents.model import (
     Quantity,
     Wellness,
 )
-from healthstack.records.terminology import loinc, snomed
+from healthstack.protocol.fhir.terminology import loinc, snomed
 from healthstack.seed.clinical import Person, Profile, Visit, plan_patient
 
 IST = timezone(timedelta(hours=5, minutes=30))

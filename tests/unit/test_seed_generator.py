@@ -10,9 +10,9 @@ from itertools import chain
 import pytest
 from stdnum import verhoeff
 
-from healthstack.abha.address import parse_address
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import aadhaar_with_check_digit, normalise_aadhaar, normalise_mobile
+from healthstack.network.abha.address import parse_address
 from healthstack.seed import jk, names
 from healthstack.seed.generator import (
     FEMALE_PER_1000_MALE,

@@ -45,7 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     ),
     "professional.edit": frozenset({R.STATE_ADMIN, R.REGISTRY_VERIFIER, R.FACILITY_ADMIN}),
     "professional.verify": frozenset({R.REGISTRY_VERIFIER, R.STATE_ADMIN}),
-    # Compliance chasing (healthstack.compliance): reads scoped by reconcile.in_scope.
+    # Compliance chasing (healthstack.programme.compliance): reads scoped by reconcile.in_scope.
     "compliance.roster_import": frozenset({R.STATE_ADMIN}),
     "compliance.campaign": frozenset({R.STATE_ADMIN}),
     "compliance.review": frozenset({R.STATE_ADMIN, R.DISTRICT_OFFICER}),

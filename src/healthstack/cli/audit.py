@@ -13,7 +13,7 @@ import typer
 
 from healthstack.cli.common import cli_runtime
 from healthstack.kernel.audit_chain import SEAL_BATCH, ChainKey, seal, verify
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.web.timefmt import local_time
 
 app = typer.Typer(help="The audit trail's tamper-evident chain.", no_args_is_help=True)

@@ -22,7 +22,7 @@ from healthstack.cli.common import cli_runtime, console, require_development
 from healthstack.cli.kyc import residents_table, sample_residents, table_console
 from healthstack.cli.serve import HOST_HELP, PORT_HELP, listen_url, run_server, server_settings
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import Runtime
 from healthstack.seed.jk import STATE_LGD
 
@@ -129,7 +129,7 @@ def demo(
     with cli_runtime(settings) as rt:
         rows = ensure_demo_logins(rt)
         # The state HMIS as a bridge of this gateway; the seeded records' links queued.
-        from healthstack.records.demo import demo_patients, ensure_bridge, queue_pending_links
+        from healthstack.demo import demo_patients, ensure_bridge, queue_pending_links
 
         bridge = ensure_bridge(rt, also=(DEMO_FACILITY, DEMO_FACILITY_2))
         linking = queue_pending_links(rt)

@@ -59,7 +59,7 @@ def validate(
     ),
 ) -> None:
     """Validate FHIR document bundles against the NRCeS ABDM IG and the core rules."""
-    from healthstack.records.validation import IgPackageError, load_ig, validate_bundle
+    from healthstack.protocol.fhir.validation import IgPackageError, load_ig, validate_bundle
 
     package = None
     if not core_only:

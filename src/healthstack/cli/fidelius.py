@@ -22,8 +22,8 @@ from typing import Any, NoReturn
 
 import typer
 
-from healthstack.kernel import fidelius
 from healthstack.kernel.errors import ValidationFailed
+from healthstack.protocol.abdm import fidelius
 
 app = typer.Typer(
     help="ABDM health-data encryption (Fidelius): key material, encrypt, decrypt.",

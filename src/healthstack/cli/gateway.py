@@ -11,9 +11,9 @@ from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console
 from healthstack.cli.kyc import table_console
-from healthstack.gateway import service
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway import service
 
 app = typer.Typer(
     help="The ABDM gateway: bridges (clients) and their services.", no_args_is_help=True

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console, fail
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.logs import log_unexpected
+from healthstack.kernel.uow import unit_of_work
 
 log = logging.getLogger("healthstack.jobs")
 

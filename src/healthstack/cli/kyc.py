@@ -21,12 +21,12 @@ from rich.table import Table
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from healthstack.abha.models import AbhaAccount
 from healthstack.cli.common import cli_runtime, console, fail, require_development, settings_or_exit
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import record_access
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
 from healthstack.runtime import Runtime
 
 app = typer.Typer(

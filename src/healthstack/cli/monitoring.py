@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from healthstack.cli.common import cli_runtime, console
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 
 app = typer.Typer(help="The coverage dashboard's aggregates.", no_args_is_help=True)
 
@@ -18,7 +18,7 @@ def rebuild(
 ) -> None:
     """Recompute the dashboard's figures from the registries (after a bulk load; the
     worker also does it nightly)."""
-    from healthstack.monitoring.aggregates import rebuild as rebuild_aggregates
+    from healthstack.programme.monitoring.aggregates import rebuild as rebuild_aggregates
 
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         try:

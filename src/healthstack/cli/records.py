@@ -13,7 +13,7 @@ from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console
 from healthstack.cli.kyc import table_console
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 
 app = typer.Typer(help="Health records at the facility (care contexts, links).")
 
@@ -23,7 +23,7 @@ def link_pending(
     hip: str | None = typer.Option(None, help="Only this HIP (HFR id)."),
 ) -> None:
     """Queue the link of every pending care context through the gateway."""
-    from healthstack.records.demo import queue_pending_links
+    from healthstack.demo import queue_pending_links
 
     with cli_runtime() as rt:
         patients = queue_pending_links(rt, hip_id=hip)
@@ -36,7 +36,7 @@ def link_pending(
 @app.command("status")
 def status(hip: str | None = typer.Option(None, help="Only this HIP (HFR id).")) -> None:
     """Care contexts by link state."""
-    from healthstack.records.care_contexts import link_counts
+    from healthstack.facility.records.care_contexts import link_counts
 
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         counts = link_counts(session, hip)

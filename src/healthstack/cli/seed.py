@@ -65,7 +65,7 @@ def seed(
                 registries=registries,
             )
         if not result.skipped:
-            from healthstack.monitoring.aggregates import after_seed
+            from healthstack.programme.monitoring.aggregates import after_seed
 
             # The dashboard: district targets at this scale, figures rebuilt from the load.
             after_seed(rt.session_factory, clock=rt.clock, profile=plan.profile, scale=plan.scale)

@@ -75,14 +75,14 @@ def serve(
 
 def run_server(settings: Settings, *, workers: int = 1) -> None:
     """Serve on ``settings.host``:``settings.port`` (the database checked already)."""
-    from healthstack.web.app import create_app
+    from healthstack.app import create_app
 
     if workers > 1:
         # The worker processes read their settings from the environment.
         os.environ["HEALTHSTACK_HOST"] = settings.host
         os.environ["HEALTHSTACK_PORT"] = str(settings.port)
         uvicorn.run(
-            "healthstack.web.asgi:app",
+            "healthstack.asgi:app",
             host=settings.host,
             port=settings.port,
             workers=workers,

@@ -7,7 +7,7 @@ import typer
 from healthstack.accounts.service import create_staff
 from healthstack.cli.common import cli_runtime, console, fail
 from healthstack.kernel.context import Role
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from healthstack.cli.common import cli_runtime, console, fail
 from healthstack.kernel.clock import ist_date
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.uow import unit_of_work
 
 app = typer.Typer(help="Dashboard targets per district and indicator.", no_args_is_help=True)
 
@@ -24,8 +24,8 @@ def set_(
     ),
 ) -> None:
     """Set a district's target for an indicator (the earlier ones stay on record)."""
-    from healthstack.monitoring.service import district_name
-    from healthstack.monitoring.targets import set_target
+    from healthstack.programme.monitoring.service import district_name
+    from healthstack.programme.monitoring.targets import set_target
 
     start = None
     if valid_from:
@@ -54,8 +54,8 @@ def list_(
     indicator: str | None = typer.Option(None, help="Only this indicator."),
 ) -> None:
     """The targets in force today, per district."""
-    from healthstack.monitoring.service import check_indicator_key, district_name
-    from healthstack.monitoring.targets import targets_in_force
+    from healthstack.programme.monitoring.service import check_indicator_key, district_name
+    from healthstack.programme.monitoring.targets import targets_in_force
 
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         if indicator:

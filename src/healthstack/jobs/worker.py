@@ -14,20 +14,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from healthstack.abha.jobs import purge_expired_transactions
-from healthstack.compliance.escalation import run_escalation
-from healthstack.consent.consents import expire_due
-from healthstack.gateway import jobs as gateway_jobs
+from healthstack.facility.records import jobs as records_jobs
 from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway, purge_sms, sms_handler
-from healthstack.jobs.relay import Handler, relay_once
 from healthstack.kernel.audit_chain import seal_job
-from healthstack.kernel.db import unit_of_work
+from healthstack.kernel.events import EVENT_TOPICS
 from healthstack.kernel.logs import log_unexpected
-from healthstack.monitoring.aggregates import consumer, rebuild, reconcile_if_due
-from healthstack.monitoring.events import EVENT_TOPICS
-from healthstack.monitoring.jobs import purge_applied_events
-from healthstack.records import jobs as records_jobs
+from healthstack.kernel.relay import Handler, relay_once
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.jobs import purge_expired_transactions
+from healthstack.network.consent.consents import expire_due
+from healthstack.network.gateway import jobs as gateway_jobs
+from healthstack.programme.compliance.escalation import run_escalation
+from healthstack.programme.monitoring.aggregates import consumer, rebuild, reconcile_if_due
+from healthstack.programme.monitoring.jobs import purge_applied_events
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 

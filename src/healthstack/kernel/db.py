@@ -1,16 +1,14 @@
-"""Declarative base, engine and session factory, and the unit of work.
+"""Declarative base, column types, engine and session factory.
 
-One HTTP request, CLI command or job is one unit of work: ``unit_of_work`` commits
-on success and rolls back on any exception, so nothing is ever half written.
-Services only ``flush()``.
+One HTTP request, CLI command or job is one unit of work (``kernel.uow.unit_of_work``):
+it commits on success and rolls back on any exception, so nothing is ever half
+written. Services only ``flush()``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,27 +126,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-
-
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException as exc:
-        # A few domain errors must keep what was recorded before them (a wrong OTP
-        # counts as a try); they say so with ``commit_anyway``.
-        if getattr(exc, "commit_anyway", False):
-            session.commit()
-        else:
-            session.rollback()
-        from healthstack.kernel.audit import persist_failed  # audit imports this module
-
-        persist_failed(factory, exc)
-        raise
-    finally:
-        session.close()
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

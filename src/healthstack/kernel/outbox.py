@@ -1,7 +1,7 @@
 """Durable outbox rows, written in the caller's transaction.
 
 A change and the messages it causes (an SMS, later a gateway call) commit together or
-not at all. The worker (``healthstack.jobs.relay``) sends them after commit, with
+not at all. The worker (``healthstack.kernel.relay``) sends them after commit, with
 retries and backoff, and parks a message as ``dead`` after ``max_attempts``.
 """
 

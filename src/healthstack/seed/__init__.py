@@ -7,6 +7,6 @@ bulk loader that writes the KYC sandbox (``kyc_resident``) and the ABHA registry
 (``abha_account``, ``abha_address``) with COPY on PostgreSQL and batched inserts on
 SQLite.
 
-It does not own the tables it fills (``integrations.aadhaar`` and ``abha`` do), and it
+It does not own the tables it fills (``integrations.aadhaar`` and ``network.abha`` do), and it
 never takes part in a request: seeding is a CLI job (``healthstack seed``).
 """

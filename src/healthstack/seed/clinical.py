@@ -40,7 +40,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from PIL import Image
 
-from healthstack.records.documents.model import (
+from healthstack.protocol.fhir.documents.model import (
     Allergy,
     Attachment,
     CarePlan,
@@ -72,7 +72,7 @@ from healthstack.records.documents.model import (
     VaccineRecommendation,
     Wellness,
 )
-from healthstack.records.terminology import (
+from healthstack.protocol.fhir.terminology import (
     BLOOD_PRESSURE_PANEL,
     BODY_MEASUREMENTS,
     DIASTOLIC,

@@ -39,14 +39,14 @@ import sqlalchemy.exc
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from healthstack.abha.models import AbhaAccount
-from healthstack.abha.names import name_key, split_name
-from healthstack.abha.numbers import BulkNumberPermutation, reserve
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import record_access
 from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import Conflict, ValidationFailed
+from healthstack.kernel.uow import unit_of_work
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.numbers import BulkNumberPermutation, reserve
 from healthstack.runtime import Runtime
 from healthstack.seed.generator import (
     DEFAULT_SEED,

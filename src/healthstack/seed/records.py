@@ -14,7 +14,7 @@ facilities that run the state HMIS (the HIPs), so a doctor elsewhere can ask for
   wellness record; at the mobile-only facility an OPD visit with a consultation and
   scanned old records (HealthDocumentRecord). What is in them is clinically coherent
   for the patient's age and sex (``seed.clinical``). Every bundle goes through
-  ``records.care_contexts.add_document`` (validated like any other record).
+  ``facility.records.care_contexts.add_document`` (validated like any other record).
 
 Linking is *not* done here: the consent manager's tables are not ours to write, and the
 gateway is not registered yet when the seed runs. Care contexts with a known ABHA are
@@ -37,8 +37,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext
-from healthstack.records.documents.bundle import seeded_ids
-from healthstack.records.documents.model import (
+from healthstack.protocol.fhir.documents.bundle import seeded_ids
+from healthstack.protocol.fhir.documents.model import (
     DischargeSummary,
     HealthDocuments,
     ImagingReport,
@@ -51,7 +51,7 @@ from healthstack.records.documents.model import (
     RecordContent,
     Wellness,
 )
-from healthstack.records.terminology import EncounterClass
+from healthstack.protocol.fhir.terminology import EncounterClass
 from healthstack.runtime import Runtime
 from healthstack.seed import clinical
 from healthstack.seed.clinical import Person, Profile, plan_patient
@@ -132,7 +132,7 @@ def health_documents(rng: random.Random, at: datetime) -> HealthDocuments:
 
 
 def _hips(session: Session) -> list[tuple[str, str]]:
-    from healthstack.facilities.models import Facility
+    from healthstack.network.hfr.models import Facility
 
     rows = session.execute(
         select(Facility.hfr_id, Facility.name)
@@ -144,7 +144,7 @@ def _hips(session: Session) -> list[tuple[str, str]]:
 
 
 def _doctor(session: Session, hfr_id: str, n: int) -> Practitioner:
-    from healthstack.professionals.models import Professional, ProfessionalWorkplace
+    from healthstack.network.hpr.models import Professional, ProfessionalWorkplace
 
     row = session.execute(
         select(Professional.hpr_id, Professional.name)
@@ -168,7 +168,7 @@ def _years_ago(today: date, years: int) -> date:
 
 def _patients(session: Session, now: datetime) -> list[Any]:
     """The first ``ADULTS`` adults and ``CHILDREN`` school-age children with a mobile."""
-    from healthstack.abha.models import AbhaAccount
+    from healthstack.network.abha.models import AbhaAccount
 
     def first(limit: int, *where: Any) -> list[Any]:
         return list(
@@ -212,7 +212,7 @@ def _address(account: Any, cm_id: str) -> str:
 def seed_records(session: Session, runtime: Runtime, *, seed: int = 42) -> RecordsSeedResult:
     """Seed the demo's facility records in the caller's transaction (see the module
     docstring). Nothing is seeded when there are no HMIS facilities or ABHA holders."""
-    from healthstack.records import care_contexts as cc
+    from healthstack.facility.records import care_contexts as cc
 
     result = RecordsSeedResult()
     now = runtime.clock.now()

@@ -11,7 +11,7 @@ accounts follow the scale). At scale 1 the dashboard then reads the review's fig
   dispensaries and sub-centres shared out over the districts by Census 2011 population
   (largest remainder). Services and beds follow the type; the 105 largest (by type,
   then beds) run the state HMIS. Names are unique after the registry's folding
-  (``facilities.names.name_key``): a place name repeats across districts only with
+  (``network.hfr.names.name_key``): a place name repeats across districts only with
   the district appended.
 - Private facilities (``PRIVATE_TOTAL``): clinics, nursing homes, laboratories,
   imaging centres and pharmacies in the district towns.
@@ -56,20 +56,20 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from healthstack.compliance import roster as compliance_roster
-from healthstack.compliance.reconcile import link_counts
-from healthstack.compliance.service import open_campaign
-from healthstack.facilities import master as facility_master
-from healthstack.facilities.bulk import bulk_load_facilities
-from healthstack.facilities.enums import FacilityType, Ownership, Service, SystemOfMedicine
-from healthstack.facilities.names import name_key
-from healthstack.facilities.reconcile import reconcile_master
-from healthstack.facilities.service import FacilityDetails
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.context import system_context
-from healthstack.monitoring.targets import SEED_VALID_FROM, set_target
-from healthstack.professionals.bulk import ProfessionalSeed, bulk_load_professionals
-from healthstack.professionals.credentials import DetailsInput, QualificationInput, WorkplaceInput
+from healthstack.network.hfr import master as facility_master
+from healthstack.network.hfr.bulk import bulk_load_facilities
+from healthstack.network.hfr.enums import FacilityType, Ownership, Service, SystemOfMedicine
+from healthstack.network.hfr.names import name_key
+from healthstack.network.hfr.reconcile import reconcile_master
+from healthstack.network.hfr.service import FacilityDetails
+from healthstack.network.hpr.bulk import ProfessionalSeed, bulk_load_professionals
+from healthstack.network.hpr.credentials import DetailsInput, QualificationInput, WorkplaceInput
+from healthstack.programme.compliance import roster as compliance_roster
+from healthstack.programme.compliance.reconcile import link_counts
+from healthstack.programme.compliance.service import open_campaign
+from healthstack.programme.monitoring.targets import SEED_VALID_FROM, set_target
 from healthstack.runtime import Runtime
 from healthstack.seed import jk, names
 from healthstack.seed.generator import (
@@ -985,7 +985,7 @@ def seed_registries(
     seed: int = DEFAULT_SEED,
     facilities: SeededFacilities | None = None,
 ) -> RegistriesResult:
-    """Seed the profile's facilities (unless ``facilities`` were loaded already), state
+    """Seed the profile's facilities (unless ``network.hfr`` were loaded already), state
     master, professionals and their targets in the caller's transaction (flush only).
     Refuses (``ValidationFailed``, nothing kept by a caller that rolls back) when a
     generated row breaks a registry rule."""
@@ -1068,7 +1068,7 @@ def seed_registries(
                 set_by="seed",
                 clock=clock,
             )
-    if importlib.util.find_spec("healthstack.records") is not None:
+    if importlib.util.find_spec("healthstack.facility.records") is not None:
         # The demo's records at HMIS facilities (seed.records), when the facility side is there.
         from healthstack.seed.records import seed_records
 

@@ -16,8 +16,8 @@ from healthstack.accounts.service import LoginGuard, actor_for
 from healthstack.accounts.staff_admin import FacilityDirectory
 from healthstack.accounts.throttle import ThrottlePolicy
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Actor, ActorKind, Purpose, RequestContext
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.errors import AuthenticationRequired
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import Runtime
 
 STAFF_COOKIE = "hs_staff"

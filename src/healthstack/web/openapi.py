@@ -155,7 +155,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
     )
-    from healthstack.records.config import RecordsConfig
+    from healthstack.facility.records.config import RecordsConfig
 
     data_push = RecordsConfig().data_push_path
     paths: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthstack.kernel.errors import PermissionDenied
-from healthstack.records.documents.model import inline_type
+from healthstack.protocol.fhir.documents.model import inline_type
 
 
 def render(

@@ -15,10 +15,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from healthstack.gateway.accept import check_cm_id, parse_request_id, parse_timestamp, take_token
-from healthstack.gateway.exceptions import GatewayRateLimited, HeaderInvalid
-from healthstack.gateway.routing import canonical_json, digest, register_handler
-from healthstack.gateway.service import normalise_client_id, normalise_url
 from healthstack.integrations.abdm.callbacks import JwksCache
 from healthstack.integrations.abdm.client import (
     AbdmCallFailed,
@@ -29,6 +25,15 @@ from healthstack.integrations.abdm.client import (
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.kernel.clock import FrozenClock
 from healthstack.kernel.errors import ServiceUnavailable, ValidationFailed
+from healthstack.network.gateway.accept import (
+    check_cm_id,
+    parse_request_id,
+    parse_timestamp,
+    take_token,
+)
+from healthstack.network.gateway.exceptions import GatewayRateLimited, HeaderInvalid
+from healthstack.network.gateway.routing import canonical_json, digest, register_handler
+from healthstack.network.gateway.service import normalise_client_id, normalise_url
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -350,7 +355,7 @@ def test_loopback_unknown_host_and_inside_an_event_loop():
 
 def test_the_facility_side_checks_the_session_tokens_the_gateway_issues():
     """The HIU verifies a data push's session token without importing the gateway."""
-    from healthstack.gateway.service import ACCESS_AUDIENCE
     from healthstack.integrations.abdm.callbacks import SESSION_AUDIENCE, SESSION_TOKEN_TYPE
+    from healthstack.network.gateway.service import ACCESS_AUDIENCE
 
     assert (SESSION_AUDIENCE, SESSION_TOKEN_TYPE) == (ACCESS_AUDIENCE, "access")

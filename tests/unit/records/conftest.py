@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.validation import IgPackage, load_ig
+from healthstack.protocol.fhir.validation import IgPackage, load_ig
 from tests.conftest import shared_path
 
 IG_PARTS = ("fhir", "ig-6.0.0-definitions")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from PIL import Image
 
-from healthstack.records.fhir import (
+from healthstack.facility.records.fhir import (
     Allergy,
     Attachment,
     CarePlan,
@@ -53,7 +53,7 @@ from healthstack.records.fhir import (
     VaccineRecommendation,
     Wellness,
 )
-from healthstack.records.terminology import (
+from healthstack.protocol.fhir.terminology import (
     BLOOD_PRESSURE_PANEL,
     BODY_MEASUREMENTS,
     DIASTOLIC,

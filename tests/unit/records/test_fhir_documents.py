@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.fhir import (
+from healthstack.facility.records.fhir import (
     Attachment,
     Concept,
     Condition,
@@ -43,7 +43,7 @@ from healthstack.records.fhir import (
     record_type,
     seeded_ids,
 )
-from healthstack.records.terminology import (
+from healthstack.protocol.fhir.terminology import (
     ABHA_SYSTEM,
     HFR_SYSTEM,
     HPR_SYSTEM,

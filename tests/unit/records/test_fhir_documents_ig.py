@@ -1,6 +1,6 @@
 """Every record type the builders make validates against the NRCeS IG 6.0.0 package.
 
-Uses the IG validator (``healthstack.records.validation``) with the IG's definitions from
+Uses the IG validator (``healthstack.protocol.fhir.validation``) with the IG's definitions from
 ../shared/abdm (the ``ig`` fixture skips when they are absent). A bundle must come out
 with no errors and no warnings, and the check must be live: the same bundle with one IG
 rule broken fails.
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.fhir import build_document, seeded_ids
-from healthstack.records.validation import IgPackage, Severity, validate_bundle
+from healthstack.facility.records.fhir import build_document, seeded_ids
+from healthstack.protocol.fhir.validation import IgPackage, Severity, validate_bundle
 from tests.unit.records import document_samples as s
 
 NAMES = [name for name, _, _ in s.SAMPLES]

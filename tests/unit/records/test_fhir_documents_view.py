@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from fastapi.templating import Jinja2Templates
 
-from healthstack.records.fhir import (
+from healthstack.app import WEB_DIR
+from healthstack.facility.records.fhir import (
     AttachmentNotFound,
     Patient,
     RecordType,
@@ -27,7 +28,6 @@ from healthstack.records.fhir import (
     read_document,
     seeded_ids,
 )
-from healthstack.web.app import WEB_DIR
 from tests.conftest import shared_path
 from tests.unit.records import document_samples as s
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.validation import Severity, ValidationReport, validate_bundle
+from healthstack.protocol.fhir.validation import Severity, ValidationReport, validate_bundle
 from tests.unit.records import bundles as b
 
 

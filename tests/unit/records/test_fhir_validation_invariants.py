@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.validation import IgPackage
-from healthstack.records.validation.invariants import InvariantEngine
-from healthstack.records.validation.native_invariants import NATIVE, native_for
-from healthstack.records.validation.snapshot import Constraint
+from healthstack.protocol.fhir.validation import IgPackage
+from healthstack.protocol.fhir.validation.invariants import InvariantEngine
+from healthstack.protocol.fhir.validation.native_invariants import NATIVE, native_for
+from healthstack.protocol.fhir.validation.snapshot import Constraint
 
 CLIN = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from healthstack.records.validation import IgPackage, IgPackageError, default_ig, load_ig
+from healthstack.protocol.fhir.validation import IgPackage, IgPackageError, default_ig, load_ig
 
 RECORDS = {
     "371530004": "OPConsultRecord",

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from healthstack.records.validation import IgPackage, Severity, ValidationReport, validate_bundle
+from healthstack.protocol.fhir.validation import (
+    IgPackage,
+    Severity,
+    ValidationReport,
+    validate_bundle,
+)
 from tests.unit.records import bundles as b
 from tests.unit.records.conftest import add_slice, element, structure_definition
 

@@ -9,8 +9,8 @@ every callback received), and the verification of inbound callbacks for the faci
 bridge routes (gateway JWT through the gateway's JWKS, TIMESTAMP window, REQUEST-ID
 replay guard), in every mode.
 
-Does not own: what the calls and callbacks mean (``records``), or the network side
-(``gateway``), which it reaches only over HTTP.
+Does not own: what the calls and callbacks mean (``facility.records``), or the network side
+(``network.gateway``), which it reaches only over HTTP.
 
 Public API: ``enqueue_call``, ``find_context``, ``verify_callback`` /
 ``VerifiedCallback`` (a FastAPI dependency), ``CallbackContext``, ``AbdmClient``,

@@ -257,7 +257,7 @@ def demo_secret_path(settings: Settings) -> Path:
 
 def client_secret(settings: Settings) -> str:
     """The bridge's client secret: ``HEALTHSTACK_ABDM_CLIENT_SECRET``; left at the
-    placeholder in development, the one the demo generated (``records.demo``), when
+    placeholder in development, the one the demo generated (``demo``), when
     there is one. Outside development the placeholder stays (and is refused)."""
     secret = settings.abdm.client_secret.get_secret_value()
     if secret != DEV_SECRET_PLACEHOLDER or not settings.is_development:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from healthstack.integrations.abdm.client import AbdmCallFailed, AbdmCallRejected, abdm_client
 from healthstack.integrations.abdm.models import AbdmMessage, CallStatus, Direction
-from healthstack.kernel.db import unit_of_work
 from healthstack.kernel.outbox import enqueue
+from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import Runtime
 
 SEND_TOPIC = "abdm.send"

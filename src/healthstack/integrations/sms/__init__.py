@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from healthstack.jobs.relay import Delivered
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.ids import mask_mobile
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus, enqueue
+from healthstack.kernel.relay import Delivered
 
 SMS_TOPIC = "sms.send"
 # An OTP's text stays this long after it is sent, then it is removed.

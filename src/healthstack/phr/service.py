@@ -1,0 +1,413 @@
+"""What the patient's PHR does, for the logged-in ABHA holder (the JSON API in
+``network.consent.router`` and the PHR pages both call these).
+
+Every function takes the patient's ``RequestContext`` (``network.abha.auth.patient_context``)
+and their ``AbhaAccount``, acts only on what belongs to that account (another
+patient's consent or link transaction is 'not found'), audits every read and write of
+PHI, and returns plain dicts in the API's camelCase shape:
+
+- ``list_facilities`` (HIPs one can search), ``linked_facilities``;
+- ``discover`` → ``link_status`` (poll) → ``link`` (the HIP sends an OTP) →
+  ``confirm`` (a wrong OTP shows as error ABDM-1035 in ``link_status``);
+- ``consent_list`` (by status: REQUESTED = pending, GRANTED, DENIED, REVOKED,
+  EXPIRED), ``consent_detail``, ``approve`` (``GrantChoice`` per facility, with the
+  consent PIN), ``deny``, ``revoke``;
+- ``delete_account``: the ABHA deleted by OTP, and its consents ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.context import RequestContext
+from healthstack.kernel.errors import ValidationFailed
+from healthstack.network.abha import profile
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.consent import consents, linking
+from healthstack.network.consent.consents import GrantChoice, artefact_status, effective_status
+from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
+from healthstack.network.consent.protocol import hip_name
+from healthstack.network.gateway.enums import ServiceType
+from healthstack.network.gateway.models import GatewayBridge, GatewayService
+from healthstack.protocol.abdm import messages as m
+from healthstack.runtime import Runtime
+
+__all__ = [
+    "GrantChoice",
+    "approve",
+    "confirm",
+    "consent_detail",
+    "consent_list",
+    "delete_account",
+    "deny",
+    "discover",
+    "link",
+    "link_status",
+    "linked_facilities",
+    "list_facilities",
+    "revoke",
+]
+
+STATUSES = frozenset(s.value for s in m.ConsentStatus)
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return m.abdm_timestamp(value) if value is not None else None
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, str | None]:
+    return {i: hip_name(session, i) for i in sorted(ids)}
+
+
+# --------------------------------------------------------------------------- facilities
+
+
+def list_facilities(session: Session) -> list[dict[str, Any]]:
+    """The HIPs connected to the network, for the patient to search (no PHI)."""
+    rows = session.scalars(
+        select(GatewayService)
+        .join(GatewayBridge, GatewayService.bridge_id == GatewayBridge.id)
+        .where(
+            GatewayService.service_type == ServiceType.HIP.value,
+            GatewayService.is_active.is_(True),
+            GatewayBridge.is_active.is_(True),
+        )
+        .order_by(GatewayService.name)
+    )
+    return [{"id": s.service_id, "name": s.name} for s in rows]
+
+
+def linked_facilities(
+    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+) -> list[dict[str, Any]]:
+    """The patient's linked facilities with their care contexts."""
+    links = linking.links_of(session, account)
+    names = _names(session, {link.hip_id for link in links})
+    by_hip: dict[str, dict[str, Any]] = {}
+    for link in links:
+        entry = by_hip.setdefault(
+            link.hip_id,
+            {"hip": {"id": link.hip_id, "name": names[link.hip_id]}, "patients": []},
+        )
+        entry["patients"].append(
+            {
+                "referenceNumber": link.patient_reference,
+                "linkedVia": link.linked_via,
+                "careContexts": [
+                    {
+                        "referenceNumber": cc.reference,
+                        "display": cc.display,
+                        "hiTypes": list(cc.hi_types),
+                        "linkedAt": _stamp(cc.linked_at),
+                        "dataAddedAt": _stamp(cc.data_added_at),
+                    }
+                    for cc in link.care_contexts
+                ],
+            }
+        )
+    record_access(
+        session,
+        ctx,
+        action="phr.links.read",
+        resource_type="abha_account",
+        resource_id=str(account.public_id),
+        clock=runtime.clock,
+    )
+    return list(by_hip.values())
+
+
+# --------------------------------------------------------------------------- discovery and linking
+
+
+def _txn_view(session: Session, runtime: Runtime, txn: LinkTransaction) -> dict[str, Any]:
+    step, error = linking.transaction_outcome(txn, runtime)
+    return {
+        "transactionId": str(txn.public_id),
+        "hip": {"id": txn.hip_id, "name": hip_name(session, txn.hip_id)},
+        "status": step,
+        "patient": txn.discovered or [],
+        "matchedBy": txn.matched_by or [],
+        "chosen": txn.chosen or [],
+        "otpExpiresAt": _stamp(txn.otp_expires_at),
+        "error": error,
+        "createdAt": _stamp(txn.created_at),
+        "updatedAt": _stamp(txn.updated_at),
+    }
+
+
+def discover(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    hip_id: str,
+    record_number: str | None = None,
+) -> dict[str, Any]:
+    """Search one HIP for the patient's records; poll ``link_status`` for the answer.
+    ``record_number``: the patient's hospital number there, if they know it."""
+    unverified = (
+        [m.Identifier(type=m.IdentifierType.MR.value, value=record_number.strip())]
+        if record_number and record_number.strip()
+        else []
+    )
+    txn = linking.start_discovery(
+        session, ctx, runtime, account=account, hip_id=hip_id.strip(), unverified=unverified
+    )
+    return _txn_view(session, runtime, txn)
+
+
+def link_status(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    transaction_id: str,
+) -> dict[str, Any]:
+    with audited(
+        session,
+        ctx,
+        action="phr.link.read",
+        resource_type="link_transaction",
+        resource_id=str(transaction_id)[:64],
+        clock=runtime.clock,
+    ):
+        txn = linking.own_transaction(session, account, transaction_id)
+    return _txn_view(session, runtime, txn)
+
+
+def link(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    transaction_id: str,
+    references: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Link the chosen care contexts (all found, if none named); the HIP sends an OTP."""
+    txn = linking.request_link(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        transaction_id=transaction_id,
+        references=references,
+    )
+    return _txn_view(session, runtime, txn)
+
+
+def confirm(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    transaction_id: str,
+    otp: str,
+) -> dict[str, Any]:
+    txn = linking.confirm_link(
+        session, ctx, runtime, account=account, transaction_id=transaction_id, otp=otp
+    )
+    return _txn_view(session, runtime, txn)
+
+
+# --------------------------------------------------------------------------- consents
+
+
+def _artefact_view(
+    artefact: ConsentArtefact, names: dict[str, str | None], now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": str(artefact.public_id),
+        "status": artefact_status(artefact, now),
+        "hip": {"id": artefact.hip_id, "name": names.get(artefact.hip_id)},
+        "hiTypes": list(artefact.hi_types),
+        "careContexts": artefact.detail.get("careContexts", []),
+        "dateRange": {"from": _stamp(artefact.date_from), "to": _stamp(artefact.date_to)},
+        "dataEraseAt": _stamp(artefact.expires_at),
+        "createdAt": _stamp(artefact.created_at),
+        "revokedAt": _stamp(artefact.revoked_at),
+    }
+
+
+def _request_view(session: Session, runtime: Runtime, req: ConsentRequest) -> dict[str, Any]:
+    now = runtime.clock.now()
+    hiu = session.scalar(
+        select(GatewayService).where(
+            GatewayService.service_id == req.hiu_id,
+            GatewayService.service_type == ServiceType.HIU.value,
+        )
+    )
+    ids = {a.hip_id for a in req.artefacts}
+    if req.hip_id:
+        ids.add(req.hip_id)
+    names = _names(session, ids)
+    return {
+        "id": str(req.public_id),
+        "status": effective_status(req, now),
+        "hiu": {"id": req.hiu_id, "name": hiu.name if hiu else None},
+        "requester": req.requester,
+        "purpose": {"code": req.purpose_code, "text": req.purpose_text},
+        "hiTypes": list(req.hi_types),
+        "permission": {
+            "accessMode": req.access_mode,
+            "dateRange": {"from": _stamp(req.date_from), "to": _stamp(req.date_to)},
+            "dataEraseAt": _stamp(req.data_erase_at),
+            "frequency": req.frequency,
+        },
+        "hip": {"id": req.hip_id, "name": names.get(req.hip_id)} if req.hip_id else None,
+        "careContexts": req.care_contexts,
+        "createdAt": _stamp(req.created_at),
+        "decidedAt": _stamp(req.decided_at),
+        "consentArtefacts": [_artefact_view(a, names, now) for a in req.artefacts],
+    }
+
+
+def consent_list(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """The patient's consent requests, newest first; ``status`` filters on what the
+    patient sees (REQUESTED is 'pending')."""
+    wanted = status.strip().upper() if status else None
+    if wanted is not None and wanted not in STATUSES:
+        raise ValidationFailed(
+            "status must be one of " + ", ".join(sorted(STATUSES)) + ".", field="status"
+        )
+    rows = session.scalars(
+        select(ConsentRequest)
+        .where(ConsentRequest.account_id == account.id)
+        .order_by(ConsentRequest.created_at.desc(), ConsentRequest.id.desc())
+    )
+    now = runtime.clock.now()
+    views = [
+        _request_view(session, runtime, r)
+        for r in rows
+        if wanted is None or effective_status(r, now) == wanted
+    ]
+    record_access(
+        session,
+        ctx,
+        action="phr.consents.read",
+        resource_type="abha_account",
+        resource_id=str(account.public_id),
+        clock=runtime.clock,
+    )
+    return views
+
+
+def consent_detail(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    consent_request_id: str,
+) -> dict[str, Any]:
+    with audited(
+        session,
+        ctx,
+        action="phr.consent.read",
+        resource_type="consent_request",
+        resource_id=str(consent_request_id)[:64],
+        clock=runtime.clock,
+    ):
+        req = consents.own_request(session, account, consent_request_id)
+    return _request_view(session, runtime, req)
+
+
+def approve(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    consent_request_id: str,
+    choices: Sequence[GrantChoice],
+    pin: str | None,
+) -> dict[str, Any]:
+    """Grant with the patient's consent PIN (``network.consent.pin``)."""
+    consents.grant(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        consent_request_id=consent_request_id,
+        choices=choices,
+        pin=pin,
+    )
+    req = consents.own_request(session, account, consent_request_id)
+    return _request_view(session, runtime, req)
+
+
+def deny(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    consent_request_id: str,
+) -> dict[str, Any]:
+    req = consents.deny(
+        session, ctx, runtime, account=account, consent_request_id=consent_request_id
+    )
+    return _request_view(session, runtime, req)
+
+
+def delete_account(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    txn_id: str,
+    otp_value: str,
+) -> str:
+    """Delete the holder's ABHA with the OTP sent for it (``network.abha.profile``: the tombstone)
+    and end their consents (``consents.close_account``). ``otp_value`` is RSA-OAEP
+    encrypted, as the profile service takes it. Returns the message to show."""
+    # The OTP is checked first: a wrong one commits its counted try and nothing else.
+    deleted = profile.verify_profile_otp(
+        session,
+        runtime,
+        account=account,
+        scope=["abha-profile", "delete"],
+        txn_id=txn_id,
+        otp_value=otp_value,
+        ctx=ctx,
+    )
+    consents.close_account(session, ctx, runtime, account=account)
+    return deleted.message
+
+
+def revoke(
+    session: Session,
+    ctx: RequestContext,
+    runtime: Runtime,
+    *,
+    account: AbhaAccount,
+    consent_request_id: str,
+    artefact_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    consents.revoke(
+        session,
+        ctx,
+        runtime,
+        account=account,
+        consent_request_id=consent_request_id,
+        artefact_ids=artefact_ids,
+    )
+    req = consents.own_request(session, account, consent_request_id)
+    return _request_view(session, runtime, req)
