@@ -160,12 +160,26 @@ def prepare(url: str, data_dir: str, base: str, contexts: int, poll: float) -> d
     )
     with unit_of_work(rt.session_factory) as s:
         register_bridge(
-            s, system, rt, client_id=CLIENT_ID, name="Bench HMIS", url=base, secret=CLIENT_SECRET
+            s,
+            system,
+            client_id=CLIENT_ID,
+            name="Bench HMIS",
+            url=base,
+            secret=CLIENT_SECRET,
+            clock=rt.clock,
+            settings=rt.settings.gateway,
+            development=rt.settings.is_development,
         )
         for sid, name in ((HIP, "Bench District Hospital"), (HIU, "Bench Medical College")):
             for kind in ("HIP", "HIU"):
                 add_service(
-                    s, system, rt, client_id=CLIENT_ID, service_id=sid, service_type=kind, name=name
+                    s,
+                    system,
+                    client_id=CLIENT_ID,
+                    service_id=sid,
+                    service_type=kind,
+                    name=name,
+                    clock=rt.clock,
                 )
         account = _account(s, rt)
         user = create_staff(

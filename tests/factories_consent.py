@@ -290,11 +290,13 @@ def wire(runtime: Runtime, app: Any) -> FakeBridge:
         register_bridge(
             s,
             system_context(),
-            runtime,
             client_id=CLIENT_ID,
             name="J&K HMIS",
             url=f"http://{BRIDGE}",
             secret=SECRET,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         )
         for sid, kind, name in (
             (HIP_A, "HIP", "PHC Khag"),
@@ -305,11 +307,11 @@ def wire(runtime: Runtime, app: Any) -> FakeBridge:
             add_service(
                 s,
                 system_context(),
-                runtime,
                 client_id=CLIENT_ID,
                 service_id=sid,
                 service_type=kind,
                 name=name,
+                clock=runtime.clock,
             )
     return bridge
 
@@ -361,7 +363,14 @@ def set_pin(runtime: Runtime, account: AbhaAccount, pin: str = PIN) -> None:
     with unit_of_work(runtime.session_factory) as s:
         owner = s.get(AbhaAccount, account.id)
         assert owner is not None
-        pins.set_pin(s, patient_context(owner, request_id="test"), runtime, account=owner, pin=pin)
+        pins.set_pin(
+            s,
+            patient_context(owner, request_id="test"),
+            account=owner,
+            pin=pin,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+        )
 
 
 def address_of(account: AbhaAccount) -> str:

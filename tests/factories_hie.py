@@ -600,12 +600,14 @@ def gateway_callback(
     if authorization == "signed":
         if signer is None:
             token = callback_token(
-                hie.runtime,
+                hie.runtime.keyring,
                 audience=CLIENT_ID,
                 request_id=rid,
                 body_digest=hashlib.sha256(content).hexdigest(),
                 service_header=header if sid else None,
                 service_id=sid,
+                clock=hie.runtime.clock,
+                settings=hie.runtime.settings.gateway,
             )
         else:
             now = int(hie.runtime.clock.now().timestamp())

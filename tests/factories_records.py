@@ -181,12 +181,14 @@ class FakeCm:
         rid = request_id or str(uuid.uuid4())
         header, sid = ("X-HIP-ID", hip) if hip else ("X-HIU-ID", hiu)
         token = callback_token(
-            self.runtime,
+            self.runtime.keyring,
             audience=CLIENT_ID,
             request_id=rid,
             body_digest=hashlib.sha256(content).hexdigest(),
             service_header=header if sid else None,
             service_id=sid,
+            clock=self.runtime.clock,
+            settings=self.runtime.settings.gateway,
         )
         headers = {
             "Authorization": f"Bearer {token}",

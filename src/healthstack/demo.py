@@ -80,28 +80,31 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
     ctx = RequestContext(actor=DEMO_ACTOR, purpose=Purpose.ADMINISTRATION)
     added = 0
     with unit_of_work(runtime.session_factory) as session:
-        bridge = find_bridge(session, cfg.client_id)
+        bridge = find_bridge(session, client_id=cfg.client_id)
         created = bridge is None
         if bridge is None:
             register_bridge(
                 session,
                 ctx,
-                runtime,
                 client_id=cfg.client_id,
                 name=BRIDGE_NAME,
                 url=url,
                 secret=secret,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
+                development=runtime.settings.is_development,
             )
         elif bridge.url != url or not bridge.is_active or not secret_matches(bridge, secret):
             # An older demo registered it with the public placeholder: a new secret.
             update_bridge(
                 session,
                 ctx,
-                runtime,
                 client_id=cfg.client_id,
                 url=url,
                 is_active=True,
                 secret=None if secret_matches(bridge, secret) else secret,
+                clock=runtime.clock,
+                development=runtime.settings.is_development,
             )
         rows = session.execute(
             select(Facility.hfr_id, Facility.name).where(
@@ -113,15 +116,15 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
         # The PHR reads the patient's own records as an HIU of its own (records.phr).
         services.append((runtime.settings.consent.phr_hiu_id, ServiceType.HIU, PHR_NAME))
         for service_id, kind, name in services:
-            if find_service(session, service_id, kind) is None:
+            if find_service(session, service_id=service_id, service_type=kind) is None:
                 add_service(
                     session,
                     ctx,
-                    runtime,
                     client_id=cfg.client_id,
                     service_id=service_id,
                     service_type=kind,
                     name=name[:128],
+                    clock=runtime.clock,
                 )
                 added += 1
     source = (

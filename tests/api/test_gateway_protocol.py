@@ -48,21 +48,23 @@ def bridges(runtime):
             register_bridge(
                 s,
                 system_context(),
-                runtime,
                 client_id=cid,
                 name=cid,
                 url=f"http://{cid}.test",
                 secret=secret,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
+                development=runtime.settings.is_development,
             )
             for kind in ("HIP", "HIU"):
                 add_service(
                     s,
                     system_context(),
-                    runtime,
                     client_id=cid,
                     service_id=hip,
                     service_type=kind,
                     name="facility",
+                    clock=runtime.clock,
                 )
 
 
@@ -175,7 +177,14 @@ def test_refresh_grant(client, bridges, clock):
 def test_switched_off_bridge_gets_no_session_and_its_tokens_stop(client, bridges, runtime):
     token = session_for(client)["accessToken"]
     with unit_of_work(runtime.session_factory) as s:
-        update_bridge(s, system_context(), runtime, client_id="jk-hmis", is_active=False)
+        update_bridge(
+            s,
+            system_context(),
+            client_id="jk-hmis",
+            is_active=False,
+            clock=runtime.clock,
+            development=runtime.settings.is_development,
+        )
     assert error(client.post(ECHO, json={}, headers=headers(token))) == (401, "ABDM-1101")
     r = client.post(SESSIONS, json={"clientId": "jk-hmis", "clientSecret": SECRET})
     assert error(r) == (401, "ABDM-1103")
@@ -278,12 +287,15 @@ def test_required_headers_of_a_route(client, bridges, app, runtime):
         request: Request, session: DbSession, rt: RuntimeDep, body: Annotated[dict, Body()]
     ) -> Response:
         return accept(
-            request,
-            session=session,
-            runtime=rt,
+            session,
+            request=request,
             path=path,
             body=body,
             requires=("X-HIP-ID", "X-LINK-TOKEN"),
+            clock=rt.clock,
+            keyring=rt.keyring,
+            settings=rt.settings.gateway,
+            cm_id=rt.settings.abha.cm_id,
         ).response()
 
     app.include_router(router)

@@ -92,21 +92,23 @@ def identities(app, runtime, fuzz_client, make_staff) -> dict[str | None, Identi
         register_bridge(
             s,
             system_context(),
-            runtime,
             client_id=BRIDGE,
             name="Fuzz HMIS",
             url="http://fuzz-hmis.test",
             secret=BRIDGE_SECRET,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         )
         for kind in ("HIP", "HIU"):
             add_service(
                 s,
                 system_context(),
-                runtime,
                 client_id=BRIDGE,
                 service_id=SERVICE,
                 service_type=kind,
                 name="Fuzz facility",
+                clock=runtime.clock,
             )
     r = fuzz_client.post(
         "/api/hiecm/gateway/v3/sessions",
@@ -138,12 +140,14 @@ def identities(app, runtime, fuzz_client, make_staff) -> dict[str | None, Identi
     def callback_credentials(operation_id: str, headers: dict[str, str], body: bytes) -> dict:
         header = "X-HIU-ID" if operation_id.startswith("hiu_") else "X-HIP-ID"
         token = callback_token(
-            runtime,
+            runtime.keyring,
             audience=runtime.settings.abdm.client_id,
             request_id=headers.get("REQUEST-ID", ""),
             body_digest=hashlib.sha256(body).hexdigest(),
             service_header=header,
             service_id=SERVICE,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
         )
         return {header: SERVICE, "Authorization": f"Bearer {token}"}
 

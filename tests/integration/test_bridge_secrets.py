@@ -59,11 +59,13 @@ def test_a_demo_bridge_registered_with_the_placeholder_gets_a_new_secret(client,
         register_bridge(
             s,
             system_context(),
-            runtime,
             client_id=client_id,
             name="old demo",
             url="http://127.0.0.1:8000",
             secret=DEV_SECRET_PLACEHOLDER,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         )
     assert _session(client, client_id, DEV_SECRET_PLACEHOLDER).status_code == 200
     ensure_bridge(runtime)
@@ -86,11 +88,13 @@ def test_the_placeholder_is_refused_outside_development(runtime):
         register_bridge(
             s,
             system_context(),
-            runtime,
             client_id="old-hmis",
             name="registered while in development",
             url="https://hmis.example.org",
             secret=DEV_SECRET_PLACEHOLDER,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         )
     runtime.settings = runtime.settings.model_copy(update={"env": Environment.PRODUCTION})
     runtime.extras.pop(CLIENT_KEY, None)
@@ -101,20 +105,35 @@ def test_the_placeholder_is_refused_outside_development(runtime):
     with unit_of_work(runtime.session_factory) as s:
         # A bridge registered with it: its credentials no longer open a session.
         with pytest.raises(AuthenticationRequired):
-            issue_session(s, runtime, client_id="old-hmis", client_secret=DEV_SECRET_PLACEHOLDER)
+            issue_session(
+                s,
+                client_id="old-hmis",
+                client_secret=DEV_SECRET_PLACEHOLDER,
+                keyring=runtime.keyring,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
+                development=runtime.settings.is_development,
+            )
         # Nor may one be registered, or given it.
         for act in (
             lambda: register_bridge(
                 s,
                 system_context(),
-                runtime,
                 client_id="new-hmis",
                 name="new",
                 url="https://hmis.example.org",
                 secret=DEV_SECRET_PLACEHOLDER,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
+                development=runtime.settings.is_development,
             ),
             lambda: update_bridge(
-                s, system_context(), runtime, client_id="old-hmis", secret=DEV_SECRET_PLACEHOLDER
+                s,
+                system_context(),
+                client_id="old-hmis",
+                secret=DEV_SECRET_PLACEHOLDER,
+                clock=runtime.clock,
+                development=runtime.settings.is_development,
             ),
         ):
             with pytest.raises(ValidationFailed) as bad:

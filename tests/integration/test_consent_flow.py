@@ -440,9 +440,12 @@ def test_expiry_job(runtime, bridge, client, ravi, clock):
 
     clock.advance(days=5)
     from healthstack.network.consent.consents import expire_due
+    from healthstack.network.gateway.config import callback_sender
 
     with unit_of_work(runtime.session_factory) as s:
-        assert expire_due(s, runtime) == 1  # the pending request, now past its expiry
+        assert (
+            expire_due(s, clock=runtime.clock, sender=callback_sender(runtime)) == 1
+        )  # the pending request, now past its expiry
     pump(runtime, bridge)
     statuses = {str(r.public_id): r.status for r in rows(runtime, ConsentRequest)}
     assert set(statuses.values()) == {"EXPIRED"}
@@ -450,7 +453,9 @@ def test_expiry_job(runtime, bridge, client, ravi, clock):
     assert last == {"consentRequestId": pending_id, "status": "EXPIRED"}
     before = len(bridge.received)
     with unit_of_work(runtime.session_factory) as s:
-        assert expire_due(s, runtime) == 0  # idempotent
+        assert (
+            expire_due(s, clock=runtime.clock, sender=callback_sender(runtime)) == 0
+        )  # idempotent
     pump(runtime, bridge)
     assert len(bridge.received) == before
     assert {e.resource_type for e in audit(runtime, "consent.expire")} == {

@@ -117,20 +117,22 @@ def bridge(runtime, app):
         register_bridge(
             s,
             system_context(),
-            runtime,
             client_id=CLIENT_ID,
             name="J&K HMIS",
             url=f"http://{BRIDGE}",
             secret=SECRET,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         )
         add_service(
             s,
             system_context(),
-            runtime,
             client_id=CLIENT_ID,
             service_id=HIP,
             service_type="HIP",
             name="PHC Khag",
+            clock=runtime.clock,
         )
     yield b
     for key in ("abdm.client", "abdm.jwks", "gateway.http"):
@@ -488,7 +490,16 @@ def flaky_route(app):
     def flaky(
         request: Request, session: DbSession, rt: RuntimeDep, body: Annotated[dict, Body()]
     ) -> Response:
-        return accept(request, session=session, runtime=rt, path=FLAKY_PATH, body=body).response()
+        return accept(
+            session,
+            request=request,
+            path=FLAKY_PATH,
+            body=body,
+            clock=rt.clock,
+            keyring=rt.keyring,
+            settings=rt.settings.gateway,
+            cm_id=rt.settings.abha.cm_id,
+        ).response()
 
     app.include_router(router)
     _flaky["crashes"] = 0

@@ -484,12 +484,14 @@ def push_without_the_gateways_token(hie: Exchange) -> Expected:
         "another key": "Bearer " + another_key_signs(access, {"kid": tokens.key_id(keyring)}),
         "a callback's token": "Bearer "
         + callback_token(
-            hie.runtime,
+            hie.runtime.keyring,
             audience=CLIENT_ID,
             request_id=str(uuid.uuid4()),
             body_digest=hashlib.sha256(content).hexdigest(),
             service_header="X-HIU-ID",
             service_id=hie.hiu_c,
+            clock=hie.runtime.clock,
+            settings=hie.runtime.settings.gateway,
         ),
         "a refresh token": "Bearer "
         + tokens.issue(
@@ -535,10 +537,12 @@ def push_with_another_bridges_token(hie: Exchange) -> Expected:
         _, secret = register_bridge(
             s,
             system_context(),
-            hie.runtime,
             client_id="other-hmis",
             name="Another HMIS",
             url="http://other.test",
+            clock=hie.runtime.clock,
+            settings=hie.runtime.settings.gateway,
+            development=hie.runtime.settings.is_development,
         )
     r = push_page(hie, page, authorization=f"Bearer {session_token(hie, 'other-hmis', secret)}")
     assert r.status_code == 403, r.text

@@ -60,7 +60,7 @@ def test_success_clears_the_account_but_not_the_address(runtime, clock):
     for i in range(4):
         _fail(runtime, clock, username=f"user{i}")
     with unit_of_work(runtime.session_factory) as s:
-        throttle.clear_account(s, "user3")
+        throttle.clear_account(s, username="user3")
     started = _fail(runtime, clock, username="user3")
     assert [p.kind for p in started] == [ThrottleKind.ADDRESS]
     pause = _pause(runtime, clock, username="someone.else")

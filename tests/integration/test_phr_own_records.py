@@ -51,7 +51,7 @@ def _ask(hie: Exchange, account, **over) -> str:
         row = phr.ask(
             s,
             patient_context(account, request_id="t"),
-            hie.runtime,
+            runtime=hie.runtime,
             account=account,
             **kwargs,
         )
@@ -173,7 +173,7 @@ def test_the_phr_asks_only_for_its_own_holder(hie: Exchange, runtime):
             phr.ask(
                 s,
                 patient_context(other, request_id="x"),
-                runtime,
+                runtime=runtime,
                 account=account,
                 hi_types=ALL,
                 date_from=now - timedelta(days=30),

@@ -74,7 +74,7 @@ def start_session(
 
 
 def resolve_session(
-    session: Session, secret: str, *, now: datetime, idle_seconds: int
+    session: Session, *, secret: str, now: datetime, idle_seconds: int
 ) -> StaffSession | None:
     """The live session the cookie names, or None (unknown, ended, expired, idle, or
     its account deactivated)."""
@@ -92,7 +92,7 @@ def resolve_session(
     return row
 
 
-def end_session(session: Session, row: StaffSession, *, now: datetime, reason: EndReason) -> bool:
+def end_session(session: Session, *, row: StaffSession, now: datetime, reason: EndReason) -> bool:
     """End one session; False when it had already ended."""
     if row.ended_at is not None:
         return False
@@ -102,7 +102,7 @@ def end_session(session: Session, row: StaffSession, *, now: datetime, reason: E
     return True
 
 
-def live_sessions(session: Session, user: StaffUser, *, now: datetime) -> Sequence[StaffSession]:
+def live_sessions(session: Session, *, user: StaffUser, now: datetime) -> Sequence[StaffSession]:
     return session.scalars(
         select(StaffSession)
         .where(
@@ -160,7 +160,7 @@ def issue_token(
     return IssuedToken(row, secret, capped)
 
 
-def resolve_token(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
+def resolve_token(session: Session, *, secret: str, now: datetime) -> ApiToken | None:
     """The live token, or None (unknown, revoked, expired, or its account deactivated)."""
     if len(secret) > 128:
         return None
@@ -178,7 +178,7 @@ def resolve_token(session: Session, secret: str, *, now: datetime) -> ApiToken |
     return row
 
 
-def revoke_token(session: Session, row: ApiToken, *, now: datetime, reason: EndReason) -> int:
+def revoke_token(session: Session, *, row: ApiToken, now: datetime, reason: EndReason) -> int:
     """Revoke the token and every token it created, at any depth; how many ended."""
     ended = 0
     frontier = [row]
@@ -197,7 +197,7 @@ def revoke_token(session: Session, row: ApiToken, *, now: datetime, reason: EndR
     return ended
 
 
-def live_tokens(session: Session, user: StaffUser, *, now: datetime) -> Sequence[ApiToken]:
+def live_tokens(session: Session, *, user: StaffUser, now: datetime) -> Sequence[ApiToken]:
     return session.scalars(
         select(ApiToken)
         .where(
@@ -210,7 +210,7 @@ def live_tokens(session: Session, user: StaffUser, *, now: datetime) -> Sequence
 
 
 def end_everything(
-    session: Session, user: StaffUser, *, now: datetime, reason: EndReason
+    session: Session, *, user: StaffUser, now: datetime, reason: EndReason
 ) -> tuple[int, int]:
     """End every session and revoke every token of the account: (sessions, tokens)."""
     sessions = session.execute(

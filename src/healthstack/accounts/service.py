@@ -140,7 +140,7 @@ def create_staff(
     return user
 
 
-def find_staff(session: Session, public_id: str) -> StaffUser | None:
+def find_staff(session: Session, *, public_id: str) -> StaffUser | None:
     try:
         pid = uuid.UUID(public_id)
     except ValueError:
@@ -148,8 +148,8 @@ def find_staff(session: Session, public_id: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.public_id == pid))
 
 
-def get_own_account(session: Session, actor: Actor) -> StaffUser:
-    user = find_staff(session, actor.id)
+def get_own_account(session: Session, *, actor: Actor) -> StaffUser:
+    user = find_staff(session, public_id=actor.id)
     if user is None or not user.is_active:
         raise AuthenticationRequired("Your account was not found or is inactive. Log in again.")
     return user
@@ -249,7 +249,7 @@ def _find_user(session: Session, key: str) -> StaffUser | None:
 
 
 def start_login(
-    session: Session, *, username: str, clock: Clock, ctx: RequestContext, channel: LoginChannel
+    session: Session, ctx: RequestContext, *, username: str, clock: Clock, channel: LoginChannel
 ) -> LoginAttempt:
     """Step 1: refuse while the username or the address is paused (before any hashing,
     audited); otherwise what the password check needs."""
@@ -283,12 +283,7 @@ def check_login_password(attempt: LoginAttempt, password: str, *, guard: LoginGu
 
 
 def record_busy(
-    session: Session,
-    *,
-    attempt: LoginAttempt,
-    ctx: RequestContext,
-    clock: Clock,
-    code: str,
+    session: Session, ctx: RequestContext, *, attempt: LoginAttempt, clock: Clock, code: str
 ) -> None:
     user = session.get(StaffUser, attempt.user_id) if attempt.user_id else None
     _login_audit(
@@ -304,12 +299,12 @@ def record_busy(
 
 def finish_login(
     session: Session,
+    ctx: RequestContext,
     *,
     attempt: LoginAttempt,
     password: str,
     ok: bool,
     clock: Clock,
-    ctx: RequestContext,
     policy: ThrottlePolicy,
 ) -> StaffUser:
     """Step 3: the account, or the failure counted (maybe starting a pause) and raised.
@@ -320,7 +315,7 @@ def finish_login(
     # the check was against the old hash.
     current = user is not None and user.password_hash == attempt.password_hash
     if ok and user is not None and current and user.is_active:
-        throttle.clear_account(session, attempt.key)
+        throttle.clear_account(session, username=attempt.key)
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_at = now
@@ -379,9 +374,9 @@ def finish_login(
 
 def start_browser_session(
     session: Session,
+    ctx: RequestContext,
     *,
     user: StaffUser,
-    ctx: RequestContext,
     clock: Clock,
     ttl_seconds: int,
     user_agent: str | None,
@@ -397,9 +392,9 @@ def start_browser_session(
 
 
 def logout_session(
-    session: Session, *, ctx: RequestContext, row: StaffSession, clock: Clock
+    session: Session, ctx: RequestContext, *, row: StaffSession, clock: Clock
 ) -> None:
-    if credentials.end_session(session, row, now=clock.now(), reason=EndReason.LOGOUT):
+    if credentials.end_session(session, row=row, now=clock.now(), reason=EndReason.LOGOUT):
         record_access(
             session,
             ctx,
@@ -410,7 +405,7 @@ def logout_session(
         )
 
 
-def get_session_of(session: Session, user: StaffUser, public_id: str) -> StaffSession:
+def get_session_of(session: Session, *, user: StaffUser, public_id: str) -> StaffSession:
     row = None
     try:
         pid = uuid.UUID(public_id)
@@ -427,7 +422,7 @@ def get_session_of(session: Session, user: StaffUser, public_id: str) -> StaffSe
     return row
 
 
-def get_token_of(session: Session, user: StaffUser, public_id: str) -> ApiToken:
+def get_token_of(session: Session, *, user: StaffUser, public_id: str) -> ApiToken:
     row = None
     try:
         pid = uuid.UUID(public_id)
@@ -443,7 +438,7 @@ def get_token_of(session: Session, user: StaffUser, public_id: str) -> ApiToken:
 
 
 def end_session_of(
-    session: Session, *, ctx: RequestContext, user: StaffUser, session_id: str, clock: Clock
+    session: Session, ctx: RequestContext, *, user: StaffUser, session_id: str, clock: Clock
 ) -> StaffSession:
     """End one of the caller's own sessions."""
     with audited(
@@ -454,8 +449,8 @@ def end_session_of(
         resource_id=session_id[:64],
         clock=clock,
     ):
-        row = get_session_of(session, user, session_id)
-        credentials.end_session(session, row, now=clock.now(), reason=EndReason.REVOKED)
+        row = get_session_of(session, user=user, public_id=session_id)
+        credentials.end_session(session, row=row, now=clock.now(), reason=EndReason.REVOKED)
     return row
 
 
@@ -464,8 +459,8 @@ def end_session_of(
 
 def issue_api_token(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     user: StaffUser,
     name: str,
     clock: Clock,
@@ -494,15 +489,15 @@ def create_api_token(
     return credentials.issue_token(session, user=user, name=name, now=clock.now(), days=days).secret
 
 
-def resolve_api_token(session: Session, token: str, *, now: datetime) -> StaffUser | None:
-    row = credentials.resolve_token(session, token, now=now)
+def resolve_api_token(session: Session, *, token: str, now: datetime) -> StaffUser | None:
+    row = credentials.resolve_token(session, secret=token, now=now)
     return row.user if row is not None else None
 
 
 def revoke_token_of(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     user: StaffUser,
     token_id: str,
     clock: Clock,
@@ -518,20 +513,20 @@ def revoke_token_of(
         resource_id=token_id[:64],
         clock=clock,
     ):
-        row = get_token_of(session, user, token_id)
-        return credentials.revoke_token(session, row, now=clock.now(), reason=reason)
+        row = get_token_of(session, user=user, public_id=token_id)
+        return credentials.revoke_token(session, row=row, now=clock.now(), reason=reason)
 
 
 def end_all_credentials(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     user: StaffUser,
     clock: Clock,
     reason: EndReason,
     action: str,
 ) -> tuple[int, int]:
-    ended = credentials.end_everything(session, user, now=clock.now(), reason=reason)
+    ended = credentials.end_everything(session, user=user, now=clock.now(), reason=reason)
     record_access(
         session,
         ctx,

@@ -84,7 +84,7 @@ def _state_wide(actor: Actor) -> bool:
 
 
 def can_administer(
-    session: Session, actor: Actor, user: StaffUser, *, directory: FacilityDirectory
+    session: Session, *, actor: Actor, user: StaffUser, directory: FacilityDirectory
 ) -> bool:
     if _state_wide(actor):
         return True
@@ -99,7 +99,7 @@ def can_administer(
 
 
 def scope_clause(
-    session: Session, actor: Actor, *, directory: FacilityDirectory
+    session: Session, *, actor: Actor, directory: FacilityDirectory
 ) -> ColumnElement[bool]:
     """``can_administer`` as a WHERE clause, for the list."""
     if _state_wide(actor):
@@ -122,8 +122,8 @@ class Placement:
 
 def check_placement(
     session: Session,
-    actor: Actor,
     *,
+    actor: Actor,
     role: Role,
     facility_id: str | None,
     district_lgd: int | None,
@@ -200,7 +200,7 @@ def list_staff(
     offset: int,
 ) -> StaffList:
     require(actor, "staff.manage")
-    query = select(StaffUser).where(scope_clause(session, actor, directory=directory))
+    query = select(StaffUser).where(scope_clause(session, actor=actor, directory=directory))
     q = "".join(c for c in where.q or "" if c.isprintable()).strip()
     if q:
         like = f"%{q.lower()}%"
@@ -228,13 +228,13 @@ def get_account(
     except ValueError:
         raise NotFound(_HIDDEN_ACCOUNT, code=HIDDEN_ACCOUNT_CODE) from None
     user = session.scalar(select(StaffUser).where(StaffUser.public_id == pid))
-    if user is None or not can_administer(session, actor, user, directory=directory):
+    if user is None or not can_administer(session, actor=actor, user=user, directory=directory):
         raise NotFound(_HIDDEN_ACCOUNT, code=HIDDEN_ACCOUNT_CODE)
     return user
 
 
-def paused_until(session: Session, user: StaffUser, *, now: datetime) -> datetime | None:
-    return throttle.account_pause(session, user.username, now=now)
+def paused_until(session: Session, *, user: StaffUser, now: datetime) -> datetime | None:
+    return throttle.account_pause(session, username=user.username, now=now)
 
 
 # --------------------------------------------------------------------------- changing
@@ -242,8 +242,8 @@ def paused_until(session: Session, user: StaffUser, *, now: datetime) -> datetim
 
 def create_account(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     username: str,
@@ -259,7 +259,7 @@ def create_account(
         require(ctx.actor, "staff.create")
         place = check_placement(
             session,
-            ctx.actor,
+            actor=ctx.actor,
             role=role,
             facility_id=facility_id,
             district_lgd=district_lgd,
@@ -301,8 +301,8 @@ class StaffChange:
 
 def update_account(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -336,7 +336,7 @@ def update_account(
             )
             place = check_placement(
                 session,
-                ctx.actor,
+                actor=ctx.actor,
                 role=role,
                 facility_id=facility_id,
                 district_lgd=district_lgd,
@@ -357,8 +357,8 @@ def update_account(
 
 def set_active(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -380,7 +380,7 @@ def set_active(
             user.is_active = active
             if not active:
                 credentials.end_everything(
-                    session, user, now=clock.now(), reason=EndReason.DEACTIVATED
+                    session, user=user, now=clock.now(), reason=EndReason.DEACTIVATED
                 )
         session.flush()
     return user
@@ -388,8 +388,8 @@ def set_active(
 
 def reset_password(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -409,16 +409,18 @@ def reset_password(
         _not_self(ctx, user, "reset the password of")
         check_password_rules(password)
         user.password_hash = hash_password(password)
-        credentials.end_everything(session, user, now=clock.now(), reason=EndReason.PASSWORD_RESET)
-        throttle.clear_account(session, user.username)
+        credentials.end_everything(
+            session, user=user, now=clock.now(), reason=EndReason.PASSWORD_RESET
+        )
+        throttle.clear_account(session, username=user.username)
         session.flush()
     return user
 
 
 def sign_out_everywhere(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -433,13 +435,15 @@ def sign_out_everywhere(
         clock=clock,
     ):
         user = get_account(session, actor=ctx.actor, staff_id=staff_id, directory=directory)
-        return credentials.end_everything(session, user, now=clock.now(), reason=EndReason.REVOKED)
+        return credentials.end_everything(
+            session, user=user, now=clock.now(), reason=EndReason.REVOKED
+        )
 
 
 def revoke_session(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -454,14 +458,14 @@ def revoke_session(
         clock=clock,
     ):
         user = get_account(session, actor=ctx.actor, staff_id=staff_id, directory=directory)
-        row = get_session_of(session, user, session_id)
-        credentials.end_session(session, row, now=clock.now(), reason=EndReason.REVOKED)
+        row = get_session_of(session, user=user, public_id=session_id)
+        credentials.end_session(session, row=row, now=clock.now(), reason=EndReason.REVOKED)
 
 
 def revoke_token(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     directory: FacilityDirectory,
     clock: Clock,
     staff_id: str,
@@ -476,5 +480,5 @@ def revoke_token(
         clock=clock,
     ):
         user = get_account(session, actor=ctx.actor, staff_id=staff_id, directory=directory)
-        row = get_token_of(session, user, token_id)
-        return credentials.revoke_token(session, row, now=clock.now(), reason=EndReason.REVOKED)
+        row = get_token_of(session, user=user, public_id=token_id)
+        return credentials.revoke_token(session, row=row, now=clock.now(), reason=EndReason.REVOKED)

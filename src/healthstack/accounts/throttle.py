@@ -169,7 +169,7 @@ def record_failure(
     return started
 
 
-def clear_account(session: Session, username: str) -> None:
+def clear_account(session: Session, *, username: str) -> None:
     """A correct password (or an admin's reset or unlock) clears the account's count;
     the address's count stays, so one valid account cannot reset it for the others."""
     session.execute(
@@ -182,7 +182,7 @@ def clear_account(session: Session, username: str) -> None:
     )
 
 
-def account_pause(session: Session, username: str, *, now: datetime) -> datetime | None:
+def account_pause(session: Session, *, username: str, now: datetime) -> datetime | None:
     """Until when the account is paused (for the admin pages), if it is."""
     until = session.scalar(
         select(LoginThrottle.locked_until).where(

@@ -141,7 +141,7 @@ def audit_api(
         until=end,
         actor=log.actor_text(actor),
         action=log.action_text(action),
-        patient=log.resolve_patient(session, patient),
+        patient=log.resolve_patient(session, raw=patient),
         facility=log.parse_facility(facility),
         outcome=outcome,
         resource_id=log.resource_text(resource_id),
@@ -184,7 +184,7 @@ def _page_filters(session: DbSession, form: dict[str, str]) -> log.AuditFilter:
         until=until,
         actor=log.actor_text(form["actor"]),
         action=log.action_text(form["action"]),
-        patient=log.resolve_patient(session, form["patient"]),
+        patient=log.resolve_patient(session, raw=form["patient"]),
         facility=log.parse_facility(form["facility"]),
         outcome=log.parse_outcome(form["outcome"]),
     )

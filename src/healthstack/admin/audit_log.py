@@ -197,7 +197,7 @@ def resource_text(raw: str | None) -> str | None:
 # --------------------------------------------------------------------------- patient
 
 
-def resolve_patient(session: Session, raw: str | None) -> PatientKeys | None:
+def resolve_patient(session: Session, *, raw: str | None) -> PatientKeys | None:
     """What the patient filter matches for what the auditor typed (see the module
     docstring); an empty match when nobody has that number or address."""
     text = (raw or "").strip()

@@ -2,7 +2,9 @@
 (``/admin/staff``), both within the administrator's scope (``accounts.staff_admin``).
 
 The API takes the caller by ``Authorization: Bearer`` only; the pages by the session
-cookie, with forms refused when posted from another site.
+cookie, with forms refused when posted from another site. Every route takes one
+``AdminCall`` (``ApiCall`` or ``PageCall``): the request, its unit of work, the caller,
+the clock and the facility directory the scope is checked in.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from healthstack.accounts import staff_admin
 from healthstack.accounts.models import StaffUser
-from healthstack.accounts.permissions import allowed, require
+from healthstack.accounts.permissions import allowed
 from healthstack.accounts.schemas import (
     CredentialsRead,
     Ended,
@@ -30,19 +31,16 @@ from healthstack.accounts.schemas import (
 )
 from healthstack.accounts.staff_admin import FacilityDirectory, StaffChange, StaffFilter
 from healthstack.kernel.audit import absorb
-from healthstack.kernel.context import FACILITY_ROLES, Actor, ActorKind, Role
+from healthstack.kernel.context import FACILITY_ROLES, Actor, ActorKind, RequestContext, Role
 from healthstack.kernel.errors import DomainError, ValidationFailed
-from healthstack.runtime import Runtime
 from healthstack.web.deps import (
     BearerStaff,
     DbSession,
     FacilityDirectoryDep,
     OptionalStaff,
     RuntimeDep,
-    context_for,
-    current_credential,
 )
-from healthstack.web.login import credentials_of
+from healthstack.web.login import StaffCall, credentials_of
 from healthstack.web.pages import render, same_origin
 
 router = APIRouter(tags=["staff"])
@@ -51,23 +49,55 @@ IdPath = Annotated[str, Path(max_length=64)]
 PAGE_SIZE = 50
 
 
-def staff_read(
-    session: Session, user: StaffUser, runtime: Runtime, *, detail: bool = False
-) -> StaffRead:
-    return StaffRead(
-        id=str(user.public_id),
-        username=user.username,
-        full_name=user.full_name,
-        role=Role(user.role),
-        facility_id=user.facility_id,
-        district_lgd=user.district_lgd,
-        is_active=user.is_active,
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-        paused_until=(
-            staff_admin.paused_until(session, user, now=runtime.clock.now()) if detail else None
-        ),
-    )
+@dataclass(frozen=True)
+class AdminCall(StaffCall):
+    """One staff-administration request: ``StaffCall``'s parts and the facility
+    directory the administrator's scope is checked in."""
+
+    directory: FacilityDirectory
+
+    def read(self, user: StaffUser, *, detail: bool = False) -> StaffRead:
+        """The account as the API shows it; ``detail`` adds its login pause, if any."""
+        return StaffRead(
+            id=str(user.public_id),
+            username=user.username,
+            full_name=user.full_name,
+            role=Role(user.role),
+            facility_id=user.facility_id,
+            district_lgd=user.district_lgd,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+            paused_until=(
+                staff_admin.paused_until(self.session, user=user, now=self.clock.now())
+                if detail
+                else None
+            ),
+        )
+
+
+def _api_call(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    directory: FacilityDirectoryDep,
+    staff: BearerStaff,
+) -> AdminCall:
+    return AdminCall(request, session, staff, runtime.clock, directory)
+
+
+def _page_call(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    directory: FacilityDirectoryDep,
+    staff: OptionalStaff,
+) -> AdminCall:
+    return AdminCall(request, session, staff, runtime.clock, directory)
+
+
+ApiCall = Annotated[AdminCall, Depends(_api_call)]
+PageCall = Annotated[AdminCall, Depends(_page_call)]
 
 
 # --------------------------------------------------------------------------- JSON API
@@ -75,10 +105,7 @@ def staff_read(
 
 @router.get("/api/v1/staff", response_model=StaffPage)
 def list_staff_api(
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
+    call: ApiCall,
     q: str | None = Query(default=None, max_length=64),
     role: Role | None = None,
     facility_id: str | None = Query(default=None, max_length=16),
@@ -88,37 +115,28 @@ def list_staff_api(
 ) -> StaffPage:
     """The staff accounts the caller administers (state admin: all; district officer:
     facility staff of the district; facility admin: of the facility)."""
-    actor = require(staff, "staff.manage")
+    actor = call.actor("staff.manage")
     found = staff_admin.list_staff(
-        session,
+        call.session,
         actor=actor,
-        directory=directory,
+        directory=call.directory,
         where=StaffFilter(q=q, role=role, facility_id=facility_id, active=active),
         limit=limit,
         offset=offset,
     )
-    return StaffPage(
-        items=[staff_read(session, u, runtime) for u in found.items], total=found.total
-    )
+    return StaffPage(items=[call.read(u) for u in found.items], total=found.total)
 
 
 @router.post("/api/v1/staff", response_model=StaffRead, status_code=201)
-def create_staff_api(
-    request: Request,
-    body: StaffCreate,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
+def create_staff_api(body: StaffCreate, call: ApiCall) -> StaffRead:
     """Create an account within the caller's scope, never with a wider role or scope
     than the caller's own; a facility outside the scope (or not in HFR) is 404."""
-    actor = require(staff, "staff.create")
+    actor = call.actor("staff.create")
     user = staff_admin.create_account(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         username=body.username,
         full_name=body.full_name,
         role=body.role,
@@ -126,40 +144,28 @@ def create_staff_api(
         facility_id=body.facility_id,
         district_lgd=body.district_lgd,
     )
-    return staff_read(session, user, runtime)
+    return call.read(user)
 
 
 @router.get("/api/v1/staff/{staff_id}", response_model=StaffRead)
-def get_staff_api(
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
-    actor = require(staff, "staff.manage")
-    user = staff_admin.get_account(session, actor=actor, staff_id=staff_id, directory=directory)
-    return staff_read(session, user, runtime, detail=True)
+def get_staff_api(staff_id: IdPath, call: ApiCall) -> StaffRead:
+    actor = call.actor("staff.manage")
+    user = staff_admin.get_account(
+        call.session, actor=actor, staff_id=staff_id, directory=call.directory
+    )
+    return call.read(user, detail=True)
 
 
 @router.patch("/api/v1/staff/{staff_id}", response_model=StaffRead)
-def update_staff_api(
-    request: Request,
-    staff_id: IdPath,
-    body: StaffUpdate,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
+def update_staff_api(staff_id: IdPath, body: StaffUpdate, call: ApiCall) -> StaffRead:
     """Change the name, role or scope (the same rules as creating)."""
-    actor = require(staff, "staff.manage")
+    actor = call.actor("staff.manage")
     sent = body.model_fields_set
     user = staff_admin.update_account(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
         change=StaffChange(
             full_name=body.full_name,
@@ -170,108 +176,66 @@ def update_staff_api(
             district_lgd=body.district_lgd,
         ),
     )
-    return staff_read(session, user, runtime, detail=True)
+    return call.read(user, detail=True)
 
 
-def _set_active(
-    request: Request,
-    staff_id: str,
-    session: Session,
-    runtime: Runtime,
-    directory: FacilityDirectory,
-    staff: Actor | None,
-    active: bool,
-) -> StaffRead:
-    actor = require(staff, "staff.manage")
+def _set_active(call: AdminCall, staff_id: str, active: bool) -> StaffRead:
+    actor = call.actor("staff.manage")
     user = staff_admin.set_active(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
         active=active,
     )
-    return staff_read(session, user, runtime, detail=True)
+    return call.read(user, detail=True)
 
 
 @router.post("/api/v1/staff/{staff_id}/deactivate", response_model=StaffRead)
-def deactivate_staff_api(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
+def deactivate_staff_api(staff_id: IdPath, call: ApiCall) -> StaffRead:
     """Deactivate the account: it cannot log in, and its sessions and tokens end now."""
-    return _set_active(request, staff_id, session, runtime, directory, staff, False)
+    return _set_active(call, staff_id, False)
 
 
 @router.post("/api/v1/staff/{staff_id}/reactivate", response_model=StaffRead)
-def reactivate_staff_api(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
-    return _set_active(request, staff_id, session, runtime, directory, staff, True)
+def reactivate_staff_api(staff_id: IdPath, call: ApiCall) -> StaffRead:
+    return _set_active(call, staff_id, True)
 
 
 @router.post("/api/v1/staff/{staff_id}/password", response_model=StaffRead)
-def reset_password_api(
-    request: Request,
-    staff_id: IdPath,
-    body: PasswordReset,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> StaffRead:
+def reset_password_api(staff_id: IdPath, body: PasswordReset, call: ApiCall) -> StaffRead:
     """Set a new password (tell it to the person); every session and token ends."""
-    actor = require(staff, "staff.manage")
+    actor = call.actor("staff.manage")
     user = staff_admin.reset_password(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
         password=body.password,
     )
-    return staff_read(session, user, runtime, detail=True)
+    return call.read(user, detail=True)
 
 
 @router.get("/api/v1/staff/{staff_id}/credentials", response_model=CredentialsRead)
-def staff_credentials_api(
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> CredentialsRead:
+def staff_credentials_api(staff_id: IdPath, call: ApiCall) -> CredentialsRead:
     """The account's live browser sessions and API tokens."""
-    actor = require(staff, "staff.manage")
-    user = staff_admin.get_account(session, actor=actor, staff_id=staff_id, directory=directory)
-    return credentials_of(session, user, runtime, None)
+    actor = call.actor("staff.manage")
+    user = staff_admin.get_account(
+        call.session, actor=actor, staff_id=staff_id, directory=call.directory
+    )
+    return credentials_of(call.session, user=user, now=call.clock.now(), cred=None)
 
 
 @router.post("/api/v1/staff/{staff_id}/sessions/{session_id}/revoke", response_model=Ended)
-def revoke_staff_session_api(
-    request: Request,
-    staff_id: IdPath,
-    session_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> Ended:
-    actor = require(staff, "staff.manage")
+def revoke_staff_session_api(staff_id: IdPath, session_id: IdPath, call: ApiCall) -> Ended:
+    actor = call.actor("staff.manage")
     staff_admin.revoke_session(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
         session_id=session_id,
     )
@@ -279,21 +243,13 @@ def revoke_staff_session_api(
 
 
 @router.post("/api/v1/staff/{staff_id}/tokens/{token_id}/revoke", response_model=Ended)
-def revoke_staff_token_api(
-    request: Request,
-    staff_id: IdPath,
-    token_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> Ended:
-    actor = require(staff, "staff.manage")
+def revoke_staff_token_api(staff_id: IdPath, token_id: IdPath, call: ApiCall) -> Ended:
+    actor = call.actor("staff.manage")
     ended = staff_admin.revoke_token(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
         token_id=token_id,
     )
@@ -301,22 +257,15 @@ def revoke_staff_token_api(
 
 
 @router.post("/api/v1/staff/{staff_id}/revoke-all", response_model=Ended)
-def revoke_all_api(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: BearerStaff,
-) -> Ended:
+def revoke_all_api(staff_id: IdPath, call: ApiCall) -> Ended:
     """End every session and revoke every token of the account (a lost phone, a
     suspected leak); the password stays."""
-    actor = require(staff, "staff.manage")
+    actor = call.actor("staff.manage")
     sessions, tokens = staff_admin.sign_out_everywhere(
-        session,
-        ctx=context_for(request, actor),
-        directory=directory,
-        clock=runtime.clock,
+        call.session,
+        call.context(actor),
+        directory=call.directory,
+        clock=call.clock,
         staff_id=staff_id,
     )
     return Ended(sessions=sessions, tokens=tokens)
@@ -359,10 +308,8 @@ class StaffForm:
             raise ValidationFailed("Choose a role from the list.", field="role") from None
 
 
-def _common(
-    session: Session, actor: Actor, directory: FacilityDirectory, runtime: Runtime
-) -> dict[str, Any]:
-    districts = list(directory.districts())
+def _common(call: AdminCall, actor: Actor) -> dict[str, Any]:
+    districts = list(call.directory.districts())
     names = dict(districts)
     return {
         "staff": actor,
@@ -371,7 +318,7 @@ def _common(
         "districts": districts,
         "district_label": lambda lgd: names.get(lgd, str(lgd)) if lgd is not None else "",
         "can_create": allowed(actor, "staff.create"),
-        "now": runtime.clock.now(),
+        "now": call.clock.now(),
     }
 
 
@@ -381,25 +328,21 @@ def _to_login(request: Request) -> RedirectResponse:
 
 @router.get("/admin/staff", response_class=HTMLResponse, response_model=None)
 def staff_list_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
+    call: PageCall,
     q: str = Query(default="", max_length=64),
     role: str = Query(default="", max_length=32),
     facility_id: str = Query(default="", max_length=16),
     active: str = Query(default="", pattern="^(|yes|no)$"),
     page: int = Query(default=1, ge=1, le=10_000),
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor = require(staff, "staff.manage")
+    if call.staff is None:
+        return _to_login(call.request)
+    actor = call.actor("staff.manage")
     role_filter = Role(role) if role in {r.value for r in Role} else None
     found = staff_admin.list_staff(
-        session,
+        call.session,
         actor=actor,
-        directory=directory,
+        directory=call.directory,
         where=StaffFilter(
             q=q or None,
             role=role_filter,
@@ -412,7 +355,7 @@ def staff_list_page(
     filters = {"q": q, "role": role, "facility_id": facility_id, "active": active}
     pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
-        request,
+        call.request,
         "staff/list.html",
         items=found.items,
         total=found.total,
@@ -420,51 +363,32 @@ def staff_list_page(
         pages=pages,
         filters=filters,
         link=lambda n: "/admin/staff?" + urlencode({**filters, "page": n}),
-        **_common(session, actor, directory, runtime),
+        **_common(call, actor),
     )
 
 
-def _new_page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    directory: FacilityDirectory,
-    actor: Actor,
-    form: StaffForm,
-    status: int = 200,
-) -> HTMLResponse:
+def _new_page(call: AdminCall, actor: Actor, form: StaffForm, status: int = 200) -> HTMLResponse:
     if not form.facility_id and actor.role is Role.FACILITY_ADMIN:
         form.facility_id = actor.facility_id or ""
     return render(
-        request,
+        call.request,
         "staff/new.html",
         status_code=status,
         form=form,
-        **_common(session, actor, directory, runtime),
+        **_common(call, actor),
     )
 
 
 @router.get("/admin/staff/new", response_class=HTMLResponse, response_model=None)
-def staff_new_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor = require(staff, "staff.create")
-    return _new_page(request, session, runtime, directory, actor, StaffForm())
+def staff_new_page(call: PageCall) -> Response:
+    if call.staff is None:
+        return _to_login(call.request)
+    return _new_page(call, call.actor("staff.create"), StaffForm())
 
 
 @posts.post("/admin/staff/new", response_model=None)
 def staff_create_submit(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
+    call: PageCall,
     username: Annotated[str, Form(max_length=64)] = "",
     full_name: Annotated[str, Form(max_length=128)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
@@ -472,16 +396,16 @@ def staff_create_submit(
     facility_id: Annotated[str, Form(max_length=16)] = "",
     district_lgd: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor = require(staff, "staff.create")
+    if call.staff is None:
+        return _to_login(call.request)
+    actor = call.actor("staff.create")
     form = StaffForm(username, full_name, role, facility_id, district_lgd)
     try:
         user = staff_admin.create_account(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
+            call.session,
+            call.context(actor),
+            directory=call.directory,
+            clock=call.clock,
             username=username,
             full_name=full_name,
             role=form.role_value(),
@@ -490,17 +414,14 @@ def staff_create_submit(
             district_lgd=form.district(),
         )
     except DomainError as exc:
-        absorb(session, exc)
+        absorb(call.session, exc)
         form.errors[exc.field or "form"] = exc.message
-        return _new_page(request, session, runtime, directory, actor, form, exc.status_hint)
+        return _new_page(call, actor, form, exc.status_hint)
     return RedirectResponse(f"/admin/staff/{user.public_id}?done=created", status_code=303)
 
 
 def _detail_page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    directory: FacilityDirectory,
+    call: AdminCall,
     actor: Actor,
     staff_id: str,
     *,
@@ -509,62 +430,49 @@ def _detail_page(
     error_field: str | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    user = staff_admin.get_account(session, actor=actor, staff_id=staff_id, directory=directory)
+    user = staff_admin.get_account(
+        call.session, actor=actor, staff_id=staff_id, directory=call.directory
+    )
     return render(
-        request,
+        call.request,
         "staff/detail.html",
         status_code=status,
         user=user,
-        info=staff_read(session, user, runtime, detail=True),
-        creds=credentials_of(session, user, runtime, current_credential(request)),
+        info=call.read(user, detail=True),
+        creds=call.credentials(user),
         is_self=actor.id == str(user.public_id),
         error=error,
         error_field=error_field,
         done=done,
-        **_common(session, actor, directory, runtime),
+        **_common(call, actor),
     )
 
 
 @router.get("/admin/staff/{staff_id}", response_class=HTMLResponse, response_model=None)
 def staff_detail_page(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-    done: str = Query(default="", max_length=32),
+    staff_id: IdPath, call: PageCall, done: str = Query(default="", max_length=32)
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor = require(staff, "staff.manage")
-    return _detail_page(request, session, runtime, directory, actor, staff_id, done=done)
+    if call.staff is None:
+        return _to_login(call.request)
+    return _detail_page(call, call.actor("staff.manage"), staff_id, done=done)
 
 
 def _detail_action(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    directory: FacilityDirectory,
-    staff: Actor | None,
-    staff_id: str,
-    done: str,
-    run: Callable[[Actor], object],
+    call: AdminCall, staff_id: str, done: str, run: Callable[[RequestContext], object]
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor = require(staff, "staff.manage")
+    """A form on an account's page: ``run`` with the administrator's context, then back
+    to the page saying ``done``, or the page again with the refusal."""
+    if call.staff is None:
+        return _to_login(call.request)
+    actor = call.actor("staff.manage")
     try:
-        run(actor)
+        run(call.context(actor))
     except DomainError as exc:
         if exc.code == staff_admin.HIDDEN_ACCOUNT_CODE:
             raise  # the error page; the unit of work keeps the failure's audit row
-        absorb(session, exc)
+        absorb(call.session, exc)
         return _detail_page(
-            request,
-            session,
-            runtime,
-            directory,
+            call,
             actor,
             staff_id,
             status=exc.status_hint,
@@ -576,12 +484,8 @@ def _detail_action(
 
 @posts.post("/admin/staff/{staff_id}/edit", response_model=None)
 def staff_edit_submit(
-    request: Request,
     staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
+    call: PageCall,
     full_name: Annotated[str, Form(max_length=128)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     facility_id: Annotated[str, Form(max_length=16)] = "",
@@ -589,12 +493,12 @@ def staff_edit_submit(
 ) -> Response:
     form = StaffForm("", full_name, role, facility_id, district_lgd)
 
-    def run(actor: Actor) -> object:
+    def run(ctx: RequestContext) -> object:
         return staff_admin.update_account(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
+            call.session,
+            ctx,
+            directory=call.directory,
+            clock=call.clock,
             staff_id=staff_id,
             change=StaffChange(
                 full_name=full_name,
@@ -606,148 +510,89 @@ def staff_edit_submit(
             ),
         )
 
-    return _detail_action(request, session, runtime, directory, staff, staff_id, "updated", run)
+    return _detail_action(call, staff_id, "updated", run)
+
+
+def _set_active_page(call: AdminCall, staff_id: str, active: bool, done: str) -> Response:
+    def run(ctx: RequestContext) -> object:
+        return staff_admin.set_active(
+            call.session,
+            ctx,
+            directory=call.directory,
+            clock=call.clock,
+            staff_id=staff_id,
+            active=active,
+        )
+
+    return _detail_action(call, staff_id, done, run)
 
 
 @posts.post("/admin/staff/{staff_id}/deactivate", response_model=None)
-def staff_deactivate_submit(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    def run(actor: Actor) -> object:
-        return staff_admin.set_active(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
-            staff_id=staff_id,
-            active=False,
-        )
-
-    return _detail_action(request, session, runtime, directory, staff, staff_id, "deactivated", run)
+def staff_deactivate_submit(staff_id: IdPath, call: PageCall) -> Response:
+    return _set_active_page(call, staff_id, False, "deactivated")
 
 
 @posts.post("/admin/staff/{staff_id}/reactivate", response_model=None)
-def staff_reactivate_submit(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    def run(actor: Actor) -> object:
-        return staff_admin.set_active(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
-            staff_id=staff_id,
-            active=True,
-        )
-
-    return _detail_action(request, session, runtime, directory, staff, staff_id, "reactivated", run)
+def staff_reactivate_submit(staff_id: IdPath, call: PageCall) -> Response:
+    return _set_active_page(call, staff_id, True, "reactivated")
 
 
 @posts.post("/admin/staff/{staff_id}/password", response_model=None)
 def staff_password_submit(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-    password: Annotated[str, Form(max_length=256)] = "",
+    staff_id: IdPath, call: PageCall, password: Annotated[str, Form(max_length=256)] = ""
 ) -> Response:
-    def run(actor: Actor) -> object:
+    def run(ctx: RequestContext) -> object:
         return staff_admin.reset_password(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
+            call.session,
+            ctx,
+            directory=call.directory,
+            clock=call.clock,
             staff_id=staff_id,
             password=password,
         )
 
-    return _detail_action(
-        request, session, runtime, directory, staff, staff_id, "password-reset", run
-    )
+    return _detail_action(call, staff_id, "password-reset", run)
 
 
 @posts.post("/admin/staff/{staff_id}/revoke-all", response_model=None)
-def staff_revoke_all_submit(
-    request: Request,
-    staff_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    def run(actor: Actor) -> object:
+def staff_revoke_all_submit(staff_id: IdPath, call: PageCall) -> Response:
+    def run(ctx: RequestContext) -> object:
         return staff_admin.sign_out_everywhere(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
-            staff_id=staff_id,
+            call.session, ctx, directory=call.directory, clock=call.clock, staff_id=staff_id
         )
 
-    return _detail_action(request, session, runtime, directory, staff, staff_id, "signed-out", run)
+    return _detail_action(call, staff_id, "signed-out", run)
 
 
 @posts.post("/admin/staff/{staff_id}/sessions/{session_id}/revoke", response_model=None)
-def staff_session_revoke_submit(
-    request: Request,
-    staff_id: IdPath,
-    session_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    def run(actor: Actor) -> object:
+def staff_session_revoke_submit(staff_id: IdPath, session_id: IdPath, call: PageCall) -> Response:
+    def run(ctx: RequestContext) -> object:
         staff_admin.revoke_session(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
+            call.session,
+            ctx,
+            directory=call.directory,
+            clock=call.clock,
             staff_id=staff_id,
             session_id=session_id,
         )
         return None
 
-    return _detail_action(
-        request, session, runtime, directory, staff, staff_id, "session-ended", run
-    )
+    return _detail_action(call, staff_id, "session-ended", run)
 
 
 @posts.post("/admin/staff/{staff_id}/tokens/{token_id}/revoke", response_model=None)
-def staff_token_revoke_submit(
-    request: Request,
-    staff_id: IdPath,
-    token_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    directory: FacilityDirectoryDep,
-    staff: OptionalStaff,
-) -> Response:
-    def run(actor: Actor) -> object:
+def staff_token_revoke_submit(staff_id: IdPath, token_id: IdPath, call: PageCall) -> Response:
+    def run(ctx: RequestContext) -> object:
         return staff_admin.revoke_token(
-            session,
-            ctx=context_for(request, actor),
-            directory=directory,
-            clock=runtime.clock,
+            call.session,
+            ctx,
+            directory=call.directory,
+            clock=call.clock,
             staff_id=staff_id,
             token_id=token_id,
         )
 
-    return _detail_action(
-        request, session, runtime, directory, staff, staff_id, "token-revoked", run
-    )
+    return _detail_action(call, staff_id, "token-revoked", run)
 
 
 router.include_router(posts)

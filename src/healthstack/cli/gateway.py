@@ -40,7 +40,15 @@ def register_bridge(
     """Register a bridge; prints its client secret once (only a hash is kept)."""
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         bridge, plain = service.register_bridge(
-            session, _ctx(), rt, client_id=client_id, name=name, url=url, secret=secret
+            session,
+            _ctx(),
+            client_id=client_id,
+            name=name,
+            url=url,
+            secret=secret,
+            clock=rt.clock,
+            settings=rt.settings.gateway,
+            development=rt.settings.is_development,
         )
         console.print(f"[green]Registered bridge {bridge.client_id} → {bridge.url}.[/green]")
     if secret is None:
@@ -60,11 +68,11 @@ def add_service(
         svc = service.add_service(
             session,
             _ctx(),
-            rt,
             client_id=client_id,
             service_id=service_id,
             service_type=service_type,
             name=name,
+            clock=rt.clock,
         )
         console.print(
             f"[green]{svc.service_id} is now a {svc.service_type} of {client_id}.[/green]"

@@ -25,6 +25,7 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.jobs import purge_expired_transactions
 from healthstack.network.consent.consents import expire_due
 from healthstack.network.gateway import jobs as gateway_jobs
+from healthstack.network.gateway.config import callback_sender
 from healthstack.programme.compliance.escalation import run_escalation
 from healthstack.programme.monitoring.aggregates import consumer, rebuild, reconcile_if_due
 from healthstack.programme.monitoring.jobs import purge_applied_events
@@ -92,7 +93,11 @@ SCHEDULE = (
     Periodic("records.erase_expired", 3600, records_jobs.erase_expired),
     # Consent artefacts and requests at their expiry: EXPIRED, HIPs and HIUs told (the
     # CM refuses an expired consent at once; this only records it and tells them).
-    Periodic("consent.expire", 900, expire_due),
+    Periodic(
+        "consent.expire",
+        900,
+        lambda session, rt: expire_due(session, clock=rt.clock, sender=callback_sender(rt)),
+    ),
     # The audit chain (ADR 0012): committed rows sealed within seconds, by one sealer at
     # a time (the others find the chain's end locked and skip).
     Periodic("audit.seal", 5, seal_job),

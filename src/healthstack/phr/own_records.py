@@ -11,7 +11,9 @@ patient waits only for the facilities to send. Everything travels over the proto
 as for a doctor.
 
 The actor is the patient (``network.abha.auth.patient_context``): they ask only for an address
-of their own ABHA, and read only the requests they made (``hiu``'s reader scope).
+of their own ABHA, and read only the requests they made (``hiu``'s reader scope). The
+HIU engine takes the process's ``Runtime`` (its keys, clock and gateway client), so these
+pass it on.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.search import preferred_address
 from healthstack.protocol.abdm import messages as m
 from healthstack.runtime import Runtime
+from healthstack.settings import ConsentSettings
 
 
 def ask(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    runtime: Runtime,
     account: AbhaAccount,
     hi_types: Sequence[str] | None = None,
     date_from: datetime | None = None,
@@ -71,7 +74,7 @@ def ask(
     )
 
 
-def fetches(session: Session, ctx: RequestContext, runtime: Runtime) -> list[dict[str, Any]]:
+def fetches(session: Session, ctx: RequestContext, *, runtime: Runtime) -> list[dict[str, Any]]:
     """The patient's fetches, newest first, as the PHR API lists them."""
     return [
         {
@@ -85,13 +88,13 @@ def fetches(session: Session, ctx: RequestContext, runtime: Runtime) -> list[dic
 
 
 def fetch_view(
-    session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
+    session: Session, ctx: RequestContext, *, runtime: Runtime, public_id: str
 ) -> dict[str, Any]:
     """One fetch as the PHR API shows it: its progress and, while the consent holds,
     the records that arrived (titles and ids; a record itself is ``hiu.read_record``)."""
     row, artefacts = hiu.request_detail(session, ctx, runtime, public_id)
     now = runtime.clock.now()
-    state = progress(row, artefacts, now, patience=patience(runtime))
+    state = progress(row, artefacts, now, patience=patience(runtime.settings.consent))
     return {
         "id": str(row.public_id),
         "status": row.status,
@@ -122,9 +125,9 @@ def fetch_view(
     }
 
 
-def patience(runtime: Runtime) -> timedelta:
+def patience(settings: ConsentSettings) -> timedelta:
     """How long the PHR's page waits for the facilities (twice a HIP's answer time)."""
-    return timedelta(seconds=2 * runtime.settings.consent.hip_answer_seconds)
+    return timedelta(seconds=2 * settings.hip_answer_seconds)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from healthstack.network.consent.enums import OPEN_STEPS, LinkStep
 from healthstack.network.consent.protocol import hip_name
 from healthstack.phr import own_records
 from healthstack.phr import service as phr
+from healthstack.phr.dependencies import PhrParts
 from healthstack.protocol.fhir.documents.view import attachment_content
 from healthstack.runtime import Runtime
 from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE
@@ -311,9 +312,10 @@ def phr_home(pg: PageDep) -> Response:
     me = _holder(pg)
     if me is None:
         return _to_login(pg)
-    linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+    clock = me.runtime.clock
+    linked = phr.linked_facilities(me.session, me.ctx, account=me.account, clock=clock)
     pending = phr.consent_list(
-        me.session, me.ctx, me.runtime, account=me.account, status="REQUESTED"
+        me.session, me.ctx, account=me.account, status="REQUESTED", clock=clock
     )
     return me.show(
         "phr/home.html",
@@ -380,13 +382,17 @@ def link_discover(
             error="Choose the facility where you were treated, then press “Find my records”.",
         )
     try:
+        p = PhrParts.of(me.runtime)
         view = phr.discover(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             hip_id=hip,
             record_number=record_number or None,
+            clock=p.clock,
+            sender=p.sender,
+            cm_id=p.cm_id,
+            settings=p.consent,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -461,7 +467,12 @@ def _transaction_page(
 
 def _status(me: Holder, transaction_id: str) -> dict[str, Any]:
     return phr.link_status(
-        me.session, me.ctx, me.runtime, account=me.account, transaction_id=transaction_id
+        me.session,
+        me.ctx,
+        account=me.account,
+        transaction_id=transaction_id,
+        clock=me.runtime.clock,
+        settings=me.runtime.settings.consent,
     )
 
 
@@ -509,13 +520,17 @@ def link_records(pg: PageDep, transaction_id: str, care_contexts: Ids = None) ->
         return _to_login(pg)
     try:
         # None would mean "all found": from a form, nothing ticked is nothing chosen.
+        p = PhrParts.of(me.runtime)
         phr.link(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             transaction_id=transaction_id,
             references=list(care_contexts or []),
+            clock=p.clock,
+            sender=p.sender,
+            cm_id=p.cm_id,
+            settings=p.consent,
         )
     except DomainError as exc:
         return _after_error(me, transaction_id, exc)
@@ -528,13 +543,16 @@ def link_confirm(pg: PageDep, transaction_id: str, otp: Text16 = "") -> Response
     if me is None:
         return _to_login(pg)
     try:
+        p = PhrParts.of(me.runtime)
         phr.confirm(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             transaction_id=transaction_id,
             otp=otp,
+            clock=p.clock,
+            sender=p.sender,
+            settings=p.consent,
         )
     except DomainError as exc:
         return _after_error(me, transaction_id, exc)
@@ -550,7 +568,7 @@ def consents_page(pg: PageDep, tab: str = "pending") -> Response:
     if me is None:
         return _to_login(pg)
     tab = tab if tab in {t[0] for t in TABS} else "pending"
-    every = phr.consent_list(me.session, me.ctx, me.runtime, account=me.account)
+    every = phr.consent_list(me.session, me.ctx, account=me.account, clock=me.runtime.clock)
     counts = {key: sum(1 for c in every if c["status"] in kinds) for key, _, kinds in TABS}
     kinds = next(k for key, _, k in TABS if key == tab)
     return me.show(
@@ -617,13 +635,14 @@ def _consent_page(
     status: int | None = None,
     notice: str | None = None,
 ) -> HTMLResponse:
+    clock = me.runtime.clock
     try:
         detail = phr.consent_detail(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
+            clock=clock,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -631,9 +650,9 @@ def _consent_page(
     offered: list[dict[str, Any]] = []
     pin = None
     if detail["status"] == "REQUESTED":
-        linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+        linked = phr.linked_facilities(me.session, me.ctx, account=me.account, clock=clock)
         offered = _offered(detail, linked)
-        pin = pins.status(me.session, me.runtime, account=me.account)
+        pin = pins.status(me.session, account=me.account, now=clock.now())
     permission = detail["permission"]
     return me.show(
         "phr/consent.html",
@@ -718,13 +737,14 @@ def consent_approve(
         "date_to": date_to,
         "expiry": expiry,
     }
+    p = PhrParts.of(me.runtime)
     try:
         detail = phr.consent_detail(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
+            clock=p.clock,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -734,11 +754,15 @@ def consent_approve(
         phr.approve(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
             choices=choices,
             pin=pin,
+            clock=p.clock,
+            hasher=p.hasher,
+            sender=p.sender,
+            keyring=p.keyring,
+            cm_id=p.cm_id,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -751,9 +775,9 @@ def _confirm_page(me: Holder, consent_request_id: str, *, action: str, artefact:
         detail = phr.consent_detail(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
+            clock=me.runtime.clock,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -795,12 +819,14 @@ def consent_deny(pg: PageDep, consent_request_id: str) -> Response:
     if me is None:
         return _to_login(pg)
     try:
+        p = PhrParts.of(me.runtime)
         phr.deny(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
+            clock=p.clock,
+            sender=p.sender,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -826,14 +852,16 @@ def consent_revoke(pg: PageDep, consent_request_id: str, consent: Text64 = "") -
     if me is None:
         return _to_login(pg)
     try:
+        p = PhrParts.of(me.runtime)
         phr.revoke(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             consent_request_id=consent_request_id,
             # One granted artefact (a facility), or none named: all of them.
             artefact_ids=[consent] if consent.strip() else None,
+            clock=p.clock,
+            sender=p.sender,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -867,7 +895,7 @@ def _pin_page(
         "phr/pin.html",
         error=error,
         notice=notice,
-        pin=pins.status(me.session, me.runtime, account=me.account),
+        pin=pins.status(me.session, account=me.account, now=me.runtime.clock.now()),
         back=_back(back),
     )
 
@@ -900,16 +928,18 @@ def pin_set(
     me = _holder(pg)
     if me is None:
         return _to_login(pg)
-    had = pins.status(me.session, me.runtime, account=me.account).set
+    p = PhrParts.of(me.runtime)
+    had = pins.status(me.session, account=me.account, now=p.clock.now()).set
     try:
         _same_pin(pin, pin_again)
         pins.set_pin(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             pin=pin,
             current_pin=current_pin or None,
+            clock=p.clock,
+            hasher=p.hasher,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -950,7 +980,15 @@ def pin_reset_otp(pg: PageDep) -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        sent = pins.request_reset(me.session, me.ctx, me.runtime, account=me.account)
+        p = PhrParts.of(me.runtime)
+        sent = pins.request_reset(
+            me.session,
+            me.ctx,
+            account=me.account,
+            clock=p.clock,
+            otp_service=p.otp_service,
+            txn_ttl_seconds=p.txn_ttl_seconds,
+        )
     except DomainError as exc:
         absorb(me.session, exc)
         return _reset_page(me, error=exc)
@@ -963,7 +1001,15 @@ def pin_reset_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        sent = pins.resend_reset(me.session, me.ctx, me.runtime, account=me.account, txn_id=txn_id)
+        p = PhrParts.of(me.runtime)
+        sent = pins.resend_reset(
+            me.session,
+            me.ctx,
+            account=me.account,
+            txn_id=txn_id,
+            clock=p.clock,
+            otp_service=p.otp_service,
+        )
     except DomainError as exc:
         absorb(me.session, exc)
         return _reset_page(me, txn_id=txn_id, error=exc)
@@ -983,8 +1029,17 @@ def pin_reset_confirm(
         return _to_login(pg)
     try:
         _same_pin(pin, pin_again)
+        p = PhrParts.of(me.runtime)
         pins.reset_pin(
-            me.session, me.ctx, me.runtime, account=me.account, txn_id=txn_id, otp=otp, pin=pin
+            me.session,
+            me.ctx,
+            account=me.account,
+            txn_id=txn_id,
+            otp=otp,
+            pin=pin,
+            clock=p.clock,
+            hasher=p.hasher,
+            otp_service=p.otp_service,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -1012,7 +1067,9 @@ def _delete_page(
         txn_id=txn_id,
         mobile=mask_mobile(mobile) if mobile else None,
         granted=len(
-            phr.consent_list(me.session, me.ctx, me.runtime, account=me.account, status="GRANTED")
+            phr.consent_list(
+                me.session, me.ctx, account=me.account, status="GRANTED", clock=me.runtime.clock
+            )
         ),
     )
 
@@ -1072,13 +1129,16 @@ def delete_confirm(pg: PageDep, txn_id: Text64 = "", otp: Text16 = "") -> Respon
     if me is None:
         return _to_login(pg)
     try:
+        p = PhrParts.of(me.runtime)
         message = phr.delete_account(
             me.session,
             me.ctx,
-            me.runtime,
             account=me.account,
             txn_id=txn_id,
             otp_value=me.pg.wire(otp.strip()),
+            clock=p.clock,
+            sender=p.sender,
+            runtime=me.runtime,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -1100,7 +1160,7 @@ def _records_page(
     form: dict[str, Any] | None = None,
     error: DomainError | str | None = None,
 ) -> HTMLResponse:
-    linked = phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+    linked = phr.linked_facilities(me.session, me.ctx, account=me.account, clock=me.runtime.clock)
     return me.show(
         "phr/records.html",
         error=error,
@@ -1138,7 +1198,7 @@ def records_fetch(
         row = own_records.ask(
             me.session,
             me.ctx,
-            me.runtime,
+            runtime=me.runtime,
             account=me.account,
             # From a form, nothing ticked is nothing chosen (the service says so).
             hi_types=list(hi_types or []),
@@ -1158,15 +1218,17 @@ def records_fetched(pg: PageDep, fetch_id: str) -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        view = own_records.fetch_view(me.session, me.ctx, me.runtime, fetch_id)
+        view = own_records.fetch_view(me.session, me.ctx, runtime=me.runtime, public_id=fetch_id)
     except DomainError as exc:
         absorb(me.session, exc)
         return me.not_found(exc)
-    names = {f["hipId"]: hip_name(me.session, f["hipId"]) for f in view["facilities"]}
+    names = {f["hipId"]: hip_name(me.session, hip_id=f["hipId"]) for f in view["facilities"]}
     # Each record under its visit, as the facility named it when linking.
     visits = {
         (f["hip"]["id"], cc["referenceNumber"]): cc["display"]
-        for f in phr.linked_facilities(me.session, me.ctx, me.runtime, account=me.account)
+        for f in phr.linked_facilities(
+            me.session, me.ctx, account=me.account, clock=me.runtime.clock
+        )
         for pt in f["patients"]
         for cc in pt["careContexts"]
     }
@@ -1180,7 +1242,7 @@ def records_poll(pg: PageDep, fetch_id: str) -> Response:
     if me is None:
         return JSONResponse({"status": None, "waiting": False}, status_code=401)
     try:
-        view = own_records.fetch_view(me.session, me.ctx, me.runtime, fetch_id)
+        view = own_records.fetch_view(me.session, me.ctx, runtime=me.runtime, public_id=fetch_id)
     except DomainError as exc:
         absorb(me.session, exc)
         return JSONResponse({"status": None, "waiting": False}, status_code=exc.status_hint)
@@ -1204,7 +1266,7 @@ def health_record_page(pg: PageDep, record_id: str) -> Response:
         record=record,
         view=view,
         fetch_id=str(artefact.request.public_id),
-        hip=hip_name(me.session, str(artefact.hip_id)) or artefact.hip_id,
+        hip=hip_name(me.session, hip_id=str(artefact.hip_id)) or artefact.hip_id,
         attachment_url=lambda key: base + quote(key, safe=""),
     )
 

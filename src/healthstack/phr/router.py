@@ -16,7 +16,10 @@ from healthstack.facility.records import hiu
 from healthstack.network.abha.dependencies import Holder, Patient
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.consent import pin as pins
-from healthstack.network.consent.schemas import (
+from healthstack.phr import own_records
+from healthstack.phr import service as phr
+from healthstack.phr.dependencies import Parts, PhrParts
+from healthstack.phr.schemas import (
     ApproveBody,
     ConfirmBody,
     DiscoverBody,
@@ -27,10 +30,7 @@ from healthstack.network.consent.schemas import (
     PinResetBody,
     RevokeBody,
 )
-from healthstack.phr import own_records
-from healthstack.phr import service as phr
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/phr", tags=["phr"])
@@ -43,28 +43,41 @@ def facilities(account: Holder, session: DbSession) -> list[dict[str, Any]]:
 
 
 @router.get("/links")
-def links(
-    ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
-) -> list[dict[str, Any]]:
+def links(ctx: Patient, account: Holder, session: DbSession, p: Parts) -> list[dict[str, Any]]:
     """Your linked facilities and their records (care contexts)."""
-    return phr.linked_facilities(session, ctx, runtime, account=account)
+    return phr.linked_facilities(session, ctx, account=account, clock=p.clock)
 
 
 @router.post("/discover", status_code=202)
 def discover(
-    body: DiscoverBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+    body: DiscoverBody, ctx: Patient, account: Holder, session: DbSession, p: Parts
 ) -> dict[str, Any]:
     """Search a facility for your records; poll the transaction for its answer."""
     return phr.discover(
-        session, ctx, runtime, account=account, hip_id=body.hip_id, record_number=body.record_number
+        session,
+        ctx,
+        account=account,
+        hip_id=body.hip_id,
+        record_number=body.record_number,
+        clock=p.clock,
+        sender=p.sender,
+        cm_id=p.cm_id,
+        settings=p.consent,
     )
 
 
 @router.get("/discover/{transaction_id}")
 def discovery(
-    transaction_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+    transaction_id: str, ctx: Patient, account: Holder, session: DbSession, p: Parts
 ) -> dict[str, Any]:
-    return phr.link_status(session, ctx, runtime, account=account, transaction_id=transaction_id)
+    return phr.link_status(
+        session,
+        ctx,
+        account=account,
+        transaction_id=transaction_id,
+        clock=p.clock,
+        settings=p.consent,
+    )
 
 
 @router.post("/discover/{transaction_id}/link", status_code=202)
@@ -74,16 +87,19 @@ def link(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
 ) -> dict[str, Any]:
     """Link the records found (all, or those named); the facility sends you an OTP."""
     return phr.link(
         session,
         ctx,
-        runtime,
         account=account,
         transaction_id=transaction_id,
         references=body.care_contexts,
+        clock=p.clock,
+        sender=p.sender,
+        cm_id=p.cm_id,
+        settings=p.consent,
     )
 
 
@@ -94,11 +110,18 @@ def confirm(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
 ) -> dict[str, Any]:
     """The OTP the facility sent; the facility checks it (a wrong one: ABDM-1035)."""
     return phr.confirm(
-        session, ctx, runtime, account=account, transaction_id=transaction_id, otp=body.otp
+        session,
+        ctx,
+        account=account,
+        transaction_id=transaction_id,
+        otp=body.otp,
+        clock=p.clock,
+        sender=p.sender,
+        settings=p.consent,
     )
 
 
@@ -107,11 +130,11 @@ def consent_list(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Your consent requests; ``status=REQUESTED`` lists those waiting for you."""
-    return phr.consent_list(session, ctx, runtime, account=account, status=status)
+    return phr.consent_list(session, ctx, account=account, status=status, clock=p.clock)
 
 
 @router.get("/consents/{consent_request_id}")
@@ -120,10 +143,10 @@ def consent_detail(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
 ) -> dict[str, Any]:
     return phr.consent_detail(
-        session, ctx, runtime, account=account, consent_request_id=consent_request_id
+        session, ctx, account=account, consent_request_id=consent_request_id, clock=p.clock
     )
 
 
@@ -134,7 +157,7 @@ def approve(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
 ) -> dict[str, Any]:
     """Grant, per facility, what you choose of what was asked (never more), with your
     consent PIN (``pin``; set one first at ``POST /pin``)."""
@@ -158,11 +181,15 @@ def approve(
     return phr.approve(
         session,
         ctx,
-        runtime,
         account=account,
         consent_request_id=consent_request_id,
         choices=choices,
         pin=body.pin,
+        clock=p.clock,
+        hasher=p.hasher,
+        sender=p.sender,
+        keyring=p.keyring,
+        cm_id=p.cm_id,
     )
 
 
@@ -172,9 +199,16 @@ def deny(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
 ) -> dict[str, Any]:
-    return phr.deny(session, ctx, runtime, account=account, consent_request_id=consent_request_id)
+    return phr.deny(
+        session,
+        ctx,
+        account=account,
+        consent_request_id=consent_request_id,
+        clock=p.clock,
+        sender=p.sender,
+    )
 
 
 @router.post("/consents/{consent_request_id}/revoke")
@@ -183,22 +217,23 @@ def revoke(
     ctx: Patient,
     account: Holder,
     session: DbSession,
-    runtime: RuntimeDep,
+    p: Parts,
     body: RevokeBody | None = None,
 ) -> dict[str, Any]:
     """Withdraw a granted consent (all of it, or the artefacts named)."""
     return phr.revoke(
         session,
         ctx,
-        runtime,
         account=account,
         consent_request_id=consent_request_id,
         artefact_ids=body.consent_ids if body else None,
+        clock=p.clock,
+        sender=p.sender,
     )
 
 
-def _pin_view(session: Session, runtime: Runtime, account: AbhaAccount) -> dict[str, Any]:
-    state = pins.status(session, runtime, account=account)
+def _pin_view(session: Session, account: AbhaAccount, p: PhrParts) -> dict[str, Any]:
+    state = pins.status(session, account=account, now=p.clock.now())
     return {
         "set": state.set,
         "lockedUntil": m.abdm_timestamp(state.locked_until) if state.locked_until else None,
@@ -207,46 +242,74 @@ def _pin_view(session: Session, runtime: Runtime, account: AbhaAccount) -> dict[
 
 
 @router.get("/pin")
-def pin_status(account: Holder, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+def pin_status(account: Holder, session: DbSession, p: Parts) -> dict[str, Any]:
     """Whether your consent PIN is set, and whether wrong tries have locked it."""
-    return _pin_view(session, runtime, account)
+    return _pin_view(session, account, p)
 
 
 @router.post("/pin")
 def pin_set(
-    body: PinBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+    body: PinBody, ctx: Patient, account: Holder, session: DbSession, p: Parts
 ) -> dict[str, Any]:
     """Set your consent PIN (4 digits), or change it with ``currentPin``."""
-    pins.set_pin(session, ctx, runtime, account=account, pin=body.pin, current_pin=body.current_pin)
-    return _pin_view(session, runtime, account)
+    pins.set_pin(
+        session,
+        ctx,
+        account=account,
+        pin=body.pin,
+        current_pin=body.current_pin,
+        clock=p.clock,
+        hasher=p.hasher,
+    )
+    return _pin_view(session, account, p)
 
 
 @router.post("/pin/reset/otp", status_code=202)
-def pin_reset_otp(
-    ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
-) -> dict[str, Any]:
+def pin_reset_otp(ctx: Patient, account: Holder, session: DbSession, p: Parts) -> dict[str, Any]:
     """Forgot the PIN (or locked it): an OTP goes to your ABHA mobile."""
-    sent = pins.request_reset(session, ctx, runtime, account=account)
+    sent = pins.request_reset(
+        session,
+        ctx,
+        account=account,
+        clock=p.clock,
+        otp_service=p.otp_service,
+        txn_ttl_seconds=p.txn_ttl_seconds,
+    )
     return {"txnId": sent.txn_id, "message": sent.message}
 
 
 @router.post("/pin/reset/resend", status_code=202)
 def pin_reset_resend(
-    body: PinResendBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+    body: PinResendBody, ctx: Patient, account: Holder, session: DbSession, p: Parts
 ) -> dict[str, Any]:
-    sent = pins.resend_reset(session, ctx, runtime, account=account, txn_id=body.txn_id)
+    sent = pins.resend_reset(
+        session,
+        ctx,
+        account=account,
+        txn_id=body.txn_id,
+        clock=p.clock,
+        otp_service=p.otp_service,
+    )
     return {"txnId": sent.txn_id, "message": sent.message}
 
 
 @router.post("/pin/reset")
 def pin_reset(
-    body: PinResetBody, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
+    body: PinResetBody, ctx: Patient, account: Holder, session: DbSession, p: Parts
 ) -> dict[str, Any]:
     """The OTP from the SMS and a new PIN; a lock ends."""
     pins.reset_pin(
-        session, ctx, runtime, account=account, txn_id=body.txn_id, otp=body.otp, pin=body.pin
+        session,
+        ctx,
+        account=account,
+        txn_id=body.txn_id,
+        otp=body.otp,
+        pin=body.pin,
+        clock=p.clock,
+        hasher=p.hasher,
+        otp_service=p.otp_service,
     )
-    return _pin_view(session, runtime, account)
+    return _pin_view(session, account, p)
 
 
 @router.post("/records", status_code=202)
@@ -264,7 +327,7 @@ def fetch_records(
     row = own_records.ask(
         session,
         ctx,
-        runtime,
+        runtime=runtime,
         account=account,
         hi_types=body.hi_types,
         date_from=rng.from_ if rng else None,
@@ -279,7 +342,7 @@ def fetches(
     ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     """Your fetches, newest first."""
-    return own_records.fetches(session, ctx, runtime)
+    return own_records.fetches(session, ctx, runtime=runtime)
 
 
 @router.get("/records/{fetch_id}")
@@ -287,7 +350,7 @@ def fetch(
     fetch_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Where a fetch stands and the records it brought (while its consent holds)."""
-    return own_records.fetch_view(session, ctx, runtime, fetch_id)
+    return own_records.fetch_view(session, ctx, runtime=runtime, public_id=fetch_id)
 
 
 @router.get("/health-records/{record_id}")

@@ -1,10 +1,12 @@
 """What the patient's PHR does, for the logged-in ABHA holder (the JSON API in
-``network.consent.router`` and the PHR pages both call these).
+``phr.router`` and the PHR pages in ``phr.pages`` both call these).
 
 Every function takes the patient's ``RequestContext`` (``network.abha.auth.patient_context``)
 and their ``AbhaAccount``, acts only on what belongs to that account (another
 patient's consent or link transaction is 'not found'), audits every read and write of
-PHI, and returns plain dicts in the API's camelCase shape:
+PHI, and returns plain dicts in the API's camelCase shape. It uses the consent manager
+through its services (``network.consent.consents``, ``linking``, ``protocol``), passing
+on the clock, sender, keys and settings they take:
 
 - ``list_facilities`` (HIPs one can search), ``linked_facilities``;
 - ``discover`` → ``link_status`` (poll) → ``link`` (the HIP sends an OTP) →
@@ -17,26 +19,27 @@ PHI, and returns plain dicts in the API's camelCase shape:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.network.abha import profile
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.consent import consents, linking
 from healthstack.network.consent.consents import GrantChoice, artefact_status, effective_status
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
-from healthstack.network.consent.protocol import hip_name
-from healthstack.network.gateway.enums import ServiceType
-from healthstack.network.gateway.models import GatewayBridge, GatewayService
+from healthstack.network.consent.protocol import hip_name, hiu_name, reachable_hips
+from healthstack.network.gateway.routing import CallbackSender
 from healthstack.protocol.abdm import messages as m
 from healthstack.runtime import Runtime
+from healthstack.settings import ConsentSettings
 
 __all__ = [
     "GrantChoice",
@@ -55,6 +58,7 @@ __all__ = [
 ]
 
 STATUSES = frozenset(s.value for s in m.ConsentStatus)
+T = TypeVar("T")
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -62,7 +66,29 @@ def _stamp(value: datetime | None) -> str | None:
 
 
 def _names(session: Session, ids: set[str]) -> dict[str, str | None]:
-    return {i: hip_name(session, i) for i in sorted(ids)}
+    return {i: hip_name(session, hip_id=i) for i in sorted(ids)}
+
+
+def _read_own(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    clock: Clock,
+    load: Callable[[], T],
+) -> T:
+    """One of the patient's own rows, the read audited (a 'not found' too)."""
+    with audited(
+        session,
+        ctx,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id)[:64],
+        clock=clock,
+    ):
+        return load()
 
 
 # --------------------------------------------------------------------------- facilities
@@ -70,24 +96,14 @@ def _names(session: Session, ids: set[str]) -> dict[str, str | None]:
 
 def list_facilities(session: Session) -> list[dict[str, Any]]:
     """The HIPs connected to the network, for the patient to search (no PHI)."""
-    rows = session.scalars(
-        select(GatewayService)
-        .join(GatewayBridge, GatewayService.bridge_id == GatewayBridge.id)
-        .where(
-            GatewayService.service_type == ServiceType.HIP.value,
-            GatewayService.is_active.is_(True),
-            GatewayBridge.is_active.is_(True),
-        )
-        .order_by(GatewayService.name)
-    )
-    return [{"id": s.service_id, "name": s.name} for s in rows]
+    return [{"id": hip_id, "name": name} for hip_id, name in reachable_hips(session)]
 
 
 def linked_facilities(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+    session: Session, ctx: RequestContext, *, account: AbhaAccount, clock: Clock
 ) -> list[dict[str, Any]]:
     """The patient's linked facilities with their care contexts."""
-    links = linking.links_of(session, account)
+    links = linking.links_of(session, account=account)
     names = _names(session, {link.hip_id for link in links})
     by_hip: dict[str, dict[str, Any]] = {}
     for link in links:
@@ -117,7 +133,7 @@ def linked_facilities(
         action="phr.links.read",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     )
     return list(by_hip.values())
 
@@ -125,11 +141,13 @@ def linked_facilities(
 # --------------------------------------------------------------------------- discovery and linking
 
 
-def _txn_view(session: Session, runtime: Runtime, txn: LinkTransaction) -> dict[str, Any]:
-    step, error = linking.transaction_outcome(txn, runtime)
+def _txn_view(
+    session: Session, txn: LinkTransaction, *, now: datetime, settings: ConsentSettings
+) -> dict[str, Any]:
+    step, error = linking.transaction_outcome(txn, now=now, settings=settings)
     return {
         "transactionId": str(txn.public_id),
-        "hip": {"id": txn.hip_id, "name": hip_name(session, txn.hip_id)},
+        "hip": {"id": txn.hip_id, "name": hip_name(session, hip_id=txn.hip_id)},
         "status": step,
         "patient": txn.discovered or [],
         "matchedBy": txn.matched_by or [],
@@ -144,11 +162,14 @@ def _txn_view(session: Session, runtime: Runtime, txn: LinkTransaction) -> dict[
 def discover(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     hip_id: str,
     record_number: str | None = None,
+    clock: Clock,
+    sender: CallbackSender,
+    cm_id: str,
+    settings: ConsentSettings,
 ) -> dict[str, Any]:
     """Search one HIP for the patient's records; poll ``link_status`` for the answer.
     ``record_number``: the patient's hospital number there, if they know it."""
@@ -158,65 +179,89 @@ def discover(
         else []
     )
     txn = linking.start_discovery(
-        session, ctx, runtime, account=account, hip_id=hip_id.strip(), unverified=unverified
+        session,
+        ctx,
+        account=account,
+        hip_id=hip_id.strip(),
+        unverified=unverified,
+        clock=clock,
+        sender=sender,
+        cm_id=cm_id,
     )
-    return _txn_view(session, runtime, txn)
+    return _txn_view(session, txn, now=clock.now(), settings=settings)
 
 
 def link_status(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     transaction_id: str,
+    clock: Clock,
+    settings: ConsentSettings,
 ) -> dict[str, Any]:
-    with audited(
+    txn = _read_own(
         session,
         ctx,
         action="phr.link.read",
         resource_type="link_transaction",
-        resource_id=str(transaction_id)[:64],
-        clock=runtime.clock,
-    ):
-        txn = linking.own_transaction(session, account, transaction_id)
-    return _txn_view(session, runtime, txn)
+        resource_id=transaction_id,
+        clock=clock,
+        load=lambda: linking.own_transaction(
+            session, account=account, transaction_id=transaction_id
+        ),
+    )
+    return _txn_view(session, txn, now=clock.now(), settings=settings)
 
 
 def link(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     transaction_id: str,
     references: Sequence[str] | None = None,
+    clock: Clock,
+    sender: CallbackSender,
+    cm_id: str,
+    settings: ConsentSettings,
 ) -> dict[str, Any]:
     """Link the chosen care contexts (all found, if none named); the HIP sends an OTP."""
     txn = linking.request_link(
         session,
         ctx,
-        runtime,
         account=account,
         transaction_id=transaction_id,
         references=references,
+        clock=clock,
+        sender=sender,
+        cm_id=cm_id,
     )
-    return _txn_view(session, runtime, txn)
+    return _txn_view(session, txn, now=clock.now(), settings=settings)
 
 
 def confirm(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     transaction_id: str,
     otp: str,
+    clock: Clock,
+    sender: CallbackSender,
+    settings: ConsentSettings,
 ) -> dict[str, Any]:
     txn = linking.confirm_link(
-        session, ctx, runtime, account=account, transaction_id=transaction_id, otp=otp
+        session,
+        ctx,
+        account=account,
+        transaction_id=transaction_id,
+        otp=otp,
+        clock=clock,
+        sender=sender,
+        settings=settings,
     )
-    return _txn_view(session, runtime, txn)
+    return _txn_view(session, txn, now=clock.now(), settings=settings)
 
 
 # --------------------------------------------------------------------------- consents
@@ -238,14 +283,7 @@ def _artefact_view(
     }
 
 
-def _request_view(session: Session, runtime: Runtime, req: ConsentRequest) -> dict[str, Any]:
-    now = runtime.clock.now()
-    hiu = session.scalar(
-        select(GatewayService).where(
-            GatewayService.service_id == req.hiu_id,
-            GatewayService.service_type == ServiceType.HIU.value,
-        )
-    )
+def _request_view(session: Session, req: ConsentRequest, *, now: datetime) -> dict[str, Any]:
     ids = {a.hip_id for a in req.artefacts}
     if req.hip_id:
         ids.add(req.hip_id)
@@ -253,7 +291,7 @@ def _request_view(session: Session, runtime: Runtime, req: ConsentRequest) -> di
     return {
         "id": str(req.public_id),
         "status": effective_status(req, now),
-        "hiu": {"id": req.hiu_id, "name": hiu.name if hiu else None},
+        "hiu": {"id": req.hiu_id, "name": hiu_name(session, hiu_id=req.hiu_id)},
         "requester": req.requester,
         "purpose": {"code": req.purpose_code, "text": req.purpose_text},
         "hiTypes": list(req.hi_types),
@@ -271,13 +309,21 @@ def _request_view(session: Session, runtime: Runtime, req: ConsentRequest) -> di
     }
 
 
+def _own_view(
+    session: Session, *, account: AbhaAccount, consent_request_id: str, clock: Clock
+) -> dict[str, Any]:
+    """The request as it stands after the patient's decision."""
+    req = consents.own_request(session, account=account, consent_request_id=consent_request_id)
+    return _request_view(session, req, now=clock.now())
+
+
 def consent_list(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     status: str | None = None,
+    clock: Clock,
 ) -> list[dict[str, Any]]:
     """The patient's consent requests, newest first; ``status`` filters on what the
     patient sees (REQUESTED is 'pending')."""
@@ -286,15 +332,10 @@ def consent_list(
         raise ValidationFailed(
             "status must be one of " + ", ".join(sorted(STATUSES)) + ".", field="status"
         )
-    rows = session.scalars(
-        select(ConsentRequest)
-        .where(ConsentRequest.account_id == account.id)
-        .order_by(ConsentRequest.created_at.desc(), ConsentRequest.id.desc())
-    )
-    now = runtime.clock.now()
+    now = clock.now()
     views = [
-        _request_view(session, runtime, r)
-        for r in rows
+        _request_view(session, r, now=now)
+        for r in consents.requests_of(session, account=account)
         if wanted is None or effective_status(r, now) == wanted
     ]
     record_access(
@@ -303,7 +344,7 @@ def consent_list(
         action="phr.consents.read",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     )
     return views
 
@@ -311,73 +352,91 @@ def consent_list(
 def consent_detail(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
+    clock: Clock,
 ) -> dict[str, Any]:
-    with audited(
+    req = _read_own(
         session,
         ctx,
         action="phr.consent.read",
         resource_type="consent_request",
-        resource_id=str(consent_request_id)[:64],
-        clock=runtime.clock,
-    ):
-        req = consents.own_request(session, account, consent_request_id)
-    return _request_view(session, runtime, req)
+        resource_id=consent_request_id,
+        clock=clock,
+        load=lambda: consents.own_request(
+            session, account=account, consent_request_id=consent_request_id
+        ),
+    )
+    return _request_view(session, req, now=clock.now())
 
 
 def approve(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
     pin: str | None,
+    clock: Clock,
+    hasher: KeyedHasher,
+    sender: CallbackSender,
+    keyring: KeyRing,
+    cm_id: str,
 ) -> dict[str, Any]:
     """Grant with the patient's consent PIN (``network.consent.pin``)."""
     consents.grant(
         session,
         ctx,
-        runtime,
         account=account,
         consent_request_id=consent_request_id,
         choices=choices,
         pin=pin,
+        clock=clock,
+        hasher=hasher,
+        sender=sender,
+        keyring=keyring,
+        cm_id=cm_id,
     )
-    req = consents.own_request(session, account, consent_request_id)
-    return _request_view(session, runtime, req)
+    return _own_view(session, account=account, consent_request_id=consent_request_id, clock=clock)
 
 
 def deny(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
+    clock: Clock,
+    sender: CallbackSender,
 ) -> dict[str, Any]:
     req = consents.deny(
-        session, ctx, runtime, account=account, consent_request_id=consent_request_id
+        session,
+        ctx,
+        account=account,
+        consent_request_id=consent_request_id,
+        clock=clock,
+        sender=sender,
     )
-    return _request_view(session, runtime, req)
+    return _request_view(session, req, now=clock.now())
 
 
 def delete_account(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     txn_id: str,
     otp_value: str,
+    clock: Clock,
+    sender: CallbackSender,
+    runtime: Runtime,
 ) -> str:
     """Delete the holder's ABHA with the OTP sent for it (``network.abha.profile``: the tombstone)
     and end their consents (``consents.close_account``). ``otp_value`` is RSA-OAEP
-    encrypted, as the profile service takes it. Returns the message to show."""
+    encrypted, as the profile service takes it; ``runtime`` is for that service alone,
+    which takes the whole of it still. Returns the message to show."""
     # The OTP is checked first: a wrong one commits its counted try and nothing else.
     deleted = profile.verify_profile_otp(
         session,
@@ -388,26 +447,27 @@ def delete_account(
         otp_value=otp_value,
         ctx=ctx,
     )
-    consents.close_account(session, ctx, runtime, account=account)
+    consents.close_account(session, ctx, account=account, clock=clock, sender=sender)
     return deleted.message
 
 
 def revoke(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
     artefact_ids: Sequence[str] | None = None,
+    clock: Clock,
+    sender: CallbackSender,
 ) -> dict[str, Any]:
     consents.revoke(
         session,
         ctx,
-        runtime,
         account=account,
         consent_request_id=consent_request_id,
         artefact_ids=artefact_ids,
+        clock=clock,
+        sender=sender,
     )
-    req = consents.own_request(session, account, consent_request_id)
-    return _request_view(session, runtime, req)
+    return _own_view(session, account=account, consent_request_id=consent_request_id, clock=clock)

@@ -76,7 +76,7 @@ def _staff_from_request(request: Request, session: Session, runtime: Runtime) ->
     if token is not None:
         if not token.startswith(credentials.TOKEN_PREFIX):
             return None  # another kind of bearer (the ABHA user token, a gateway's)
-        row = credentials.resolve_token(session, token, now=now)
+        row = credentials.resolve_token(session, secret=token, now=now)
         if row is None:
             raise AuthenticationRequired(
                 "The API token is unknown, revoked or expired. Create a new one "
@@ -89,7 +89,7 @@ def _staff_from_request(request: Request, session: Session, runtime: Runtime) ->
     if not cookie:
         return None
     live = credentials.resolve_session(
-        session, cookie, now=now, idle_seconds=runtime.settings.auth.session_idle_seconds
+        session, secret=cookie, now=now, idle_seconds=runtime.settings.auth.session_idle_seconds
     )
     if live is None:
         return None

@@ -8,6 +8,8 @@ refused when posted from another site (``same_origin``), the login and logout in
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, TypeVar
 from urllib.parse import urlparse
 
@@ -113,23 +115,21 @@ def _authenticate(
     record), and ``then`` (start a session, issue a token) in the last one. Refusals
     raise with their counts and audit rows committed."""
     with unit_of_work(session_factory) as session:
-        attempt = service.start_login(
-            session, username=username, clock=clock, ctx=ctx, channel=channel
-        )
+        attempt = service.start_login(session, ctx, username=username, clock=clock, channel=channel)
     try:
         ok = service.check_login_password(attempt, password, guard=guard)
     except PasswordChecksBusy as exc:
         with unit_of_work(session_factory) as session:
-            service.record_busy(session, attempt=attempt, ctx=ctx, clock=clock, code=exc.code)
+            service.record_busy(session, ctx, attempt=attempt, clock=clock, code=exc.code)
         raise
     with unit_of_work(session_factory) as session:
         user = service.finish_login(
             session,
+            ctx,
             attempt=attempt,
             password=password,
             ok=ok,
             clock=clock,
-            ctx=ctx,
             policy=guard.policy,
         )
         return then(session, user)
@@ -165,8 +165,8 @@ def _page_login(
         _end_cookie_session(request, session, runtime)  # whoever was logged in here before
         _row, secret = service.start_browser_session(
             session,
+            ctx,
             user=user,
-            ctx=ctx,
             clock=runtime.clock,
             ttl_seconds=ttl,
             user_agent=request.headers.get("user-agent"),
@@ -227,14 +227,14 @@ def _end_cookie_session(request: Request, session: Session, runtime: Runtime) ->
         return
     live = credentials.resolve_session(
         session,
-        cookie,
+        secret=cookie,
         now=runtime.clock.now(),
         idle_seconds=runtime.settings.auth.session_idle_seconds,
     )
     if live is not None:
         service.logout_session(
             session,
-            ctx=context_for(request, service.actor_for(live.user)),
+            context_for(request, service.actor_for(live.user)),
             row=live,
             clock=runtime.clock,
         )
@@ -258,7 +258,7 @@ def _api_login(
     def issue(session: Session, user: StaffUser) -> TokenRead:
         issued = service.issue_api_token(
             session,
-            ctx=context_for(request, service.actor_for(user)),
+            context_for(request, service.actor_for(user)),
             user=user,
             name=body.token_name or "api login",
             clock=runtime.clock,
@@ -307,9 +307,52 @@ async def api_login(
         raise
 
 
-def _me(session: Session, staff: Actor | None) -> tuple[Actor, StaffUser]:
-    actor = require(staff, "account.self")
-    return actor, service.get_own_account(session, actor)
+@dataclass(frozen=True)
+class StaffCall:
+    """One request about the caller's own account: the request, its unit of work, the
+    caller (None when nobody is authenticated: the API answers 401, a page sends the
+    browser to the login) and the clock. ``admin.staff.AdminCall`` adds the facility
+    directory for administering others."""
+
+    request: Request
+    session: Session
+    staff: Actor | None
+    clock: Clock
+
+    def actor(self, action: str) -> Actor:
+        """The caller, allowed ``action`` (401 or 403 otherwise)."""
+        return require(self.staff, action)
+
+    def context(self, actor: Actor) -> RequestContext:
+        """The audit context of this request for ``actor``."""
+        return context_for(self.request, actor)
+
+    def me(self) -> tuple[Actor, StaffUser]:
+        """The caller and their own (active) account."""
+        actor = self.actor("account.self")
+        return actor, service.get_own_account(self.session, actor=actor)
+
+    def credentials(self, user: StaffUser) -> CredentialsRead:
+        """``user``'s live sessions and tokens, the one this request carries marked."""
+        return credentials_of(
+            self.session, user=user, now=self.clock.now(), cred=current_credential(self.request)
+        )
+
+
+def _api_self(
+    request: Request, session: DbSession, runtime: RuntimeDep, staff: BearerStaff
+) -> StaffCall:
+    return StaffCall(request, session, staff, runtime.clock)
+
+
+def _page_self(
+    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff
+) -> StaffCall:
+    return StaffCall(request, session, staff, runtime.clock)
+
+
+ApiSelf = Annotated[StaffCall, Depends(_api_self)]
+PageSelf = Annotated[StaffCall, Depends(_page_self)]
 
 
 def _calling_token(session: Session, request: Request) -> ApiToken | None:
@@ -320,45 +363,37 @@ def _calling_token(session: Session, request: Request) -> ApiToken | None:
 
 
 @router.post("/api/v1/auth/logout", response_model=Ended)
-def api_logout(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: BearerStaff
-) -> Ended:
+def api_logout(call: ApiSelf) -> Ended:
     """Revoke the token this request carries (and the tokens it created)."""
-    actor, user = _me(session, staff)
-    token = _calling_token(session, request)
+    actor, user = call.me()
+    token = _calling_token(call.session, call.request)
     if token is None:  # pragma: no cover - bearer_staff resolved a token
         raise AuthenticationRequired("Send the token to end in the Authorization header.")
     ended = service.revoke_token_of(
-        session,
-        ctx=context_for(request, actor),
+        call.session,
+        call.context(actor),
         user=user,
         token_id=str(token.public_id),
-        clock=runtime.clock,
+        clock=call.clock,
         reason=EndReason.LOGOUT,
     )
     return Ended(tokens=ended)
 
 
 @router.post("/api/v1/auth/tokens", response_model=TokenRead, status_code=201)
-def create_token(
-    request: Request,
-    body: TokenCreate,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: BearerStaff,
-) -> TokenRead:
+def create_token(body: TokenCreate, call: ApiSelf) -> TokenRead:
     """A new token for the caller. It never outlives the token that asks for it: the
     expiry is cut to that token's (``expires_at`` says when)."""
-    actor = require(staff, "token.create")
-    user = service.get_own_account(session, actor)
+    actor = call.actor("token.create")
+    user = service.get_own_account(call.session, actor=actor)
     issued = service.issue_api_token(
-        session,
-        ctx=context_for(request, actor),
+        call.session,
+        call.context(actor),
         user=user,
         name=body.name,
-        clock=runtime.clock,
+        clock=call.clock,
         days=body.days,
-        parent=_calling_token(session, request),
+        parent=_calling_token(call.session, call.request),
     )
     note = TokenRead.model_fields["note"].default
     if issued.capped:
@@ -398,61 +433,47 @@ def session_info(row: StaffSession, cred: Credential | None) -> SessionInfo:
 
 
 def credentials_of(
-    session: Session, user: StaffUser, runtime: Runtime, cred: Credential | None
+    session: Session, *, user: StaffUser, now: datetime, cred: Credential | None
 ) -> CredentialsRead:
-    now = runtime.clock.now()
+    """``user``'s live sessions and tokens; ``cred`` (the caller's) is marked current."""
     return CredentialsRead(
-        sessions=[session_info(r, cred) for r in credentials.live_sessions(session, user, now=now)],
-        tokens=[token_info(r, cred) for r in credentials.live_tokens(session, user, now=now)],
+        sessions=[
+            session_info(r, cred) for r in credentials.live_sessions(session, user=user, now=now)
+        ],
+        tokens=[token_info(r, cred) for r in credentials.live_tokens(session, user=user, now=now)],
     )
 
 
 @router.get("/api/v1/auth/tokens", response_model=list[TokenInfo])
-def list_tokens(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: BearerStaff
-) -> list[TokenInfo]:
+def list_tokens(call: ApiSelf) -> list[TokenInfo]:
     """The caller's live tokens (never their secrets)."""
-    _actor, user = _me(session, staff)
-    return credentials_of(session, user, runtime, current_credential(request)).tokens
+    _actor, user = call.me()
+    return call.credentials(user).tokens
 
 
 @router.post("/api/v1/auth/tokens/{token_id}/revoke", response_model=Ended)
-def revoke_token(
-    request: Request, token_id: IdPath, session: DbSession, runtime: RuntimeDep, staff: BearerStaff
-) -> Ended:
+def revoke_token(token_id: IdPath, call: ApiSelf) -> Ended:
     """Revoke one of the caller's tokens, and every token it created."""
-    actor, user = _me(session, staff)
+    actor, user = call.me()
     ended = service.revoke_token_of(
-        session, ctx=context_for(request, actor), user=user, token_id=token_id, clock=runtime.clock
+        call.session, call.context(actor), user=user, token_id=token_id, clock=call.clock
     )
     return Ended(tokens=ended)
 
 
 @router.get("/api/v1/auth/sessions", response_model=list[SessionInfo])
-def list_sessions(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: BearerStaff
-) -> list[SessionInfo]:
+def list_sessions(call: ApiSelf) -> list[SessionInfo]:
     """The caller's live browser sessions."""
-    _actor, user = _me(session, staff)
-    return credentials_of(session, user, runtime, current_credential(request)).sessions
+    _actor, user = call.me()
+    return call.credentials(user).sessions
 
 
 @router.post("/api/v1/auth/sessions/{session_id}/revoke", response_model=Ended)
-def revoke_session(
-    request: Request,
-    session_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: BearerStaff,
-) -> Ended:
+def revoke_session(session_id: IdPath, call: ApiSelf) -> Ended:
     """End one of the caller's browser sessions (a lost or shared computer)."""
-    actor, user = _me(session, staff)
+    actor, user = call.me()
     service.end_session_of(
-        session,
-        ctx=context_for(request, actor),
-        user=user,
-        session_id=session_id,
-        clock=runtime.clock,
+        call.session, call.context(actor), user=user, session_id=session_id, clock=call.clock
     )
     return Ended(sessions=1)
 
@@ -461,9 +482,7 @@ def revoke_session(
 
 
 def _account_page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
+    call: StaffCall,
     actor: Actor,
     *,
     status: int = 200,
@@ -471,14 +490,14 @@ def _account_page(
     created: TokenRead | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    user = service.get_own_account(session, actor)
+    user = service.get_own_account(call.session, actor=actor)
     return render(
-        request,
+        call.request,
         "account.html",
         status_code=status,
         staff=actor,
         user=user,
-        creds=credentials_of(session, user, runtime, current_credential(request)),
+        creds=call.credentials(user),
         error=error,
         created=created,
         done=done,
@@ -491,43 +510,51 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
-def account_page(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff, done: str = ""
+def account_page(call: PageSelf, done: str = "") -> Response:
+    if call.staff is None:
+        return _to_login(call.request)
+    return _account_page(call, call.actor("account.self"), done=done[:32])
+
+
+def _account_action(
+    call: StaffCall, done: str, run: Callable[[RequestContext, StaffUser], object]
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    require(staff, "account.self")
-    return _account_page(request, session, runtime, staff, done=done[:32])
+    """A form on the account page: ``run`` with the caller's context and account, then
+    back to the page saying ``done``, or the page again with the refusal."""
+    if call.staff is None:
+        return _to_login(call.request)
+    actor, user = call.me()
+    try:
+        run(call.context(actor), user)
+    except DomainError as exc:
+        absorb(call.session, exc)
+        return _account_page(call, actor, status=exc.status_hint, error=exc.message)
+    return RedirectResponse(f"/account?done={done}", status_code=303)
 
 
 @posts.post("/account/tokens", response_model=None)
 def account_create_token(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: OptionalStaff,
+    call: PageSelf,
     name: Annotated[str, Form(max_length=64)] = "",
     days: Annotated[int, Form(ge=1, le=730)] = 365,
 ) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor, user = _me(session, staff)
+    if call.staff is None:
+        return _to_login(call.request)
+    actor, user = call.me()
     try:
         require(actor, "token.create")
         issued = service.issue_api_token(
-            session,
-            ctx=context_for(request, actor),
+            call.session,
+            call.context(actor),
             user=user,
             name=name,
-            clock=runtime.clock,
+            clock=call.clock,
             days=days,
             parent=None,
         )
     except DomainError as exc:
-        absorb(session, exc)
-        return _account_page(
-            request, session, runtime, actor, status=exc.status_hint, error=exc.message
-        )
+        absorb(call.session, exc)
+        return _account_page(call, actor, status=exc.status_hint, error=exc.message)
     created = TokenRead(
         token=issued.secret,
         name=issued.row.name,
@@ -535,74 +562,27 @@ def account_create_token(
         expires_at=issued.row.expires_at,
     )
     # Shown once, on this answer (never cached): only its hash is kept.
-    return _account_page(request, session, runtime, actor, status=201, created=created)
-
-
-def _account_action(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    staff: Actor | None,
-    action: str,
-    run: Callable[[Actor, StaffUser], object],
-) -> Response:
-    if staff is None:
-        return _to_login(request)
-    actor, user = _me(session, staff)
-    try:
-        run(actor, user)
-    except DomainError as exc:
-        absorb(session, exc)
-        return _account_page(
-            request, session, runtime, actor, status=exc.status_hint, error=exc.message
-        )
-    return RedirectResponse(f"/account?done={action}", status_code=303)
+    return _account_page(call, actor, status=201, created=created)
 
 
 @posts.post("/account/tokens/{token_id}/revoke", response_model=None)
-def account_revoke_token(
-    request: Request,
-    token_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: OptionalStaff,
-) -> Response:
+def account_revoke_token(token_id: IdPath, call: PageSelf) -> Response:
     return _account_action(
-        request,
-        session,
-        runtime,
-        staff,
+        call,
         "token-revoked",
-        lambda actor, user: service.revoke_token_of(
-            session,
-            ctx=context_for(request, actor),
-            user=user,
-            token_id=token_id,
-            clock=runtime.clock,
+        lambda ctx, user: service.revoke_token_of(
+            call.session, ctx, user=user, token_id=token_id, clock=call.clock
         ),
     )
 
 
 @posts.post("/account/sessions/{session_id}/revoke", response_model=None)
-def account_revoke_session(
-    request: Request,
-    session_id: IdPath,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: OptionalStaff,
-) -> Response:
+def account_revoke_session(session_id: IdPath, call: PageSelf) -> Response:
     return _account_action(
-        request,
-        session,
-        runtime,
-        staff,
+        call,
         "session-ended",
-        lambda actor, user: service.end_session_of(
-            session,
-            ctx=context_for(request, actor),
-            user=user,
-            session_id=session_id,
-            clock=runtime.clock,
+        lambda ctx, user: service.end_session_of(
+            call.session, ctx, user=user, session_id=session_id, clock=call.clock
         ),
     )
 

@@ -215,7 +215,7 @@ def create_request(
         "expiry": expiry,
         "hi_types": hi_types or [],
     }
-    user = find_staff(session, staff.id)
+    user = find_staff(session, public_id=staff.id)
     try:
         row = hiu.request_records(
             session,

@@ -1,16 +1,18 @@
 """Consent requests and artefacts.
 
-HIU side (gateway handlers, ``fn(session, message, runtime)``): ``init_request``
+HIU side (gateway handlers, ``fn(session, message, hc)``): ``init_request``
 (purpose, HI types, dates, expiry, requester and patient checked; on-init with the
 consent request id), ``request_status``, ``fetch_artefact`` (on-fetch with the signed
 consentDetail) and the HIP's / HIU's acknowledgements of notifications
 (``on_hip_notify``, ``on_hiu_notify``).
 
 Patient side (``phr`` calls these with the logged-in account; another patient's
-request is 'not found'): ``grant`` (per HIP among the patient's linked facilities,
-narrowing HI types, care contexts, dates and expiry, never widening: one signed artefact
-per HIP, each HIP notified with it, the HIU with the artefact ids), ``deny`` (the HIU is
-told) and ``revoke`` (both told); ``close_account`` ends them all when the ABHA is deleted.
+request is 'not found'): ``requests_of`` and ``own_request`` to read them, ``grant`` (per
+HIP among the patient's linked facilities, narrowing HI types, care contexts, dates and
+expiry, never widening: one signed artefact per HIP, each HIP notified with it, the HIU
+with the artefact ids), ``deny`` (the HIU is told) and ``revoke`` (both told);
+``close_account`` ends them all when the ABHA is deleted. They take the clock, the
+gateway's ``CallbackSender`` and, to grant, the keys and this CM's id.
 
 The scheduler's ``expire_due`` marks artefacts and requests EXPIRED at their expiry and
 tells both sides.
@@ -24,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +35,9 @@ from sqlalchemy.orm import Session
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Purpose, RequestContext, system_context
+from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import AuthenticationRequired, NotFound, ValidationFailed
 from healthstack.kernel.ids import looks_like_abha_number
 from healthstack.network.abha.auth import SELF_REQUEST_AUDIENCE, consent_digest
@@ -47,7 +52,6 @@ from healthstack.network.consent.linking import links_of
 from healthstack.network.consent.models import ConsentArtefact, ConsentNotice, ConsentRequest
 from healthstack.network.consent.protocol import (
     answered_request_id,
-    cm_id,
     find_patient,
     hip_reachable,
     parse,
@@ -58,20 +62,20 @@ from healthstack.network.gateway.enums import ServiceType
 from healthstack.network.gateway.exceptions import ServiceUnknown
 from healthstack.network.gateway.routing import (
     Callback,
+    CallbackSender,
+    HandlerContext,
     InboundMessage,
     reply,
-    send_callback,
-    send_callbacks,
 )
 from healthstack.network.gateway.service import find_service
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 HI_TYPES = tuple(t.value for t in m.HiType)
 PURPOSES = frozenset(p.value for p in m.PurposeCode)
 ACCESS_MODES = frozenset(a.value for a in m.AccessMode)
 UNITS = frozenset(u.value for u in m.FrequencyUnit)
 S = m.ConsentStatus
+Row = TypeVar("Row", ConsentRequest, ConsentArtefact)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,8 +96,8 @@ def artefact_status(artefact: ConsentArtefact, now: datetime) -> str:
 
 def _notify(
     session: Session,
-    runtime: Runtime,
     *,
+    sender: CallbackSender,
     req: ConsentRequest,
     target: NoticeTarget,
     target_id: str,
@@ -102,9 +106,8 @@ def _notify(
     status: str,
     artefact: ConsentArtefact | None = None,
 ) -> ConsentNotice:
-    sent = send_callback(
+    sent = sender.send(
         session,
-        runtime,
         path=path,
         body=body,
         service_type=ServiceType(target.value),
@@ -117,14 +120,14 @@ def _notify(
         request_id=req.id,
         artefact_id=artefact.id if artefact is not None else None,
         gateway_request_id=sent.request_id,
-        sent_at=runtime.clock.now(),
+        sent_at=sender.clock.now(),
     )
     session.add(notice)
     return notice
 
 
 def notify_hip(
-    session: Session, runtime: Runtime, artefact: ConsentArtefact, status: str
+    session: Session, *, sender: CallbackSender, artefact: ConsentArtefact, status: str
 ) -> ConsentNotice:
     """GRANTED carries the signed artefact; REVOKED and EXPIRED only its id."""
     notification: dict[str, Any] = {"status": status, "consentId": str(artefact.public_id)}
@@ -135,7 +138,7 @@ def notify_hip(
         )
     return _notify(
         session,
-        runtime,
+        sender=sender,
         req=artefact.request,
         target=NoticeTarget.HIP,
         target_id=artefact.hip_id,
@@ -148,7 +151,8 @@ def notify_hip(
 
 def notify_hiu(
     session: Session,
-    runtime: Runtime,
+    *,
+    sender: CallbackSender,
     req: ConsentRequest,
     status: str,
     artefacts: Sequence[ConsentArtefact] = (),
@@ -162,7 +166,7 @@ def notify_hiu(
     )
     return _notify(
         session,
-        runtime,
+        sender=sender,
         req=req,
         target=NoticeTarget.HIU,
         target_id=req.hiu_id,
@@ -250,11 +254,10 @@ def check_request(
     return list(dict.fromkeys(detail.hi_types))
 
 
-def _self_request(detail: m.ConsentRequestDetail, runtime: Runtime) -> bool:
+def _self_request(detail: m.ConsentRequestDetail, *, phr_hiu: str) -> bool:
     """PATRQT (self-requested) is the patient's own PHR reading their records: only the
     PHR's HIU may ask with it, it may ask with nothing else, and the requester is the
     patient. True when this is such a request."""
-    phr_hiu = runtime.settings.consent.phr_hiu_id
     own = detail.purpose.code == m.PurposeCode.PATRQT.value
     if own != (detail.hiu.id == phr_hiu):
         raise _refuse(
@@ -290,7 +293,7 @@ def _unproven(why: str) -> cx.ProtocolDenied:
 
 
 def _proof_of_patient(
-    session: Session, runtime: Runtime, message: InboundMessage, account: AbhaAccount
+    session: Session, message: InboundMessage, account: AbhaAccount, *, hc: HandlerContext
 ) -> str:
     """The self-request's proof (ADR 0015): a user token of audience ``abha-self-request``
     signed by the ABHA service, naming this patient and this request's digest, not used
@@ -301,9 +304,7 @@ def _proof_of_patient(
     if not raw:
         raise _unproven(f"the {AUTH_TOKEN_HEADER} header is missing.")
     try:
-        claims = tokens.verify(
-            runtime.keyring, raw, audience=SELF_REQUEST_AUDIENCE, clock=runtime.clock
-        )
+        claims = tokens.verify(hc.keyring, raw, audience=SELF_REQUEST_AUDIENCE, clock=hc.clock)
     except AuthenticationRequired as exc:
         why = "it has expired." if exc.code == "HS-1402" else "it is not a valid proof."
         raise _unproven(why) from None
@@ -321,10 +322,11 @@ def _proof_of_patient(
 def _grant_own(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     message: InboundMessage,
     account: AbhaAccount,
     req: ConsentRequest,
+    *,
+    hc: HandlerContext,
 ) -> list[Callback]:
     """The patient asked in their own PHR: granted at once for every linked facility
     the network reaches (or the one asked for), without an SMS. The on-init goes out
@@ -332,11 +334,11 @@ def _grant_own(
     hips = sorted(
         {
             link.hip_id
-            for link in links_of(session, account)
+            for link in links_of(session, account=account)
             if link.care_contexts and req.hip_id in (None, link.hip_id)
         }
     )
-    reachable = [h for h in hips if hip_reachable(session, h)]
+    reachable = [h for h in hips if hip_reachable(session, hip_id=h)]
     if not reachable:
         raise _refuse(
             "The patient has no linked facility the network can reach now"
@@ -344,36 +346,44 @@ def _grant_own(
             cx.HIP_NOT_LINKED,
             "consent.hip",
         )
-    send_callbacks(session, runtime, [_on_init(message, req)])
+    hc.sender.send_all(session, [_on_init(message, req)])
     grant(
         session,
         ctx,
-        runtime,
         account=account,
         consent_request_id=str(req.public_id),
         choices=[GrantChoice(hip_id=h) for h in reachable],
         pin=None,  # the patient's proof stands for it
+        clock=hc.clock,
+        hasher=hc.hasher,
+        sender=hc.sender,
+        keyring=hc.keyring,
+        cm_id=hc.cm_id,
     )
     return []
 
 
-def init_request(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def init_request(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/consent/v3/request/init`` → ``on-init`` with the consent request id; the
     request waits in the patient's PHR (a self-request from the PHR is granted at once:
     ``_grant_own``)."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
         session,
         ctx,
         action="consent.request.init",
         resource_type="consent_request",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         detail = parse(m.ConsentInitRequest, message.body).consent
         hi_types = check_request(detail, hiu_id=message.hiu_id, now=now)
-        own = _self_request(detail, runtime)
-        if detail.hip is not None and find_service(session, detail.hip.id, ServiceType.HIP) is None:
+        own = _self_request(detail, phr_hiu=hc.consent.phr_hiu_id)
+        if (
+            detail.hip is not None
+            and find_service(session, service_id=detail.hip.id, service_type=ServiceType.HIP)
+            is None
+        ):
             raise _refuse(
                 "consent.hip.id is not a HIP registered with the gateway.",
                 cx.PARTY_INVALID,
@@ -381,16 +391,16 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
             )
         pid = detail.patient.id
         account = (
-            find_patient(session, runtime, number=pid)
+            find_patient(session, cm_id=hc.cm_id, number=pid)
             if "@" not in pid and looks_like_abha_number(pid)
-            else find_patient(session, runtime, address=pid)
+            else find_patient(session, cm_id=hc.cm_id, address=pid)
         )
         if account is None:
             raise cx.ProtocolNotFound(
                 "Patient not found: no active ABHA here has that address.",
                 code=cx.PATIENT_NOT_FOUND,
             )
-        proof_id = _proof_of_patient(session, runtime, message, account) if own else None
+        proof_id = _proof_of_patient(session, message, account, hc=hc) if own else None
         permission = detail.permission
         req = ConsentRequest(
             hiu_id=detail.hiu.id,
@@ -419,28 +429,28 @@ def init_request(session: Session, message: InboundMessage, runtime: Runtime) ->
         session.flush()
         target.resource_id = str(req.public_id)
         if own:
-            return _grant_own(session, ctx, runtime, message, account, req)
+            return _grant_own(session, ctx, message, account, req, hc=hc)
         if account.mobile:
-            hiu = find_service(session, req.hiu_id, ServiceType.HIU)
+            hiu = find_service(session, service_id=req.hiu_id, service_type=ServiceType.HIU)
             who = hiu.name[:64] if hiu else "A health facility"
+            whose = _whose(account, pid, cm_id=hc.cm_id)
             send_sms(
                 session,
                 mobile=account.mobile,
-                text=f"{who} asks to see health records for {_whose(account, pid, runtime)}. "
+                text=f"{who} asks to see health records for {whose}. "
                 "Open your PHR to approve or deny the request. - ABDM",
                 template="consent.request",
-                clock=runtime.clock,
+                clock=hc.clock,
             )
     return [_on_init(message, req)]
 
 
-def _whose(account: AbhaAccount, named: str, runtime: Runtime) -> str:
+def _whose(account: AbhaAccount, named: str, *, cm_id: str) -> str:
     """Which ABHA a request is for, masked: a family's ABHAs often share one mobile, so
     the SMS says whose records (``R*** K****, ra***@sbx``), never a full name or number."""
-    suffix = runtime.settings.abha_suffix
-    address = named.strip().lower() if "@" in named else preferred_address(account, suffix)
+    address = named.strip().lower() if "@" in named else preferred_address(account, cm_id)
     handle, _, domain = address.partition("@")
-    return f"{mask_name(account.name)}, {handle[:2]}***@{domain or suffix}"
+    return f"{mask_name(account.name)}, {handle[:2]}***@{domain or cm_id}"
 
 
 def _on_init(message: InboundMessage, req: ConsentRequest) -> Callback:
@@ -451,7 +461,15 @@ def _on_init(message: InboundMessage, req: ConsentRequest) -> Callback:
     )
 
 
-def request_status(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def _of_hiu(session: Session, model: type[Row], wanted: str, hiu_id: str | None) -> Row | None:
+    """The HIU's own consent request or artefact by the public id it sent; None when no
+    row has that id or it is another HIU's (the two read the same to the sender)."""
+    public_id = parse_uuid(wanted)
+    row = session.scalar(select(model).where(model.public_id == public_id)) if public_id else None
+    return row if row is not None and row.hiu_id == hiu_id else None
+
+
+def request_status(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/consent/v3/request/status`` → ``on-status``."""
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
@@ -459,30 +477,25 @@ def request_status(session: Session, message: InboundMessage, runtime: Runtime) 
         ctx,
         action="consent.request.status",
         resource_type="consent_request",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         wanted = parse(m.ConsentStatusRequest, message.body).consent_request_id
         target.resource_id = wanted[:64]
-        public_id = parse_uuid(wanted)
-        req = (
-            session.scalar(select(ConsentRequest).where(ConsentRequest.public_id == public_id))
-            if public_id
-            else None
-        )
-        if req is None or req.hiu_id != message.hiu_id:
+        req = _of_hiu(session, ConsentRequest, wanted, message.hiu_id)
+        if req is None:
             raise cx.ProtocolNotFound(
                 "No consent request of this HIU has that id.", code=cx.REQUEST_NOT_FOUND
             )
         artefacts = list(req.artefacts)
         state = m.ConsentRequestState(
             id=str(req.public_id),
-            status=effective_status(req, runtime.clock.now()),
+            status=effective_status(req, hc.clock.now()),
             consent_artefacts=[m.ArtefactRef(id=str(a.public_id)) for a in artefacts] or None,
         )
     return [reply(message, m.ON_CONSENT_STATUS, m.dump(m.OnConsentStatus(consent_request=state)))]
 
 
-def fetch_artefact(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def fetch_artefact(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/consent/v3/fetch`` → ``on-fetch`` with the artefact as signed and its current
     status (an HIU may fetch only its own)."""
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
@@ -491,23 +504,18 @@ def fetch_artefact(session: Session, message: InboundMessage, runtime: Runtime) 
         ctx,
         action="consent.artefact.fetch",
         resource_type="consent_artefact",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         wanted = parse(m.ConsentFetchRequest, message.body).consent_id
         target.resource_id = wanted[:64]
-        public_id = parse_uuid(wanted)
-        artefact = (
-            session.scalar(select(ConsentArtefact).where(ConsentArtefact.public_id == public_id))
-            if public_id
-            else None
-        )
-        if artefact is None or artefact.hiu_id != message.hiu_id:
+        artefact = _of_hiu(session, ConsentArtefact, wanted, message.hiu_id)
+        if artefact is None:
             raise cx.ProtocolNotFound(
                 "No consent artefact of this HIU has that id.", code=cx.ARTEFACT_NOT_FOUND
             )
         body = {
             "consent": {
-                "status": artefact_status(artefact, runtime.clock.now()),
+                "status": artefact_status(artefact, hc.clock.now()),
                 "consentDetail": artefact.detail,
                 "signature": artefact.signature,
             }
@@ -521,8 +529,8 @@ def fetch_artefact(session: Session, message: InboundMessage, runtime: Runtime) 
 def _acknowledge(
     session: Session,
     message: InboundMessage,
-    runtime: Runtime,
     *,
+    clock: Clock,
     target: NoticeTarget,
     status: str | None,
 ) -> None:
@@ -532,7 +540,7 @@ def _acknowledge(
         ctx,
         action="consent.notice.ack",
         resource_type="consent_notice",
-        clock=runtime.clock,
+        clock=clock,
     ) as audit_target:
         rid = answered_request_id(message.body)
         notice = (
@@ -549,11 +557,11 @@ def _acknowledge(
             )
         audit_target.resource_id = str(notice.public_id)
         if notice.acked_at is None:  # a duplicate or a late second answer changes nothing
-            notice.acked_at = runtime.clock.now()
+            notice.acked_at = clock.now()
             notice.ack_status = (status or "OK")[:10]
 
 
-def on_hip_notify(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def on_hip_notify(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/consent/v3/request/hip/on-notify``: the HIP's acknowledgement."""
     answer = parse(m.OnHipConsentNotify, message.body)
     status = (
@@ -563,11 +571,11 @@ def on_hip_notify(session: Session, message: InboundMessage, runtime: Runtime) -
         if answer.acknowledgement
         else None
     )
-    _acknowledge(session, message, runtime, target=NoticeTarget.HIP, status=status)
+    _acknowledge(session, message, clock=hc.clock, target=NoticeTarget.HIP, status=status)
     return []
 
 
-def on_hiu_notify(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def on_hiu_notify(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/consent/v3/request/hiu/on-notify``: the HIU's acknowledgement."""
     answer = parse(m.OnHiuConsentNotify, message.body)
     statuses = {a.status for a in answer.acknowledgement or []}
@@ -576,7 +584,7 @@ def on_hiu_notify(session: Session, message: InboundMessage, runtime: Runtime) -
         if answer.error
         else (statuses.pop() if len(statuses) == 1 else "MIXED" if statuses else None)
     )
-    _acknowledge(session, message, runtime, target=NoticeTarget.HIU, status=status)
+    _acknowledge(session, message, clock=hc.clock, target=NoticeTarget.HIU, status=status)
     return []
 
 
@@ -606,8 +614,19 @@ class _Plan:
     expires_at: datetime
 
 
+def requests_of(session: Session, *, account: AbhaAccount) -> list[ConsentRequest]:
+    """The patient's consent requests, newest first."""
+    return list(
+        session.scalars(
+            select(ConsentRequest)
+            .where(ConsentRequest.account_id == account.id)
+            .order_by(ConsentRequest.created_at.desc(), ConsentRequest.id.desc())
+        )
+    )
+
+
 def own_request(
-    session: Session, account: AbhaAccount, consent_request_id: str, *, lock: bool = False
+    session: Session, *, account: AbhaAccount, consent_request_id: str, lock: bool = False
 ) -> ConsentRequest:
     """The patient's own consent request; another patient's is 'not found'."""
     public_id = parse_uuid(consent_request_id)
@@ -640,7 +659,7 @@ def _plan(
             field="consents",
         )
     linked: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for link in links_of(session, account):
+    for link in links_of(session, account=account):
         for cc in link.care_contexts:
             linked[link.hip_id].add((link.patient_reference, cc.reference))
     asked_contexts = (
@@ -664,7 +683,7 @@ def _plan(
                 code=cx.HIP_NOT_LINKED,
                 field="consents.hip",
             )
-        if not hip_reachable(session, choice.hip_id):
+        if not hip_reachable(session, hip_id=choice.hip_id):
             raise ValidationFailed(
                 "That facility is not connected to the network now; it cannot be sent "
                 "your consent. Try again later or leave it out.",
@@ -730,34 +749,41 @@ def _plan(
 def grant(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
     choices: Sequence[GrantChoice],
     pin: str | None,
+    clock: Clock,
+    hasher: KeyedHasher,
+    sender: CallbackSender,
+    keyring: KeyRing,
+    cm_id: str,
 ) -> list[ConsentArtefact]:
-    """The patient grants: one signed artefact per chosen HIP; each HIP gets its
-    artefact, the HIU the artefact ids. ``pin``: the patient's consent PIN, checked
-    before anything changes (``network.consent.pin``); a self-request the patient proved
+    """The patient grants: one signed artefact per chosen HIP (signed with ``keyring``'s
+    signing key, naming this CM, ``cm_id``); each HIP gets its artefact, the HIU the
+    artefact ids. ``pin``: the patient's consent PIN, checked (with ``hasher``) before
+    anything changes (``network.consent.pin``); a self-request the patient proved
     (ADR 0015) is granted on that proof instead."""
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.grant",
         resource_type="consent_request",
         resource_id=str(consent_request_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        req = own_request(session, account, consent_request_id, lock=True)
+        req = own_request(
+            session, account=account, consent_request_id=consent_request_id, lock=True
+        )
         if effective_status(req, now) != S.REQUESTED:
             raise cx.NotPending(
                 "This request is no longer waiting for you (already answered or expired).",
                 field="consentRequestId",
             )
         if req.self_proof_id is None:
-            pins.check_pin(session, ctx, runtime, account=account, pin=pin)
+            pins.check_pin(session, ctx, account=account, pin=pin, clock=clock, hasher=hasher)
         plans = _plan(session, account, req, choices, now)
         artefacts: list[ConsentArtefact] = []
         requester = m.Requester.model_validate(req.requester)
@@ -778,7 +804,7 @@ def grant(
                     ),
                     hip=m.OrgRef(id=plan.hip_id),
                     hiu=m.OrgRef(id=req.hiu_id),
-                    consent_manager=m.OrgRef(id=cm_id(runtime)),
+                    consent_manager=m.OrgRef(id=cm_id),
                     requester=requester,
                     hi_types=plan.hi_types,
                     permission=m.Permission(
@@ -801,7 +827,7 @@ def grant(
                 date_to=plan.date_to,
                 expires_at=plan.expires_at,
                 detail=detail,
-                signature=sign_consent_detail(runtime.keyring, detail),
+                signature=sign_consent_detail(keyring, detail),
                 created_at=now,
                 updated_at=now,
             )
@@ -812,29 +838,32 @@ def grant(
         req.decided_at = now
         req.updated_at = now
         for artefact in artefacts:
-            notify_hip(session, runtime, artefact, S.GRANTED.value)
-        notify_hiu(session, runtime, req, S.GRANTED.value, artefacts)
+            notify_hip(session, sender=sender, artefact=artefact, status=S.GRANTED.value)
+        notify_hiu(session, sender=sender, req=req, status=S.GRANTED.value, artefacts=artefacts)
     return artefacts
 
 
 def deny(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
+    clock: Clock,
+    sender: CallbackSender,
 ) -> ConsentRequest:
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.deny",
         resource_type="consent_request",
         resource_id=str(consent_request_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        req = own_request(session, account, consent_request_id, lock=True)
+        req = own_request(
+            session, account=account, consent_request_id=consent_request_id, lock=True
+        )
         if effective_status(req, now) != S.REQUESTED:
             raise cx.NotPending(
                 "This request is no longer waiting for you (already answered or expired).",
@@ -843,31 +872,34 @@ def deny(
         req.status = S.DENIED.value
         req.decided_at = now
         req.updated_at = now
-        notify_hiu(session, runtime, req, S.DENIED.value)
+        notify_hiu(session, sender=sender, req=req, status=S.DENIED.value)
     return req
 
 
 def revoke(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     consent_request_id: str,
     artefact_ids: Sequence[str] | None = None,
+    clock: Clock,
+    sender: CallbackSender,
 ) -> list[ConsentArtefact]:
     """Withdraw a granted consent (all its artefacts, or the ones named): each HIP is
     told to stop, the HIU that these artefacts are revoked."""
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.revoke",
         resource_type="consent_request",
         resource_id=str(consent_request_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        req = own_request(session, account, consent_request_id, lock=True)
+        req = own_request(
+            session, account=account, consent_request_id=consent_request_id, lock=True
+        )
         live = [a for a in req.artefacts if artefact_status(a, now) == S.GRANTED]
         if artefact_ids is not None:
             wanted = {str(parse_uuid(a)) for a in artefact_ids}
@@ -884,28 +916,33 @@ def revoke(
             artefact.status = S.REVOKED.value
             artefact.revoked_at = now
             artefact.updated_at = now
-            notify_hip(session, runtime, artefact, S.REVOKED.value)
+            notify_hip(session, sender=sender, artefact=artefact, status=S.REVOKED.value)
         if not any(a.status == S.GRANTED for a in req.artefacts):
             req.status = S.REVOKED.value
         req.updated_at = now
-        notify_hiu(session, runtime, req, S.REVOKED.value, live)
+        notify_hiu(session, sender=sender, req=req, status=S.REVOKED.value, artefacts=live)
     return live
 
 
-def _told(send: Callable[..., ConsentNotice], *args: Any) -> None:
+def _told(send: Callable[[], ConsentNotice]) -> None:
     """A notification to a HIP or HIU that may have left the network since: the
     patient's decision stands all the same (the party's consent has ended either way)."""
     with suppress(ServiceUnknown):
-        send(*args)
+        send()
 
 
 def close_account(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account: AbhaAccount,
+    clock: Clock,
+    sender: CallbackSender,
 ) -> int:
     """The ABHA is being deleted: every request waiting for the patient is denied and
     every live consent revoked (the HIPs stop sharing, the HIUs erase, the PHR's own
     copies too), each party told. Returns how many requests changed."""
-    now = runtime.clock.now()
+    now = clock.now()
     changed = 0
     with audited(
         session,
@@ -913,7 +950,7 @@ def close_account(
         action="consent.close_account",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
         open_requests = session.scalars(
             select(ConsentRequest)
@@ -929,17 +966,34 @@ def close_account(
             if status == S.REQUESTED:
                 req.status = S.DENIED.value
                 req.decided_at = now
-                _told(notify_hiu, session, runtime, req, S.DENIED.value)
+                _told(partial(notify_hiu, session, sender=sender, req=req, status=S.DENIED.value))
             elif status == S.GRANTED:
                 live = [a for a in req.artefacts if artefact_status(a, now) == S.GRANTED]
                 for artefact in live:
                     artefact.status = S.REVOKED.value
                     artefact.revoked_at = now
                     artefact.updated_at = now
-                    _told(notify_hip, session, runtime, artefact, S.REVOKED.value)
+                    _told(
+                        partial(
+                            notify_hip,
+                            session,
+                            sender=sender,
+                            artefact=artefact,
+                            status=S.REVOKED.value,
+                        )
+                    )
                 req.status = S.REVOKED.value
                 if live:
-                    _told(notify_hiu, session, runtime, req, S.REVOKED.value, live)
+                    _told(
+                        partial(
+                            notify_hiu,
+                            session,
+                            sender=sender,
+                            req=req,
+                            status=S.REVOKED.value,
+                            artefacts=live,
+                        )
+                    )
             else:
                 continue
             req.updated_at = now
@@ -951,10 +1005,10 @@ def close_account(
 # --------------------------------------------------------------------------- expiry
 
 
-def expire_due(session: Session, runtime: Runtime) -> int:
+def expire_due(session: Session, *, clock: Clock, sender: CallbackSender) -> int:
     """Mark artefacts and requests whose expiry has come EXPIRED and tell the HIPs and
     HIUs; returns how many rows changed. Idempotent; several workers may run it."""
-    now = runtime.clock.now()
+    now = clock.now()
     ctx = system_context(Purpose.CARE_MANAGEMENT)
     changed = 0
     artefacts = list(
@@ -971,19 +1025,19 @@ def expire_due(session: Session, runtime: Runtime) -> int:
         artefact.expired_at = now
         artefact.updated_at = now
         by_request[artefact.request_id].append(artefact)
-        notify_hip(session, runtime, artefact, S.EXPIRED.value)
+        notify_hip(session, sender=sender, artefact=artefact, status=S.EXPIRED.value)
         record_access(
             session,
             ctx,
             action="consent.expire",
             resource_type="consent_artefact",
             resource_id=str(artefact.public_id),
-            clock=runtime.clock,
+            clock=clock,
         )
         changed += 1
     for group in by_request.values():
         req = group[0].request
-        notify_hiu(session, runtime, req, S.EXPIRED.value, group)
+        notify_hiu(session, sender=sender, req=req, status=S.EXPIRED.value, artefacts=group)
         if req.status == S.GRANTED and not any(a.status == S.GRANTED for a in req.artefacts):
             req.status = S.EXPIRED.value
             req.updated_at = now
@@ -1006,14 +1060,14 @@ def expire_due(session: Session, runtime: Runtime) -> int:
         req.status = S.EXPIRED.value
         req.updated_at = now
         if was == S.REQUESTED:
-            notify_hiu(session, runtime, req, S.EXPIRED.value)
+            notify_hiu(session, sender=sender, req=req, status=S.EXPIRED.value)
         record_access(
             session,
             ctx,
             action="consent.expire",
             resource_type="consent_request",
             resource_id=str(req.public_id),
-            clock=runtime.clock,
+            clock=clock,
         )
         changed += 1
     session.flush()

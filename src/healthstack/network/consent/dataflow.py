@@ -33,9 +33,8 @@ from healthstack.network.consent.protocol import (
     sender_context,
 )
 from healthstack.network.gateway.enums import ServiceType
-from healthstack.network.gateway.routing import Callback, InboundMessage, reply
+from healthstack.network.gateway.routing import Callback, HandlerContext, InboundMessage, reply
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 S = m.ConsentStatus
 FINAL = frozenset({HiRequestStatus.TRANSFERRED.value, HiRequestStatus.FAILED.value})
@@ -115,17 +114,17 @@ def check_hi_request(
     return artefact
 
 
-def hi_request(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def hi_request(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/data-flow/v3/health-information/request`` → ``on-request`` to the HIU and the
     request, with the same transactionId, to the artefact's HIP."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
         session,
         ctx,
         action="consent.hi_request",
         resource_type="consent_artefact",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         body = parse(m.HiRequestBody, message.body).hi_request
         target.resource_id = body.consent.id[:64]
@@ -147,7 +146,7 @@ def hi_request(session: Session, message: InboundMessage, runtime: Runtime) -> l
         session.flush()
         txn.hip_request_id = send_to(
             session,
-            runtime,
+            sender=hc.sender,
             kind=ServiceType.HIP,
             service_id=artefact.hip_id,
             path=m.HIP_HI_REQUEST,
@@ -161,17 +160,17 @@ def hi_request(session: Session, message: InboundMessage, runtime: Runtime) -> l
     return [reply(message, m.ON_HI_REQUEST, m.dump(answer))]
 
 
-def hip_on_request(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def hip_on_request(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/data-flow/v3/health-information/hip/on-request``: the HIP's acknowledgement
     (or refusal) of a forwarded request. A duplicate or late one changes nothing."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
         session,
         ctx,
         action="consent.hi_request.ack",
         resource_type="hi_transaction",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         answer = parse(m.OnHiRequest, message.body)
         rid = answered_request_id(message.body)
@@ -201,17 +200,17 @@ def hip_on_request(session: Session, message: InboundMessage, runtime: Runtime) 
     return []
 
 
-def hi_notify(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def hi_notify(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/data-flow/v3/health-information/notify`` from the HIP (pushed or failed, per
     care context) or the HIU (received, decrypted): recorded per transaction."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
         session,
         ctx,
         action="consent.hi_notify",
         resource_type="hi_transaction",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         note = parse(m.HiNotify, message.body).notification
         kind = note.notifier.type

@@ -1,6 +1,6 @@
 """Linking care contexts to ABHA accounts.
 
-HIP-initiated (each a gateway handler, ``fn(session, message, runtime)``):
+HIP-initiated (each a gateway handler, ``fn(session, message, hc)``):
 ``generate_token`` (the ABHA must exist here and its name, gender and birth year match;
 a link token valid for months, only its hash kept), ``link_care_contexts`` (with
 X-LINK-TOKEN: the token must be this HIP's and this patient's; idempotent by reference
@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import AuditEvent, audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Purpose, RequestContext
 from healthstack.kernel.errors import NotFound, ValidationFailed
 from healthstack.kernel.ids import looks_like_abha_number, normalise_mobile
@@ -38,7 +39,6 @@ from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.names import name_key
 from healthstack.network.abha.search import name_score
 from healthstack.network.consent import exceptions as cx
-from healthstack.network.consent.config import consent_settings
 from healthstack.network.consent.enums import LinkedVia, LinkStep
 from healthstack.network.consent.models import (
     LinkedCareContext,
@@ -57,9 +57,15 @@ from healthstack.network.consent.protocol import (
     sender_context,
 )
 from healthstack.network.gateway.enums import ServiceType
-from healthstack.network.gateway.routing import Callback, InboundMessage, reply
+from healthstack.network.gateway.routing import (
+    Callback,
+    CallbackSender,
+    HandlerContext,
+    InboundMessage,
+    reply,
+)
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
+from healthstack.settings import ConsentSettings
 
 LINK_TOKEN_AUDIENCE = "hiecm-link-token"  # noqa: S105 - a token audience
 HI_TYPES = frozenset(t.value for t in m.HiType)
@@ -183,7 +189,7 @@ def find_care_context(
     )
 
 
-def links_of(session: Session, account: AbhaAccount) -> list[PatientLink]:
+def links_of(session: Session, *, account: AbhaAccount) -> list[PatientLink]:
     return list(
         session.scalars(
             select(PatientLink)
@@ -222,10 +228,10 @@ def _recent_mismatches(session: Session, account: AbhaAccount, since: datetime) 
     return int(count or 0)
 
 
-def generate_token(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def generate_token(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/v3/token/generate-token`` → ``on-generate-token`` with a link token."""
-    cfg = consent_settings(runtime)
-    now = runtime.clock.now()
+    cfg = hc.consent
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     assert message.hip_id is not None  # the route requires X-HIP-ID
     with audited(
@@ -233,7 +239,7 @@ def generate_token(session: Session, message: InboundMessage, runtime: Runtime) 
         ctx,
         action="consent.link_token.issue",
         resource_type="abha_account",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         req = parse(m.GenerateTokenRequest, message.body)
         if not req.abha_number and not req.abha_address:
@@ -242,7 +248,9 @@ def generate_token(session: Session, message: InboundMessage, runtime: Runtime) 
                 code=cx.INVALID_ABHA,
                 field="abhaNumber",
             )
-        account = find_patient(session, runtime, address=req.abha_address, number=req.abha_number)
+        account = find_patient(
+            session, cm_id=hc.cm_id, address=req.abha_address, number=req.abha_number
+        )
         if account is None:
             raise cx.ProtocolNotFound(
                 "Invalid ABHA Number or ABHA Address: no active ABHA here has it.",
@@ -275,15 +283,15 @@ def generate_token(session: Session, message: InboundMessage, runtime: Runtime) 
         session.flush()
         # A JWT as ABDM's are; only its hash is kept, and the claims name no patient.
         token = tokens.issue(
-            runtime.keyring,
+            hc.keyring,
             subject=str(row.public_id),
             audience=LINK_TOKEN_AUDIENCE,
             ttl_seconds=cfg.link_token_days * 86400,
-            clock=runtime.clock,
+            clock=hc.clock,
             claims={"hipId": message.hip_id, "typ": "link"},
         )
         row.token_hash = token_hash(token)
-        address = req.abha_address or patient_address(runtime, account)
+        address = req.abha_address or patient_address(account, cm_id=hc.cm_id)
     return [
         reply(
             message,
@@ -297,13 +305,13 @@ def generate_token(session: Session, message: InboundMessage, runtime: Runtime) 
 
 
 def link_care_contexts(
-    session: Session, message: InboundMessage, runtime: Runtime
+    session: Session, message: InboundMessage, hc: HandlerContext
 ) -> list[Callback]:
     """``/hip/v3/link/carecontext`` with X-LINK-TOKEN → ``on_carecontext``."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
-        session, ctx, action="consent.link.hip", resource_type="abha_account", clock=runtime.clock
+        session, ctx, action="consent.link.hip", resource_type="abha_account", clock=hc.clock
     ) as target:
         req = parse(m.LinkCareContextRequest, message.body)
         raw = (message.headers.get("X-LINK-TOKEN") or "").strip()
@@ -330,7 +338,9 @@ def link_care_contexts(
                 code=cx.INVALID_ABHA,
             )
         if req.abha_number or req.abha_address:
-            named = find_patient(session, runtime, address=req.abha_address, number=req.abha_number)
+            named = find_patient(
+                session, cm_id=hc.cm_id, address=req.abha_address, number=req.abha_number
+            )
             if named is None or named.id != account.id:
                 raise cx.ProtocolDenied(
                     "The link token was issued for another ABHA. Ask for a token for this patient.",
@@ -346,7 +356,7 @@ def link_care_contexts(
             via=LinkedVia.HIP,
             now=now,
         )
-        address = req.abha_address or patient_address(runtime, account)
+        address = req.abha_address or patient_address(account, cm_id=hc.cm_id)
     return [
         reply(
             message,
@@ -356,16 +366,16 @@ def link_care_contexts(
     ]
 
 
-def context_notify(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def context_notify(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/hip/v3/link/context/notify``: new data on a linked care context."""
-    now = runtime.clock.now()
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
         session,
         ctx,
         action="consent.link.context_notify",
         resource_type="abha_account",
-        clock=runtime.clock,
+        clock=hc.clock,
     ) as target:
         note = parse(m.ContextNotifyRequest, message.body).notification
         if note.hip.id != message.hip_id:
@@ -376,9 +386,9 @@ def context_notify(session: Session, message: InboundMessage, runtime: Runtime) 
             )
         pid = note.patient.id
         account = (
-            find_patient(session, runtime, number=pid)
+            find_patient(session, cm_id=hc.cm_id, number=pid)
             if looks_like_abha_number(pid) and "@" not in pid
-            else find_patient(session, runtime, address=pid)
+            else find_patient(session, cm_id=hc.cm_id, address=pid)
         )
         if account is None:
             raise cx.ProtocolNotFound("Patient not found.", code=cx.PATIENT_NOT_FOUND)
@@ -414,20 +424,20 @@ def context_notify(session: Session, message: InboundMessage, runtime: Runtime) 
     ]
 
 
-def _deep_link(runtime: Runtime, given: str | None) -> str:
+def _deep_link(hc: HandlerContext, given: str | None) -> str:
     if given:
         parts = urlsplit(given.strip())
         if parts.scheme == "https" and parts.hostname and len(given) <= 256:
             return given.strip()
-    return runtime.settings.base_url.rstrip("/") + consent_settings(runtime).phr_path
+    return hc.base_url.rstrip("/") + hc.consent.phr_path
 
 
-def sms_notify(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def sms_notify(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     """``/hip/v3/link/patient/links/sms/notify2``: an SMS with a link to the PHR, where
     the patient can discover and link the HIP's records."""
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
     with audited(
-        session, ctx, action="consent.link.sms_notify", resource_type="sms", clock=runtime.clock
+        session, ctx, action="consent.link.sms_notify", resource_type="sms", clock=hc.clock
     ):
         note = parse(m.SmsNotifyRequest, message.body).notification
         if note.hip.id != message.hip_id:
@@ -445,15 +455,17 @@ def sms_notify(session: Session, message: InboundMessage, runtime: Runtime) -> l
                 code=cx.MOBILE_INVALID,
                 field="notification.phoneNo",
             ) from None
-        facility = (note.hip.name or hip_name(session, note.hip.id) or "A health facility")[:64]
+        facility = (note.hip.name or hip_name(session, hip_id=note.hip.id) or "A health facility")[
+            :64
+        ]
         info = f" ({note.care_context_info.strip()[:60]})" if note.care_context_info else ""
         send_sms(
             session,
             mobile=mobile,
             text=f"{facility} has health records for you{info}. See them and link them to "
-            f"your ABHA: {_deep_link(runtime, note.deeplink_url)} - ABDM",
+            f"your ABHA: {_deep_link(hc, note.deeplink_url)} - ABDM",
             template="consent.deep_link",
-            clock=runtime.clock,
+            clock=hc.clock,
         )
     return [reply(message, m.ON_SMS_NOTIFY, m.dump(m.OnSmsNotify(status="ACKNOWLEDGED")))]
 
@@ -461,7 +473,9 @@ def sms_notify(session: Session, message: InboundMessage, runtime: Runtime) -> l
 # --------------------------------------------------------------------------- patient-initiated
 
 
-def own_transaction(session: Session, account: AbhaAccount, transaction_id: str) -> LinkTransaction:
+def own_transaction(
+    session: Session, *, account: AbhaAccount, transaction_id: str
+) -> LinkTransaction:
     """The patient's own transaction, locked; another patient's is 'not found'."""
     try:
         public_id = uuid.UUID(str(transaction_id))
@@ -485,23 +499,25 @@ def own_transaction(session: Session, account: AbhaAccount, transaction_id: str)
 def start_discovery(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     hip_id: str,
     unverified: Sequence[m.Identifier] = (),
+    clock: Clock,
+    sender: CallbackSender,
+    cm_id: str,
 ) -> LinkTransaction:
     """Ask a HIP for the patient's records: the CM sends the patient's verified
     identifiers (mobile if verified, ABHA number), name, gender and birth year."""
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.discover",
         resource_type="link_transaction",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
-        if not hip_reachable(session, hip_id):
+        if not hip_reachable(session, hip_id=hip_id):
             raise NotFound(
                 "That facility is not connected to the health information network. "
                 "Choose another, or ask the facility to link your records.",
@@ -536,7 +552,7 @@ def start_discovery(
         body = m.DiscoverRequest(
             transaction_id=str(txn.public_id),
             patient=m.DiscoverPatient(
-                id=patient_address(runtime, account),
+                id=patient_address(account, cm_id=cm_id),
                 verified_identifiers=verified,
                 unverified_identifiers=list(unverified),
                 name=account.name,
@@ -545,7 +561,12 @@ def start_discovery(
             ),
         )
         txn.pending_request_id = send_to(
-            session, runtime, kind=ServiceType.HIP, service_id=hip_id, path=m.DISCOVER, body=body
+            session,
+            sender=sender,
+            kind=ServiceType.HIP,
+            service_id=hip_id,
+            path=m.DISCOVER,
+            body=body,
         )
     return txn
 
@@ -581,23 +602,25 @@ def _chosen_entries(txn: LinkTransaction, references: Sequence[str] | None) -> l
 def request_link(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     transaction_id: str,
     references: Sequence[str] | None = None,
+    clock: Clock,
+    sender: CallbackSender,
+    cm_id: str,
 ) -> LinkTransaction:
     """Link init: the chosen care contexts go to the HIP, which sends its OTP."""
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.link.init",
         resource_type="link_transaction",
         resource_id=str(transaction_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        txn = own_transaction(session, account, transaction_id)
+        txn = own_transaction(session, account=account, transaction_id=transaction_id)
         # Choosing again (or again after no answer) sends a new init: an answer to the
         # earlier one no longer counts.
         if txn.step not in (LinkStep.FOUND, LinkStep.OTP_SENT, LinkStep.INITIATING):
@@ -608,7 +631,7 @@ def request_link(
         chosen = _chosen_entries(txn, references)
         body = m.LinkInitRequest(
             transaction_id=str(txn.public_id),
-            abha_address=patient_address(runtime, account),
+            abha_address=patient_address(account, cm_id=cm_id),
             patient=[
                 m.HipPatient(
                     reference_number=e["referenceNumber"],
@@ -630,7 +653,7 @@ def request_link(
         txn.updated_at = now
         txn.pending_request_id = send_to(
             session,
-            runtime,
+            sender=sender,
             kind=ServiceType.HIP,
             service_id=txn.hip_id,
             path=m.LINK_INIT,
@@ -642,26 +665,29 @@ def request_link(
 def confirm_link(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     transaction_id: str,
     otp: str,
+    clock: Clock,
+    sender: CallbackSender,
+    settings: ConsentSettings,
 ) -> LinkTransaction:
-    """Send the OTP the HIP gave the patient; the HIP checks it (not the CM)."""
-    now = runtime.clock.now()
+    """Send the OTP the HIP gave the patient; the HIP checks it (not the CM). A link
+    still confirming past ``settings.hip_answer_seconds`` may be confirmed again."""
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="consent.link.confirm",
         resource_type="link_transaction",
         resource_id=str(transaction_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        txn = own_transaction(session, account, transaction_id)
+        txn = own_transaction(session, account=account, transaction_id=transaction_id)
         silent = (
             txn.step == LinkStep.CONFIRMING
-            and (now - txn.sent_at).total_seconds() > consent_settings(runtime).hip_answer_seconds
+            and (now - txn.sent_at).total_seconds() > settings.hip_answer_seconds
         )
         if (txn.step != LinkStep.OTP_SENT and not silent) or not txn.link_ref_number:
             raise cx.WrongStep(
@@ -679,7 +705,7 @@ def confirm_link(
         txn.updated_at = now
         txn.pending_request_id = send_to(
             session,
-            runtime,
+            sender=sender,
             kind=ServiceType.HIP,
             service_id=txn.hip_id,
             path=m.LINK_CONFIRM,
@@ -742,119 +768,156 @@ def _done(txn: LinkTransaction, now: datetime, step: LinkStep, error: str | None
     txn.updated_at = now
 
 
-def on_discover(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
-    now = runtime.clock.now()
+Answer = TypeVar("Answer", m.OnDiscover, m.OnLinkInit, m.OnLinkConfirm)
+
+
+def _take_answer(
+    session: Session,
+    message: InboundMessage,
+    hc: HandlerContext,
+    model: type[Answer],
+    *,
+    action: str,
+    step: LinkStep,
+    apply: Callable[[Session, LinkTransaction, Answer, datetime], None],
+) -> list[Callback]:
+    """A HIP's answer in a discovery or link transaction, audited as ``action``: parsed,
+    matched to the CM's pending message of ``step`` (``_answered``: by the transaction
+    id it names, else by the REQUEST-ID it answers) and applied; a duplicate or a late
+    answer changes nothing. Nothing goes back to the HIP."""
+    now = hc.clock.now()
     ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
-    with audited(
-        session, ctx, action="consent.discover.answer", resource_type="link_transaction"
-    ) as target:
-        answer = parse(m.OnDiscover, message.body)
-        txn = _answered(
-            session, message, step=LinkStep.DISCOVERING, transaction_id=answer.transaction_id
-        )
-        if txn is None:
-            return []
-        target.resource_id = str(txn.public_id)
-        if answer.error is not None or not answer.patient:
-            code = answer.error.code if answer.error else cx.PATIENT_NOT_FOUND
-            _done(txn, now, LinkStep.NOT_FOUND, code[:16])
-            return []
-        try:
-            check_entries(answer.patient, need_display=False)
-        except cx.ProtocolRefused as exc:
-            # The HIP's answer is unusable: the patient sees a failure, not a wait.
-            _done(txn, now, LinkStep.FAILED, exc.code)
-            return []
-        txn.discovered = [m.dump(p) for p in answer.patient]
-        txn.matched_by = list(answer.matched_by)[:8]
-        _done(txn, now, LinkStep.FOUND, None)
+    with audited(session, ctx, action=action, resource_type="link_transaction") as target:
+        answer = parse(model, message.body)
+        named = answer.transaction_id if not isinstance(answer, m.OnLinkConfirm) else None
+        txn = _answered(session, message, step=step, transaction_id=named)
+        if txn is not None:
+            target.resource_id = str(txn.public_id)
+            apply(session, txn, answer, now)
     return []
 
 
-def on_link_init(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
-    now = runtime.clock.now()
-    ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
-    with audited(
-        session, ctx, action="consent.link.init.answer", resource_type="link_transaction"
-    ) as target:
-        answer = parse(m.OnLinkInit, message.body)
-        txn = _answered(
-            session, message, step=LinkStep.INITIATING, transaction_id=answer.transaction_id
-        )
-        if txn is None:
-            return []
-        target.resource_id = str(txn.public_id)
-        if answer.error is not None or answer.link is None:
-            code = answer.error.code if answer.error else cx.BODY_INVALID
-            _done(txn, now, LinkStep.FAILED, code[:16])
-            return []
-        txn.link_ref_number = answer.link.reference_number[:64]
-        txn.otp_expires_at = answer.link.meta.communication_expiry if answer.link.meta else None
-        _done(txn, now, LinkStep.OTP_SENT, None)
-    return []
+def _discovered(
+    session: Session, txn: LinkTransaction, answer: m.OnDiscover, now: datetime
+) -> None:
+    if answer.error is not None or not answer.patient:
+        code = answer.error.code if answer.error else cx.PATIENT_NOT_FOUND
+        _done(txn, now, LinkStep.NOT_FOUND, code[:16])
+        return
+    try:
+        check_entries(answer.patient, need_display=False)
+    except cx.ProtocolRefused as exc:
+        # The HIP's answer is unusable: the patient sees a failure, not a wait.
+        _done(txn, now, LinkStep.FAILED, exc.code)
+        return
+    txn.discovered = [m.dump(p) for p in answer.patient]
+    txn.matched_by = list(answer.matched_by)[:8]
+    _done(txn, now, LinkStep.FOUND, None)
 
 
-def on_link_confirm(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
-    """The HIP's verdict on the OTP. Only care contexts the patient chose are stored,
-    whatever else the answer lists."""
-    now = runtime.clock.now()
-    ctx = sender_context(message, Purpose.CARE_MANAGEMENT)
-    with audited(
-        session, ctx, action="consent.link.confirm.answer", resource_type="link_transaction"
-    ) as target:
-        answer = parse(m.OnLinkConfirm, message.body)
-        txn = _answered(session, message, step=LinkStep.CONFIRMING, transaction_id=None)
-        if txn is None:
-            return []
-        target.resource_id = str(txn.public_id)
-        if answer.error is not None:
-            code = answer.error.code[:16]
-            # A wrong OTP leaves the link open: the patient may type it again.
-            step = LinkStep.OTP_SENT if code == cx.INCORRECT_OTP else LinkStep.FAILED
-            _done(txn, now, step, code)
-            return []
-        chosen = {
-            (e["referenceNumber"], c["referenceNumber"]): c
-            for e in txn.chosen or []
-            for c in e["careContexts"]
-        }
-        kept: list[m.HipPatient] = []
-        for entry in answer.patient:
-            contexts = []
-            for cc in entry.care_contexts:
-                was = chosen.get((entry.reference_number, cc.reference_number))
-                if was is not None:
-                    contexts.append(
-                        m.CareContext(
-                            reference_number=cc.reference_number,
-                            display=cc.display or was.get("display"),
-                        )
+def _link_initiated(
+    session: Session, txn: LinkTransaction, answer: m.OnLinkInit, now: datetime
+) -> None:
+    if answer.error is not None or answer.link is None:
+        code = answer.error.code if answer.error else cx.BODY_INVALID
+        _done(txn, now, LinkStep.FAILED, code[:16])
+        return
+    txn.link_ref_number = answer.link.reference_number[:64]
+    txn.otp_expires_at = answer.link.meta.communication_expiry if answer.link.meta else None
+    _done(txn, now, LinkStep.OTP_SENT, None)
+
+
+def _link_confirmed(
+    session: Session, txn: LinkTransaction, answer: m.OnLinkConfirm, now: datetime
+) -> None:
+    """Only care contexts the patient chose are stored, whatever else the answer lists."""
+    if answer.error is not None:
+        code = answer.error.code[:16]
+        # A wrong OTP leaves the link open: the patient may type it again.
+        step = LinkStep.OTP_SENT if code == cx.INCORRECT_OTP else LinkStep.FAILED
+        _done(txn, now, step, code)
+        return
+    chosen = {
+        (e["referenceNumber"], c["referenceNumber"]): c
+        for e in txn.chosen or []
+        for c in e["careContexts"]
+    }
+    kept: list[m.HipPatient] = []
+    for entry in answer.patient:
+        contexts = []
+        for cc in entry.care_contexts:
+            was = chosen.get((entry.reference_number, cc.reference_number))
+            if was is not None:
+                contexts.append(
+                    m.CareContext(
+                        reference_number=cc.reference_number,
+                        display=cc.display or was.get("display"),
                     )
-            if contexts:
-                kept.append(entry.model_copy(update={"care_contexts": contexts}))
-        account = session.get(AbhaAccount, txn.account_id)
-        assert account is not None
-        if kept:
-            upsert_links(
-                session,
-                account=account,
-                hip_id=txn.hip_id,
-                entries=kept,
-                via=LinkedVia.PATIENT,
-                now=now,
-            )
-        _done(txn, now, LinkStep.LINKED if kept else LinkStep.FAILED, None if kept else "HS-1604")
-    return []
+                )
+        if contexts:
+            kept.append(entry.model_copy(update={"care_contexts": contexts}))
+    account = session.get(AbhaAccount, txn.account_id)
+    assert account is not None
+    if kept:
+        upsert_links(
+            session,
+            account=account,
+            hip_id=txn.hip_id,
+            entries=kept,
+            via=LinkedVia.PATIENT,
+            now=now,
+        )
+    _done(txn, now, LinkStep.LINKED if kept else LinkStep.FAILED, None if kept else "HS-1604")
+
+
+def on_discover(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
+    return _take_answer(
+        session,
+        message,
+        hc,
+        m.OnDiscover,
+        action="consent.discover.answer",
+        step=LinkStep.DISCOVERING,
+        apply=_discovered,
+    )
+
+
+def on_link_init(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
+    return _take_answer(
+        session,
+        message,
+        hc,
+        m.OnLinkInit,
+        action="consent.link.init.answer",
+        step=LinkStep.INITIATING,
+        apply=_link_initiated,
+    )
+
+
+def on_link_confirm(
+    session: Session, message: InboundMessage, hc: HandlerContext
+) -> list[Callback]:
+    """The HIP's verdict on the OTP."""
+    return _take_answer(
+        session,
+        message,
+        hc,
+        m.OnLinkConfirm,
+        action="consent.link.confirm.answer",
+        step=LinkStep.CONFIRMING,
+        apply=_link_confirmed,
+    )
 
 
 def transaction_outcome(
-    txn: LinkTransaction, runtime: Runtime
+    txn: LinkTransaction, *, now: datetime, settings: ConsentSettings
 ) -> tuple[str, dict[str, str] | None]:
     """The step a patient sees and the error to show (code, message), if any; an open
-    step past the answer time reads as 'the facility did not answer'."""
-    waited = (runtime.clock.now() - txn.sent_at).total_seconds()
+    step past the answer time (``settings.hip_answer_seconds``) reads as 'the facility
+    did not answer'."""
+    waited = (now - txn.sent_at).total_seconds()
     if txn.step in (LinkStep.DISCOVERING, LinkStep.INITIATING, LinkStep.CONFIRMING) and (
-        waited > consent_settings(runtime).hip_answer_seconds
+        waited > settings.hip_answer_seconds
     ):
         return txn.step, {
             "code": cx.HIP_SILENT,

@@ -27,7 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import (
     Conflict,
     DomainError,
@@ -35,10 +37,10 @@ from healthstack.kernel.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from healthstack.network.abha.login import OtpSent, otp_service, sent_message
+from healthstack.network.abha.login import OtpSent, sent_message
 from healthstack.network.abha.models import AbhaAccount, OtpTransaction
+from healthstack.network.abha.otp import OtpService
 from healthstack.network.consent.models import ConsentPin
-from healthstack.runtime import Runtime
 
 PIN_LENGTH = 4
 MAX_TRIES = 5
@@ -89,8 +91,8 @@ def _row(session: Session, account: AbhaAccount, *, lock: bool = False) -> Conse
     return session.scalar(query)
 
 
-def _hash(runtime: Runtime, account: AbhaAccount, pin: str) -> str:
-    return runtime.hasher.hash(_HASH_DOMAIN, f"{account.public_id}:{pin}")
+def _hash(hasher: KeyedHasher, account: AbhaAccount, pin: str) -> str:
+    return hasher.hash(_HASH_DOMAIN, f"{account.public_id}:{pin}")
 
 
 def check_format(pin: str, *, field: str = "pin") -> str:
@@ -113,11 +115,10 @@ def check_format(pin: str, *, field: str = "pin") -> str:
     return value
 
 
-def status(session: Session, runtime: Runtime, *, account: AbhaAccount) -> PinStatus:
+def status(session: Session, *, account: AbhaAccount, now: datetime) -> PinStatus:
     row = _row(session, account)
     if row is None:
         return PinStatus(False, None, MAX_TRIES)
-    now = runtime.clock.now()
     locked = row.locked_until if row.locked_until and row.locked_until > now else None
     return PinStatus(True, locked, 0 if locked else MAX_TRIES - row.failed_tries)
 
@@ -135,9 +136,11 @@ def _locked(row: ConsentPin, now: datetime) -> PinLocked:
     return exc
 
 
-def _verify(runtime: Runtime, account: AbhaAccount, row: ConsentPin, pin: str) -> None:
+def _verify(
+    account: AbhaAccount, row: ConsentPin, pin: str, *, clock: Clock, hasher: KeyedHasher
+) -> None:
     """Check ``pin`` against the row; a wrong one counts, the last wrong one locks."""
-    now = runtime.clock.now()
+    now = clock.now()
     if row.locked_until is not None and row.locked_until > now:
         raise _locked(row, now)
     value = (pin or "").strip()
@@ -146,7 +149,7 @@ def _verify(runtime: Runtime, account: AbhaAccount, row: ConsentPin, pin: str) -
         raise ValidationFailed(
             f"Enter your {PIN_LENGTH}-digit consent PIN.", code=PIN_INVALID, field="pin"
         )
-    if runtime.hasher.matches(_HASH_DOMAIN, f"{account.public_id}:{value}", row.pin_hash):
+    if hasher.matches(_HASH_DOMAIN, f"{account.public_id}:{value}", row.pin_hash):
         row.failed_tries = 0
         row.locked_until = None
         return
@@ -169,10 +172,11 @@ def _verify(runtime: Runtime, account: AbhaAccount, row: ConsentPin, pin: str) -
 def check_pin(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     pin: str | None,
+    clock: Clock,
+    hasher: KeyedHasher,
 ) -> None:
     """The patient's PIN before a grant: not set (409), wrong (403, counted) or locked
     (429) refuse. Call it before any other change of the unit of work."""
@@ -182,7 +186,7 @@ def check_pin(
         action="phr.pin.verify",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
         row = _row(session, account, lock=True)
         if row is None:
@@ -191,17 +195,18 @@ def check_pin(
                 "PIN” in your PHR (or POST /api/v1/phr/pin).",
                 field="pin",
             )
-        _verify(runtime, account, row, pin or "")
+        _verify(account, row, pin or "", clock=clock, hasher=hasher)
 
 
 def set_pin(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     pin: str,
     current_pin: str | None = None,
+    clock: Clock,
+    hasher: KeyedHasher,
 ) -> None:
     """Set the first PIN, or change it with the current one."""
     row = _row(session, account, lock=True)
@@ -211,9 +216,9 @@ def set_pin(
         action="phr.pin.change" if row is not None else "phr.pin.set",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
-        now = runtime.clock.now()
+        now = clock.now()
         if row is not None:
             if not (current_pin or "").strip():
                 raise ValidationFailed(
@@ -222,30 +227,49 @@ def set_pin(
                     code=PIN_CURRENT_NEEDED,
                     field="currentPin",
                 )
-            _verify(runtime, account, row, current_pin or "")
-        value = check_format(pin)
-        if row is None:
-            row = ConsentPin(account_id=account.id, pin_hash="", failed_tries=0, set_at=now)
-            session.add(row)
-        row.pin_hash = _hash(runtime, account, value)
-        row.failed_tries = 0
-        row.locked_until = None
-        row.set_at = now
-        row.updated_at = now
-        session.flush()
+            _verify(account, row, current_pin or "", clock=clock, hasher=hasher)
+        _store(session, account, row, check_format(pin), now=now, hasher=hasher)
+
+
+def _store(
+    session: Session,
+    account: AbhaAccount,
+    row: ConsentPin | None,
+    pin: str,
+    *,
+    now: datetime,
+    hasher: KeyedHasher,
+) -> None:
+    """Keep ``pin`` (checked already) as the account's PIN: tries counted afresh, no lock."""
+    if row is None:
+        row = ConsentPin(account_id=account.id, pin_hash="", failed_tries=0, set_at=now)
+        session.add(row)
+    row.pin_hash = _hash(hasher, account, pin)
+    row.failed_tries = 0
+    row.locked_until = None
+    row.set_at = now
+    row.updated_at = now
+    session.flush()
 
 
 def request_reset(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account: AbhaAccount,
+    clock: Clock,
+    otp_service: OtpService,
+    txn_ttl_seconds: int,
 ) -> OtpSent:
-    """Send the OTP that lets the holder choose a new PIN (to the ABHA's verified mobile)."""
+    """Send the OTP that lets the holder choose a new PIN (to the ABHA's verified mobile);
+    the transaction lasts ``txn_ttl_seconds`` (the ABHA service's)."""
     with audited(
         session,
         ctx,
         action="phr.pin.reset.otp_request",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
         if not account.mobile or not account.mobile_verified:
             raise ValidationFailed(
@@ -254,24 +278,23 @@ def request_reset(
                 code=PIN_NO_MOBILE,
                 field="mobile",
             )
-        otp = otp_service(runtime)
-        txn = otp.start(
+        txn = otp_service.start(
             session,
             scope=RESET_SCOPE,
             otp_system="abdm",
-            subject_key=otp.subject_key("account", account.abha_number),
+            subject_key=otp_service.subject_key("account", account.abha_number),
             send_to=account.mobile,
             state={"flow": "consent-pin"},
             account_id=account.id,
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+            txn_ttl_seconds=txn_ttl_seconds,
         )
         return OtpSent(str(txn.public_id), sent_message(txn))
 
 
 def _reset_txn(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn_id: str
+    session: Session, account: AbhaAccount, txn_id: str, *, otp_service: OtpService
 ) -> OtpTransaction:
-    txn = otp_service(runtime).get(session, txn_id, for_update=True)
+    txn = otp_service.get(session, txn_id, for_update=True)
     # Another holder's transaction, or one for something else, is as good as none.
     if (
         txn.account_id != account.id
@@ -287,7 +310,13 @@ def _reset_txn(
 
 
 def resend_reset(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, account: AbhaAccount, txn_id: str
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account: AbhaAccount,
+    txn_id: str,
+    clock: Clock,
+    otp_service: OtpService,
 ) -> OtpSent:
     with audited(
         session,
@@ -295,22 +324,24 @@ def resend_reset(
         action="phr.pin.reset.otp_resend",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
-        txn = _reset_txn(session, runtime, account, txn_id)
-        otp_service(runtime).resend(session, txn)
+        txn = _reset_txn(session, account, txn_id, otp_service=otp_service)
+        otp_service.resend(session, txn)
         return OtpSent(str(txn.public_id), sent_message(txn))
 
 
 def reset_pin(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     account: AbhaAccount,
     txn_id: str,
     otp: str,
     pin: str,
+    clock: Clock,
+    hasher: KeyedHasher,
+    otp_service: OtpService,
 ) -> None:
     """The OTP proves the ABHA mobile: a new PIN, and any lock ends."""
     with audited(
@@ -319,23 +350,13 @@ def reset_pin(
         action="phr.pin.reset",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
         # A PIN that would be refused is refused before the OTP is spent on it.
         value = check_format(pin)
-        txn = _reset_txn(session, runtime, account, txn_id)
-        service = otp_service(runtime)
+        txn = _reset_txn(session, account, txn_id, otp_service=otp_service)
         # Nothing else may change before this: a wrong OTP commits its counted try.
-        service.verify(session, txn, otp)
-        service.complete(txn)
-        now = runtime.clock.now()
+        otp_service.verify(session, txn, otp)
+        otp_service.complete(txn)
         row = _row(session, account, lock=True)
-        if row is None:
-            row = ConsentPin(account_id=account.id, pin_hash="", failed_tries=0, set_at=now)
-            session.add(row)
-        row.pin_hash = _hash(runtime, account, value)
-        row.failed_tries = 0
-        row.locked_until = None
-        row.set_at = now
-        row.updated_at = now
-        session.flush()
+        _store(session, account, row, value, now=clock.now(), hasher=hasher)

@@ -1,6 +1,7 @@
 """Helpers the consent manager's protocol services share: parsing a body into its
 ``messages`` model with an ABDM-coded refusal, who the sender is (for the audit), the
-ABHA account a request names, and queuing a message to a HIP or HIU."""
+ABHA account a request names, and queuing a message to a HIP or HIU (through the
+gateway's ``CallbackSender``)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,9 @@ from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.search import lookup_by_address, lookup_by_number, preferred_address
 from healthstack.network.consent import exceptions as cx
 from healthstack.network.gateway.enums import ServiceType
-from healthstack.network.gateway.routing import InboundMessage, send_callback
-from healthstack.network.gateway.service import find_service
+from healthstack.network.gateway.routing import CallbackSender, InboundMessage
+from healthstack.network.gateway.service import find_service, reachable_services
 from healthstack.protocol.abdm.messages import Message, dump
-from healthstack.runtime import Runtime
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,24 +66,21 @@ def sender_context(message: InboundMessage, purpose: Purpose) -> RequestContext:
     )
 
 
-def cm_id(runtime: Runtime) -> str:
-    return runtime.settings.abha.cm_id
-
-
-def patient_address(runtime: Runtime, account: AbhaAccount) -> str:
-    return preferred_address(account, suffix=runtime.settings.abha_suffix)
+def patient_address(account: AbhaAccount, *, cm_id: str) -> str:
+    """The address the CM names the patient by (its ABHA address suffix is its id)."""
+    return preferred_address(account, suffix=cm_id)
 
 
 def find_patient(
     session: Session,
-    runtime: Runtime,
     *,
+    cm_id: str,
     address: str | None = None,
     number: str | None = None,
 ) -> AbhaAccount | None:
     """The ACTIVE account an ABHA address and/or number names; None if there is none,
-    if they name different accounts, or if the address is another CM's."""
-    suffix = runtime.settings.abha_suffix
+    if they name different accounts, or if the address is another CM's (``cm_id``, the
+    suffix of this CM's addresses)."""
     by_number: AbhaAccount | None = None
     by_address: AbhaAccount | None = None
     if number:
@@ -94,7 +91,7 @@ def find_patient(
             return None
     if address:
         try:
-            by_address = lookup_by_address(session, address, suffix=suffix)
+            by_address = lookup_by_address(session, address, suffix=cm_id)
         except ValidationFailed:
             return None
         if by_address is None:
@@ -105,20 +102,33 @@ def find_patient(
     return found if found.status == "ACTIVE" else None
 
 
-def hip_name(session: Session, hip_id: str) -> str | None:
-    service = find_service(session, hip_id, ServiceType.HIP)
+def hip_name(session: Session, *, hip_id: str) -> str | None:
+    service = find_service(session, service_id=hip_id, service_type=ServiceType.HIP)
     return service.name if service is not None else None
 
 
-def hip_reachable(session: Session, hip_id: str) -> bool:
-    service = find_service(session, hip_id, ServiceType.HIP)
+def hiu_name(session: Session, *, hiu_id: str) -> str | None:
+    service = find_service(session, service_id=hiu_id, service_type=ServiceType.HIU)
+    return service.name if service is not None else None
+
+
+def reachable_hips(session: Session) -> list[tuple[str, str]]:
+    """(HFR id, name) of the HIPs the network reaches now, by name: where a patient may
+    look for their records."""
+    return [
+        (s.service_id, s.name) for s in reachable_services(session, service_type=ServiceType.HIP)
+    ]
+
+
+def hip_reachable(session: Session, *, hip_id: str) -> bool:
+    service = find_service(session, service_id=hip_id, service_type=ServiceType.HIP)
     return bool(service and service.is_active and service.bridge.is_active)
 
 
 def send_to(
     session: Session,
-    runtime: Runtime,
     *,
+    sender: CallbackSender,
     kind: ServiceType,
     service_id: str,
     path: str,
@@ -127,9 +137,8 @@ def send_to(
 ) -> str:
     """Queue a message to a HIP or HIU's bridge; returns its REQUEST-ID (what an
     answer quotes in ``response.requestId``)."""
-    sent = send_callback(
+    sent = sender.send(
         session,
-        runtime,
         path=path,
         body=dump(body),
         service_type=kind,

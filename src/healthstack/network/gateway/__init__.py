@@ -14,5 +14,7 @@ handlers with ``routing.register_handler``), the facility side's client
 (``integrations.abdm``), or the facility registry the service ids come from.
 
 Public API for the CM: ``accept.accept`` (call it from a route), ``routing.register_handler``,
-``routing.InboundMessage``, ``routing.Callback``, ``routing.send_callback``.
+``routing.InboundMessage``, ``routing.HandlerContext`` (what a handler runs with),
+``routing.Callback``, ``routing.CallbackSender``; ``config`` builds the sender and the
+handler context from a process's runtime, for the edges.
 """

@@ -3,8 +3,9 @@ per-bridge rate limit, the inbound ledger row and the job that processes it.
 
 A CM route calls ``accept`` with the body it parsed and answers ``accepted.response()``
 (202, empty body); ``accepting(path)`` is the same as a FastAPI dependency for routes
-that take the JSON body as it is. Refusals render as ABDM error bodies (web/errors.py)
-and leave an audit row; accepted requests are recorded in the ledger, not the audit.
+that take the JSON body as it is (it unpacks the runtime for ``accept``). Refusals
+render as ABDM error bodies (web/errors.py) and leave an audit row; accepted requests
+are recorded in the ledger, not the audit.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from healthstack.kernel.audit import AuditEvent, Outcome
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Actor, ActorKind, Purpose
+from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.errors import (
     AuthenticationRequired,
     DomainError,
@@ -44,7 +46,7 @@ from healthstack.network.gateway.routing import (
     handler_for,
 )
 from healthstack.network.gateway.service import authenticate_bearer, find_service
-from healthstack.runtime import Runtime
+from healthstack.settings import GatewaySettings
 from healthstack.web.deps import DbSession, RuntimeDep
 
 # Protocol headers kept for the handler besides the service ids. X-AUTH-TOKEN is the
@@ -243,7 +245,7 @@ def _services(
         value = (request.headers.get(kind.header) or "").strip()
         if not value:
             continue
-        service = find_service(session, value, kind)
+        service = find_service(session, service_id=value, service_type=kind)
         if service is None or not service.is_active:
             raise gx.ServiceUnknown(
                 f"{kind.header} {value[:32]} is not a {kind.value} registered with the "
@@ -261,38 +263,45 @@ def _services(
 
 
 def accept(
-    request: Request,
-    *,
     session: Session,
-    runtime: Runtime,
+    *,
+    request: Request,
     path: str,
     body: Mapping[str, Any],
     requires: Sequence[str] = ("X-HIP-ID",),
+    clock: Clock,
+    keyring: KeyRing,
+    settings: GatewaySettings,
+    cm_id: str,
 ) -> Accepted:
     """Check the request, record it and queue its processing; call from a route of
     ``path`` (relative to /api/hiecm, the key ``register_handler`` used) with the JSON
-    body. Raises the gateway's ABDM-coded errors: a REQUEST-ID accepted before is 409,
-    with ABDM-1113 when the request is the same (path and body), else ABDM-1112."""
-    clock = runtime.clock
-    cfg = runtime.settings.gateway
+    body. ``keyring`` verifies the bridge's session token; ``cm_id`` is the X-CM-ID this
+    consent manager answers to. Raises the gateway's ABDM-coded errors: a REQUEST-ID
+    accepted before is 409, with ABDM-1113 when the request is the same (path and body),
+    else ABDM-1112."""
     raw_rid = request.headers.get("REQUEST-ID")
     address = request.client.host if request.client else None
     actor = ANONYMOUS_ACTOR
     try:
         bridge = authenticate_bearer(
-            session, runtime, request.headers.get("Authorization"), lock=True
+            session,
+            authorization=request.headers.get("Authorization"),
+            keyring=keyring,
+            clock=clock,
+            lock=True,
         )
         actor = Actor(kind=ActorKind.CLIENT, id=bridge.client_id, display=bridge.client_id)
         now = clock.now()
-        take_token(bridge, now=now, rate=cfg.rate_per_second, burst=cfg.rate_burst)
+        take_token(bridge, now=now, rate=settings.rate_per_second, burst=settings.rate_burst)
         request_id = parse_request_id(raw_rid)
         parse_timestamp(
             request.headers.get("TIMESTAMP"),
             now=now,
-            past=cfg.timestamp_past_seconds,
-            future=cfg.timestamp_future_seconds,
+            past=settings.timestamp_past_seconds,
+            future=settings.timestamp_future_seconds,
         )
-        check_cm_id(request.headers.get("X-CM-ID"), runtime.settings.abha.cm_id)
+        check_cm_id(request.headers.get("X-CM-ID"), cm_id)
         services = _services(session, request, bridge, requires)
         if not isinstance(body, Mapping):
             raise gx.HeaderInvalid(
@@ -410,7 +419,15 @@ def accepting(path: str, *, requires: Sequence[str] = ("X-HIP-ID",)) -> Callable
         body: Annotated[dict[str, Any], Depends(json_object)],
     ) -> Accepted:
         return accept(
-            request, session=session, runtime=runtime, path=path, body=body, requires=requires
+            session,
+            request=request,
+            path=path,
+            body=body,
+            requires=requires,
+            clock=runtime.clock,
+            keyring=runtime.keyring,
+            settings=runtime.settings.gateway,
+            cm_id=runtime.settings.abha.cm_id,
         )
 
     return dependency

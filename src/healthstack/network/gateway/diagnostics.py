@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from healthstack.network.gateway.routing import Callback, InboundMessage, register_handler, reply
-from healthstack.runtime import Runtime
+from healthstack.network.gateway.routing import (
+    Callback,
+    HandlerContext,
+    InboundMessage,
+    register_handler,
+    reply,
+)
 
 ECHO_PATH = "/gateway/v3/diagnostics/echo"
 ON_ECHO_PATH = "/api/v3/diagnostics/on-echo"
 
 
-def echo(session: Session, message: InboundMessage, runtime: Runtime) -> list[Callback]:
+def echo(session: Session, message: InboundMessage, hc: HandlerContext) -> list[Callback]:
     return [reply(message, ON_ECHO_PATH, {"status": "OK", "echo": message.body.get("echo")})]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.uow import unit_of_work
+from healthstack.network.gateway.config import callback_sender, handler_context
 from healthstack.network.gateway.enums import Direction, MessageStatus, ServiceType
 from healthstack.network.gateway.models import GatewayMessage
 from healthstack.network.gateway.routing import (
@@ -34,7 +35,6 @@ from healthstack.network.gateway.routing import (
     error_body,
     handler_for,
     reply,
-    send_callbacks,
 )
 from healthstack.network.gateway.service import callback_token
 from healthstack.runtime import Runtime
@@ -139,9 +139,8 @@ def _after_failure(runtime: Runtime, message_id: str, exc: Exception) -> None:
         if entry is None or not entry.reply_path:
             return
         try:
-            send_callbacks(
+            callback_sender(runtime).send_all(
                 session,
-                runtime,
                 [reply(message, entry.reply_path, error_body(code, text, msg.request_id))],
             )
         except DomainError:  # the sender's service is gone: nobody to tell
@@ -158,8 +157,9 @@ def process(runtime: Runtime, payload: dict[str, Any]) -> None:
             entry = handler_for(msg.path)
             if entry is None:
                 raise LookupError(f"no handler for {msg.path}")
-            callbacks = list(entry.fn(session, _inbound(msg), runtime))
-            send_callbacks(session, runtime, callbacks)
+            hc = handler_context(runtime)
+            callbacks = list(entry.fn(session, _inbound(msg), hc))
+            hc.sender.send_all(session, callbacks)
             _finish(msg, MessageStatus.PROCESSED, runtime.clock.now())
             msg.last_error = None
     except Exception as exc:
@@ -184,7 +184,9 @@ def deliver(runtime: Runtime, payload: dict[str, Any]) -> None:
         headers = {
             "Authorization": "Bearer "
             + callback_token(
-                runtime,
+                runtime.keyring,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
                 audience=bridge.client_id,
                 request_id=msg.request_id,
                 body_digest=digest(content),

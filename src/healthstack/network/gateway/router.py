@@ -57,7 +57,12 @@ def sessions(
                     code="ABDM-1103",
                 )
             return service.refresh_session(
-                session, runtime, client_id=body.clientId, refresh_token=body.refreshToken
+                session,
+                client_id=body.clientId,
+                refresh_token=body.refreshToken,
+                keyring=runtime.keyring,
+                clock=runtime.clock,
+                settings=runtime.settings.gateway,
             ).as_abdm()
         if not body.clientSecret:
             raise ValidationFailed(
@@ -66,7 +71,13 @@ def sessions(
                 code="ABDM-1103",
             )
         return service.issue_session(
-            session, runtime, client_id=body.clientId, client_secret=body.clientSecret
+            session,
+            client_id=body.clientId,
+            client_secret=body.clientSecret,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            settings=runtime.settings.gateway,
+            development=runtime.settings.is_development,
         ).as_abdm()
     except DomainError as exc:
         audit_refusal(
@@ -159,11 +170,13 @@ def register_bridge(
     bridge, secret = service.register_bridge(
         session,
         ctx,
-        runtime,
         client_id=body.client_id,
         name=body.name,
         url=body.url,
         secret=body.secret,
+        clock=runtime.clock,
+        settings=runtime.settings.gateway,
+        development=runtime.settings.is_development,
     )
     session.refresh(bridge)
     return BridgeCreated(**_read(bridge).model_dump(), client_secret=secret)
@@ -171,7 +184,7 @@ def register_bridge(
 
 @admin.get("/bridges/{client_id}", response_model=BridgeRead)
 def read_bridge(client_id: str, ctx: Admin, session: DbSession) -> BridgeRead:
-    return _read(service.get_bridge(session, client_id))
+    return _read(service.get_bridge(session, client_id=client_id))
 
 
 @admin.patch("/bridges/{client_id}", response_model=BridgeRead)
@@ -180,7 +193,13 @@ def update_bridge(
 ) -> BridgeRead:
     """Change the callback URL, or switch the bridge off (``is_active: false``)."""
     bridge = service.update_bridge(
-        session, ctx, runtime, client_id=client_id, url=body.url, is_active=body.is_active
+        session,
+        ctx,
+        client_id=client_id,
+        url=body.url,
+        is_active=body.is_active,
+        clock=runtime.clock,
+        development=runtime.settings.is_development,
     )
     return _read(bridge)
 
@@ -194,13 +213,13 @@ def add_service(
     service.add_service(
         session,
         ctx,
-        runtime,
         client_id=client_id,
         service_id=body.service_id,
         service_type=body.type,
         name=body.name,
+        clock=runtime.clock,
     )
-    bridge = service.get_bridge(session, client_id)
+    bridge = service.get_bridge(session, client_id=client_id)
     session.refresh(bridge)
     return _read(bridge)
 

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.errors import AuthenticationRequired, Conflict, NotFound, ValidationFailed
 from healthstack.kernel.ids import parse_hfr_id
 from healthstack.network.gateway import exceptions as gx
 from healthstack.network.gateway.enums import ServiceType
 from healthstack.network.gateway.models import GatewayBridge, GatewayService
-from healthstack.runtime import Runtime
-from healthstack.settings import DEV_SECRET_PLACEHOLDER
+from healthstack.settings import DEV_SECRET_PLACEHOLDER, GatewaySettings
 
 # The audiences of the gateway's own tokens. A bridge's client id may not take one of
 # these (nor the kernel's), so no token meant for one purpose verifies as another
@@ -86,14 +87,14 @@ def normalise_url(raw: str) -> str:
     return value.rstrip("/")
 
 
-def _check_secret(secret: str, runtime: Runtime) -> str:
+def _check_secret(secret: str, *, development: bool) -> str:
     if len(secret) < MIN_SECRET_LENGTH or len(secret) > 256 or not secret.isprintable():
         raise ValidationFailed(
             f"A client secret needs {MIN_SECRET_LENGTH} to 256 printable characters; "
             "leave it out to have one generated.",
             field="secret",
         )
-    if secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
+    if secret == DEV_SECRET_PLACEHOLDER and not development:
         # Public in the source: anyone could act as this bridge.
         raise ValidationFailed(
             "This is the development placeholder secret, which everyone knows. Leave the "
@@ -111,15 +112,15 @@ def secret_matches(bridge: GatewayBridge, secret: str) -> bool:
         return False
 
 
-def find_bridge(session: Session, client_id: str, *, lock: bool = False) -> GatewayBridge | None:
+def find_bridge(session: Session, *, client_id: str, lock: bool = False) -> GatewayBridge | None:
     query = select(GatewayBridge).where(GatewayBridge.client_id == client_id)
     if lock:
         query = query.with_for_update()
     return session.scalar(query)
 
 
-def get_bridge(session: Session, client_id: str) -> GatewayBridge:
-    bridge = find_bridge(session, client_id)
+def get_bridge(session: Session, *, client_id: str) -> GatewayBridge:
+    bridge = find_bridge(session, client_id=client_id)
     if bridge is None:
         raise NotFound(
             "No bridge has that client id. List the bridges to see the registered ids.",
@@ -135,20 +136,24 @@ def list_bridges(session: Session) -> list[GatewayBridge]:
 def register_bridge(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     client_id: str,
     name: str,
     url: str,
     secret: str | None = None,
+    clock: Clock,
+    settings: GatewaySettings,
+    development: bool,
 ) -> tuple[GatewayBridge, str]:
-    """A new bridge; returns it and its client secret (shown once: only a hash is kept)."""
+    """A new bridge; returns it and its client secret (shown once: only a hash is kept).
+    ``development``: whether this deployment is one (only there may a bridge be given
+    the public placeholder secret)."""
     with audited(
         session,
         ctx,
         action="gateway.bridge.register",
         resource_type="gateway_bridge",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
         cid = normalise_client_id(client_id)
         target.resource_id = cid
@@ -158,21 +163,25 @@ def register_bridge(
             raise ValidationFailed(
                 "Give the bridge a name (who runs it), at most 128 characters.", field="name"
             )
-        plain = _check_secret(secret, runtime) if secret is not None else secrets.token_urlsafe(32)
-        if find_bridge(session, cid) is not None:
+        plain = (
+            _check_secret(secret, development=development)
+            if secret is not None
+            else secrets.token_urlsafe(32)
+        )
+        if find_bridge(session, client_id=cid) is not None:
             raise Conflict(
                 f"A bridge with client id {cid!r} is already registered. Choose another "
                 "id, or change that bridge's URL instead.",
                 field="client_id",
             )
-        now = runtime.clock.now()
+        now = clock.now()
         bridge = GatewayBridge(
             client_id=cid,
             name=label,
             secret_hash=_hasher.hash(plain),
             url=clean_url,
             is_active=True,
-            rate_tokens=float(runtime.settings.gateway.rate_burst),
+            rate_tokens=float(settings.rate_burst),
             rate_checked_at=now,
             created_at=now,
             updated_at=now,
@@ -185,12 +194,13 @@ def register_bridge(
 def update_bridge(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     client_id: str,
     url: str | None = None,
     is_active: bool | None = None,
     secret: str | None = None,
+    clock: Clock,
+    development: bool,
 ) -> GatewayBridge:
     """Change a bridge's callback URL or client secret, or switch it off (its tokens
     stop working)."""
@@ -200,16 +210,16 @@ def update_bridge(
         action="gateway.bridge.update",
         resource_type="gateway_bridge",
         resource_id=client_id[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        bridge = get_bridge(session, client_id)
+        bridge = get_bridge(session, client_id=client_id)
         if url is not None:
             bridge.url = normalise_url(url)
         if is_active is not None:
             bridge.is_active = is_active
         if secret is not None:
-            bridge.secret_hash = _hasher.hash(_check_secret(secret, runtime))
-        bridge.updated_at = runtime.clock.now()
+            bridge.secret_hash = _hasher.hash(_check_secret(secret, development=development))
+        bridge.updated_at = clock.now()
         session.flush()
     return bridge
 
@@ -217,12 +227,12 @@ def update_bridge(
 def add_service(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
     client_id: str,
     service_id: str,
     service_type: ServiceType | str,
     name: str,
+    clock: Clock,
 ) -> GatewayService:
     """Let a bridge act for a facility as HIP or HIU (its HFR id)."""
     with audited(
@@ -230,9 +240,9 @@ def add_service(
         ctx,
         action="gateway.service.add",
         resource_type="gateway_service",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
-        bridge = get_bridge(session, client_id)
+        bridge = get_bridge(session, client_id=client_id)
         try:
             kind = ServiceType(str(service_type).strip().upper())
         except ValueError:
@@ -266,10 +276,10 @@ def add_service(
             service_type=kind.value,
             name=label,
             is_active=True,
-            created_at=runtime.clock.now(),
+            created_at=clock.now(),
         )
         session.add(service)
-        bridge.updated_at = runtime.clock.now()
+        bridge.updated_at = clock.now()
         session.flush()
     return service
 
@@ -295,12 +305,28 @@ def parse_service_id(raw: str, kind: ServiceType) -> str:
 
 
 def find_service(
-    session: Session, service_id: str, service_type: ServiceType
+    session: Session, *, service_id: str, service_type: ServiceType
 ) -> GatewayService | None:
     return session.scalar(
         select(GatewayService).where(
             GatewayService.service_id == service_id,
             GatewayService.service_type == service_type.value,
+        )
+    )
+
+
+def reachable_services(session: Session, *, service_type: ServiceType) -> list[GatewayService]:
+    """The active services of that type whose bridge is active, by name."""
+    return list(
+        session.scalars(
+            select(GatewayService)
+            .join(GatewayBridge, GatewayService.bridge_id == GatewayBridge.id)
+            .where(
+                GatewayService.service_type == service_type.value,
+                GatewayService.is_active.is_(True),
+                GatewayBridge.is_active.is_(True),
+            )
+            .order_by(GatewayService.name)
         )
     )
 
@@ -334,66 +360,85 @@ def _credentials_wrong() -> AuthenticationRequired:
     )
 
 
-def _tokens_for(bridge: GatewayBridge, runtime: Runtime) -> SessionTokens:
-    cfg = runtime.settings.gateway
+def _tokens_for(
+    bridge: GatewayBridge, *, keyring: KeyRing, clock: Clock, settings: GatewaySettings
+) -> SessionTokens:
     claims = {"clientId": bridge.client_id}
     access = tokens.issue(
-        runtime.keyring,
+        keyring,
         subject=bridge.client_id,
         audience=ACCESS_AUDIENCE,
-        ttl_seconds=cfg.session_ttl_seconds,
-        clock=runtime.clock,
+        ttl_seconds=settings.session_ttl_seconds,
+        clock=clock,
         claims={**claims, "typ": "access"},
     )
     refresh = tokens.issue(
-        runtime.keyring,
+        keyring,
         subject=bridge.client_id,
         audience=REFRESH_AUDIENCE,
-        ttl_seconds=cfg.refresh_ttl_seconds,
-        clock=runtime.clock,
+        ttl_seconds=settings.refresh_ttl_seconds,
+        clock=clock,
         claims={**claims, "typ": "refresh"},
     )
-    return SessionTokens(access, cfg.session_ttl_seconds, refresh, cfg.refresh_ttl_seconds)
+    return SessionTokens(
+        access, settings.session_ttl_seconds, refresh, settings.refresh_ttl_seconds
+    )
 
 
 def issue_session(
-    session: Session, runtime: Runtime, *, client_id: str, client_secret: str
+    session: Session,
+    *,
+    client_id: str,
+    client_secret: str,
+    keyring: KeyRing,
+    clock: Clock,
+    settings: GatewaySettings,
+    development: bool,
 ) -> SessionTokens:
     """Client credentials grant."""
-    bridge = find_bridge(session, client_id)
+    bridge = find_bridge(session, client_id=client_id)
     try:
         _hasher.verify(bridge.secret_hash if bridge else _DUMMY_HASH, client_secret)
     except (VerificationError, InvalidHashError):
         bridge = None
-    if client_secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
+    if client_secret == DEV_SECRET_PLACEHOLDER and not development:
         bridge = None  # registered while in development: the placeholder is public
     if bridge is None or not bridge.is_active:
         raise _credentials_wrong()
-    return _tokens_for(bridge, runtime)
+    return _tokens_for(bridge, keyring=keyring, clock=clock, settings=settings)
 
 
 def refresh_session(
-    session: Session, runtime: Runtime, *, client_id: str, refresh_token: str
+    session: Session,
+    *,
+    client_id: str,
+    refresh_token: str,
+    keyring: KeyRing,
+    clock: Clock,
+    settings: GatewaySettings,
 ) -> SessionTokens:
     """Refresh grant: a valid refresh token of this client (still active) → new tokens."""
     try:
-        claims = tokens.verify(
-            runtime.keyring, refresh_token, audience=REFRESH_AUDIENCE, clock=runtime.clock
-        )
+        claims = tokens.verify(keyring, refresh_token, audience=REFRESH_AUDIENCE, clock=clock)
     except AuthenticationRequired:
         raise gx.GatewayUnauthorized(
             "The refresh token is not valid or has expired. Ask for a new session with "
             "grantType client_credentials.",
             code=gx.CREDENTIALS_WRONG,
         ) from None
-    bridge = find_bridge(session, client_id)
+    bridge = find_bridge(session, client_id=client_id)
     if claims.get("sub") != client_id or bridge is None or not bridge.is_active:
         raise _credentials_wrong()
-    return _tokens_for(bridge, runtime)
+    return _tokens_for(bridge, keyring=keyring, clock=clock, settings=settings)
 
 
 def authenticate_bearer(
-    session: Session, runtime: Runtime, authorization: str | None, *, lock: bool = False
+    session: Session,
+    *,
+    authorization: str | None,
+    keyring: KeyRing,
+    clock: Clock,
+    lock: bool = False,
 ) -> GatewayBridge:
     """The active bridge whose session token is in ``Authorization: Bearer ...``.
     ``lock`` holds its row for the rest of the transaction (the rate-limit bucket)."""
@@ -404,9 +449,7 @@ def authenticate_bearer(
             "with the token from /gateway/v3/sessions."
         )
     try:
-        claims = tokens.verify(
-            runtime.keyring, value[7:].strip(), audience=ACCESS_AUDIENCE, clock=runtime.clock
-        )
+        claims = tokens.verify(keyring, value[7:].strip(), audience=ACCESS_AUDIENCE, clock=clock)
     except AuthenticationRequired as exc:
         if exc.code == "HS-1402":
             raise gx.GatewayUnauthorized(
@@ -418,7 +461,7 @@ def authenticate_bearer(
             "The session token is not valid here. Ask /gateway/v3/sessions for a token "
             "with this gateway's client credentials."
         ) from None
-    bridge = find_bridge(session, str(claims.get("sub", "")), lock=lock)
+    bridge = find_bridge(session, client_id=str(claims.get("sub", "")), lock=lock)
     if claims.get("typ") != "access" or bridge is None or not bridge.is_active:
         raise gx.GatewayUnauthorized(
             "This client is not (or no longer) registered with the gateway. Ask the "
@@ -428,8 +471,10 @@ def authenticate_bearer(
 
 
 def callback_token(
-    runtime: Runtime,
+    keyring: KeyRing,
     *,
+    clock: Clock,
+    settings: GatewaySettings,
     audience: str,
     request_id: str,
     body_digest: str,
@@ -447,10 +492,10 @@ def callback_token(
     if service_header and service_id:
         claims[service_header] = service_id
     return tokens.issue(
-        runtime.keyring,
+        keyring,
         subject="gateway",
         audience=audience,
-        ttl_seconds=runtime.settings.gateway.callback_token_ttl_seconds,
-        clock=runtime.clock,
+        ttl_seconds=settings.callback_token_ttl_seconds,
+        clock=clock,
         claims=claims,
     )

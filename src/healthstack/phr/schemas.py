@@ -1,5 +1,5 @@
-"""Request bodies of the PHR JSON API (camelCase, as ABDM's PHR app API writes them).
-Answers are the dicts ``phr.service`` returns."""
+"""Request bodies of the PHR JSON API (``phr.router``; camelCase, as ABDM's PHR app
+API writes them). Answers are the dicts ``phr.service`` returns."""
 
 from __future__ import annotations
 
