@@ -168,11 +168,17 @@ class Page:
             ip=client.host if client else None,
         )
 
+    def absorb(self, exc: DomainError) -> tuple[str, int]:
+        """Do what the unit of work would have done with ``exc`` (undo this request's
+        changes, or keep a counted OTP try; keep the failure audit rows); then its
+        message and status."""
+        absorb(self.session, exc)
+        return self.wording(exc), exc.status_hint
+
     def problem(self, error: Problem) -> tuple[str | None, int]:
         """The message and status of ``error`` (a domain error is absorbed first)."""
         if isinstance(error, DomainError):
-            absorb(self.session, error)
-            return self.wording(error), error.status_hint
+            return self.absorb(error)
         return (error, 400) if error else (None, 200)
 
     def show(
@@ -189,11 +195,8 @@ class Page:
         return self.set_cookies(response)
 
     def error_page(self, exc: DomainError) -> HTMLResponse:
-        """``exc`` as the error page (absorbed first; 404 for another's record, so that
-        its existence is not told)."""
-        message, status = self.problem(exc)
-        context = {"status": status, "code": exc.code, "message": message}
-        return render(self.request, "error.html", status_code=status, **self.base, **context)
+        """``exc`` as the error page, in this page's words (see ``error_page``)."""
+        return error_page(self.request, self.session, exc, self.wording(exc), **self.base)
 
     def set_cookies(self, response: R) -> R:
         secure = self.runtime.settings.base_url.startswith("https")
@@ -215,11 +218,12 @@ class Page:
         return encrypt_oaep(self.runtime.keyring.public_der_b64("enrolment"), value)
 
 
-def page_with(wording: Wording) -> Callable[[Request, Session, Runtime], Page]:
-    """The dependency that hands a route its ``Page``, telling refusals by ``wording``."""
+def page_with(wording: Wording, kind: type[Page] = Page) -> Callable[..., Page]:
+    """The dependency that hands a route its page (a ``kind`` of ``Page``), telling
+    refusals by ``wording``."""
 
     def page(request: Request, session: DbSession, runtime: RuntimeDep) -> Page:
-        return Page(request, session, runtime, wording=wording)
+        return kind(request, session, runtime, wording=wording)
 
     return page
 
@@ -273,7 +277,7 @@ def forbidden(request: Request, message: str, **context: Any) -> HTMLResponse:
 
 
 def staff_gate(
-    pg: Page,
+    request: Request,
     staff: Actor | None,
     permissions: str | Iterable[str],
     *,
@@ -288,8 +292,27 @@ def staff_gate(
     wanted = (permissions,) if isinstance(permissions, str) else tuple(permissions)
     if not any(allowed(staff, p) for p in wanted):
         message = f"Your role ({role_name(staff)}) may not {what}. {ask}"
-        return forbidden(pg.request, message, **{"staff": staff, **pg.base})
+        return forbidden(request, message, staff=staff)
     return staff
+
+
+def error_page(
+    request: Request, session: Session, exc: DomainError, message: str | None = None, **context: Any
+) -> HTMLResponse:
+    """A domain error a page handles itself, as the error page: absorbed first (see
+    ``Page.absorb``); its status (404 for another's record, so that its existence is
+    not told), code and ``message`` (the service's own when not given)."""
+    absorb(session, exc)
+    status = exc.status_hint
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        code=exc.code,
+        message=exc.message if message is None else message,
+        **context,
+    )
 
 
 def render(

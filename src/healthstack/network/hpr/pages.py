@@ -601,7 +601,7 @@ _ASK = "Ask the state admin for the registry verifier role, or log in with anoth
 def _gate(pg: Page, staff: Actor | None, permission: str, start: str) -> Actor | Response:
     """The staff member when ``permission`` is theirs; else the login redirect or 403."""
     what = "open the professional registry"
-    gate = staff_gate(pg, staff, permission, what=what, back=start, ask=_ASK)
+    gate = staff_gate(pg.request, staff, permission, what=what, back=start, ask=_ASK)
     if isinstance(gate, Actor):
         pg.base = {"staff": gate, "can_verify": allowed(gate, "professional.verify")}
     return gate

@@ -48,7 +48,14 @@ from healthstack.kernel.context import Actor, Purpose, RequestContext, Role
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.tabular_import import import_status
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import (
+    download_headers,
+    error_page,
+    foreign_fetch,
+    render,
+    same_origin,
+    staff_gate,
+)
 from healthstack.web.timefmt import local_time
 
 from . import figures, notices, reconcile, roster, service
@@ -62,8 +69,6 @@ PAGE_SIZE = 25
 # Good rows shown on the preview: enough to see the columns were read right.
 PREVIEW_ROWS = 10
 _ACTIONS = ("roster_import", "campaign", "review", "exempt", "read")
-# Sec-Fetch-Site values of a request that another site made the browser send.
-_FOREIGN_FETCH = ("cross-site", "same-site")
 _ROSTER_ACTIONS = ("compliance.roster_import", "compliance.campaign")
 
 
@@ -92,21 +97,8 @@ def _gate(
 ) -> Response | None:
     """None when ``staff`` may do ``action`` (any of them, for a tuple); else the login
     redirect (back to ``back``) or the 403 page."""
-    if staff is None:
-        return RedirectResponse(f"/login?next={quote(back)}", status_code=303)
-    actions = (action,) if isinstance(action, str) else action
-    if not any(allowed(staff, a) for a in actions):
-        role = staff.role.value.replace("_", " ") if staff.role else "staff"
-        return _show(
-            request,
-            "error.html",
-            staff,
-            http_status=403,
-            code="HS-1003",
-            message=f"Your role ({role}) may not open this page. Ask the state admin for "
-            "the right role, or log in with another account.",
-        )
-    return None
+    gate = staff_gate(request, staff, action, what="open this page", back=back)
+    return gate if isinstance(gate, Response) else None
 
 
 def _absorb(session: Session, exc: DomainError) -> tuple[str, int]:
@@ -117,8 +109,8 @@ def _absorb(session: Session, exc: DomainError) -> tuple[str, int]:
 
 
 def _error_page(request: Request, session: Session, staff: Actor, exc: DomainError) -> Response:
-    message, status = _absorb(session, exc)
-    return _show(request, "error.html", staff, http_status=status, code=exc.code, message=message)
+    can = {a: allowed(staff, f"compliance.{a}") for a in _ACTIONS}
+    return error_page(request, session, exc, staff=staff, can=can)
 
 
 def _utc(value: datetime | None) -> str:
@@ -159,36 +151,32 @@ def _parse_date(raw: str) -> date | None:
 
 
 def _foreign(request: Request, staff: Actor | None) -> Response | None:
-    """The 403 page for a download another site asked for (a link or an embed there),
-    else None. A browser always says where a request came from; tools send nothing."""
-    if request.headers.get("sec-fetch-site", "").lower() not in _FOREIGN_FETCH:
-        return None
-    return render(
+    """The 403 page for a download another site asked for, else None."""
+    return foreign_fetch(
         request,
-        "error.html",
-        status_code=403,
-        staff=staff,
-        code="HS-1409",
-        message="This download was requested from another web site and was refused. Open "
+        "This download was requested from another web site and was refused. Open "
         "HealthStack directly and download it from the compliance pages.",
+        staff=staff,
     )
 
 
-def _download_headers(filename: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    }
+def _download_gate(request: Request, staff: Actor | None, back: str) -> Actor | Response:
+    """The staff member who may read compliance, for a download (``_foreign`` first)."""
+    refused = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
+    if refused is not None:
+        return refused
+    assert staff is not None
+    return staff
 
 
 def _csv_download(lines: Iterable[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
-        iter(lines), media_type="text/csv; charset=utf-8", headers=_download_headers(filename)
+        iter(lines), media_type="text/csv; charset=utf-8", headers=download_headers(filename)
     )
 
 
 def _pdf_download(data: bytes, filename: str) -> Response:
-    return Response(data, media_type="application/pdf", headers=_download_headers(filename))
+    return Response(data, media_type="application/pdf", headers=download_headers(filename))
 
 
 # --------------------------------------------------------------------------- roster
@@ -567,10 +555,10 @@ def status_csv(
     cadre: str = "",
 ) -> Response:
     back = "/compliance/status.csv" + _status_filters(status[:24], cadre[:10])
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
-    if gate is not None:
+    gate = _download_gate(request, staff, back)
+    if isinstance(gate, Response):
         return gate
-    assert staff is not None
+    staff = gate
     try:
         rows = service.list_status(
             session,
@@ -616,12 +604,10 @@ def notice_pdf(
     request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff, hfr_id: str
 ) -> Response:
     code = hfr_id.strip().upper()[:12]
-    gate = _foreign(request, staff) or _gate(
-        request, staff, "compliance.read", f"/compliance/notices/{quote(code)}.pdf"
-    )
-    if gate is not None:
+    gate = _download_gate(request, staff, f"/compliance/notices/{quote(code)}.pdf")
+    if isinstance(gate, Response):
         return gate
-    assert staff is not None
+    staff = gate
     try:
         notice = service.facility_notice(
             session, ctx=_ctx(request, staff), clock=runtime.clock, hfr_id=code
@@ -645,12 +631,27 @@ def _show_cause_rows(
     request: Request,
     session: Session,
     runtime: RuntimeDep,
-    staff: Actor,
+    staff: Actor | None,
     district_lgd: int | None,
-) -> list[service.ComplianceRow]:
-    return service.show_cause_list(
-        session, ctx=_ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
+    kind: str = "",
+) -> tuple[Actor, list[service.ComplianceRow]] | Response:
+    """The show-cause list (``kind``: "" the page, ".pdf" or ".csv" a download) and who
+    reads it; else the login redirect, the 403 page or the error page."""
+    back = _show_cause_back(kind, district_lgd)
+    gate = (
+        _download_gate(request, staff, back)
+        if kind
+        else _gate(request, staff, "compliance.read", back)
     )
+    if isinstance(gate, Response):
+        return gate
+    assert staff is not None
+    try:
+        return staff, service.show_cause_list(
+            session, ctx=_ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
+        )
+    except DomainError as exc:
+        return _error_page(request, session, staff, exc)
 
 
 def _show_cause_back(kind: str, district_lgd: int | None) -> str:
@@ -666,14 +667,10 @@ def show_cause_page(
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    gate = _gate(request, staff, "compliance.read", _show_cause_back("", district_lgd))
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+    found = _show_cause_rows(request, session, runtime, staff, district_lgd)
+    if isinstance(found, Response):
+        return found
+    staff, rows = found
     by_district: dict[int, list[service.ComplianceRow]] = {}
     for r in rows:
         by_district.setdefault(r.entry.district_lgd, []).append(r)
@@ -702,15 +699,10 @@ def show_cause_pdf(
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    back = _show_cause_back(".pdf", district_lgd)
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+    found = _show_cause_rows(request, session, runtime, staff, district_lgd, ".pdf")
+    if isinstance(found, Response):
+        return found
+    staff, rows = found
     district = district_lgd or staff.district_lgd
     data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(runtime))
     suffix = f"-{district}" if district else ""
@@ -725,15 +717,10 @@ def show_cause_csv(
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    back = _show_cause_back(".csv", district_lgd)
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+    found = _show_cause_rows(request, session, runtime, staff, district_lgd, ".csv")
+    if isinstance(found, Response):
+        return found
+    staff, rows = found
     suffix = f"-{district_lgd}" if district_lgd is not None else ""
     return _csv_download(notices.status_csv_lines(rows), f"show-cause{suffix}.csv")
 

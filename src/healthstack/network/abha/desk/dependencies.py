@@ -24,7 +24,7 @@ def desk_gate(
 ) -> Actor | Response:
     """The staff member when any of ``permissions`` is theirs (``pg`` then renders the
     desk header); else the login redirect back to ``start`` or the 403 page."""
-    gate = staff_gate(pg, staff, permissions, what=what, back=start, ask=_ASK)
+    gate = staff_gate(pg.request, staff, permissions, what=what, back=start, ask=_ASK)
     if isinstance(gate, Actor):
         pg.base = {"staff": gate, "can": {a: allowed(gate, f"abha.{a}") for a in DESK_ACTIONS}}
     return gate
