@@ -1,5 +1,5 @@
 """The page kit (``web.pages``): how a page words a refusal, the OTP countdown, the
-browser-bound flow cookie and the way back after a login."""
+browser-bound flow cookie, the staff gate and the way back after a login."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 
 from healthstack.kernel.clock import FrozenClock
+from healthstack.kernel.context import Actor, ActorKind, Purpose, Role
 from healthstack.kernel.errors import NotFound, OtpError, ValidationFailed
 from healthstack.network.abha.display import abha_message
 from healthstack.web.pages import (
@@ -106,3 +107,22 @@ def test_the_login_brings_the_browser_back_here() -> None:
     assert login_redirect(here(request)).headers["location"] == (
         "/login?next=/dashboard/district/1%3Fdays%3D30"
     )
+
+
+def test_a_staff_page_admits_who_may_and_shows_what_they_may_do() -> None:
+    doctor = Actor(kind=ActorKind.STAFF, id="d-1", role=Role.DOCTOR)
+    pg = _page(_request("/records"))
+    can = {"request": "records.request", "roster": "compliance.roster_import"}
+    assert (
+        pg.admit(doctor, "records.read", what="open the records", back="/records", can=can) is None
+    )
+    assert pg.who is doctor
+    assert pg.base == {"staff": doctor, "can": {"request": True, "roster": False}}
+    assert (pg.staff_ctx.actor, pg.staff_ctx.purpose) == (doctor, Purpose.ADMINISTRATION)
+
+
+def test_a_staff_page_sends_a_stranger_to_the_login() -> None:
+    pg = _page(_request("/records"))
+    refused = pg.admit(None, "records.read", what="open the records", back="/records")
+    assert refused is not None and refused.headers["location"] == "/login?next=/records"
+    assert pg.staff is None and pg.base == {}

@@ -10,7 +10,9 @@
   roll back, or keep a counted OTP try, and keep the failure audit rows.
 - ``render`` and ``mark_field``: a template, with the control a mistake names marked.
 - The staff gate: ``staff_gate`` (the staff member, or the login redirect, or the 403
-  page naming their role and whom to ask), ``login_redirect``, ``forbidden``.
+  page naming their role and whom to ask), ``login_redirect``, ``forbidden``;
+  ``Page.admit`` opens a staff page with it (``Page.who``, ``Page.staff_ctx``, the
+  header's ``can`` flags); ``error_page`` for a page that handles a domain error itself.
 - OTP steps: ``Page.countdown`` and ``Page.resent`` (the resend countdown a step's
   hidden fields carry), ``otp_flow_message`` (an OTP transaction's refusal as a form
   tells it), ``browser_flow`` (an anonymous flow bound to one browser by a cookie).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Annotated, Any, Protocol, TypeVar
@@ -124,8 +126,9 @@ class OtpTimer(Protocol):
 @dataclass
 class Page:
     """One request to a page: its parts, what every template gets (``base``: the
-    staff member or the patient badge), the cookies the response sets, and how a
-    service's refusal is told (``wording``)."""
+    staff member or the patient badge), the cookies the response sets, how a
+    service's refusal is told (``wording``), and the staff member the page's gate let
+    in (``admit``)."""
 
     request: Request
     session: Session
@@ -133,6 +136,44 @@ class Page:
     base: dict[str, Any] = field(default_factory=dict)
     cookies: list[Cookie] = field(default_factory=list)
     wording: Wording = plain
+    staff: Actor | None = None
+
+    def admit(
+        self,
+        staff: Actor | None,
+        permissions: str | Iterable[str],
+        *,
+        what: str,
+        back: str,
+        ask: str = ASK_STATE_ADMIN,
+        can: Mapping[str, str] | None = None,
+    ) -> Response | None:
+        """None when ``staff`` may do any of ``permissions``: the page is then theirs
+        (``who``), and every template gets them and the header's ``can`` flags (flag →
+        permission). Else the login redirect or the 403 page (``staff_gate``)."""
+        gate = staff_gate(self.request, staff, permissions, what=what, back=back, ask=ask)
+        if isinstance(gate, Response):
+            return gate
+        self.let_in(gate, can)
+        return None
+
+    def let_in(self, staff: Actor, can: Mapping[str, str] | None = None) -> None:
+        """The page is for ``staff`` (see ``admit``)."""
+        self.staff = staff
+        self.base = {"staff": staff}
+        if can is not None:
+            self.base["can"] = {flag: allowed(staff, p) for flag, p in can.items()}
+
+    @property
+    def who(self) -> Actor:
+        """The staff member the gate let in."""
+        assert self.staff is not None, "a staff page opens with its gate (admit)"
+        return self.staff
+
+    @property
+    def staff_ctx(self) -> RequestContext:
+        """The staff member's context for an administration page."""
+        return self.ctx(self.who, Purpose.ADMINISTRATION)
 
     @property
     def now(self) -> int:
@@ -185,9 +226,15 @@ class Page:
         self, template: str, *, error: Problem = None, status: int | None = None, **context: Any
     ) -> HTMLResponse:
         """Render ``template``; an ``error`` goes in the alert beside the form and sets
-        the status (a domain error is absorbed first, see ``problem``)."""
+        the status (a domain error is absorbed first, see ``problem``). The field a
+        mistake names is marked: the error's, or the over-long one of a ``form`` that
+        keeps its ``problem`` (``web.forms``)."""
         message, code = self.problem(error)
         status = status or code
+        problem = getattr(context.get("form"), "problem", None)
+        if problem is not None:
+            context.setdefault("error_field", problem.field)
+            context.setdefault("field_message", problem.message)
         context.setdefault("error_field", getattr(error, "field", None))
         response = render(
             self.request, template, status_code=status, error=message, **self.base, **context

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthstack.accounts.permissions import allowed
-from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.context import Actor
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.kernel.tabular_import import import_status
 from healthstack.network.hfr import master as master_service
@@ -47,52 +47,20 @@ from healthstack.network.hfr.schemas import district_name
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
 from healthstack.web.deps import OptionalStaff
 from healthstack.web.forms import Limit, too_long
-from healthstack.web.pages import Page as KitPage
-from healthstack.web.pages import Problem, page_with, plain, same_origin, staff_gate
+from healthstack.web.pages import Page, PageDep, same_origin
 from healthstack.web.timefmt import IST, local_time
 
 DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
 PAGE_SIZE = 25
-_ACTIONS = ("register", "edit", "verify", "master_import", "reconcile")
+# The header's flags: what the staff member may do in the registry.
+_CAN = {a: f"facility.{a}" for a in ("register", "edit", "verify", "master_import", "reconcile")}
 
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
 
-# --------------------------------------------------------------------------- the page
-
-
-@dataclass
-class Page(KitPage):
-    """A registry page (``web.pages.Page``) for the staff member the gate let in."""
-
-    staff: Actor | None = None
-
-    @property
-    def staff_ctx(self) -> RequestContext:
-        assert self.staff is not None
-        return self.ctx(self.staff, Purpose.ADMINISTRATION)
-
-    def show(
-        self, template: str, *, error: Problem = None, status: int | None = None, **context: Any
-    ) -> HTMLResponse:
-        problem = getattr(context.get("form"), "problem", None)
-        if problem is not None:  # mark the over-long field (web.pages.render)
-            context.setdefault("error_field", problem.field)
-            context.setdefault("field_message", problem.message)
-        return super().show(template, error=error, status=status, **context)
-
-    def let_in(self, staff: Actor) -> None:
-        """The page is for ``staff``: the header shows them and what they may do."""
-        self.staff = staff
-        self.base = {
-            "staff": staff,
-            "can": {a: allowed(staff, f"facility.{a}") for a in _ACTIONS},
-        }
-
-
-PageDep = Annotated[Page, Depends(page_with(plain, Page))]
+# --------------------------------------------------------------------------- the gate
 
 
 def _gate(pg: Page, staff: Actor | None, action: str, what: str) -> Response | None:
@@ -100,11 +68,7 @@ def _gate(pg: Page, staff: Actor | None, action: str, what: str) -> Response | N
     request = pg.request
     # After a form post, the login brings the browser back to the registry's list.
     back = request.url.path if request.method == "GET" else "/registry/facilities"
-    gate = staff_gate(request, staff, f"facility.{action}", what=what, back=back)
-    if isinstance(gate, Response):
-        return gate
-    pg.let_in(gate)
-    return None
+    return pg.admit(staff, f"facility.{action}", what=what, back=back, can=_CAN)
 
 
 def _utc(value: datetime | None) -> str:
@@ -433,8 +397,7 @@ def _detail_page(
     warnings = []
     if pg.request.query_params.get("warn", "0") != "0":
         warnings = service.review_details(None, service.details_of(facility)).warnings
-    staff = pg.staff
-    assert staff is not None
+    staff = pg.who
     return pg.show(
         "facilities/detail.html",
         status=status,
@@ -613,7 +576,7 @@ def _master_page(
 def _master_gate(pg: Page, staff: Actor | None) -> Response | None:
     """The master page serves importers and reconcilers alike."""
     if staff is not None and allowed(staff, "facility.master_import"):
-        pg.let_in(staff)
+        pg.let_in(staff, _CAN)
         return None
     return _gate(pg, staff, "reconcile", "work on the state master list")
 
