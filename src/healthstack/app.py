@@ -37,10 +37,12 @@ ROUTERS: tuple[str, ...] = (
     "healthstack.web.login",
     "healthstack.admin.staff",
     "healthstack.admin.audit",
-    "healthstack.network.abha.router",
-    "healthstack.network.abha.router_profile",
-    "healthstack.network.abha.router_card",
-    "healthstack.network.abha.pages",
+    "healthstack.network.abha.enrol.router",  # ABDM's v3 enrolment API, camp mode's
+    "healthstack.network.abha.patient.router",  # ABDM's v3 login and profile API
+    "healthstack.network.abha.desk.router",  # the registration desk's API
+    "healthstack.network.abha.enrol.pages",  # /desk/enrol, /desk/demographic, /patient/enrol
+    "healthstack.network.abha.desk.pages",  # /desk: search, scan, profiles, cards
+    "healthstack.network.abha.patient.pages",  # /patient: login, profile
     "healthstack.network.hfr.router",
     "healthstack.network.hfr.pages",
     "healthstack.network.hpr.router",

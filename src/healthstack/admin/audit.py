@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -20,7 +20,7 @@ from healthstack.kernel.context import Actor, Purpose
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, staff_context
-from healthstack.web.pages import render
+from healthstack.web.pages import here, login_redirect, render
 from healthstack.web.timefmt import today_ist
 
 router = APIRouter(tags=["audit"])
@@ -165,8 +165,7 @@ FORM_FIELDS = ("from", "to", "actor", "action", "patient", "facility", "outcome"
 
 
 def _login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    return login_redirect(here(request))
 
 
 def _form(request: Request) -> dict[str, str]:

@@ -41,7 +41,7 @@ from healthstack.web.deps import (
     RuntimeDep,
 )
 from healthstack.web.login import StaffCall, credentials_of
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import login_redirect, render, same_origin
 
 router = APIRouter(tags=["staff"])
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -323,7 +323,7 @@ def _common(call: AdminCall, actor: Actor) -> dict[str, Any]:
 
 
 def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return login_redirect(request.url.path)
 
 
 @router.get("/admin/staff", response_class=HTMLResponse, response_model=None)

@@ -49,9 +49,7 @@ from healthstack.kernel.ids import mask_mobile
 from healthstack.network.abha import profile
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
-from healthstack.network.abha.pages import (
-    Page,
-    PageDep,
+from healthstack.network.abha.patient.session import (
     holder_context,
     household_choices,
     signed_in,
@@ -66,7 +64,8 @@ from healthstack.phr.dependencies import PhrParts
 from healthstack.protocol.fhir.documents.view import attachment_content
 from healthstack.runtime import Runtime
 from healthstack.web.deps import AFTER_LOGIN_COOKIE, PATIENT_COOKIE
-from healthstack.web.pages import attachment_file, render, same_origin
+from healthstack.web.forms import Text16, Text64
+from healthstack.web.pages import Page, PageDep, attachment_file, render, resent_notice, same_origin
 from healthstack.web.timefmt import local_date, local_time, today_ist
 
 router = APIRouter(include_in_schema=False)
@@ -236,6 +235,27 @@ class Holder:
             **context,
         )
 
+    def otp_page(
+        self,
+        template: str,
+        *,
+        txn_id: str = "",
+        message: str | None = None,
+        error: DomainError | str | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """A page of a change the holder confirms with an OTP sent to their verified
+        mobile (shown masked): asking for it, then entering it (``txn_id``)."""
+        mobile = self.account.mobile if self.account.mobile_verified else None
+        return self.show(
+            template,
+            error=error,
+            notice=message,
+            txn_id=txn_id,
+            mobile=mask_mobile(mobile) if mobile else None,
+            **context,
+        )
+
     def not_found(self, exc: DomainError) -> HTMLResponse:
         """The error page (404 for another patient's id: its existence is not told)."""
         return self.show(
@@ -299,8 +319,6 @@ def page_message(exc: DomainError) -> str:
 
 
 # Form fields.
-Text64 = Annotated[str, Form(max_length=64)]
-Text16 = Annotated[str, Form(max_length=16)]
 Ids = Annotated[list[str] | None, Form(max_length=64)]
 
 
@@ -956,14 +974,7 @@ def _reset_page(
     message: str | None = None,
     error: DomainError | str | None = None,
 ) -> HTMLResponse:
-    mobile = me.account.mobile if me.account.mobile_verified else None
-    return me.show(
-        "phr/pin_reset.html",
-        error=error,
-        notice=message,
-        txn_id=txn_id,
-        mobile=mask_mobile(mobile) if mobile else None,
-    )
+    return me.otp_page("phr/pin_reset.html", txn_id=txn_id, message=message, error=error)
 
 
 @router.get("/phr/pin/reset", response_class=HTMLResponse, response_model=None)
@@ -1013,7 +1024,7 @@ def pin_reset_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
     except DomainError as exc:
         absorb(me.session, exc)
         return _reset_page(me, txn_id=txn_id, error=exc)
-    return _reset_page(me, txn_id=txn_id, message=f"A new OTP was sent. {sent.message}.")
+    return _reset_page(me, txn_id=txn_id, message=resent_notice(sent.message))
 
 
 @posts.post("/phr/pin/reset/confirm", response_class=HTMLResponse, response_model=None)
@@ -1059,13 +1070,11 @@ def _delete_page(
     message: str | None = None,
     error: DomainError | str | None = None,
 ) -> HTMLResponse:
-    mobile = me.account.mobile if me.account.mobile_verified else None
-    return me.show(
+    return me.otp_page(
         "phr/delete.html",
-        error=error,
-        notice=message,
         txn_id=txn_id,
-        mobile=mask_mobile(mobile) if mobile else None,
+        message=message,
+        error=error,
         granted=len(
             phr.consent_list(
                 me.session, me.ctx, account=me.account, status="GRANTED", clock=me.runtime.clock
@@ -1120,7 +1129,7 @@ def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
     except DomainError as exc:
         absorb(me.session, exc)
         return _delete_page(me, txn_id=txn_id, error=exc)
-    return _delete_page(me, txn_id=txn_id, message=f"A new OTP was sent. {sent.message}.")
+    return _delete_page(me, txn_id=txn_id, message=resent_notice(sent.message))
 
 
 @posts.post("/phr/account/delete/confirm", response_class=HTMLResponse, response_model=None)

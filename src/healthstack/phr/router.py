@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from healthstack.facility.records import hiu
-from healthstack.network.abha.dependencies import Holder, Patient
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.patient.dependencies import Holder, Patient
 from healthstack.network.consent import pin as pins
 from healthstack.phr import own_records
 from healthstack.phr import service as phr

@@ -9,18 +9,29 @@ values to ``too_long`` and keeps the result on its form; the page's own validati
 raises it (a ``ValidationFailed`` naming the field), and the page re-renders the form
 as for any other mistake, with ``error_field`` set so ``web.pages.render`` marks the
 input. The body size limit still bounds every field.
+
+The short fields every flow's forms have are here too (``Text16``, ``Text64``, ``Number``,
+``OtpField``): the hidden fields that carry a step's state are all optional, and a
+missing one is reported by the service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Form
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from healthstack.kernel.errors import ValidationFailed
+
+# Form fields of the flows (a step's hidden state, a choice, an OTP).
+Text16 = Annotated[str, Form(max_length=16)]
+Text64 = Annotated[str, Form(max_length=64)]
+Number = Annotated[int, Form(ge=0, le=2**40)]
+OtpField = Annotated[str, Form(max_length=12)]
 
 
 class TooLong(str):

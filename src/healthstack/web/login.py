@@ -56,7 +56,7 @@ from healthstack.web.deps import (
     context_for,
     current_credential,
 )
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import login_redirect, render, same_origin
 from healthstack.web.timefmt import local_time
 
 T = TypeVar("T")
@@ -506,7 +506,7 @@ def _account_page(
 
 
 def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return login_redirect(request.url.path)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)

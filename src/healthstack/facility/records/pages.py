@@ -38,7 +38,7 @@ from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.protocol.abdm import messages as m
 from healthstack.protocol.fhir.documents.view import attachment_content
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import attachment_file, render, same_origin
+from healthstack.web.pages import attachment_file, error_page, render, same_origin, staff_gate
 from healthstack.web.timefmt import local_date, local_time, today_ist
 
 router = APIRouter(include_in_schema=False)
@@ -104,32 +104,13 @@ def _show(
 
 
 def _gate(request: Request, staff: Actor | None, action: str) -> Response | None:
-    if staff is None:
-        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    if not allowed(staff, action):
-        role = staff.role.value.replace("_", " ") if staff.role else "staff"
-        return _show(
-            request,
-            "error.html",
-            staff,
-            status_code=403,
-            code="HS-1003",
-            message=f"Your role ({role}) may not open the records pages. Doctors and nurses "
-            "at a facility may.",
-        )
-    return None
+    what, ask = "open the records pages", "Doctors and nurses at a facility may."
+    gate = staff_gate(request, staff, action, what=what, back=request.url.path, ask=ask)
+    return gate if isinstance(gate, Response) else None
 
 
 def _error_page(request: Request, session: Session, staff: Actor, exc: DomainError) -> Response:
-    absorb(session, exc)
-    return _show(
-        request,
-        "error.html",
-        staff,
-        status_code=exc.status_hint,
-        code=exc.code,
-        message=exc.message,
-    )
+    return error_page(request, session, exc, staff=staff)
 
 
 def _defaults(now: datetime) -> dict[str, str]:

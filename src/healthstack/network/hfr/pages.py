@@ -21,15 +21,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import allowed
-from healthstack.kernel.audit import absorb
-from healthstack.kernel.context import Actor, Purpose, RequestContext
+from healthstack.kernel.context import Actor
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.kernel.tabular_import import import_status
 from healthstack.network.hfr import master as master_service
@@ -46,89 +44,31 @@ from healthstack.network.hfr.enums import (
     SystemOfMedicine,
 )
 from healthstack.network.hfr.schemas import district_name
-from healthstack.runtime import Runtime
 from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
-from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
+from healthstack.web.deps import OptionalStaff
 from healthstack.web.forms import Limit, too_long
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import Page, PageDep, same_origin
 from healthstack.web.timefmt import IST, local_time
 
 DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
 PAGE_SIZE = 25
-_ACTIONS = ("register", "edit", "verify", "master_import", "reconcile")
+# The header's flags: what the staff member may do in the registry.
+_CAN = {a: f"facility.{a}" for a in ("register", "edit", "verify", "master_import", "reconcile")}
 
 
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
 
-# --------------------------------------------------------------------------- page plumbing
-
-
-@dataclass
-class Page:
-    request: Request
-    session: Session
-    runtime: Runtime
-    staff: Actor | None = None
-
-    @property
-    def ctx(self) -> RequestContext:
-        assert self.staff is not None
-        client = self.request.client
-        return RequestContext(
-            actor=self.staff,
-            purpose=Purpose.ADMINISTRATION,
-            request_id=request_id(self.request),
-            ip=client.host if client else None,
-        )
-
-    def show(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-        problem = getattr(context.get("form"), "problem", None)
-        if problem is not None:  # mark the over-long field (web.pages.render)
-            context.setdefault("error_field", problem.field)
-            context.setdefault("field_message", problem.message)
-        staff = self.staff
-        can = {a: staff is not None and allowed(staff, f"facility.{a}") for a in _ACTIONS}
-        return render(self.request, template, status_code=status, staff=staff, can=can, **context)
-
-    def absorb(self, exc: DomainError) -> tuple[str, int]:
-        """Do what the unit of work would have done with ``exc``: undo this request's
-        changes, keep the failure audit rows; then show the message."""
-        absorb(self.session, exc)
-        return exc.message, exc.status_hint
-
-
-def _page(request: Request, session: DbSession, runtime: RuntimeDep) -> Page:
-    return Page(request, session, runtime)
-
-
-PageDep = Annotated[Page, Depends(_page)]
+# --------------------------------------------------------------------------- the gate
 
 
 def _gate(pg: Page, staff: Actor | None, action: str, what: str) -> Response | None:
     """None when ``staff`` may do ``action``; else the login redirect or the 403 page."""
-    pg.staff = staff
-    if staff is None:
-        path = pg.request.url.path
-        if pg.request.method != "GET":
-            path = "/registry/facilities"
-        return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-    if not allowed(staff, f"facility.{action}"):
-        role = staff.role.value.replace("_", " ") if staff.role else "staff"
-        return pg.show(
-            "error.html",
-            status=403,
-            code="HS-1003",
-            message=f"Your role ({role}) may not {what}. Ask the state admin for the right "
-            "role, or log in with another account.",
-        )
-    return None
-
-
-def _error_page(pg: Page, exc: DomainError) -> HTMLResponse:
-    message, status = pg.absorb(exc)
-    return pg.show("error.html", status=status, code=exc.code, message=message)
+    request = pg.request
+    # After a form post, the login brings the browser back to the registry's list.
+    back = request.url.path if request.method == "GET" else "/registry/facilities"
+    return pg.admit(staff, f"facility.{action}", what=what, back=back, can=_CAN)
 
 
 def _utc(value: datetime | None) -> str:
@@ -346,7 +286,7 @@ def _list_page(
         q=(filters.get("q") or "").strip()[:100] or None,
     )
     items, total = service.list_facilities(
-        pg.session, ctx=pg.ctx, where=where, page=page, page_size=PAGE_SIZE
+        pg.session, ctx=pg.staff_ctx, where=where, page=page, page_size=PAGE_SIZE
     )
     pages = max(1, math.ceil(total / PAGE_SIZE))
     keep = {k: v for k, v in filters.items() if v}
@@ -408,7 +348,7 @@ def register_submit(pg: PageDep, staff: OptionalStaff, form: FormDep) -> Respons
     if details is not None:
         try:
             outcome = service.register_facility(
-                pg.session, ctx=pg.ctx, clock=pg.runtime.clock, details=details
+                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, details=details
             )
         except DomainError as exc:
             errors = [pg.absorb(exc)[0]]
@@ -457,8 +397,7 @@ def _detail_page(
     warnings = []
     if pg.request.query_params.get("warn", "0") != "0":
         warnings = service.review_details(None, service.details_of(facility)).warnings
-    staff = pg.staff
-    assert staff is not None
+    staff = pg.who
     return pg.show(
         "facilities/detail.html",
         status=status,
@@ -490,9 +429,9 @@ def facility_page(
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
-        return _error_page(pg, exc)
+        return pg.error_page(exc)
     return _detail_page(pg, facility, notice=_DONE.get(done), as_of=as_of[:32])
 
 
@@ -503,18 +442,18 @@ def _decision(pg: Page, staff: Actor | None, hfr_id: str, *, reject: bool, text:
     try:
         if reject:
             service.reject_facility(
-                pg.session, ctx=pg.ctx, clock=pg.runtime.clock, hfr_id=hfr_id, reason=text
+                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, reason=text
             )
         else:
             service.verify_facility(
-                pg.session, ctx=pg.ctx, clock=pg.runtime.clock, hfr_id=hfr_id, note=text
+                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, note=text
             )
     except DomainError as exc:
         message, status = pg.absorb(exc)
         try:
-            facility = service.get_facility(pg.session, ctx=pg.ctx, hfr_id=hfr_id)
+            facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id)
         except DomainError as hidden:
-            return _error_page(pg, hidden)
+            return pg.error_page(hidden)
         return _detail_page(pg, facility, error=message, status=status, reason=text)
     done = "rejected" if reject else "verified"
     return RedirectResponse(f"/registry/facilities/{hfr_id}?done={done}", status_code=303)
@@ -568,9 +507,9 @@ def edit_page(pg: PageDep, staff: OptionalStaff, hfr_id: str) -> Response:
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
-        return _error_page(pg, exc)
+        return pg.error_page(exc)
     return _edit_page(pg, facility, FacilityForm.of(facility))
 
 
@@ -586,9 +525,9 @@ def edit_submit(
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
-        return _error_page(pg, exc)
+        return pg.error_page(exc)
     details, errors = _details_or_errors(pg, form, current=facility)
     if details is not None:
         before = asdict(service.details_of(facility))
@@ -597,7 +536,7 @@ def edit_submit(
         try:
             outcome = service.update_facility(
                 pg.session,
-                ctx=pg.ctx,
+                ctx=pg.staff_ctx,
                 clock=pg.runtime.clock,
                 hfr_id=facility.hfr_id,
                 changes=changes,
@@ -605,7 +544,7 @@ def edit_submit(
             )
         except DomainError as exc:
             errors = [pg.absorb(exc)[0]]
-            facility = service.get_facility(pg.session, ctx=pg.ctx, hfr_id=hfr_id[:20])
+            facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
         else:
             done = "reverify" if outcome.reverification else "edited"
             return RedirectResponse(
@@ -637,7 +576,7 @@ def _master_page(
 def _master_gate(pg: Page, staff: Actor | None) -> Response | None:
     """The master page serves importers and reconcilers alike."""
     if staff is not None and allowed(staff, "facility.master_import"):
-        pg.staff = staff
+        pg.let_in(staff, _CAN)
         return None
     return _gate(pg, staff, "reconcile", "work on the state master list")
 
@@ -666,7 +605,7 @@ def master_upload(
     try:
         preview = master_service.create_preview(
             pg.session,
-            ctx=pg.ctx,
+            ctx=pg.staff_ctx,
             clock=pg.runtime.clock,
             state_lgd=STATE_LGD,
             filename=(file.filename if file else "") or "upload.csv",
@@ -699,9 +638,9 @@ def preview_page(pg: PageDep, staff: OptionalStaff, import_id: str) -> Response:
     if gate is not None:
         return gate
     try:
-        preview = master_service.get_import(pg.session, ctx=pg.ctx, import_id=import_id[:40])
+        preview = master_service.get_import(pg.session, ctx=pg.staff_ctx, import_id=import_id[:40])
     except DomainError as exc:
-        return _error_page(pg, exc)
+        return pg.error_page(exc)
     return _preview_page(pg, preview)
 
 
@@ -722,7 +661,7 @@ def confirm_submit(
     try:
         master_service.confirm_import(
             pg.session,
-            ctx=pg.ctx,
+            ctx=pg.staff_ctx,
             clock=pg.runtime.clock,
             import_id=import_id[:40],
             sha256=sha256 or None,
@@ -730,9 +669,11 @@ def confirm_submit(
     except DomainError as exc:
         message, status = pg.absorb(exc)
         try:
-            preview = master_service.get_import(pg.session, ctx=pg.ctx, import_id=import_id[:40])
+            preview = master_service.get_import(
+                pg.session, ctx=pg.staff_ctx, import_id=import_id[:40]
+            )
         except DomainError as missing:
-            return _error_page(pg, missing)
+            return pg.error_page(missing)
         return _preview_page(pg, preview, error=message, status=status)
     return RedirectResponse("/registry/master?done=imported", status_code=303)
 
@@ -743,7 +684,7 @@ def reconcile_submit(pg: PageDep, staff: OptionalStaff) -> Response:
     if gate is not None:
         return gate
     try:
-        reconcile.reconcile_master(pg.session, ctx=pg.ctx, clock=pg.runtime.clock)
+        reconcile.reconcile_master(pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock)
     except DomainError as exc:
         message, status = pg.absorb(exc)
         return _master_page(pg, error=message, status=status)
@@ -762,7 +703,7 @@ def _review_page(
     status: int = 200,
 ) -> HTMLResponse:
     views, total = reconcile.list_matches(
-        pg.session, ctx=pg.ctx, status=MatchStatus.AMBIGUOUS, page=page, page_size=PAGE_SIZE
+        pg.session, ctx=pg.staff_ctx, status=MatchStatus.AMBIGUOUS, page=page, page_size=PAGE_SIZE
     )
     return pg.show(
         "facilities/review.html",
@@ -810,7 +751,7 @@ def settle_submit(
     try:
         reconcile.settle_match(
             pg.session,
-            ctx=pg.ctx,
+            ctx=pg.staff_ctx,
             clock=pg.runtime.clock,
             entry_id=entry_id[:40],
             hfr_id=None if choice == "none" else choice,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,7 +33,6 @@ from healthstack.accounts.permissions import allowed
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, OtpError, ValidationFailed
 from healthstack.kernel.ids import mask_mobile, parse_hfr_id
-from healthstack.network.abha.pages import Cookie, Page, PageDep, page_message
 from healthstack.network.hpr import registration, verification
 from healthstack.network.hpr.address import SUFFIX, HprAddressTaken, full_address
 from healthstack.network.hpr.credentials import (
@@ -62,8 +61,16 @@ from healthstack.network.hpr.service import (
 )
 from healthstack.seed.jk import DISTRICTS
 from healthstack.web.deps import OptionalStaff
-from healthstack.web.forms import cut, too_long
-from healthstack.web.pages import render, same_origin
+from healthstack.web.forms import Number, OtpField, Text16, Text64, cut, too_long
+from healthstack.web.pages import (
+    Page,
+    Problem,
+    browser_flow,
+    otp_flow_message,
+    page_with,
+    same_origin,
+    staff_gate,
+)
 
 FLOW_COOKIE = "hs_hpr"
 PREFIX = "/hpr/register"
@@ -78,12 +85,6 @@ FORM_WORKPLACES = 2
 router = APIRouter(include_in_schema=False)
 posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
-Text16 = Annotated[str, Form(max_length=16)]
-Text64 = Annotated[str, Form(max_length=64)]
-Number = Annotated[int, Form(ge=0, le=2**40)]
-OtpField = Annotated[str, Form(max_length=12)]
-
-
 _LINE = re.compile(r"^(workplaces|qualifications)\[(\d+)\]")
 
 
@@ -96,18 +97,12 @@ def hpr_message(exc: DomainError) -> str:
     line = _LINE.match(exc.field or "")
     if line:  # the form has several lines of these: say which one
         what = "Work place" if line.group(1) == "workplaces" else "Qualification"
-        return f"{what} {int(line.group(2)) + 1}: {page_message(exc)}"
-    return page_message(exc)
+        return f"{what} {int(line.group(2)) + 1}: {otp_flow_message(exc)}"
+    return otp_flow_message(exc)
 
 
-def _show(
-    pg: Page, template: str, *, error: DomainError | str | None = None, **ctx: Any
-) -> Response:
-    if isinstance(error, DomainError):
-        message, status = pg.problem(error)
-        ctx.setdefault("error_field", error.field)
-        return pg.show(template, error=hpr_message(error), status=status, **ctx)
-    return pg.show(template, error=error, **ctx)
+# The page of every HPR page route.
+PageDep = Annotated[Page, Depends(page_with(hpr_message))]
 
 
 # --------------------------------------------------------------------------- choices
@@ -293,18 +288,12 @@ class SelfRegistration:
     ctx: RequestContext
 
     def show(
-        self, template: str, *, error: DomainError | str | None = None, **ctx: Any
+        self, template: str, *, error: Problem = None, status: int | None = None, **ctx: Any
     ) -> Response:
-        return _show(self.pg, template, error=error, prefix=PREFIX, **ctx)
-
-    def wait(self, state: FlowState) -> dict[str, int]:
-        return {
-            "wait": max(0, state.resend_at - self.pg.now),
-            "resends_left": self.pg.resends_left(state.resends),
-        }
+        return self.pg.show(template, error=error, status=status, prefix=PREFIX, **ctx)
 
     # ------------------------------------------------------------------ screens
-    def start_page(self, *, error: DomainError | str | None = None, aadhaar: str = "") -> Response:
+    def start_page(self, *, error: Problem = None, aadhaar: str = "") -> Response:
         return self.show("professionals/register_start.html", error=error, aadhaar=aadhaar)
 
     def otp_page(
@@ -312,7 +301,7 @@ class SelfRegistration:
         state: FlowState,
         *,
         message: str | None = None,
-        error: DomainError | str | None = None,
+        error: Problem = None,
         mobile: str = "",
     ) -> Response:
         return self.show(
@@ -321,7 +310,7 @@ class SelfRegistration:
             state=state,
             message=message,
             mobile=mobile,
-            **self.wait(state),
+            **self.pg.countdown(state),
         )
 
     def mobile_page(
@@ -329,14 +318,14 @@ class SelfRegistration:
         state: FlowState,
         *,
         message: str | None = None,
-        error: DomainError | str | None = None,
+        error: Problem = None,
     ) -> Response:
         return self.show(
             "professionals/register_mobile.html",
             error=error,
             state=state,
             message=message,
-            **self.wait(state),
+            **self.pg.countdown(state),
         )
 
     def details_page(
@@ -345,7 +334,7 @@ class SelfRegistration:
         *,
         form: DetailsForm | None = None,
         notice: str | None = None,
-        error: DomainError | str | None = None,
+        error: Problem = None,
     ) -> Response:
         if form is None:
             try:
@@ -369,18 +358,12 @@ class SelfRegistration:
         self,
         state: FlowState,
         *,
-        error: DomainError | str | None = None,
+        error: Problem = None,
         choice: str = "",
         custom: str = "",
         offered: list[str] | None = None,
     ) -> Response:
-        message = None
-        status = 200
-        if isinstance(error, DomainError):
-            message, status = self.pg.problem(error)  # absorbed before the next query
-            message = hpr_message(error)
-        elif error:
-            message, status = error, 400
+        message, status = self.pg.problem(error)  # absorbed before the next query
         if not offered:
             try:
                 offered = registration.address_suggestions(
@@ -426,9 +409,7 @@ class SelfRegistration:
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
-        state.resends += 1
-        state.resend_at = self.pg.resend_at
-        return self.otp_page(state, message=f"A new OTP was sent. {sent.message}.", mobile=mobile)
+        return self.otp_page(state, message=self.pg.resent(state, sent.message), mobile=mobile)
 
     def verify_otp(self, state: FlowState, otp: str, mobile: str) -> Response:
         pg = self.pg
@@ -538,11 +519,7 @@ class SelfRegistration:
 
 
 def _self(pg: Page, starting: bool) -> SelfRegistration | Response:
-    nonce = pg.request.cookies.get(FLOW_COOKIE, "")
-    lost = not re.fullmatch(r"[0-9a-f]{32}", nonce)
-    if lost:
-        nonce = registration.new_flow_token()
-        pg.cookies.append(Cookie(FLOW_COOKIE, nonce, 3600, PREFIX))
+    nonce, lost = browser_flow(pg, FLOW_COOKIE, PREFIX, registration.new_flow_token)
     flow = SelfRegistration(
         pg, pg.ctx(registration.flow_actor(pg.runtime, nonce), Purpose.ENROLMENT)
     )
@@ -618,40 +595,16 @@ def register_address(
 # --------------------------------------------------------------------------- registry
 
 
+_ASK = "Ask the state admin for the registry verifier role, or log in with another account."
+
+
 def _gate(pg: Page, staff: Actor | None, permission: str, start: str) -> Actor | Response:
     """The staff member when ``permission`` is theirs; else the login redirect or 403."""
-    if staff is None:
-        return RedirectResponse(f"/login?next={quote(start)}", status_code=303)
-    if not allowed(staff, permission):
-        role = staff.role.value.replace("_", " ") if staff.role else "staff"
-        return render(
-            pg.request,
-            "error.html",
-            status_code=403,
-            staff=staff,
-            status=403,
-            code="HS-1003",
-            message=f"Your role ({role}) may not open the professional registry. Ask the "
-            "state admin for the registry verifier role, or log in with another account.",
-        )
-    pg.base = {
-        "staff": staff,
-        "can_verify": allowed(staff, "professional.verify"),
-    }
-    return staff
-
-
-def _error_page(pg: Page, exc: DomainError) -> Response:
-    message, status = pg.problem(exc)
-    return render(
-        pg.request,
-        "error.html",
-        status_code=status,
-        status=status,
-        code=exc.code,
-        message=message,
-        **pg.base,
-    )
+    what = "open the professional registry"
+    gate = staff_gate(pg.request, staff, permission, what=what, back=start, ask=_ASK)
+    if isinstance(gate, Actor):
+        pg.base = {"staff": gate, "can_verify": allowed(gate, "professional.verify")}
+    return gate
 
 
 def _list_url(**params: Any) -> str:
@@ -692,14 +645,13 @@ def registry_list(
             page_size=PAGE_SIZE,
         )
     except ValueError:
-        return _show(
-            pg,
+        return pg.show(
             "professionals/list.html",
             error="Choose a district from the list.",
             **_list_context(filters, None, page),
         )
     except DomainError as exc:
-        return _show(pg, "professionals/list.html", error=exc, **_list_context(filters, None, page))
+        return pg.show("professionals/list.html", error=exc, **_list_context(filters, None, page))
     return pg.show("professionals/list.html", **_list_context(filters, found, page))
 
 
@@ -747,20 +699,15 @@ def _detail(
     hpr_id: str,
     *,
     notice: str | None = None,
-    error: DomainError | str | None = None,
+    error: Problem = None,
     reason: str = "",
 ) -> Response:
-    message, status = (None, 200)
-    if isinstance(error, DomainError):
-        message, status = pg.problem(error)
-        message = hpr_message(error)
-    elif error:
-        message, status = error, 400
+    message, status = pg.problem(error)
     try:
         professional = get_professional(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
         _, versions = history(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
     except DomainError as exc:
-        return _error_page(pg, exc)
+        return pg.error_page(exc)
     p = professional
     return pg.show(
         "professionals/detail.html",

@@ -41,14 +41,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.models import StaffUser
-from healthstack.accounts.permissions import allowed
-from healthstack.kernel.audit import absorb
 from healthstack.kernel.clock import ist_date
-from healthstack.kernel.context import Actor, Purpose, RequestContext, Role
+from healthstack.kernel.context import Actor, Role
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.tabular_import import import_status
-from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
-from healthstack.web.pages import render, same_origin
+from healthstack.web.deps import OptionalStaff
+from healthstack.web.pages import (
+    Page,
+    PageDep,
+    download_headers,
+    foreign_fetch,
+    render,
+    same_origin,
+)
 from healthstack.web.timefmt import local_time
 
 from . import figures, notices, reconcile, roster, service
@@ -61,64 +66,27 @@ posts = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 PAGE_SIZE = 25
 # Good rows shown on the preview: enough to see the columns were read right.
 PREVIEW_ROWS = 10
-_ACTIONS = ("roster_import", "campaign", "review", "exempt", "read")
-# Sec-Fetch-Site values of a request that another site made the browser send.
-_FOREIGN_FETCH = ("cross-site", "same-site")
+# The header's flags: what the staff member may do (the tabs and forms).
+_CAN = {a: f"compliance.{a}" for a in ("roster_import", "campaign", "review", "exempt", "read")}
 _ROSTER_ACTIONS = ("compliance.roster_import", "compliance.campaign")
 
 
 # --------------------------------------------------------------------------- plumbing
 
 
-def _ctx(request: Request, staff: Actor) -> RequestContext:
-    return RequestContext(
-        actor=staff,
-        purpose=Purpose.ADMINISTRATION,
-        request_id=request_id(request),
-        ip=request.client.host if request.client else None,
-    )
-
-
-def _show(
-    request: Request, template: str, staff: Actor, *, http_status: int = 200, **context: Any
-) -> HTMLResponse:
-    """Render ``template`` with what the staff member may do (the tabs and forms)."""
-    can = {a: allowed(staff, f"compliance.{a}") for a in _ACTIONS}
-    return render(request, template, status_code=http_status, staff=staff, can=can, **context)
+def _show(pg: Page, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` with what the staff member may do (``_gate``). The status is
+    ``http_status``: these pages' ``status`` is the status filter of their lists."""
+    return render(pg.request, template, status_code=http_status, **pg.base, **context)
 
 
 def _gate(
-    request: Request, staff: Actor | None, action: str | tuple[str, ...], back: str
+    pg: Page, staff: Actor | None, action: str | tuple[str, ...], back: str
 ) -> Response | None:
-    """None when ``staff`` may do ``action`` (any of them, for a tuple); else the login
-    redirect (back to ``back``) or the 403 page."""
-    if staff is None:
-        return RedirectResponse(f"/login?next={quote(back)}", status_code=303)
-    actions = (action,) if isinstance(action, str) else action
-    if not any(allowed(staff, a) for a in actions):
-        role = staff.role.value.replace("_", " ") if staff.role else "staff"
-        return _show(
-            request,
-            "error.html",
-            staff,
-            http_status=403,
-            code="HS-1003",
-            message=f"Your role ({role}) may not open this page. Ask the state admin for "
-            "the right role, or log in with another account.",
-        )
-    return None
-
-
-def _absorb(session: Session, exc: DomainError) -> tuple[str, int]:
-    """Do what the unit of work would have done with ``exc``: undo this request's
-    changes, keep the failure audit rows; then show the message."""
-    absorb(session, exc)
-    return exc.message, exc.status_hint
-
-
-def _error_page(request: Request, session: Session, staff: Actor, exc: DomainError) -> Response:
-    message, status = _absorb(session, exc)
-    return _show(request, "error.html", staff, http_status=status, code=exc.code, message=message)
+    """None when ``staff`` may do ``action`` (any of them, for a tuple): the page is
+    theirs, with the tabs and forms they may use; else the login redirect (back to
+    ``back``) or the 403 page."""
+    return pg.admit(staff, action, what="open this page", back=back, can=_CAN)
 
 
 def _utc(value: datetime | None) -> str:
@@ -159,45 +127,36 @@ def _parse_date(raw: str) -> date | None:
 
 
 def _foreign(request: Request, staff: Actor | None) -> Response | None:
-    """The 403 page for a download another site asked for (a link or an embed there),
-    else None. A browser always says where a request came from; tools send nothing."""
-    if request.headers.get("sec-fetch-site", "").lower() not in _FOREIGN_FETCH:
-        return None
-    return render(
+    """The 403 page for a download another site asked for, else None."""
+    return foreign_fetch(
         request,
-        "error.html",
-        status_code=403,
-        staff=staff,
-        code="HS-1409",
-        message="This download was requested from another web site and was refused. Open "
+        "This download was requested from another web site and was refused. Open "
         "HealthStack directly and download it from the compliance pages.",
+        staff=staff,
     )
 
 
-def _download_headers(filename: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    }
+def _download_gate(pg: Page, staff: Actor | None, back: str) -> Response | None:
+    """None when the staff member may read compliance, for a download (``_foreign``
+    first); else the refusal."""
+    return _foreign(pg.request, staff) or _gate(pg, staff, "compliance.read", back)
 
 
 def _csv_download(lines: Iterable[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
-        iter(lines), media_type="text/csv; charset=utf-8", headers=_download_headers(filename)
+        iter(lines), media_type="text/csv; charset=utf-8", headers=download_headers(filename)
     )
 
 
 def _pdf_download(data: bytes, filename: str) -> Response:
-    return Response(data, media_type="application/pdf", headers=_download_headers(filename))
+    return Response(data, media_type="application/pdf", headers=download_headers(filename))
 
 
 # --------------------------------------------------------------------------- roster
 
 
 def _roster_page(
-    request: Request,
-    session: Session,
-    staff: Actor,
+    pg: Page,
     *,
     notice: str | None = None,
     error: str | None = None,
@@ -205,21 +164,20 @@ def _roster_page(
     campaign_form: dict[str, str] | None = None,
     campaign_error: str | None = None,
 ) -> HTMLResponse:
-    current = roster.current_roster(session)
-    counts = reconcile.link_counts(session, current) if current is not None else None
+    current = roster.current_roster(pg.session)
+    counts = reconcile.link_counts(pg.session, current) if current is not None else None
     campaigns = list(
-        session.scalars(select(ComplianceCampaign).order_by(ComplianceCampaign.id.desc()))
+        pg.session.scalars(select(ComplianceCampaign).order_by(ComplianceCampaign.id.desc()))
     )
-    open_now = service.open_campaigns(session)
+    open_now = service.open_campaigns(pg.session)
     names = _staff_names(
-        session,
+        pg.session,
         [current.created_by if current else None, current.confirmed_by if current else None]
         + [c.created_by for c in campaigns],
     )
     return _show(
-        request,
+        pg,
         "compliance/roster.html",
-        staff,
         http_status=status,
         current=current,
         counts=counts,
@@ -240,18 +198,15 @@ def _roster_page(
 
 
 @router.get("/compliance/roster", response_class=HTMLResponse, response_model=None)
-def roster_page(
-    request: Request, session: DbSession, staff: OptionalStaff, done: str = ""
-) -> Response:
-    gate = _gate(request, staff, _ROSTER_ACTIONS, "/compliance/roster")
+def roster_page(pg: PageDep, staff: OptionalStaff, done: str = "") -> Response:
+    gate = _gate(pg, staff, _ROSTER_ACTIONS, "/compliance/roster")
     if gate is not None:
         return gate
-    assert staff is not None
     notice = None
     if done == "imported":
-        current = roster.current_roster(session)
+        current = roster.current_roster(pg.session)
         if current is not None:
-            c = reconcile.link_counts(session, current)
+            c = reconcile.link_counts(pg.session, current)
             notice = (
                 f"The roster is imported ({current.valid_rows} posts) and reconciled with "
                 f"HPR: {c['matched']} matched, {c['uncertain']} to review, {c['none']} not "
@@ -259,53 +214,47 @@ def roster_page(
             )
     elif done == "campaign":
         notice = "The deadline is set. The escalation job uses it from its next run."
-    return _roster_page(request, session, staff, notice=notice)
+    return _roster_page(pg, notice=notice)
 
 
 @posts.post("/compliance/roster/upload", response_class=HTMLResponse, response_model=None)
 def roster_upload(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    gate = _gate(request, staff, "compliance.roster_import", "/compliance/roster")
+    gate = _gate(pg, staff, "compliance.roster_import", "/compliance/roster")
     if gate is not None:
         return gate
-    assert staff is not None
     # One byte over the limit is enough for the service to refuse the size.
     data = file.file.read(roster.MAX_FILE_BYTES + 1) if file else b""
     try:
         preview = roster.create_preview(
-            session,
-            ctx=_ctx(request, staff),
-            clock=runtime.clock,
+            pg.session,
+            ctx=pg.staff_ctx,
+            clock=pg.runtime.clock,
             filename=(file.filename if file else "") or "roster.csv",
             data=data,
         )
     except DomainError as exc:
-        message, status = _absorb(session, exc)
-        return _roster_page(request, session, staff, error=message, status=status)
+        message, status = pg.absorb(exc)
+        return _roster_page(pg, error=message, status=status)
     return RedirectResponse(f"/compliance/roster/imports/{preview.public_id}", status_code=303)
 
 
 def _preview_page(
-    request: Request,
-    runtime: RuntimeDep,
-    staff: Actor,
+    pg: Page,
     preview: RosterImport,
     *,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     return _show(
-        request,
+        pg,
         "compliance/roster_preview.html",
-        staff,
         http_status=status,
         p=preview,
-        state=import_status(preview, now=runtime.clock.now()),
+        state=import_status(preview, now=pg.runtime.clock.now()),
         sample=(preview.rows or [])[:PREVIEW_ROWS],
         error=error,
         district_name=district_name,
@@ -316,18 +265,15 @@ def _preview_page(
 @router.get(
     "/compliance/roster/imports/{import_id}", response_class=HTMLResponse, response_model=None
 )
-def roster_preview(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff, import_id: str
-) -> Response:
-    gate = _gate(request, staff, "compliance.roster_import", "/compliance/roster")
+def roster_preview(pg: PageDep, staff: OptionalStaff, import_id: str) -> Response:
+    gate = _gate(pg, staff, "compliance.roster_import", "/compliance/roster")
     if gate is not None:
         return gate
-    assert staff is not None
     try:
-        preview = roster.get_import(session, ctx=_ctx(request, staff), import_id=import_id[:40])
+        preview = roster.get_import(pg.session, ctx=pg.staff_ctx, import_id=import_id[:40])
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
-    return _preview_page(request, runtime, staff, preview)
+        return pg.error_page(exc)
+    return _preview_page(pg, preview)
 
 
 @posts.post(
@@ -336,30 +282,31 @@ def roster_preview(
     response_model=None,
 )
 def roster_confirm(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     import_id: str,
     sha256: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.roster_import", "/compliance/roster")
+    gate = _gate(pg, staff, "compliance.roster_import", "/compliance/roster")
     if gate is not None:
         return gate
-    assert staff is not None
-    ctx = _ctx(request, staff)
+    ctx = pg.staff_ctx
     try:
         # The reconciliation with HPR runs inside the confirm, in the same transaction.
         roster.confirm_import(
-            session, ctx=ctx, clock=runtime.clock, import_id=import_id[:40], sha256=sha256 or None
+            pg.session,
+            ctx=ctx,
+            clock=pg.runtime.clock,
+            import_id=import_id[:40],
+            sha256=sha256 or None,
         )
     except DomainError as exc:
-        message, status = _absorb(session, exc)
+        message, status = pg.absorb(exc)
         try:
-            preview = roster.get_import(session, ctx=ctx, import_id=import_id[:40])
+            preview = roster.get_import(pg.session, ctx=ctx, import_id=import_id[:40])
         except DomainError as missing:
-            return _error_page(request, session, staff, missing)
-        return _preview_page(request, runtime, staff, preview, error=message, status=status)
+            return pg.error_page(missing)
+        return _preview_page(pg, preview, error=message, status=status)
     return RedirectResponse("/compliance/roster?done=imported", status_code=303)
 
 
@@ -368,23 +315,18 @@ def roster_confirm(
 
 @posts.post("/compliance/campaigns", response_class=HTMLResponse, response_model=None)
 def campaign_submit(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     cadre: Annotated[str, Form(max_length=10)] = "",
     deadline: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.campaign", "/compliance/roster")
+    gate = _gate(pg, staff, "compliance.campaign", "/compliance/roster")
     if gate is not None:
         return gate
-    assert staff is not None
     typed = {"cadre": cadre, "deadline": deadline}
 
     def refuse(message: str, status: int = 400) -> HTMLResponse:
-        return _roster_page(
-            request, session, staff, campaign_error=message, status=status, campaign_form=typed
-        )
+        return _roster_page(pg, campaign_error=message, status=status, campaign_form=typed)
 
     if cadre not in service.CADRES:
         return refuse("Choose the cadre (doctor or nurse) the deadline is for.")
@@ -396,10 +338,10 @@ def campaign_submit(
         return refuse("Enter the deadline as a date, for example 2027-03-31.")
     try:
         service.open_campaign(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, cadre=cadre, deadline=day
+            pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, cadre=cadre, deadline=day
         )
     except DomainError as exc:
-        return refuse(*_absorb(session, exc))
+        return refuse(*pg.absorb(exc))
     return RedirectResponse("/compliance/roster?done=campaign", status_code=303)
 
 
@@ -407,10 +349,7 @@ def campaign_submit(
 
 
 def _review(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    staff: Actor,
+    pg: Page,
     *,
     page: int = 1,
     notice: str | None = None,
@@ -418,12 +357,11 @@ def _review(
     status: int = 200,
 ) -> HTMLResponse:
     items, total = reconcile.list_uncertain(
-        session, ctx=_ctx(request, staff), clock=runtime.clock, page=page, page_size=PAGE_SIZE
+        pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, page=page, page_size=PAGE_SIZE
     )
     return _show(
-        request,
+        pg,
         "compliance/review.html",
-        staff,
         http_status=status,
         items=items,
         total=total,
@@ -437,19 +375,16 @@ def _review(
 
 @router.get("/compliance/roster/review", response_class=HTMLResponse, response_model=None)
 def review_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     page: int = 1,
     done: str = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.review", "/compliance/roster/review")
+    gate = _gate(pg, staff, "compliance.review", "/compliance/roster/review")
     if gate is not None:
         return gate
-    assert staff is not None
     notice = {"matched": "Linked to the HPR record.", "none": "Marked as not in HPR."}.get(done)
-    return _review(request, session, runtime, staff, page=max(1, min(page, 10_000)), notice=notice)
+    return _review(pg, page=max(1, min(page, 10_000)), notice=notice)
 
 
 @posts.post(
@@ -458,38 +393,32 @@ def review_page(
     response_model=None,
 )
 def settle_submit(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     entry_id: str,
     choice: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.review", "/compliance/roster/review")
+    gate = _gate(pg, staff, "compliance.review", "/compliance/roster/review")
     if gate is not None:
         return gate
-    assert staff is not None
     if not choice:
         return _review(
-            request,
-            session,
-            runtime,
-            staff,
+            pg,
             error="Pick the HPR record that is the same person, or 'None of these', then "
             "press Settle.",
             status=400,
         )
     try:
         reconcile.settle_entry(
-            session,
-            ctx=_ctx(request, staff),
-            clock=runtime.clock,
+            pg.session,
+            ctx=pg.staff_ctx,
+            clock=pg.runtime.clock,
             entry_id=entry_id[:40],
             hpr_id=None if choice == "none" else choice,
         )
     except DomainError as exc:
-        message, status = _absorb(session, exc)
-        return _review(request, session, runtime, staff, error=message, status=status)
+        message, status = pg.absorb(exc)
+        return _review(pg, error=message, status=status)
     done = "none" if choice == "none" else "matched"
     return RedirectResponse(f"/compliance/roster/review?done={done}", status_code=303)
 
@@ -497,19 +426,15 @@ def settle_submit(
 # --------------------------------------------------------------------------- status
 
 
-def _gaps(
-    session: Session,
-    runtime: RuntimeDep,
-    staff: Actor,
-    rows: list[service.ComplianceRow] | None,
-) -> list[figures.HprGap]:
+def _gaps(pg: Page, rows: list[service.ComplianceRow] | None) -> list[figures.HprGap]:
     """Each cadre's "not in HPR" over the caller's whole scope (``rows`` when they are
     already that: the unfiltered list)."""
     if rows is None:
-        rows = service.compliance_rows(session, actor=staff, today=_today(runtime))
+        rows = service.compliance_rows(pg.session, actor=pg.who, today=_today(pg))
+    staff = pg.who
     district = staff.district_lgd if staff.role is Role.DISTRICT_OFFICER else None
     facility = staff.facility_id if staff.role is Role.FACILITY_ADMIN else None
-    return figures.hpr_gaps(session, rows, district_lgd=district, hfr_id=facility)
+    return figures.hpr_gaps(pg.session, rows, district_lgd=district, hfr_id=facility)
 
 
 def _status_filters(status: str, cadre: str) -> str:
@@ -519,32 +444,28 @@ def _status_filters(status: str, cadre: str) -> str:
 
 @router.get("/compliance/status", response_class=HTMLResponse, response_model=None)
 def status_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     status: str = "",
     cadre: str = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.read", "/compliance/status")
+    gate = _gate(pg, staff, "compliance.read", "/compliance/status")
     if gate is not None:
         return gate
-    assert staff is not None
     try:
         rows = service.list_status(
-            session,
-            ctx=_ctx(request, staff),
-            clock=runtime.clock,
+            pg.session,
+            ctx=pg.staff_ctx,
+            clock=pg.runtime.clock,
             status=status or None,
             cadre=cadre or None,
         )
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+        return pg.error_page(exc)
     return _show(
-        request,
+        pg,
         "compliance/status.html",
-        staff,
-        gaps=_gaps(session, runtime, staff, rows if not (status or cadre) else None),
+        gaps=_gaps(pg, rows if not (status or cadre) else None),
         rows=rows[:500],
         total=len(rows),
         counts=service.summary_counts(rows),
@@ -559,28 +480,25 @@ def status_page(
 
 @router.get("/compliance/status.csv", response_model=None)
 def status_csv(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     status: str = "",
     cadre: str = "",
 ) -> Response:
     back = "/compliance/status.csv" + _status_filters(status[:24], cadre[:10])
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
+    gate = _download_gate(pg, staff, back)
     if gate is not None:
         return gate
-    assert staff is not None
     try:
         rows = service.list_status(
-            session,
-            ctx=_ctx(request, staff),
-            clock=runtime.clock,
+            pg.session,
+            ctx=pg.staff_ctx,
+            clock=pg.runtime.clock,
             status=status or None,
             cadre=cadre or None,
         )
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+        return pg.error_page(exc)
     return _csv_download(notices.status_csv_lines(rows), "compliance-status.csv")
 
 
@@ -588,21 +506,17 @@ def status_csv(
 
 
 @router.get("/compliance/notices", response_class=HTMLResponse, response_model=None)
-def notices_page(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff
-) -> Response:
-    gate = _gate(request, staff, "compliance.read", "/compliance/notices")
+def notices_page(pg: PageDep, staff: OptionalStaff) -> Response:
+    gate = _gate(pg, staff, "compliance.read", "/compliance/notices")
     if gate is not None:
         return gate
-    assert staff is not None
     try:
-        found = service.facility_notices(session, ctx=_ctx(request, staff), clock=runtime.clock)
+        found = service.facility_notices(pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock)
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+        return pg.error_page(exc)
     return _show(
-        request,
+        pg,
         "compliance/notices.html",
-        staff,
         notices=found,
         people=sum(len(n.rows) for n in found),
         rung=RUNGS[service.NOTICE_STEP],
@@ -612,24 +526,19 @@ def notices_page(
 
 
 @router.get("/compliance/notices/{hfr_id}.pdf", response_model=None)
-def notice_pdf(
-    request: Request, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff, hfr_id: str
-) -> Response:
+def notice_pdf(pg: PageDep, staff: OptionalStaff, hfr_id: str) -> Response:
     code = hfr_id.strip().upper()[:12]
-    gate = _foreign(request, staff) or _gate(
-        request, staff, "compliance.read", f"/compliance/notices/{quote(code)}.pdf"
-    )
+    gate = _download_gate(pg, staff, f"/compliance/notices/{quote(code)}.pdf")
     if gate is not None:
         return gate
-    assert staff is not None
     try:
         notice = service.facility_notice(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, hfr_id=code
+            pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, hfr_id=code
         )
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+        return pg.error_page(exc)
     data = notices.facility_notice_pdf(
-        notice.rows, hfr_id=notice.hfr_id, facility_name=notice.name, today=_today(runtime)
+        notice.rows, hfr_id=notice.hfr_id, facility_name=notice.name, today=_today(pg)
     )
     return _pdf_download(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
@@ -637,20 +546,25 @@ def notice_pdf(
 # --------------------------------------------------------------------------- show-cause
 
 
-def _today(runtime: RuntimeDep) -> date:
-    return ist_date(runtime.clock.now())
+def _today(pg: Page) -> date:
+    return ist_date(pg.runtime.clock.now())
 
 
 def _show_cause_rows(
-    request: Request,
-    session: Session,
-    runtime: RuntimeDep,
-    staff: Actor,
-    district_lgd: int | None,
-) -> list[service.ComplianceRow]:
-    return service.show_cause_list(
-        session, ctx=_ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
-    )
+    pg: Page, staff: Actor | None, district_lgd: int | None, kind: str = ""
+) -> list[service.ComplianceRow] | Response:
+    """The show-cause list (``kind``: "" the page, ".pdf" or ".csv" a download); else
+    the login redirect, the 403 page or the error page."""
+    back = _show_cause_back(kind, district_lgd)
+    gate = _download_gate(pg, staff, back) if kind else _gate(pg, staff, "compliance.read", back)
+    if gate is not None:
+        return gate
+    try:
+        return service.show_cause_list(
+            pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, district_lgd=district_lgd
+        )
+    except DomainError as exc:
+        return pg.error_page(exc)
 
 
 def _show_cause_back(kind: str, district_lgd: int | None) -> str:
@@ -660,20 +574,14 @@ def _show_cause_back(kind: str, district_lgd: int | None) -> str:
 
 @router.get("/compliance/show-cause", response_class=HTMLResponse, response_model=None)
 def show_cause_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    gate = _gate(request, staff, "compliance.read", _show_cause_back("", district_lgd))
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+    rows = _show_cause_rows(pg, staff, district_lgd)
+    if isinstance(rows, Response):
+        return rows
+    staff = pg.who
     by_district: dict[int, list[service.ComplianceRow]] = {}
     for r in rows:
         by_district.setdefault(r.entry.district_lgd, []).append(r)
@@ -682,9 +590,8 @@ def show_cause_page(
     if own is not None and district_lgd in (None, own):
         by_district.setdefault(own, [])
     return _show(
-        request,
+        pg,
         "compliance/show_cause_list.html",
-        staff,
         districts=sorted(by_district.items(), key=lambda kv: district_name(kv[0])),
         total=len(rows),
         district_lgd=district_lgd,
@@ -696,44 +603,28 @@ def show_cause_page(
 
 @router.get("/compliance/show-cause.pdf", response_model=None)
 def show_cause_pdf(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    back = _show_cause_back(".pdf", district_lgd)
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
-    district = district_lgd or staff.district_lgd
-    data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(runtime))
+    rows = _show_cause_rows(pg, staff, district_lgd, ".pdf")
+    if isinstance(rows, Response):
+        return rows
+    district = district_lgd or pg.who.district_lgd
+    data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(pg))
     suffix = f"-{district}" if district else ""
     return _pdf_download(data, f"show-cause{suffix}.pdf")
 
 
 @router.get("/compliance/show-cause.csv", response_model=None)
 def show_cause_csv(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     district_lgd: int | None = None,
 ) -> Response:
-    back = _show_cause_back(".csv", district_lgd)
-    gate = _foreign(request, staff) or _gate(request, staff, "compliance.read", back)
-    if gate is not None:
-        return gate
-    assert staff is not None
-    try:
-        rows = _show_cause_rows(request, session, runtime, staff, district_lgd)
-    except DomainError as exc:
-        return _error_page(request, session, staff, exc)
+    rows = _show_cause_rows(pg, staff, district_lgd, ".csv")
+    if isinstance(rows, Response):
+        return rows
     suffix = f"-{district_lgd}" if district_lgd is not None else ""
     return _csv_download(notices.status_csv_lines(rows), f"show-cause{suffix}.csv")
 
@@ -747,10 +638,7 @@ _PERSON_DONE = {
 
 
 def _person_page(
-    request: Request,
-    session: Session,
-    runtime: RuntimeDep,
-    staff: Actor,
+    pg: Page,
     employee_id: str,
     *,
     notice: str | None = None,
@@ -760,15 +648,14 @@ def _person_page(
 ) -> Response:
     try:
         history = service.person_history(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, employee_id=employee_id
+            pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, employee_id=employee_id
         )
     except DomainError as exc:
-        return _error_page(request, session, staff, exc)
-    today = ist_date(runtime.clock.now())
+        return pg.error_page(exc)
+    today = ist_date(pg.runtime.clock.now())
     return _show(
-        request,
+        pg,
         "compliance/person.html",
-        staff,
         http_status=status,
         h=history,
         row=history.row,
@@ -788,50 +675,39 @@ def _person_page(
     "/compliance/people/{employee_id:path}", response_class=HTMLResponse, response_model=None
 )
 def person_page(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     employee_id: str,
     done: str = "",
 ) -> Response:
     back = _person_url(employee_id[:40])
-    gate = _gate(request, staff, "compliance.read", back)
+    gate = _gate(pg, staff, "compliance.read", back)
     if gate is not None:
         return gate
-    assert staff is not None
-    return _person_page(
-        request, session, runtime, staff, employee_id[:40], notice=_PERSON_DONE.get(done)
-    )
+    return _person_page(pg, employee_id[:40], notice=_PERSON_DONE.get(done))
 
 
 @posts.post("/compliance/exemptions", response_class=HTMLResponse, response_model=None)
 def exemption_submit(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     employee_id: Annotated[str, Form(max_length=40)] = "",
     kind: Annotated[str, Form(max_length=12)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
     until: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.exempt", "/compliance/status")
+    gate = _gate(pg, staff, "compliance.exempt", "/compliance/status")
     if gate is not None:
         return gate
-    assert staff is not None
     typed = {"kind": kind, "reason": reason, "until": until}
 
     def refuse(message: str, status: int = 400) -> Response:
-        return _person_page(
-            request, session, runtime, staff, employee_id, error=message, status=status, form=typed
-        )
+        return _person_page(pg, employee_id, error=message, status=status, form=typed)
 
     if not employee_id.strip():
         return _show(
-            request,
+            pg,
             "error.html",
-            staff,
             http_status=400,
             code="HS-1873",
             message="Open the person's page from the compliance status list and grant the "
@@ -848,16 +724,16 @@ def exemption_submit(
         )
     try:
         service.grant_exemption(
-            session,
-            ctx=_ctx(request, staff),
-            clock=runtime.clock,
+            pg.session,
+            ctx=pg.staff_ctx,
+            clock=pg.runtime.clock,
             employee_id=employee_id,
             kind=kind,
             reason=reason,
             until=last_day,
         )
     except DomainError as exc:
-        return refuse(*_absorb(session, exc))
+        return refuse(*pg.absorb(exc))
     return RedirectResponse(_person_url(employee_id, "granted"), status_code=303)
 
 
@@ -867,28 +743,23 @@ def exemption_submit(
     response_model=None,
 )
 def exemption_revoke(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pg: PageDep,
     staff: OptionalStaff,
     exemption_id: str,
     employee_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    gate = _gate(request, staff, "compliance.exempt", "/compliance/status")
+    gate = _gate(pg, staff, "compliance.exempt", "/compliance/status")
     if gate is not None:
         return gate
-    assert staff is not None
     try:
         exemption = service.revoke_exemption(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, exemption_id=exemption_id[:40]
+            pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, exemption_id=exemption_id[:40]
         )
     except DomainError as exc:
         if not employee_id.strip():
-            return _error_page(request, session, staff, exc)
-        message, status = _absorb(session, exc)
-        return _person_page(
-            request, session, runtime, staff, employee_id, error=message, status=status
-        )
+            return pg.error_page(exc)
+        message, status = pg.absorb(exc)
+        return _person_page(pg, employee_id, error=message, status=status)
     return RedirectResponse(_person_url(exemption.employee_id, "revoked"), status_code=303)
 
 

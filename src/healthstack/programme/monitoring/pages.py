@@ -24,7 +24,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,7 +38,7 @@ from healthstack.programme.monitoring import service, targets
 from healthstack.programme.monitoring.indicators import INDICATORS
 from healthstack.programme.monitoring.models import UNKNOWN_DISTRICT
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep
-from healthstack.web.pages import render, same_origin
+from healthstack.web.pages import forbidden, here, login_redirect, render, same_origin
 from healthstack.web.vendor import plotly_tag
 
 TREND_CHOICES = (30, 90, 180, 365)
@@ -73,8 +73,7 @@ def pct(value: float | None) -> str:
 
 
 def _login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    return login_redirect(here(request))
 
 
 def _check_format(format: str, table: str | None, tables: Sequence[str]) -> str | None:
@@ -456,15 +455,8 @@ def _targets_page(
 
 
 def _forbidden_targets(request: Request, staff: Actor) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        status_code=403,
-        staff=staff,
-        status=403,
-        code="HS-1003",
-        message="Only the state admin sets targets. Ask the state admin to change one.",
-    )
+    message = "Only the state admin sets targets. Ask the state admin to change one."
+    return forbidden(request, message, staff=staff)
 
 
 @router.get("/dashboard/targets", response_class=HTMLResponse, response_model=None)

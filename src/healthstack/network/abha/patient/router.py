@@ -1,4 +1,6 @@
-"""ABHA v3 login and profile routes under ``/abha/api/v3/profile`` (thin).
+"""ABHA v3 login and profile routes under ``/abha/api/v3/profile`` (thin), and the
+holder's own card there (``/account/abha-card``, the card PNG; ``/account/qrCode``, the
+QR alone).
 
 Login (``/login/...``) needs no token; the profile (``/account...``) needs the user
 token in ``X-token: Bearer <token>``; the pick after a mobile login needs the
@@ -9,15 +11,21 @@ describes each route.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
+from healthstack.kernel.errors import AuthenticationRequired
 from healthstack.kernel.ids import AbhaNumber
+from healthstack.network.abha import card as card_service
 from healthstack.network.abha import login, profile
-from healthstack.network.abha.dependencies import Holder, Patient
-from healthstack.network.abha.schemas_profile import (
+from healthstack.network.abha.auth import account_from_token, patient_context
+from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.patient.dependencies import Holder, Patient
+from healthstack.network.abha.patient.schemas import (
     AbhaProfileRead,
     AccountRef,
     LoginOtpRequest,
@@ -29,6 +37,7 @@ from healthstack.network.abha.schemas_profile import (
     ProfileOtpRequest,
     ResendOtpRequest,
 )
+from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
 router = APIRouter(prefix="/abha/api", tags=["abha-v3-profile"])
@@ -214,3 +223,62 @@ def profile_verify(
             )
         ],
     )
+
+
+# --------------------------------------------------------------------------- the holder's card
+
+
+def _card_holder(
+    request: Request, session: Session, runtime: Runtime, x_token: str | None
+) -> tuple[AbhaAccount, RequestContext]:
+    token = (x_token or "").strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if not token:
+        raise AuthenticationRequired(
+            "Send the ABHA user token in the X-token header as 'Bearer <token>'. Log in "
+            "again to get one.",
+            code="HS-1401",
+        )
+    account = account_from_token(session, runtime, token)
+    return account, patient_context(
+        account,
+        request_id=request_id(request),
+        ip=request.client.host if request.client else None,
+    )
+
+
+XToken = Annotated[str | None, Header(alias="X-token")]
+_PNG: dict[int | str, dict[str, object]] = {200: {"content": {"image/png": {}}}}
+
+
+def _own_png(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    x_token: str | None,
+    kind: Literal["png", "qr"],
+) -> Response:
+    account, ctx = _card_holder(request, session, runtime, x_token)
+    data = card_service.own_card_file(
+        session, ctx, account, kind=kind, suffix=runtime.settings.abha_suffix, clock=runtime.clock
+    )
+    return Response(data, media_type="image/png")
+
+
+@router.get(
+    "/v3/profile/account/abha-card", response_class=Response, responses=_PNG, tags=["abha-v3"]
+)
+def own_abha_card(
+    request: Request, session: DbSession, runtime: RuntimeDep, x_token: XToken = None
+) -> Response:
+    """The holder's ABHA card as PNG (ABDM profile API)."""
+    return _own_png(request, session, runtime, x_token, "png")
+
+
+@router.get("/v3/profile/account/qrCode", response_class=Response, responses=_PNG, tags=["abha-v3"])
+def own_qr_code(
+    request: Request, session: DbSession, runtime: RuntimeDep, x_token: XToken = None
+) -> Response:
+    """The holder's ABHA QR code alone, as PNG (ABDM profile API)."""
+    return _own_png(request, session, runtime, x_token, "qr")

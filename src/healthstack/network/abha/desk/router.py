@@ -1,5 +1,5 @@
-"""The registration desk's ABHA API (search, profile, card, scan) and the holder's own
-card on ABDM's profile routes. Thin: abha/search.py and abha/card.py do the work.
+"""The registration desk's ABHA API (search, profile, card, scan). Thin:
+``network.abha.search`` and ``network.abha.card`` do the work.
 
 HealthStack's API (``/api/v1/abha/...``, Bearer staff token, strict shapes):
 
@@ -8,9 +8,6 @@ HealthStack's API (``/api/v1/abha/...``, Bearer staff token, strict shapes):
 - ``GET  /api/v1/abha/accounts/{id}/card.pdf`` and ``card.png``
 - ``POST /api/v1/abha/scan`` a card photo (multipart field ``image``) or ``{"qr_text"}``
 
-ABDM-shaped (``X-token: Bearer <user token>``): ``GET /abha/api/v3/profile/account/abha-card``
-(the card PNG) and ``GET /abha/api/v3/profile/account/qrCode`` (the QR alone).
-
 ABHA is national, so staff of any facility may search; every access is audited with
 the caller's facility.
 """
@@ -18,9 +15,9 @@ the caller's facility.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -32,10 +29,9 @@ from starlette.exceptions import HTTPException
 from healthstack.accounts.permissions import allowed, require
 from healthstack.kernel.audit import audited
 from healthstack.kernel.context import Actor, Purpose, RequestContext
-from healthstack.kernel.errors import AuthenticationRequired, ValidationFailed
+from healthstack.kernel.errors import ValidationFailed
 from healthstack.network.abha import card as card_service
-from healthstack.network.abha.auth import account_from_token, patient_context
-from healthstack.network.abha.schemas_desk import (
+from healthstack.network.abha.desk.schemas import (
     AbhaAccountSummary,
     AbhaProfileRead,
     AbhaScanResult,
@@ -43,6 +39,7 @@ from healthstack.network.abha.schemas_desk import (
     AbhaSearchPage,
     AbhaSearchQuery,
 )
+from healthstack.network.abha.display import card_download
 from healthstack.network.abha.search import (
     NO_MATCH_HINT,
     SearchCriteria,
@@ -53,8 +50,6 @@ from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
 router = APIRouter(tags=["abha-desk"])
-
-_MEDIA = {"pdf": "application/pdf", "png": "image/png"}
 
 
 def _context(request: Request, actor: Actor, purpose: Purpose) -> RequestContext:
@@ -92,16 +87,6 @@ def _authorise(
         ):
             require(actor, permission)
     return ctx
-
-
-def _file(data: bytes, kind: str, abha_number: str) -> Response:
-    # Only the last four digits in the file name: downloads folders are not private.
-    name = f"abha-card-{abha_number[-4:]}.{kind}"
-    return Response(
-        data,
-        media_type=_MEDIA[kind],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
 
 
 # --------------------------------------------------------------------------- desk API
@@ -189,7 +174,7 @@ def _staff_card(
         suffix=runtime.settings.abha_suffix,
         clock=runtime.clock,
     )
-    return _file(data, kind, account.abha_number)
+    return card_download(data, kind, account.abha_number)
 
 
 @router.get(
@@ -308,63 +293,3 @@ async def scan(
         )
 
     return await run_in_threadpool(work)
-
-
-# --------------------------------------------------------------------------- ABDM-shaped
-
-
-def _holder(
-    request: Request, session: Session, runtime: Runtime, x_token: str | None
-) -> tuple[Any, RequestContext]:
-    token = (x_token or "").strip()
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    if not token:
-        raise AuthenticationRequired(
-            "Send the ABHA user token in the X-token header as 'Bearer <token>'. Log in "
-            "again to get one.",
-            code="HS-1401",
-        )
-    account = account_from_token(session, runtime, token)
-    return account, patient_context(
-        account,
-        request_id=request_id(request),
-        ip=request.client.host if request.client else None,
-    )
-
-
-XToken = Annotated[str | None, Header(alias="X-token")]
-
-
-@router.get(
-    "/abha/api/v3/profile/account/abha-card",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-    tags=["abha-v3"],
-)
-def own_abha_card(
-    request: Request, session: DbSession, runtime: RuntimeDep, x_token: XToken = None
-) -> Response:
-    """The holder's ABHA card as PNG (ABDM profile API)."""
-    account, ctx = _holder(request, session, runtime, x_token)
-    data = card_service.own_card_file(
-        session, ctx, account, kind="png", suffix=runtime.settings.abha_suffix, clock=runtime.clock
-    )
-    return Response(data, media_type="image/png")
-
-
-@router.get(
-    "/abha/api/v3/profile/account/qrCode",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-    tags=["abha-v3"],
-)
-def own_qr_code(
-    request: Request, session: DbSession, runtime: RuntimeDep, x_token: XToken = None
-) -> Response:
-    """The holder's ABHA QR code alone, as PNG (ABDM profile API)."""
-    account, ctx = _holder(request, session, runtime, x_token)
-    data = card_service.own_card_file(
-        session, ctx, account, kind="qr", suffix=runtime.settings.abha_suffix, clock=runtime.clock
-    )
-    return Response(data, media_type="image/png")

@@ -26,7 +26,7 @@ from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import format_abha_number
 from healthstack.network.abha import enrolment
 from healthstack.network.abha.address import AddressTaken, default_address
-from healthstack.network.abha.schemas import (
+from healthstack.network.abha.enrol.schemas import (
     AbhaAddressRequest,
     AbhaAddressResponse,
     AuthByAbdmRequest,

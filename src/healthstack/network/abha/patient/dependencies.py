@@ -1,6 +1,7 @@
 """The ABHA holder on a JSON API request: the account whose user token comes in
 ``X-token: Bearer <token>`` (as ABHA's profile API takes it), and their request
-context. The ABHA profile API and the PHR API both take them."""
+context. The ABHA profile API and the PHR API both take them (``patient.session`` is
+the same holder on a page)."""
 
 from __future__ import annotations
 
