@@ -42,7 +42,7 @@ from healthstack.accounts.permissions import require
 from healthstack.facility.records import exceptions as x
 from healthstack.facility.records.artefacts import verify_artefact, within
 from healthstack.facility.records.config import data_push_url, records_config, validate
-from healthstack.facility.records.hip import gateway_context
+from healthstack.facility.records.hip.linking import gateway_context
 from healthstack.facility.records.models import (
     ConsentStatus,
     DataRequestStatus,
@@ -957,7 +957,7 @@ def erase_expired(session: Session, *, clock: Clock) -> int:
         artefact.status = ConsentStatus.EXPIRED.value
         artefact.updated_at = now
         erased += erase_artefact(session, artefact, now)
-    from healthstack.facility.records.hip import end_artefact
+    from healthstack.facility.records.hip.linking import end_artefact
     from healthstack.facility.records.models import HipConsentArtefact
 
     for hip_artefact in session.scalars(

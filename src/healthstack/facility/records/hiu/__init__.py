@@ -1,0 +1,43 @@
+"""The HIU's side of the exchange (being split into one module per protocol flow)."""
+
+from healthstack.facility.records.hiu.consent import (
+    FINISHED,
+    HI_TYPES,
+    ArtefactRecords,
+    consent_notify,
+    erase_expired,
+    get_request,
+    list_requests,
+    on_consent_fetch,
+    on_consent_init,
+    on_consent_status,
+    on_hi_request,
+    phr_hiu_id,
+    read_record,
+    receive_push,
+    refresh_status,
+    request_detail,
+    request_records,
+    start_data_request,
+)
+
+__all__ = [
+    "FINISHED",
+    "HI_TYPES",
+    "ArtefactRecords",
+    "consent_notify",
+    "erase_expired",
+    "get_request",
+    "list_requests",
+    "on_consent_fetch",
+    "on_consent_init",
+    "on_consent_status",
+    "on_hi_request",
+    "phr_hiu_id",
+    "read_record",
+    "receive_push",
+    "refresh_status",
+    "request_detail",
+    "request_records",
+    "start_data_request",
+]
