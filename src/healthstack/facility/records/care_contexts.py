@@ -556,7 +556,7 @@ def request_link(session: Session, runtime: Runtime, patient: FacilityPatient) -
     return _send_link(session, runtime, patient, contexts, token)
 
 
-def _patient_entries(
+def patient_entries(
     patient: FacilityPatient, contexts: Iterable[CareContext]
 ) -> list[m.HipPatient]:
     """ABDM v3 groups a link by HI type: one entry per type with its care contexts."""
@@ -588,7 +588,7 @@ def _send_link(
     body = m.LinkCareContextRequest(
         abha_number=patient.abha_number,
         abha_address=patient.abha_address,
-        patient=_patient_entries(patient, contexts),
+        patient=patient_entries(patient, contexts),
     )
     rid = enqueue_call(
         session,

@@ -1,29 +1,54 @@
-"""The HIP's side of the exchange (being split into one module per protocol flow)."""
+"""The HIP's side of the exchange: what the consent manager asks of a facility, one
+module per protocol flow.
 
-from healthstack.facility.records.hip.linking import (
-    PUSH_TOPIC,
+- ``discovery``: find the patient and their unlinked care contexts (``discover``);
+- ``linking``: patient-initiated linking by OTP (``link_init``, ``link_confirm``);
+- ``consent``: the artefacts the CM grants and ends (``consent_notify``,
+  ``forget_patient``);
+- ``hi_request``: a health-information request checked against its artefact and fixed
+  into pages (``hi_request``);
+- ``transfer``: the push of those pages to the HIU and the notify that closes it
+  (``push``, the worker's ``records.push``).
+
+Every answer goes through ``enqueue_call`` with ``response.requestId`` = the REQUEST-ID
+of the callback it answers; refusals are audited and answered with the error.
+HIP-initiated linking (the HIP's own calls as records land) is ``records.care_contexts``.
+"""
+
+from healthstack.facility.records.hip.common import gateway_context
+from healthstack.facility.records.hip.consent import (
     consent_notify,
-    discover,
     end_artefact,
+    ended_artefact,
     forget_patient,
-    gateway_context,
+)
+from healthstack.facility.records.hip.discovery import discover, match_patient
+from healthstack.facility.records.hip.hi_request import hi_request
+from healthstack.facility.records.hip.linking import link_confirm, link_init
+from healthstack.facility.records.hip.transfer import (
+    PUSH_TOPIC,
+    PushFailed,
+    finish_transfer,
     handlers,
-    hi_request,
-    link_confirm,
-    link_init,
     plaintext,
+    push,
 )
 
 __all__ = [
     "PUSH_TOPIC",
+    "PushFailed",
     "consent_notify",
     "discover",
     "end_artefact",
+    "ended_artefact",
+    "finish_transfer",
     "forget_patient",
     "gateway_context",
     "handlers",
     "hi_request",
     "link_confirm",
     "link_init",
+    "match_patient",
     "plaintext",
+    "push",
 ]
