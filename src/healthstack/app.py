@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.credentials import describe_user_agent
 from healthstack.accounts.passwords import PasswordGate
+from healthstack.facility.records.config import RecordsConfig
 from healthstack.integrations.abdm.callbacks import install as install_abdm_callbacks
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
@@ -131,7 +132,8 @@ def create_app(
 
         app.include_router(dev_router)
 
-    install_openapi(app)
+    # The data push is the one facility route a HIP calls with its gateway session.
+    install_openapi(app, data_push_path=RecordsConfig().data_push_path)
     app.add_middleware(InputLimits)  # innermost: reads what BodySizeLimit allows
     app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
