@@ -10,9 +10,12 @@ module per protocol flow.
 - ``transfer``: the push of those pages to the HIU and the notify that closes it
   (``push``, the worker's ``records.push``).
 
-Every answer goes through ``enqueue_call`` with ``response.requestId`` = the REQUEST-ID
-of the callback it answers; refusals are audited and answered with the error.
-HIP-initiated linking (the HIP's own calls as records land) is ``records.care_contexts``.
+Every answer goes through the gateway client (``AbdmOutbox``) with
+``response.requestId`` = the REQUEST-ID of the callback it answers; refusals are audited
+and answered with the error. Each flow takes what it uses (the clock, the outbox, the
+gateway's keys, the hasher, the tunables), never the runtime: the bridge's routes and
+the worker's handler unpack it (``records.router``, ``records.jobs``). HIP-initiated
+linking (the HIP's own calls as records land) is ``records.care_contexts``.
 """
 
 from healthstack.facility.records.hip.common import gateway_context
@@ -29,7 +32,6 @@ from healthstack.facility.records.hip.transfer import (
     PUSH_TOPIC,
     PushFailed,
     finish_transfer,
-    handlers,
     plaintext,
     push,
 )
@@ -44,7 +46,6 @@ __all__ = [
     "finish_transfer",
     "forget_patient",
     "gateway_context",
-    "handlers",
     "hi_request",
     "link_confirm",
     "link_init",

@@ -1,7 +1,8 @@
 """What every HIP flow shares: who acts when the consent manager asks (the gateway, for
 care management), reading the CM's body in ABDM's shape, and queuing the answer
-(``enqueue_call`` with ``response.requestId`` = the REQUEST-ID of the callback it
-answers; a refusal carries the error, not empty result lists)."""
+(through the gateway client, ``AbdmOutbox``, with ``response.requestId`` = the
+REQUEST-ID of the callback it answers; a refusal carries the error, not empty result
+lists)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from healthstack.integrations.abdm import CallbackContext, enqueue_call
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
 from healthstack.integrations.abdm.callbacks import GATEWAY_ACTOR
 from healthstack.kernel.context import Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def gateway_context(cb: CallbackContext) -> RequestContext:
@@ -27,20 +27,19 @@ def gateway_context(cb: CallbackContext) -> RequestContext:
 
 def answer(
     session: Session,
-    runtime: Runtime,
+    *,
+    outbox: AbdmOutbox,
     cb: CallbackContext,
     path: str,
     body: m.Message,
-    *,
     context: dict[str, Any] | None = None,
 ) -> str:
     wire = m.dump(body)
     if "error" in wire:
         # A refusal carries the error and what it answers, not empty result lists.
         wire = {k: v for k, v in wire.items() if v != []}
-    return enqueue_call(
+    return outbox.enqueue(
         session,
-        runtime,
         path=path,
         body=wire,
         headers={"X-HIP-ID": str(cb.hip_id)},

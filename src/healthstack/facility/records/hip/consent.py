@@ -26,17 +26,17 @@ from healthstack.facility.records.models import (
     ConsentStatus,
     HipConsentArtefact,
 )
-from healthstack.integrations.abdm import CallbackContext
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext, JwksCache
 from healthstack.kernel.audit import audited, keep_failures
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def _store_artefact(
-    session: Session, runtime: Runtime, detail: m.ConsentDetail, raw: dict[str, Any], signature: str
+    session: Session, detail: m.ConsentDetail, raw: dict[str, Any], signature: str, *, clock: Clock
 ) -> HipConsentArtefact:
-    now = runtime.clock.now()
+    now = clock.now()
     row = session.scalar(
         select(HipConsentArtefact).where(HipConsentArtefact.consent_id == detail.consent_id)
     )
@@ -95,12 +95,16 @@ def ended_artefact(
     )
 
 
-def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def consent_notify(
+    session: Session, *, cb: CallbackContext, clock: Clock, keys: JwksCache, outbox: AbdmOutbox
+) -> None:
+    """The CM tells the HIP of a consent granted (the artefact, verified with the
+    gateway's ``keys``) or ended."""
     body: m.HipConsentNotify = parse_body(m.HipConsentNotify, cb.body)
     n = body.notification
     hip = str(cb.hip_id)
     ctx = gateway_context(cb)
-    now = runtime.clock.now()
+    now = clock.now()
     status = n.status.strip().upper()
     try:
         with audited(
@@ -109,11 +113,11 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
             action=f"records.consent.{status.lower()}"[:64],
             resource_type="consent_artefact",
             resource_id=n.consent_id[:64],
-            clock=runtime.clock,
+            clock=clock,
         ):
             if status == ConsentStatus.GRANTED.value:
                 raw = cb.body.get("notification", {}).get("consentDetail")
-                detail = verify_artefact(runtime, raw, n.signature)
+                detail = verify_artefact(raw, n.signature, keys=keys)
                 if detail.hip.id != hip:
                     raise x.ArtefactInvalid(
                         "The consent artefact is for another HIP.", code=x.ARTEFACT_UNKNOWN
@@ -123,7 +127,7 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
                         "The notification's consentId differs from the signed artefact's.",
                         code=x.ARTEFACT_UNKNOWN,
                     )
-                _store_artefact(session, runtime, detail, raw, str(n.signature))
+                _store_artefact(session, detail, raw, str(n.signature), clock=clock)
             elif status in (
                 ConsentStatus.REVOKED.value,
                 ConsentStatus.EXPIRED.value,
@@ -147,27 +151,27 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
         keep_failures(session, exc)
         answer(
             session,
-            runtime,
-            cb,
-            m.HIP_ON_CONSENT_NOTIFY,
-            m.OnHipConsentNotify(error=error_of(exc), response=reference_to(cb)),
+            outbox=outbox,
+            cb=cb,
+            path=m.HIP_ON_CONSENT_NOTIFY,
+            body=m.OnHipConsentNotify(error=error_of(exc), response=reference_to(cb)),
         )
         return
     answer(
         session,
-        runtime,
-        cb,
-        m.HIP_ON_CONSENT_NOTIFY,
-        m.OnHipConsentNotify(
+        outbox=outbox,
+        cb=cb,
+        path=m.HIP_ON_CONSENT_NOTIFY,
+        body=m.OnHipConsentNotify(
             acknowledgement=m.ConsentAcknowledgement(consent_id=n.consent_id),
             response=reference_to(cb),
         ),
     )
 
 
-def forget_patient(session: Session, runtime: Runtime, *, hip_id: str, abha_address: str) -> int:
+def forget_patient(session: Session, *, clock: Clock, hip_id: str, abha_address: str) -> int:
     """The ABHA was deactivated or deleted (opt-out): its artefacts here end (DELETED)."""
-    now = runtime.clock.now()
+    now = clock.now()
     rows = session.scalars(
         select(HipConsentArtefact).where(
             HipConsentArtefact.hip_id == hip_id,

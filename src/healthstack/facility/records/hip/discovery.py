@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.facility.records import exceptions as x
 from healthstack.facility.records.care_contexts import patient_entries
-from healthstack.facility.records.config import records_config
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hip.common import (
     answer,
     error_of,
@@ -28,12 +28,12 @@ from healthstack.facility.records.models import (
     HipDiscovery,
     LinkStatus,
 )
-from healthstack.integrations.abdm import CallbackContext
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
 from healthstack.kernel.audit import audited, keep_failures
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import normalise_mobile
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 ABHA_NUMBER_TYPES = {"ABHA_NUMBER", "NDHM_HEALTH_NUMBER", "HEALTH_NUMBER"}
 ABHA_ADDRESS_TYPES = {"ABHA_ADDRESS", "HEALTH_ID"}
@@ -63,9 +63,9 @@ def _identifiers(patient: m.DiscoverPatient) -> dict[str, str]:
 
 
 def _demographics_match(
-    runtime: Runtime, candidate: FacilityPatient, asked: m.DiscoverPatient
+    candidate: FacilityPatient, asked: m.DiscoverPatient, *, config: RecordsConfig
 ) -> bool:
-    cfg = records_config(runtime)
+    cfg = config
     gender = (asked.gender or "U").strip().upper()[:1]
     if gender not in ("U", "") and candidate.gender not in ("U", gender):
         return False
@@ -80,7 +80,11 @@ def _demographics_match(
 
 
 def match_patient(
-    session: Session, runtime: Runtime, hip_id: str, asked: m.DiscoverPatient
+    session: Session,
+    *,
+    hip_id: str,
+    asked: m.DiscoverPatient,
+    config: RecordsConfig = DEFAULT_CONFIG,
 ) -> tuple[FacilityPatient, list[str]]:
     """The one patient of this HIP the discovery names (see the module docstring)."""
     ids = _identifiers(asked)
@@ -106,7 +110,7 @@ def match_patient(
     for c in candidates:
         if mrn is not None and c.mrn != mrn:
             continue
-        if not _demographics_match(runtime, c, asked):
+        if not _demographics_match(c, asked, config=config):
             continue
         matched = [
             kind
@@ -134,7 +138,14 @@ def match_patient(
     return scored[0]
 
 
-def discover(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def discover(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
     body: m.DiscoverRequest = parse_body(m.DiscoverRequest, cb.body)
     hip = str(cb.hip_id)
     ctx = gateway_context(cb)
@@ -144,18 +155,20 @@ def discover(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             ctx,
             action="records.discover",
             resource_type="facility_patient",
-            clock=runtime.clock,
+            clock=clock,
         ) as target:
-            patient, matched_by = match_patient(session, runtime, hip, body.patient)
+            patient, matched_by = match_patient(
+                session, hip_id=hip, asked=body.patient, config=config
+            )
             target.resource_id = str(patient.public_id)
     except x.PatientNotFound as exc:
         keep_failures(session, exc)
         answer(
             session,
-            runtime,
-            cb,
-            m.ON_DISCOVER,
-            m.OnDiscover(
+            outbox=outbox,
+            cb=cb,
+            path=m.ON_DISCOVER,
+            body=m.OnDiscover(
                 transaction_id=body.transaction_id, error=error_of(exc), response=reference_to(cb)
             ),
         )
@@ -174,7 +187,7 @@ def discover(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
                 patient_id=patient.id,
                 abha_address=body.patient.id.strip().lower()[:64],
                 matched_by=matched_by,
-                created_at=runtime.clock.now(),
+                created_at=clock.now(),
             )
         )
     contexts = session.scalars(
@@ -187,10 +200,10 @@ def discover(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
     )
     answer(
         session,
-        runtime,
-        cb,
-        m.ON_DISCOVER,
-        m.OnDiscover(
+        outbox=outbox,
+        cb=cb,
+        path=m.ON_DISCOVER,
+        body=m.OnDiscover(
             transaction_id=body.transaction_id,
             patient=patient_entries(patient, contexts),
             matched_by=matched_by,

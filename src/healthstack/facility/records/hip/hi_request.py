@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.facility.records import exceptions as x
 from healthstack.facility.records.artefacts import within
-from healthstack.facility.records.config import records_config
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hip.common import (
     answer,
     gateway_context,
@@ -37,17 +37,17 @@ from healthstack.facility.records.models import (
     PageStatus,
     TransferStatus,
 )
-from healthstack.integrations.abdm import CallbackContext
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
 from healthstack.kernel.audit import audited, keep_failures
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.kernel.outbox import enqueue
 from healthstack.protocol.abdm import fidelius
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def _artefact_in_force(
-    session: Session, runtime: Runtime, hip_id: str, consent_id: str
+    session: Session, clock: Clock, hip_id: str, consent_id: str
 ) -> HipConsentArtefact:
     row = session.scalar(
         select(HipConsentArtefact).where(HipConsentArtefact.consent_id == consent_id)
@@ -56,7 +56,7 @@ def _artefact_in_force(
         raise x.ConsentRefused(
             "This HIP holds no consent artefact with that id.", code=x.ARTEFACT_UNKNOWN
         )
-    now = runtime.clock.now()
+    now = clock.now()
     if row.status == ConsentStatus.GRANTED.value and row.data_erase_at <= now:
         end_artefact(row, ConsentStatus.EXPIRED, now)
     if row.status == ConsentStatus.EXPIRED.value:
@@ -69,7 +69,7 @@ def _artefact_in_force(
     return row
 
 
-def _check_key_material(runtime: Runtime, km: m.KeyMaterial) -> fidelius.WireKeyMaterial:
+def _check_key_material(clock: Clock, km: m.KeyMaterial) -> fidelius.WireKeyMaterial:
     try:
         wire = km.to_wire()
     except ValidationFailed as exc:
@@ -81,7 +81,7 @@ def _check_key_material(runtime: Runtime, km: m.KeyMaterial) -> fidelius.WireKey
     except ValueError:
         return wire  # the expiry's form is not fixed by ABDM: do not refuse on it
     expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
-    if expiry <= runtime.clock.now():
+    if expiry <= clock.now():
         raise x.ConsentRefused("The HIU's key material has expired.", code=x.KEY_MATERIAL_BAD)
     return wire
 
@@ -127,7 +127,15 @@ def _paginate(docs: list[tuple[HealthDocument, str]]) -> list[list[dict[str, Any
     return pages or [[]]  # an empty transfer is one empty page: the HIU learns it is done
 
 
-def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def hi_request(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
+    """The CM forwards a HIU's request for data under an artefact this HIP holds."""
     body: m.HipHiRequest = parse_body(m.HipHiRequest, cb.body)
     hip = str(cb.hip_id)
     request = body.hi_request
@@ -137,7 +145,7 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
     if existing is not None:
         # The consent manager asked again for the same transaction: same answer, no
         # second transfer.
-        _answer_hi_request(session, runtime, cb, body.transaction_id, existing.error_code)
+        _answer_hi_request(session, outbox, cb, body.transaction_id, existing.error_code)
         return
     if (
         session.scalar(
@@ -153,7 +161,7 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             code=x.ARTEFACT_UNKNOWN,
         )
     ctx = gateway_context(cb)
-    now = runtime.clock.now()
+    now = clock.now()
     requested_from, requested_to = request.date_range.from_, request.date_range.to
     transfer = HipDataTransfer(
         public_id=uuid.uuid4(),
@@ -173,9 +181,9 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             action="records.hi_request.serve",
             resource_type="consent_artefact",
             resource_id=request.consent.id[:64],
-            clock=runtime.clock,
+            clock=clock,
         ):
-            artefact = _artefact_in_force(session, runtime, hip, request.consent.id)
+            artefact = _artefact_in_force(session, clock, hip, request.consent.id)
             if requested_from > requested_to or not within(
                 requested_from, requested_to, artefact.date_from, artefact.date_to
             ):
@@ -189,14 +197,14 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
                     "the HIU's https address for data pushes.",
                     code=x.DATA_PUSH_URL_BAD,
                 )
-            wire = _check_key_material(runtime, request.key_material)
+            wire = _check_key_material(clock, request.key_material)
     except DomainError as exc:
         keep_failures(session, exc)
         transfer.status = TransferStatus.REFUSED.value
         transfer.error_code = exc.code
         transfer.finished_at = now
         session.add(transfer)
-        _answer_hi_request(session, runtime, cb, body.transaction_id, exc.code, exc.message)
+        _answer_hi_request(session, outbox, cb, body.transaction_id, exc.code, exc.message)
         return
     transfer.artefact_id = artefact.id
     transfer.hiu_key_material = wire.to_dict()
@@ -216,7 +224,7 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             )
         )
     session.flush()
-    cfg = records_config(runtime)
+    cfg = config
     enqueue(
         session,
         topic=PUSH_TOPIC,
@@ -224,14 +232,14 @@ def hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
         dedupe_key=f"{PUSH_TOPIC}:{transfer.public_id}",
         # The job gives up only after every page had its tries.
         max_attempts=cfg.push_max_attempts * len(pages) + 1,
-        clock=runtime.clock,
+        clock=clock,
     )
-    _answer_hi_request(session, runtime, cb, body.transaction_id, None)
+    _answer_hi_request(session, outbox, cb, body.transaction_id, None)
 
 
 def _answer_hi_request(
     session: Session,
-    runtime: Runtime,
+    outbox: AbdmOutbox,
     cb: CallbackContext,
     transaction_id: str,
     error_code: str | None,
@@ -254,4 +262,4 @@ def _answer_hi_request(
             ),
             response=reference_to(cb),
         )
-    answer(session, runtime, cb, m.HIP_ON_HI_REQUEST, reply)
+    answer(session, outbox=outbox, cb=cb, path=m.HIP_ON_HI_REQUEST, body=reply)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.facility.records import exceptions as x
 from healthstack.facility.records.care_contexts import facility_name, patient_entries
-from healthstack.facility.records.config import records_config
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hip.common import (
     answer,
     error_of,
@@ -28,19 +28,21 @@ from healthstack.facility.records.models import (
     HipLinkRequest,
     LinkStatus,
 )
-from healthstack.integrations.abdm import CallbackContext
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
+from healthstack.integrations.hfr import FacilityNames
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel.audit import Outcome, audited, keep_failures, record_access
+from healthstack.kernel.clock import Clock
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import DomainError
 from healthstack.kernel.ids import mask_mobile
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 _OTP_DOMAIN = "records.link-otp"
 
 
-def _otp_hash(runtime: Runtime, link_ref: str, otp: str) -> str:
-    return runtime.hasher.hash(_OTP_DOMAIN, f"{link_ref}:{otp}")
+def _otp_hash(hasher: KeyedHasher, link_ref: str, otp: str) -> str:
+    return hasher.hash(_OTP_DOMAIN, f"{link_ref}:{otp}")
 
 
 def _chosen_contexts(
@@ -71,19 +73,30 @@ def _chosen_contexts(
     return contexts
 
 
-def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def link_init(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    hasher: KeyedHasher,
+    outbox: AbdmOutbox,
+    names: FacilityNames,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
+    """The CM asks to link care contexts the patient chose: the OTP goes by SMS, the
+    answer carries the link reference number."""
     body: m.LinkInitRequest = parse_body(m.LinkInitRequest, cb.body)
     hip = str(cb.hip_id)
-    cfg = records_config(runtime)
+    cfg = config
     ctx = gateway_context(cb)
-    now = runtime.clock.now()
+    now = clock.now()
     try:
         with audited(
             session,
             ctx,
             action="records.link.init",
             resource_type="facility_patient",
-            clock=runtime.clock,
+            clock=clock,
         ) as target:
             discovery = session.scalar(
                 select(HipDiscovery).where(
@@ -113,10 +126,10 @@ def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
         keep_failures(session, exc)
         answer(
             session,
-            runtime,
-            cb,
-            m.ON_LINK_INIT,
-            m.OnLinkInit(
+            outbox=outbox,
+            cb=cb,
+            path=m.ON_LINK_INIT,
+            body=m.OnLinkInit(
                 transaction_id=body.transaction_id, error=error_of(exc), response=reference_to(cb)
             ),
         )
@@ -133,7 +146,7 @@ def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
             patient_id=patient.id,
             abha_address=discovery.abha_address,
             care_context_ids=[c.id for c in contexts],
-            otp_hash=_otp_hash(runtime, link_ref, otp),
+            otp_hash=_otp_hash(hasher, link_ref, otp),
             otp_expires_at=expires,
             attempts=0,
             status="PENDING",
@@ -141,23 +154,24 @@ def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
         )
     )
     minutes = cfg.link_otp_ttl_seconds // 60
+    facility = facility_name(session, hip, names=names)
     send_sms(
         session,
         mobile=patient.mobile,
         text=(
             f"{otp} is your OTP to link your health records at "
-            f"{facility_name(session, hip)} with your ABHA. It is valid for {minutes} "
+            f"{facility} with your ABHA. It is valid for {minutes} "
             "minutes. Do not share it with anyone."
         ),
         template="records.link-otp",
-        clock=runtime.clock,
+        clock=clock,
     )
     answer(
         session,
-        runtime,
-        cb,
-        m.ON_LINK_INIT,
-        m.OnLinkInit(
+        outbox=outbox,
+        cb=cb,
+        path=m.ON_LINK_INIT,
+        body=m.OnLinkInit(
             transaction_id=body.transaction_id,
             link=m.LinkReference(
                 reference_number=link_ref,
@@ -173,11 +187,20 @@ def link_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
     )
 
 
-def link_confirm(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def link_confirm(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    hasher: KeyedHasher,
+    outbox: AbdmOutbox,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
+    """The patient's OTP: the right one links the care contexts, a wrong one is refused."""
     body: m.LinkConfirmRequest = parse_body(m.LinkConfirmRequest, cb.body)
     hip = str(cb.hip_id)
-    cfg = records_config(runtime)
-    now = runtime.clock.now()
+    cfg = config
+    now = clock.now()
     ctx = gateway_context(cb)
     link = session.scalar(
         select(HipLinkRequest)
@@ -196,7 +219,7 @@ def link_confirm(session: Session, runtime: Runtime, cb: CallbackContext) -> Non
         link.status = "EXPIRED"
         link.done_at = now
         refusal = x.LinkRefused("The OTP has expired; start the link again for a new one.")
-    elif not runtime.hasher.matches(
+    elif not hasher.matches(
         _OTP_DOMAIN, f"{link.link_ref}:{body.confirmation.token.strip()}", link.otp_hash
     ):
         link.attempts += 1
@@ -221,14 +244,14 @@ def link_confirm(session: Session, runtime: Runtime, cb: CallbackContext) -> Non
             resource_id=str(link.public_id) if link else None,
             outcome=Outcome.FAILED,
             reason_code=refusal.code,
-            clock=runtime.clock,
+            clock=clock,
         )
         answer(
             session,
-            runtime,
-            cb,
-            m.ON_LINK_CONFIRM,
-            m.OnLinkConfirm(error=error_of(refusal), response=reference_to(cb)),
+            outbox=outbox,
+            cb=cb,
+            path=m.ON_LINK_CONFIRM,
+            body=m.OnLinkConfirm(error=error_of(refusal), response=reference_to(cb)),
         )
         return
     assert link is not None
@@ -255,12 +278,12 @@ def link_confirm(session: Session, runtime: Runtime, cb: CallbackContext) -> Non
         action="records.link.confirm",
         resource_type="facility_patient",
         resource_id=str(patient.public_id),
-        clock=runtime.clock,
+        clock=clock,
     )
     answer(
         session,
-        runtime,
-        cb,
-        m.ON_LINK_CONFIRM,
-        m.OnLinkConfirm(patient=patient_entries(patient, contexts), response=reference_to(cb)),
+        outbox=outbox,
+        cb=cb,
+        path=m.ON_LINK_CONFIRM,
+        body=m.OnLinkConfirm(patient=patient_entries(patient, contexts), response=reference_to(cb)),
     )

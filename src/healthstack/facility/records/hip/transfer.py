@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from healthstack.facility.records import exceptions as x
-from healthstack.facility.records.config import records_config
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hip.consent import end_artefact
 from healthstack.facility.records.models import (
     ConsentStatus,
@@ -30,12 +31,12 @@ from healthstack.facility.records.models import (
     PageStatus,
     TransferStatus,
 )
-from healthstack.integrations.abdm import enqueue_call
-from healthstack.integrations.abdm.client import TRANSPORT_KEY, AbdmCallFailed, abdm_client
+from healthstack.integrations.abdm import AbdmOutbox
+from healthstack.integrations.abdm.client import AbdmCallFailed, AbdmClient
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.uow import unit_of_work
 from healthstack.protocol.abdm import fidelius
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 PUSH_TOPIC = "records.push"
 # A push answered with one of these will not succeed if sent again.
@@ -46,26 +47,13 @@ class PushFailed(Exception):
     """A page did not reach the HIU this time; the relay tries again after its backoff."""
 
 
-def _http(runtime: Runtime) -> httpx.Client:
-    client = runtime.extras.get("records.http")
-    if not isinstance(client, httpx.Client):
-        transport = runtime.extras.get(TRANSPORT_KEY)
-        client = httpx.Client(
-            transport=transport if isinstance(transport, httpx.BaseTransport) else None,
-            timeout=runtime.settings.abdm.http_timeout_seconds * 3,
-            follow_redirects=False,
-        )
-        runtime.extras["records.http"] = client
-    return client
-
-
 def plaintext(bundle: dict[str, Any]) -> bytes:
     """The bytes a document is encrypted and checksummed as (UTF-8 JSON)."""
     return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _page_body(
-    session: Session, runtime: Runtime, transfer: HipDataTransfer, page: HipTransferPage
+    session: Session, transfer: HipDataTransfer, page: HipTransferPage, *, config: RecordsConfig
 ) -> dict[str, Any]:
     # Fresh key material for every page, and every try of it: nothing to keep, and no
     # two plaintexts ever share a key and IV (see ``hi_request._paginate``).
@@ -93,7 +81,7 @@ def _page_body(
                 care_context_reference=str(e["careContextReference"]),
             )
         )
-    expiry = transfer.created_at + timedelta(seconds=records_config(runtime).hiu_key_ttl_seconds)
+    expiry = transfer.created_at + timedelta(seconds=config.hiu_key_ttl_seconds)
     push = m.DataPush(
         page_number=page.page_number,
         page_count=transfer.page_count,
@@ -104,23 +92,27 @@ def _page_body(
     return m.dump(push)
 
 
-def _post_page(runtime: Runtime, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
+def _post_page(
+    url: str,
+    body: dict[str, Any],
+    *,
+    client: Callable[[], AbdmClient],
+    http: Callable[[], httpx.Client],
+) -> tuple[int | None, str | None]:
     """POST one page with the bridge's gateway session token (ABDM requires it on the
     push; the HIU answers 401 without it). A 401 is tried once more with a fresh
     session, since the HIU may see the cached token as expired before we do. Returns
     the HTTP status, or the error when the HIU (or the gateway, for the token) could
     not be reached."""
-    client = abdm_client(runtime)
+    gateway = client()
     status: int | None = None
     for fresh in (False, True):
         try:
-            token = client.session_token(fresh=fresh)
+            token = gateway.session_token(fresh=fresh)
         except AbdmCallFailed as exc:
             return None, f"no gateway session for the push: {exc.status or 'unreachable'}"
         try:
-            response = _http(runtime).post(
-                url, json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = http().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
         except httpx.HTTPError as exc:
             return None, type(exc).__name__
         status = response.status_code
@@ -137,13 +129,24 @@ def _load_transfer(session: Session, public_id: str) -> HipDataTransfer | None:
     )
 
 
-def push(runtime: Runtime, payload: dict[str, Any]) -> None:
+def push(
+    session_factory: sessionmaker[Session],
+    payload: dict[str, Any],
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    client: Callable[[], AbdmClient],
+    http: Callable[[], httpx.Client],
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
     """The ``records.push`` outbox handler: send the transfer's pending pages in order,
-    each in its own units of work (prepare, POST outside any transaction, record)."""
+    each in its own units of work (prepare, POST outside any transaction, record).
+    ``client`` gives the bridge's gateway client (for its session token) and ``http``
+    the HTTP client of the pushes, each when first needed (``facility.records.jobs``)."""
     transfer_id = str(payload["transfer"])
-    cfg = records_config(runtime)
+    cfg = config
     while True:
-        with unit_of_work(runtime.session_factory) as session:
+        with unit_of_work(session_factory) as session:
             transfer = _load_transfer(session, transfer_id)
             if transfer is None or transfer.status != TransferStatus.ACKNOWLEDGED.value:
                 return
@@ -157,14 +160,14 @@ def push(runtime: Runtime, payload: dict[str, Any]) -> None:
                 .limit(1)
             )
             if page is None:
-                finish_transfer(session, runtime, transfer)
+                finish_transfer(session, transfer=transfer, clock=clock, outbox=outbox)
                 return
             artefact = (
                 session.get(HipConsentArtefact, transfer.artefact_id)
                 if transfer.artefact_id
                 else None
             )
-            now = runtime.clock.now()
+            now = clock.now()
             if (
                 artefact is not None
                 and artefact.status == ConsentStatus.GRANTED.value
@@ -178,13 +181,13 @@ def push(runtime: Runtime, payload: dict[str, Any]) -> None:
                         p.status = PageStatus.FAILED.value
                         p.last_error = "consent ended"
                 transfer.error_code = x.CONSENT_NOT_GRANTED
-                finish_transfer(session, runtime, transfer)
+                finish_transfer(session, transfer=transfer, clock=clock, outbox=outbox)
                 return
-            body = _page_body(session, runtime, transfer, page)
+            body = _page_body(session, transfer, page, config=cfg)
             url, page_id = transfer.data_push_url, page.id
-        status, error = _post_page(runtime, url, body)
+        status, error = _post_page(url, body, client=client, http=http)
         retry = False
-        with unit_of_work(runtime.session_factory) as session:
+        with unit_of_work(session_factory) as session:
             page = session.scalar(
                 select(HipTransferPage).where(HipTransferPage.id == page_id).with_for_update()
             )
@@ -194,7 +197,7 @@ def push(runtime: Runtime, payload: dict[str, Any]) -> None:
             page.http_status = status
             if status is not None and 200 <= status < 300:
                 page.status = PageStatus.SENT.value
-                page.sent_at = runtime.clock.now()
+                page.sent_at = clock.now()
                 page.last_error = None
             else:
                 page.last_error = (error or f"HTTP {status}")[:200]
@@ -206,7 +209,9 @@ def push(runtime: Runtime, payload: dict[str, Any]) -> None:
             raise PushFailed(f"page not delivered ({error or status}); tried again later")
 
 
-def finish_transfer(session: Session, runtime: Runtime, transfer: HipDataTransfer) -> None:
+def finish_transfer(
+    session: Session, *, transfer: HipDataTransfer, clock: Clock, outbox: AbdmOutbox
+) -> None:
     """Close the transfer and tell the consent manager how each care context went."""
     per_context: dict[str, str] = {}
     for page in transfer.pages:
@@ -217,13 +222,13 @@ def finish_transfer(session: Session, runtime: Runtime, transfer: HipDataTransfe
                 per_context[ref] = (m.HiStatus.DELIVERED if ok else m.HiStatus.ERRORED).value
     all_sent = all(p.status == PageStatus.SENT.value for p in transfer.pages)
     transfer.status = (TransferStatus.TRANSFERRED if all_sent else TransferStatus.FAILED).value
-    transfer.finished_at = runtime.clock.now()
+    transfer.finished_at = clock.now()
     transfer.care_context_status = per_context
     body = m.HiNotify(
         notification=m.HiNotification(
             consent_id=transfer.consent_id,
             transaction_id=transfer.transaction_id,
-            done_at=runtime.clock.now(),
+            done_at=clock.now(),
             notifier=m.Notifier(type=m.NotifierType.HIP.value, id=transfer.hip_id),
             status_notification=m.StatusNotification(
                 session_status=(
@@ -241,15 +246,10 @@ def finish_transfer(session: Session, runtime: Runtime, transfer: HipDataTransfe
             ),
         )
     )
-    enqueue_call(
+    outbox.enqueue(
         session,
-        runtime,
         path=m.HI_NOTIFY,
         body=m.dump(body),
         headers={"X-HIP-ID": transfer.hip_id},
         context={"kind": "records.hip-notify", "transfer": str(transfer.public_id)},
     )
-
-
-def handlers(runtime: Runtime) -> dict[str, Any]:
-    return {PUSH_TOPIC: lambda payload: push(runtime, payload)}

@@ -11,6 +11,10 @@ protocol flow:
 - ``reading``: what arrived, for those allowed, while the consent lasts
   (``list_requests``, ``get_request``, ``request_detail``, ``read_record``);
 - ``erasure``: gone at dataEraseAt, or at once on revocation (``erase_expired``).
+
+Each takes what it uses (the clock, the gateway client ``AbdmOutbox``, the gateway's
+keys, the hasher that seals the private keys, the IG, the PHR's HIU id), never the
+runtime: the bridge's routes, the pages, the PHR and the worker unpack it.
 """
 
 from healthstack.facility.records.hiu.common import FINISHED, HI_TYPES, PUSH_ACTOR
@@ -19,7 +23,6 @@ from healthstack.facility.records.hiu.consent import (
     on_consent_fetch,
     on_consent_init,
     on_consent_status,
-    phr_hiu_id,
     refresh_status,
     request_records,
 )
@@ -50,7 +53,6 @@ __all__ = [
     "on_consent_init",
     "on_consent_status",
     "on_hi_request",
-    "phr_hiu_id",
     "read_record",
     "receive_push",
     "refresh_status",

@@ -19,10 +19,9 @@ from healthstack.facility.records.models import (
 )
 from healthstack.integrations.abdm import CallbackContext
 from healthstack.kernel.context import Actor, ActorKind
-from healthstack.kernel.crypto import Sealer
+from healthstack.kernel.crypto import KeyedHasher, Sealer
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 _HIU_KEY_SEAL = "records.hiu-key"
 CALL_CONSENT_INIT = "records.consent-init"
@@ -45,8 +44,9 @@ def to_ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def key_sealer(runtime: Runtime) -> Sealer:
-    return Sealer(runtime.hasher, _HIU_KEY_SEAL)
+def key_sealer(hasher: KeyedHasher) -> Sealer:
+    """Seals a data request's private key to its row."""
+    return Sealer(hasher, _HIU_KEY_SEAL)
 
 
 def hiu_headers(hiu_id: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from healthstack.accounts.permissions import require
 from healthstack.facility.records import exceptions as x
 from healthstack.facility.records.artefacts import verify_artefact, within
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hip.common import gateway_context
 from healthstack.facility.records.hiu.common import (
     CALL_CONSENT_FETCH,
@@ -40,19 +41,22 @@ from healthstack.facility.records.models import (
     HiuConsentArtefact,
     HiuConsentRequest,
 )
-from healthstack.integrations.abdm import CallbackContext, enqueue_call
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext, JwksCache
 from healthstack.kernel.audit import audited, keep_failures
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import ActorKind, RequestContext
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def request_records(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    phr_hiu_id: str,
     hiu_id: str,
     patient_abha_address: str,
     hi_types: Sequence[str],
@@ -70,7 +74,7 @@ def request_records(
     the PHR's HIU with purpose PATRQT (``phr.own_records`` has checked the address is
     theirs); ``patient_proof`` makes the patient's proof for the request's ``network.consent``
     object, sent in X-AUTH-TOKEN (ADR 0015)."""
-    _may_ask(ctx, runtime, hiu_id, purpose)
+    _may_ask(ctx, hiu_id, purpose, phr_hiu_id=phr_hiu_id)
     # Kept exactly as they travel (ABDM's timestamps carry milliseconds), so the
     # artefact's period compares equal to what was asked for.
     date_from, date_to, data_erase_at = (
@@ -79,7 +83,7 @@ def request_records(
         to_ms(data_erase_at),
     )
     address = (patient_abha_address or "").strip().lower()
-    now = runtime.clock.now()
+    now = clock.now()
     if "@" not in address or len(address) > 64:
         raise ValidationFailed(
             "Enter the patient's ABHA address, e.g. name@sbx (it is on the ABHA card).",
@@ -103,7 +107,7 @@ def request_records(
         ctx,
         action="records.consent_request.create",
         resource_type="hiu_consent_request",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
         row = HiuConsentRequest(
             public_id=uuid.uuid4(),
@@ -149,9 +153,8 @@ def request_records(
         headers = hiu_headers(hiu_id)
         if patient_proof is not None:
             headers["X-AUTH-TOKEN"] = patient_proof(wire["consent"])
-        row.init_request_id = enqueue_call(
+        row.init_request_id = outbox.enqueue(
             session,
-            runtime,
             path=m.CONSENT_INIT,
             body=wire,
             headers=headers,
@@ -162,9 +165,9 @@ def request_records(
     return row
 
 
-def _may_ask(ctx: RequestContext, runtime: Runtime, hiu_id: str, purpose: str) -> None:
+def _may_ask(ctx: RequestContext, hiu_id: str, purpose: str, *, phr_hiu_id: str) -> None:
     if ctx.actor.kind is ActorKind.PATIENT:
-        if hiu_id != phr_hiu_id(runtime) or purpose != m.PurposeCode.PATRQT.value:
+        if hiu_id != phr_hiu_id or purpose != m.PurposeCode.PATRQT.value:
             raise NotFound("A patient asks for their own records through the PHR only.")
         return
     actor = require(ctx.actor, "records.request")
@@ -185,18 +188,14 @@ def _requester_id(
     return None
 
 
-def phr_hiu_id(runtime: Runtime) -> str:
-    """The PHR's own HIU (an application id), which the patient reads their records by."""
-    return runtime.settings.consent.phr_hiu_id
-
-
-def refresh_status(session: Session, runtime: Runtime, request: HiuConsentRequest) -> str | None:
+def refresh_status(
+    session: Session, *, request: HiuConsentRequest, outbox: AbdmOutbox
+) -> str | None:
     """Ask the CM where a consent request stands (``on-status`` answers)."""
     if not request.consent_request_id:
         return None
-    return enqueue_call(
+    return outbox.enqueue(
         session,
-        runtime,
         path=m.CONSENT_STATUS,
         body=m.dump(m.ConsentStatusRequest(consent_request_id=request.consent_request_id)),
         headers=hiu_headers(request.hiu_id),
@@ -204,7 +203,8 @@ def refresh_status(session: Session, runtime: Runtime, request: HiuConsentReques
     )
 
 
-def on_consent_init(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_consent_init(session: Session, *, cb: CallbackContext, clock: Clock) -> None:
+    """The CM's answer to our consent init: the consent request's id, or the refusal."""
     if not answers_our_call(cb, CALL_CONSENT_INIT):
         return
     assert cb.call is not None
@@ -214,7 +214,7 @@ def on_consent_init(session: Session, runtime: Runtime, cb: CallbackContext) -> 
     if row is None:
         return
     body: m.OnConsentInit = parse_body(m.OnConsentInit, cb.body)
-    row.updated_at = runtime.clock.now()
+    row.updated_at = clock.now()
     if body.error is not None or body.consent_request is None:
         row.status = ConsentStatus.ERRORED.value
         row.error_code = (body.error.code if body.error else "no-id")[:32]
@@ -224,12 +224,14 @@ def on_consent_init(session: Session, runtime: Runtime, cb: CallbackContext) -> 
 
 def _apply_status(
     session: Session,
-    runtime: Runtime,
     row: HiuConsentRequest,
     status: str,
     artefact_ids: Sequence[str],
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
 ) -> None:
-    now = runtime.clock.now()
+    now = clock.now()
     status = status.strip().upper()
     if status not in {s.value for s in m.ConsentStatus}:
         raise ValidationFailed("Unknown consent status.", field="notification.status")
@@ -256,9 +258,8 @@ def _apply_status(
             )
             session.add(artefact)
             session.flush()
-            enqueue_call(
+            outbox.enqueue(
                 session,
-                runtime,
                 path=m.CONSENT_FETCH,
                 body=m.dump(m.ConsentFetchRequest(consent_id=consent_id)),
                 headers=hiu_headers(row.hiu_id),
@@ -277,7 +278,9 @@ def _apply_status(
             row.status = ConsentStatus.GRANTED.value
 
 
-def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def consent_notify(
+    session: Session, *, cb: CallbackContext, clock: Clock, outbox: AbdmOutbox
+) -> None:
     """CM → HIU: the patient decided (or the consent ended). A notification for a
     request this HIU does not know yet (its on-init is still on the way) is refused with
     404 so the gateway delivers it again later."""
@@ -301,12 +304,11 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
         action="records.consent_request.notify",
         resource_type="hiu_consent_request",
         resource_id=str(row.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
-        _apply_status(session, runtime, row, n.status, ids)
-    enqueue_call(
+        _apply_status(session, row, n.status, ids, clock=clock, outbox=outbox)
+    outbox.enqueue(
         session,
-        runtime,
         path=m.HIU_ON_CONSENT_NOTIFY,
         body=m.dump(
             m.OnHiuConsentNotify(
@@ -319,7 +321,10 @@ def consent_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> N
     )
 
 
-def on_consent_status(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_consent_status(
+    session: Session, *, cb: CallbackContext, clock: Clock, outbox: AbdmOutbox
+) -> None:
+    """The CM's answer to ``refresh_status``."""
     if not answers_our_call(cb, CALL_CONSENT_STATUS):
         return
     assert cb.call is not None
@@ -331,11 +336,29 @@ def on_consent_status(session: Session, runtime: Runtime, cb: CallbackContext) -
         return
     state = body.consent_request
     _apply_status(
-        session, runtime, row, state.status, [a.id for a in (state.consent_artefacts or [])]
+        session,
+        row,
+        state.status,
+        [a.id for a in (state.consent_artefacts or [])],
+        clock=clock,
+        outbox=outbox,
     )
 
 
-def on_consent_fetch(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_consent_fetch(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    keys: JwksCache,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    push_url: str,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
+    """The fetched artefact: verified with the gateway's ``keys`` and checked against
+    what was asked; a granted one starts the health-information request (its data
+    pushed to ``push_url``)."""
     if not answers_our_call(cb, CALL_CONSENT_FETCH):
         return
     assert cb.call is not None
@@ -350,7 +373,7 @@ def on_consent_fetch(session: Session, runtime: Runtime, cb: CallbackContext) ->
         return
     request = artefact.request
     body: m.OnConsentFetch = parse_body(m.OnConsentFetch, cb.body)
-    now = runtime.clock.now()
+    now = clock.now()
     artefact.updated_at = now
     if body.error is not None or body.consent is None:
         artefact.status = ConsentStatus.ERRORED.value
@@ -364,9 +387,9 @@ def on_consent_fetch(session: Session, runtime: Runtime, cb: CallbackContext) ->
             action="records.artefact.verify",
             resource_type="hiu_consent_artefact",
             resource_id=str(artefact.public_id),
-            clock=runtime.clock,
+            clock=clock,
         ):
-            detail = verify_artefact(runtime, raw, body.consent.signature)
+            detail = verify_artefact(raw, body.consent.signature, keys=keys)
             _check_scope(detail, artefact, request)
     except DomainError as exc:
         keep_failures(session, exc)
@@ -386,7 +409,15 @@ def on_consent_fetch(session: Session, runtime: Runtime, cb: CallbackContext) ->
     status = body.consent.status.strip().upper()
     artefact.status = status if status in {s.value for s in m.ConsentStatus} else "ERRORED"
     if artefact.status == ConsentStatus.GRANTED.value and artefact.data_erase_at > now:
-        start_data_request(session, runtime, artefact)
+        start_data_request(
+            session,
+            artefact=artefact,
+            clock=clock,
+            outbox=outbox,
+            hasher=hasher,
+            push_url=push_url,
+            config=config,
+        )
 
 
 def _check_scope(

@@ -40,19 +40,19 @@ from healthstack.facility.records.models import (
     HiuReceivedRecord,
     RecordStatus,
 )
-from healthstack.integrations.abdm import enqueue_call
+from healthstack.integrations.abdm import AbdmOutbox, JwksCache
 from healthstack.integrations.abdm.callbacks import session_client_id, verify_session_token
 from healthstack.kernel import jsonlimit
 from healthstack.kernel.audit import Outcome, audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Purpose, RequestContext
-from healthstack.kernel.crypto import SealBroken
+from healthstack.kernel.crypto import KeyedHasher, SealBroken
 from healthstack.kernel.errors import PermissionDenied, ValidationFailed
 from healthstack.protocol.abdm import fidelius
 from healthstack.protocol.abdm import messages as m
 from healthstack.protocol.fhir.documents.view import read_document
-from healthstack.protocol.fhir.validation import Issue, Severity
+from healthstack.protocol.fhir.validation import IgPackage, Issue, Severity
 from healthstack.protocol.fhir.validation.core import NOT_IG_RULES
-from healthstack.runtime import Runtime
 
 
 @dataclass
@@ -78,12 +78,14 @@ def _issue(issue: Issue) -> dict[str, str]:
     return {"path": issue.path, "rule": issue.rule, "message": issue.message}
 
 
-def _check_received(runtime: Runtime, bundle: Any) -> tuple[str, list[dict[str, str]]] | _Entry:
+def _check_received(
+    bundle: Any, *, ig: IgPackage | None
+) -> tuple[str, list[dict[str, str]]] | _Entry:
     """The HI type and warnings of a received document, or the refusal. The IG's rules
     and FHIR's refuse; HealthStack's own identifier forms (``NOT_IG_RULES``) only warn
     here, so a record the IG allows reaches the doctor. Issue messages name elements
     and rules, never values, so the refusal can go to the consent manager as it is."""
-    report = validate(runtime, bundle)
+    report = validate(bundle, ig=ig)
     errors = [i for i in report.errors if i.rule not in NOT_IG_RULES]
     if errors:
         first, more = errors[0], len(errors) - 1
@@ -107,11 +109,12 @@ def _check_received(runtime: Runtime, bundle: Any) -> tuple[str, list[dict[str, 
 
 
 def _open_entry(
-    runtime: Runtime,
     entry: m.DataEntry,
     artefact: HiuConsentArtefact,
     key: fidelius.KeyMaterial,
     sender: fidelius.WireKeyMaterial,
+    *,
+    ig: IgPackage | None,
 ) -> _Entry:
     if not entry.content:
         return _refused(
@@ -147,7 +150,7 @@ def _open_entry(
         )
     except ValueError:
         return _refused(x.DOCUMENT_INVALID, "The decrypted content is not JSON (a FHIR bundle).")
-    checked = _check_received(runtime, bundle)
+    checked = _check_received(bundle, ig=ig)
     if isinstance(checked, _Entry):
         return checked
     hi_type, warnings = checked
@@ -184,20 +187,21 @@ def _consent_gone(artefact: HiuConsentArtefact) -> x.ConsentRefused:
 
 def _check_sender(
     session: Session,
-    runtime: Runtime,
     row: HiuDataRequest,
     artefact: HiuConsentArtefact,
     bridge: str | None,
+    *,
+    own: str,
 ) -> None:
     """Bind the session token's bridge to the transfer's HIP, as far as this HIU can
     know it. When this deployment's own HIP holds the artefact, the push must come from
     this deployment's bridge; when it does not, never from it (our bridge pushes only
     for its own HIPs, and every HIU it pushes to sees its token). And every page of a
     transfer comes from the bridge of the first one taken. A token naming no bridge
-    binds nothing beyond its signature."""
+    binds nothing beyond its signature. ``own`` is this deployment's bridge (its
+    client id)."""
     if bridge is None:
         return
-    own = runtime.settings.abdm.client_id
     held_here = (
         session.scalar(
             select(HipConsentArtefact.id).where(
@@ -218,25 +222,33 @@ def _check_sender(
 
 def receive_push(
     session: Session,
-    runtime: Runtime,
-    raw: Any,
     *,
+    raw: Any,
     authorization: str | None,
     ip: str | None = None,
+    clock: Clock,
+    keys: JwksCache,
+    hasher: KeyedHasher,
+    ig: IgPackage | None,
+    outbox: AbdmOutbox,
+    bridge_id: str,
 ) -> HiuDataRequest:
-    """Take one page of a data push (see the module docstring)."""
+    """Take one page of a data push (see the module docstring): the session token
+    verified with the gateway's ``keys``, the private key unsealed with ``hasher``, the
+    documents validated against ``ig``; ``bridge_id`` is this deployment's bridge (its
+    client id), the notify goes out through ``outbox``."""
     ctx = RequestContext(actor=PUSH_ACTOR, purpose=Purpose.CARE_MANAGEMENT, ip=ip)
-    now = runtime.clock.now()
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="records.data.receive",
         resource_type="hiu_data_request",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
         # First, before anything in the body is looked at: the transaction id alone is
         # no credential.
-        claims = verify_session_token(runtime, authorization)
+        claims = verify_session_token(authorization, keys=keys, clock=clock)
         if not isinstance(raw, dict):
             raise x.PushMalformed("The body must be a JSON object (ABDM's data push).")
         try:
@@ -257,7 +269,7 @@ def receive_push(
             )
         target.resource_id = str(row.public_id)
         artefact = row.artefact
-        _check_sender(session, runtime, row, artefact, session_client_id(claims))
+        _check_sender(session, row, artefact, session_client_id(claims), own=bridge_id)
         # Before the repeat check: a page sent again after the consent ended is told so,
         # not answered 202 as if it were still of use.
         if not artefact_valid(artefact, now):
@@ -280,7 +292,7 @@ def receive_push(
                 f"The sender's key material is unusable: {exc.message}", code=x.KEY_MATERIAL_BAD
             ) from None
         try:
-            sealed = key_sealer(runtime).unseal(row.key_sealed, str(row.public_id))
+            sealed = key_sealer(hasher).unseal(row.key_sealed, str(row.public_id))
         except SealBroken:
             raise x.TransactionUnknown(
                 "This transaction's key material is gone; the data cannot be read."
@@ -288,7 +300,7 @@ def receive_push(
         key = fidelius.KeyMaterial.from_dict(json.loads(sealed))
         row.sender_client_id = session_client_id(claims)
         for index, entry in enumerate(push.entries):
-            opened = _open_entry(runtime, entry, artefact, key, sender)
+            opened = _open_entry(entry, artefact, key, sender, ig=ig)
             if opened.status is not RecordStatus.OK:
                 # A refused entry (outside the artefact, not decrypting, a checksum or a
                 # document that fails) is a refused write of PHI: audited on its own,
@@ -301,7 +313,7 @@ def receive_push(
                     resource_id=str(row.public_id),
                     outcome=Outcome.FAILED,
                     reason_code=opened.error,
-                    clock=runtime.clock,
+                    clock=clock,
                 )
             session.add(
                 HiuReceivedRecord(
@@ -328,7 +340,7 @@ def receive_push(
         row.updated_at = now
         session.flush()
         if len(row.pages_received) == row.page_count:
-            _complete(session, runtime, row)
+            _complete(session, row, clock=clock, outbox=outbox)
     return row
 
 
@@ -345,7 +357,7 @@ def _description(records: Sequence[HiuReceivedRecord]) -> str:
     return text[:500]
 
 
-def _complete(session: Session, runtime: Runtime, row: HiuDataRequest) -> None:
+def _complete(session: Session, row: HiuDataRequest, *, clock: Clock, outbox: AbdmOutbox) -> None:
     records = session.scalars(
         select(HiuReceivedRecord)
         .where(HiuReceivedRecord.data_request_id == row.id)
@@ -358,7 +370,7 @@ def _complete(session: Session, runtime: Runtime, row: HiuDataRequest) -> None:
         ref: all(r.status == RecordStatus.OK.value for r in rs) for ref, rs in per_context.items()
     }
     all_ok = all(ok.values())
-    now = runtime.clock.now()
+    now = clock.now()
     row.status = (DataRequestStatus.COMPLETED if all_ok else DataRequestStatus.PARTIAL).value
     row.completed_at = now
     row.key_sealed = None  # every page is in: the private key is never needed again
@@ -385,9 +397,8 @@ def _complete(session: Session, runtime: Runtime, row: HiuDataRequest) -> None:
             ),
         )
     )
-    enqueue_call(
+    outbox.enqueue(
         session,
-        runtime,
         path=m.HI_NOTIFY,
         body=m.dump(body),
         headers=hiu_headers(row.hiu_id),

@@ -1,6 +1,7 @@
 """The HIU's health-information request (``start_data_request``): fresh Fidelius key
 material for the artefact alone (the private key sealed to the row) and this
-deployment's ``dataPushUrl``; ``on_hi_request`` keeps the transaction id the CM gives."""
+deployment's ``dataPushUrl`` (``config.data_push_url``, which the caller passes);
+``on_hi_request`` keeps the transaction id the CM gives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from healthstack.facility.records.config import data_push_url, records_config
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig
 from healthstack.facility.records.hiu.common import (
     CALL_HI_REQUEST,
     answers_our_call,
@@ -24,34 +25,42 @@ from healthstack.facility.records.models import (
     HiuConsentArtefact,
     HiuDataRequest,
 )
-from healthstack.integrations.abdm import CallbackContext, enqueue_call
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
+from healthstack.kernel.clock import Clock
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.protocol.abdm import fidelius
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def start_data_request(
-    session: Session, runtime: Runtime, artefact: HiuConsentArtefact
+    session: Session,
+    *,
+    artefact: HiuConsentArtefact,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    push_url: str,
+    config: RecordsConfig = DEFAULT_CONFIG,
 ) -> HiuDataRequest:
     """The health-information request for a verified artefact, with key material made
-    for it alone; the private key is sealed to this row."""
+    for it alone (the private key is sealed to this row with ``hasher``); the HIP
+    pushes to ``push_url``."""
     assert artefact.date_from and artefact.date_to
     request = artefact.request
     key = fidelius.generate_key_material()
-    now = runtime.clock.now()
+    now = clock.now()
     public_id = uuid.uuid4()
-    expiry = now + timedelta(seconds=records_config(runtime).hiu_key_ttl_seconds)
+    expiry = now + timedelta(seconds=config.hiu_key_ttl_seconds)
     body = m.HiRequestBody(
         hi_request=m.HiRequest(
             consent=m.ArtefactRef(id=artefact.consent_id),
             date_range=m.DateRange(from_=artefact.date_from, to=artefact.date_to),
-            data_push_url=data_push_url(runtime),
+            data_push_url=push_url,
             key_material=m.KeyMaterial.from_wire(key.wire(expiry)),
         )
     )
-    rid = enqueue_call(
+    rid = outbox.enqueue(
         session,
-        runtime,
         path=m.HI_REQUEST,
         body=m.dump(body),
         headers=hiu_headers(request.hiu_id),
@@ -62,7 +71,7 @@ def start_data_request(
         artefact_id=artefact.id,
         hiu_id=request.hiu_id,
         request_id=rid,
-        key_sealed=key_sealer(runtime).seal(
+        key_sealed=key_sealer(hasher).seal(
             json.dumps({"privateKey": key.private_key_b64, "nonce": key.nonce_b64}),
             str(public_id),
         ),
@@ -78,7 +87,8 @@ def start_data_request(
     return row
 
 
-def on_hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_hi_request(session: Session, *, cb: CallbackContext, clock: Clock) -> None:
+    """The CM's acknowledgement of our request: its transaction id, or the refusal."""
     if not answers_our_call(cb, CALL_HI_REQUEST):
         return
     assert cb.call is not None
@@ -88,7 +98,7 @@ def on_hi_request(session: Session, runtime: Runtime, cb: CallbackContext) -> No
     if row is None:
         return
     body: m.OnHiRequest = parse_body(m.OnHiRequest, cb.body)
-    row.updated_at = runtime.clock.now()
+    row.updated_at = clock.now()
     if body.error is not None or body.hi_request is None:
         row.status = DataRequestStatus.ERRORED.value
         row.error_code = (body.error.code if body.error else "no-transaction")[:32]

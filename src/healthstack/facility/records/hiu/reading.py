@@ -17,7 +17,6 @@ from healthstack.facility.records.hiu.common import (
     artefact_valid,
     by_public_id,
 )
-from healthstack.facility.records.hiu.consent import phr_hiu_id
 from healthstack.facility.records.models import (
     ConsentStatus,
     HiuConsentArtefact,
@@ -27,18 +26,18 @@ from healthstack.facility.records.models import (
     RecordStatus,
 )
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import ActorKind, RequestContext
 from healthstack.kernel.errors import NotFound
 from healthstack.protocol.fhir.documents.view import RecordView, read_document
-from healthstack.runtime import Runtime
 
 
-def _readers_scope(ctx: RequestContext, runtime: Runtime) -> Any:
+def _readers_scope(ctx: RequestContext, *, phr_hiu_id: str) -> Any:
     """Which requests the actor may read: staff with ``records.read`` their facility's;
     a patient their own through the PHR's HIU (made by them: ``requested_by``)."""
     actor = ctx.actor
     if actor.kind is ActorKind.PATIENT:
-        return (HiuConsentRequest.hiu_id == phr_hiu_id(runtime)) & (
+        return (HiuConsentRequest.hiu_id == phr_hiu_id) & (
             HiuConsentRequest.requested_by == actor.id
         )
     require(actor, "records.read")
@@ -48,12 +47,12 @@ def _readers_scope(ctx: RequestContext, runtime: Runtime) -> Any:
 
 
 def list_requests(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, limit: int = 50
+    session: Session, ctx: RequestContext, *, phr_hiu_id: str, limit: int = 50
 ) -> list[HiuConsentRequest]:
     return list(
         session.scalars(
             select(HiuConsentRequest)
-            .where(_readers_scope(ctx, runtime))
+            .where(_readers_scope(ctx, phr_hiu_id=phr_hiu_id))
             .order_by(HiuConsentRequest.created_at.desc(), HiuConsentRequest.id.desc())
             .limit(limit)
         )
@@ -61,10 +60,10 @@ def list_requests(
 
 
 def get_request(
-    session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
+    session: Session, ctx: RequestContext, *, public_id: str, phr_hiu_id: str
 ) -> HiuConsentRequest:
     row: HiuConsentRequest | None = by_public_id(
-        session, HiuConsentRequest, public_id, _readers_scope(ctx, runtime)
+        session, HiuConsentRequest, public_id, _readers_scope(ctx, phr_hiu_id=phr_hiu_id)
     )
     if row is None:
         raise NotFound("No such record request among yours.")
@@ -98,7 +97,7 @@ def _summary(bundle: dict[str, Any]) -> RecordSummary:
 
 
 def request_detail(
-    session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
+    session: Session, ctx: RequestContext, *, public_id: str, clock: Clock, phr_hiu_id: str
 ) -> tuple[HiuConsentRequest, list[ArtefactRecords]]:
     """A request with its artefacts and, while each is valid, the records it brought."""
     with audited(
@@ -107,10 +106,10 @@ def request_detail(
         action="records.consent_request.read",
         resource_type="hiu_consent_request",
         resource_id=str(public_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        row = get_request(session, ctx, runtime, public_id)
-    now = runtime.clock.now()
+        row = get_request(session, ctx, public_id=public_id, phr_hiu_id=phr_hiu_id)
+    now = clock.now()
     out = []
     for artefact in row.artefacts:
         dreqs = list(
@@ -144,7 +143,7 @@ def request_detail(
 
 
 def read_record(
-    session: Session, ctx: RequestContext, runtime: Runtime, public_id: str
+    session: Session, ctx: RequestContext, *, public_id: str, clock: Clock, phr_hiu_id: str
 ) -> tuple[HiuReceivedRecord, RecordView]:
     """One received record for the doctor: checked (role, facility, consent) and audited."""
     with audited(
@@ -153,9 +152,9 @@ def read_record(
         action="records.received.read",
         resource_type="hiu_received_record",
         resource_id=str(public_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        scope = _readers_scope(ctx, runtime)
+        scope = _readers_scope(ctx, phr_hiu_id=phr_hiu_id)
         record: HiuReceivedRecord | None = by_public_id(session, HiuReceivedRecord, public_id)
         if record is None:
             raise NotFound("No such record.")
@@ -164,7 +163,7 @@ def read_record(
             select(HiuConsentRequest.id).where(HiuConsentRequest.id == artefact.request_id, scope)
         ):
             raise NotFound("No such record.")
-        if not artefact_valid(artefact, runtime.clock.now()):
+        if not artefact_valid(artefact, clock.now()):
             raise x.ConsentRefused(
                 "The patient's consent for this record has ended (revoked or expired); it "
                 "can no longer be shown.",
