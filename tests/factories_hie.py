@@ -309,7 +309,7 @@ class Exchange:
         ``at``): each document is validated, stored and sets off linking (or an SMS, or
         a context notify) as the HMIS does."""
         with unit_of_work(self.runtime.session_factory) as s:
-            patient = cc.get_patient(s, hip, mrn)
+            patient = cc.get_patient(s, hip_id=hip, mrn=mrn)
             visit = cc.open_care_context(
                 s,
                 staff_context(hip),

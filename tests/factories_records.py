@@ -352,7 +352,7 @@ def add_visit(
 ) -> str:
     """A visit with its documents; returns the care context reference."""
     with unit_of_work(runtime.session_factory) as s:
-        patient = cc.get_patient(s, hip, mrn)
+        patient = cc.get_patient(s, hip_id=hip, mrn=mrn)
         visit = cc.open_care_context(
             s,
             SEED_CTX,

@@ -74,7 +74,7 @@ CALL_CONTEXT_NOTIFY = "records.context-notify"
 CALL_SMS_NOTIFY = "records.sms-notify"
 
 
-def facility_name(session: Session, hfr_id: str, *, names: FacilityNames) -> str:
+def facility_name(session: Session, *, hfr_id: str, names: FacilityNames) -> str:
     """The facility's name from the registry (its HFR id when the registry has none)."""
     return names.name_of(session, hfr_id) or hfr_id
 
@@ -164,7 +164,7 @@ def ensure_patient(
     return patient
 
 
-def get_patient(session: Session, hip_id: str, mrn: str) -> FacilityPatient:
+def get_patient(session: Session, *, hip_id: str, mrn: str) -> FacilityPatient:
     patient = session.scalar(
         select(FacilityPatient).where(FacilityPatient.hip_id == hip_id, FacilityPatient.mrn == mrn)
     )
@@ -218,7 +218,7 @@ def open_care_context(
             )
         return existing
     encounter = Encounter(care_context=ref, kind=visit, start=start, end=end)
-    name = facility or facility_name(session, patient.hip_id, names=names)
+    name = facility or facility_name(session, hfr_id=patient.hip_id, names=names)
     now = clock.now()
     cc = CareContext(
         public_id=uuid.uuid4(),
@@ -371,7 +371,7 @@ def record_document(
     """Build the IG document for ``content`` in this care context, then ``add_document``."""
     patient = care_context.patient
     facility = Organization(
-        hfr_id=patient.hip_id, name=facility_name(session, patient.hip_id, names=names)
+        hfr_id=patient.hip_id, name=facility_name(session, hfr_id=patient.hip_id, names=names)
     )
     context = RecordContext(
         patient=Patient(
@@ -515,7 +515,7 @@ def notify_by_sms(
             receiver_name=patient.name,
             care_context_info=care_context.display,
             hip=m.OrgRef(
-                id=patient.hip_id, name=facility_name(session, patient.hip_id, names=names)
+                id=patient.hip_id, name=facility_name(session, hfr_id=patient.hip_id, names=names)
             ),
         )
     )
@@ -707,7 +707,7 @@ def link_pending(
     return done
 
 
-def link_counts(session: Session, hip_id: str | None = None) -> dict[str, int]:
+def link_counts(session: Session, *, hip_id: str | None = None) -> dict[str, int]:
     query = select(CareContext.link_status, func.count()).group_by(CareContext.link_status)
     if hip_id:
         query = query.where(CareContext.hip_id == hip_id)

@@ -275,7 +275,7 @@ def request_page(
         row=row,
         artefacts=artefacts,
         facility_names={
-            a.artefact.hip_id: facility_name(session, a.artefact.hip_id, names=names)
+            a.artefact.hip_id: facility_name(session, hfr_id=a.artefact.hip_id, names=names)
             for a in artefacts
             if a.artefact.hip_id
         },
@@ -344,7 +344,9 @@ def record_page(
         view=view,
         request_row=record.data_request.artefact.request,
         hip_id=record.data_request.artefact.hip_id,
-        hip_name=facility_name(session, str(record.data_request.artefact.hip_id), names=names),
+        hip_name=facility_name(
+            session, hfr_id=str(record.data_request.artefact.hip_id), names=names
+        ),
         attachment_url=lambda key: base + quote(key, safe=""),
     )
 

@@ -5,7 +5,7 @@ session from ``/gateway/v3/sessions`` with the bridge's client credentials, keep
 token until a minute before it expires, refreshes it with the refresh token (or starts
 over), and sends each call with Authorization, REQUEST-ID, TIMESTAMP (UTC, ms, Z),
 X-CM-ID and the caller's X-HIP-ID / X-HIU-ID / X-LINK-TOKEN. A 401 is retried once with
-a fresh session. ``FakeAbdmClient`` records calls (tests of other domains, the demo).
+a fresh session. ``FakeAbdmClient`` records calls instead (the outbox's tests).
 
 ``gateway_client(settings, clock=..., transport=...)`` builds the ``HttpAbdmClient``
 the settings describe, on ``transport`` (tests: ``httpx.MockTransport`` or an ASGI

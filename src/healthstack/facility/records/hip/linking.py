@@ -154,7 +154,7 @@ def link_init(
         )
     )
     minutes = cfg.link_otp_ttl_seconds // 60
-    facility = facility_name(session, hip, names=names)
+    facility = facility_name(session, hfr_id=hip, names=names)
     send_sms(
         session,
         mobile=patient.mobile,

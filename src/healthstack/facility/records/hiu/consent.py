@@ -270,7 +270,7 @@ def _apply_status(
         for artefact in ended:
             artefact.status = status
             artefact.updated_at = now
-            erase_artefact(session, artefact, now)
+            erase_artefact(session, artefact=artefact, now=now)
         # The patient may withdraw one facility's share (or it may end sooner than the
         # others): the request stays granted while another artefact of it stands.
         live = (ConsentStatus.GRANTED.value, ConsentStatus.REQUESTED.value)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from healthstack.facility.records.hip.consent import end_artefact
 from healthstack.facility.records.models import (
     ConsentStatus,
     DataRequestStatus,
@@ -20,7 +21,7 @@ from healthstack.facility.records.models import (
 from healthstack.kernel.clock import Clock
 
 
-def erase_artefact(session: Session, artefact: HiuConsentArtefact, now: datetime) -> int:
+def erase_artefact(session: Session, *, artefact: HiuConsentArtefact, now: datetime) -> int:
     """Erase what an artefact brought (revoked, expired, or past dataEraseAt)."""
     requests = session.scalars(
         select(HiuDataRequest).where(HiuDataRequest.artefact_id == artefact.id)
@@ -64,9 +65,7 @@ def erase_expired(session: Session, *, clock: Clock) -> int:
     for artefact in ended:
         artefact.status = ConsentStatus.EXPIRED.value
         artefact.updated_at = now
-        erased += erase_artefact(session, artefact, now)
-    from healthstack.facility.records.hip import end_artefact
-
+        erased += erase_artefact(session, artefact=artefact, now=now)
     for hip_artefact in session.scalars(
         select(HipConsentArtefact).where(
             HipConsentArtefact.status == ConsentStatus.GRANTED.value,
