@@ -360,6 +360,8 @@ def _refusals(runtime):
         ("another HIP's artefact", "ABDM-1301"),
         ("expired key material", "ABDM-1307"),
         ("dataPushUrl not http(s)", "ABDM-1315"),
+        # Its own code, not the key material's (ABDM-1307): the URL is at fault.
+        ("dataPushUrl without a host", "ABDM-1315"),
     ],
 )
 def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, case, code):
@@ -379,6 +381,8 @@ def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, 
         over["key_material"] = key.wire(clock.now() - timedelta(minutes=1)).to_dict()
     elif case == "dataPushUrl not http(s)":
         over["push_url"] = "ftp://hiu.example.org/push"
+    elif case == "dataPushUrl without a host":
+        over["push_url"] = "https:///api/v3/hiu/data/push"
     txn, answer = _hip_request(cm, clock, consent_id, **over)
     assert answer["error"]["code"] == code
     assert "hiRequest" not in answer and txn
