@@ -5,7 +5,7 @@ module per protocol flow.
 - ``linking``: patient-initiated linking by OTP (``link_init``, ``link_confirm``);
 - ``consent``: the artefacts the CM grants and ends (``consent_notify``,
   ``forget_patient``);
-- ``hi_request``: a health-information request checked against its artefact and fixed
+- ``data_request``: a health-information request checked against its artefact and fixed
   into pages (``hi_request``);
 - ``transfer``: the push of those pages to the HIU and the notify that closes it
   (``push``, the worker's ``records.push``).
@@ -25,8 +25,8 @@ from healthstack.facility.records.hip.consent import (
     ended_artefact,
     forget_patient,
 )
+from healthstack.facility.records.hip.data_request import hi_request
 from healthstack.facility.records.hip.discovery import discover, match_patient
-from healthstack.facility.records.hip.hi_request import hi_request
 from healthstack.facility.records.hip.linking import link_confirm, link_init
 from healthstack.facility.records.hip.transfer import (
     PUSH_TOPIC,

@@ -56,7 +56,7 @@ def _page_body(
     session: Session, transfer: HipDataTransfer, page: HipTransferPage, *, config: RecordsConfig
 ) -> dict[str, Any]:
     # Fresh key material for every page, and every try of it: nothing to keep, and no
-    # two plaintexts ever share a key and IV (see ``hi_request._paginate``).
+    # two plaintexts ever share a key and IV (see ``data_request._paginate``).
     key = fidelius.generate_key_material()
     hiu = fidelius.WireKeyMaterial.from_dict(transfer.hiu_key_material or {})
     ids = [int(e["document"]) for e in page.entries]

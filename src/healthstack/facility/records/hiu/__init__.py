@@ -5,7 +5,7 @@ protocol flow:
 - ``consent``: consent init and the CM's answers (``request_records``,
   ``on_consent_init``, ``consent_notify``, ``on_consent_status``, ``on_consent_fetch``,
   ``refresh_status``);
-- ``hi_request``: the health-information request for a verified artefact
+- ``data_request``: the health-information request for a verified artefact
   (``start_data_request``, ``on_hi_request``);
 - ``data_push``: the HIP's pages, decrypted, checked and kept (``receive_push``);
 - ``reading``: what arrived, for those allowed, while the consent lasts
@@ -27,8 +27,8 @@ from healthstack.facility.records.hiu.consent import (
     request_records,
 )
 from healthstack.facility.records.hiu.data_push import receive_push
+from healthstack.facility.records.hiu.data_request import on_hi_request, start_data_request
 from healthstack.facility.records.hiu.erasure import erase_artefact, erase_expired
-from healthstack.facility.records.hiu.hi_request import on_hi_request, start_data_request
 from healthstack.facility.records.hiu.reading import (
     ArtefactRecords,
     RecordSummary,

@@ -5,7 +5,7 @@ the doctor as requester) through ``enqueue_call``; ``on_consent_init`` keeps the
 consent request id; ``consent_notify`` (GRANTED / DENIED / REVOKED / EXPIRED) fetches
 each granted artefact (``refresh_status`` asks where a request stands); and
 ``on_consent_fetch`` verifies its signature and scope (this HIU, this patient, no wider
-than asked) before the health-information request starts (``hiu.hi_request``).
+than asked) before the health-information request starts (``hiu.data_request``).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from healthstack.facility.records.hiu.common import (
     parse_body,
     to_ms,
 )
+from healthstack.facility.records.hiu.data_request import start_data_request
 from healthstack.facility.records.hiu.erasure import erase_artefact
-from healthstack.facility.records.hiu.hi_request import start_data_request
 from healthstack.facility.records.models import (
     ConsentStatus,
     HiuConsentArtefact,
