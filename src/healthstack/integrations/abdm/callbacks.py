@@ -280,7 +280,6 @@ def verify_callback_message(
     """Verify and record one callback; see the module docstring. Raises
     ``CallbackRefused`` (401), ``ValidationFailed`` (400), ``DuplicateCallback`` (202)
     or ``ServiceUnavailable`` (the JWKS could not be fetched: 503)."""
-    cfg = settings
     raw_rid = (headers.get("REQUEST-ID") or "").strip()
     ctx = RequestContext(
         actor=GATEWAY_ACTOR,
@@ -296,7 +295,7 @@ def verify_callback_message(
         clock=clock,
     ):
         claims = _claims(
-            headers.get("Authorization"), keys=keys, clock=clock, client_id=cfg.client_id
+            headers.get("Authorization"), keys=keys, clock=clock, client_id=settings.client_id
         )
         try:
             request_id = str(uuid.UUID(raw_rid))
@@ -309,11 +308,11 @@ def verify_callback_message(
         _timestamp(
             headers.get("TIMESTAMP"),
             clock.now(),
-            cfg.timestamp_past_seconds,
-            cfg.timestamp_future_seconds,
+            settings.timestamp_past_seconds,
+            settings.timestamp_future_seconds,
         )
         cm = headers.get("X-CM-ID")
-        if cm is not None and cm.strip() != cfg.cm_id:
+        if cm is not None and cm.strip() != settings.cm_id:
             raise ValidationFailed(
                 "The X-CM-ID header names another consent manager.", field="X-CM-ID", code=CM_ID_BAD
             )
