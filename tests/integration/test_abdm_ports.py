@@ -16,6 +16,7 @@ from healthstack.integrations.abdm import (
 )
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.jobs.worker import handlers_for
+from healthstack.kernel import tokens
 from healthstack.kernel.relay import drain
 from healthstack.kernel.uow import unit_of_work
 
@@ -89,11 +90,12 @@ def test_a_refused_call_is_closed_and_a_failed_one_tried_again(runtime, clock):
 
 def test_the_runtime_builds_each_client_once_on_its_ports_transport(runtime):
     seen: list[str] = []
+    published = tokens.jwks(runtime.keyring)
 
     def network(request: httpx.Request) -> httpx.Response:
         seen.append(f"{request.method} {request.url}")
         if request.url.path.endswith("/gateway/v3/certs"):
-            return httpx.Response(200, json={"keys": []})
+            return httpx.Response(200, json=published)
         return httpx.Response(202)
 
     runtime.ports.abdm_transport = httpx.MockTransport(network)
@@ -101,7 +103,8 @@ def test_the_runtime_builds_each_client_once_on_its_ports_transport(runtime):
 
     keys = runtime.gateway_keys()
     assert runtime.gateway_keys() is keys
-    assert keys.key("k1") is None  # fetched on the facility side's transport
+    # Fetched on the facility side's transport, once.
+    assert keys.key(tokens.key_id(runtime.keyring)) is not None and keys.fetches == 1
     client = runtime.abdm_client()
     assert isinstance(client, HttpAbdmClient) and runtime.abdm_client() is client
     assert client.base_url == runtime.settings.abdm_gateway_url
