@@ -43,8 +43,10 @@ from sqlalchemy import func, select
 
 from benchmarks.common import DEFAULT_PG, SECRET, free_port, machine, median, scratch_pg, server
 from healthstack.accounts.service import create_api_token, create_staff
+from healthstack.app import HfrFacilityNames
 from healthstack.demo import queue_pending_links
 from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records.config import ig_for
 from healthstack.facility.records.fhir import Practitioner
 from healthstack.facility.records.models import CareContext, HiuReceivedRecord
 from healthstack.kernel import migrate
@@ -197,11 +199,12 @@ def prepare(url: str, data_dir: str, base: str, contexts: int, poll: float) -> d
     rng = random.Random(50)
     now = rt.clock.now()
     documents = 0
+    names, ig = HfrFacilityNames(), ig_for(rt.settings)
     with unit_of_work(rt.session_factory) as s:
         patient = cc.ensure_patient(
             s,
             _staff_ctx(HIP, Role.REGISTRATION_DESK),
-            rt,
+            clock=rt.clock,
             hip_id=HIP,
             mrn="BENCH-0001",
             name="Bench Patient Devi",
@@ -214,13 +217,23 @@ def prepare(url: str, data_dir: str, base: str, contexts: int, poll: float) -> d
             at = now - timedelta(days=10 + 14 * n)
             kind, contents = _contents(rng, n, at)
             visit = cc.open_care_context(
-                s, _staff_ctx(HIP, Role.DOCTOR), rt, patient=patient, kind=kind, start=at
+                s,
+                _staff_ctx(HIP, Role.DOCTOR),
+                clock=rt.clock,
+                names=names,
+                patient=patient,
+                kind=kind,
+                start=at,
             )
             for k, content in enumerate(contents):
                 cc.record_document(
                     s,
                     _staff_ctx(HIP, Role.DOCTOR),
-                    rt,
+                    clock=rt.clock,
+                    ig=ig,
+                    outbox=rt.abdm_outbox(),
+                    hasher=rt.hasher,
+                    names=names,
                     care_context=visit,
                     content=content,
                     practitioner=DOCTOR,

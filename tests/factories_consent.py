@@ -4,7 +4,7 @@ between it and the gateway (``AsgiLoopback``), and helpers to drive the worker.
 
 The bridge serves two HIPs and two HIUs (one state HMIS serves many facilities; the
 X-HIP-ID / X-HIU-ID headers tell them apart). It verifies every callback the way a
-facility must (``integrations.abdm.VerifiedCallback``) and answers like a HIP or HIU
+facility must (``facility.records.dependencies.VerifiedCallback``) and answers like a HIP or HIU
 would, but only when ``flush()`` sends what it queued, so a test decides when (or
 whether) an answer arrives.
 """
@@ -22,10 +22,9 @@ import httpx
 from fastapi import FastAPI, Response
 from sqlalchemy import select
 
-from healthstack.integrations.abdm import VerifiedCallback
+from healthstack.facility.records.dependencies import VerifiedCallback
+from healthstack.facility.records.dependencies import install as install_callbacks
 from healthstack.integrations.abdm.callbacks import CallbackContext
-from healthstack.integrations.abdm.callbacks import install as install_callbacks
-from healthstack.integrations.abdm.client import TRANSPORT_KEY
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel.audit import AuditEvent
@@ -284,8 +283,8 @@ def wire(runtime: Runtime, app: Any) -> FakeBridge:
     bridge = FakeBridge(runtime)
     loop = AsgiLoopback({GATEWAY: app, BRIDGE: bridge.app})
     bridge.http = httpx.Client(transport=loop, base_url=BASE)
-    runtime.extras[gateway_jobs.TRANSPORT_KEY] = loop
-    runtime.extras[TRANSPORT_KEY] = loop
+    runtime.ports.gateway_transport = loop
+    runtime.ports.abdm_transport = loop
     with unit_of_work(runtime.session_factory) as s:
         register_bridge(
             s,
@@ -317,8 +316,9 @@ def wire(runtime: Runtime, app: Any) -> FakeBridge:
 
 
 def unwire(runtime: Runtime) -> None:
-    for key in ("abdm.client", "abdm.jwks", "gateway.http"):
-        runtime.extras.pop(key, None)
+    runtime.ports.abdm_client = None
+    runtime.ports.gateway_keys = None
+    runtime.ports.gateway_http = None
 
 
 def run_worker(runtime: Runtime) -> int:

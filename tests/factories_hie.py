@@ -31,8 +31,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from healthstack.app import HfrFacilityNames
 from healthstack.facility.records import care_contexts as cc
 from healthstack.facility.records import hiu
+from healthstack.facility.records.config import ig_for
 from healthstack.facility.records.fhir import Practitioner
 from healthstack.facility.records.models import (
     HealthDocument,
@@ -40,7 +42,7 @@ from healthstack.facility.records.models import (
     HipTransferPage,
     HiuConsentRequest,
 )
-from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
+from healthstack.integrations.abdm.client import stamp
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.integrations.sms import SMS_TOPIC, sent_to
@@ -51,7 +53,6 @@ from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.models import AbhaAccount
-from healthstack.network.gateway import jobs as gateway_jobs
 from healthstack.network.gateway.models import GatewayMessage
 from healthstack.network.gateway.service import callback_token
 from healthstack.protocol.abdm import fidelius
@@ -167,8 +168,8 @@ class Exchange:
     _mrn: Iterable[int] = field(default_factory=lambda: itertools.count(1001))
 
     def __post_init__(self) -> None:
-        self.runtime.extras[gateway_jobs.TRANSPORT_KEY] = self.network
-        self.runtime.extras[TRANSPORT_KEY] = self.network
+        self.runtime.ports.gateway_transport = self.network
+        self.runtime.ports.abdm_transport = self.network
         self.worker = Worker(self.runtime)
 
     # ------------------------------------------------------------------ the worker
@@ -281,7 +282,7 @@ class Exchange:
             cc.ensure_patient(
                 s,
                 staff_context(hip, Role.REGISTRATION_DESK),
-                self.runtime,
+                clock=self.runtime.clock,
                 hip_id=hip,
                 mrn=mrn,
                 name=name,
@@ -308,11 +309,12 @@ class Exchange:
         ``at``): each document is validated, stored and sets off linking (or an SMS, or
         a context notify) as the HMIS does."""
         with unit_of_work(self.runtime.session_factory) as s:
-            patient = cc.get_patient(s, hip, mrn)
+            patient = cc.get_patient(s, hip_id=hip, mrn=mrn)
             visit = cc.open_care_context(
                 s,
                 staff_context(hip),
-                self.runtime,
+                clock=self.runtime.clock,
+                names=HfrFacilityNames(),
                 patient=patient,
                 kind=kind,
                 start=start,
@@ -322,7 +324,11 @@ class Exchange:
                 cc.record_document(
                     s,
                     staff_context(hip),
-                    self.runtime,
+                    clock=self.runtime.clock,
+                    ig=ig_for(self.runtime.settings),
+                    outbox=self.runtime.abdm_outbox(),
+                    hasher=self.runtime.hasher,
+                    names=HfrFacilityNames(),
                     care_context=visit,
                     content=content,
                     practitioner=DOCTOR_HPR,
@@ -522,7 +528,9 @@ def doctor_asks(hie: Exchange, hi_types: Iterable[str]) -> str:
         row = hiu.request_records(
             s,
             staff_context(hie.hiu_c),
-            hie.runtime,
+            clock=hie.runtime.clock,
+            outbox=hie.runtime.abdm_outbox(),
+            phr_hiu_id=hie.runtime.settings.consent.phr_hiu_id,
             hiu_id=hie.hiu_c,
             patient_abha_address=PATIENT_ADDRESS,
             hi_types=list(hi_types),

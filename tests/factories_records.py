@@ -26,10 +26,12 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from healthstack.app import HfrFacilityNames
 from healthstack.facility.records import care_contexts as cc
 from healthstack.facility.records import hiu
+from healthstack.facility.records.config import ig_for
 from healthstack.facility.records.fhir import Practitioner
-from healthstack.integrations.abdm.client import TRANSPORT_KEY, stamp
+from healthstack.integrations.abdm.client import stamp
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel import tokens
@@ -144,7 +146,7 @@ class FakeCm:
                 return send(request)
 
         self.transport = Network()
-        runtime.extras[TRANSPORT_KEY] = self.transport
+        runtime.ports.abdm_transport = self.transport
 
     # ------------------------------------------------------------------ the worker
 
@@ -326,7 +328,7 @@ def make_patient(
         p = cc.ensure_patient(
             s,
             SEED_CTX,
-            runtime,
+            clock=runtime.clock,
             hip_id=hip,
             mrn=mrn,
             name=name,
@@ -352,15 +354,26 @@ def add_visit(
 ) -> str:
     """A visit with its documents; returns the care context reference."""
     with unit_of_work(runtime.session_factory) as s:
-        patient = cc.get_patient(s, hip, mrn)
+        patient = cc.get_patient(s, hip_id=hip, mrn=mrn)
         visit = cc.open_care_context(
-            s, SEED_CTX, runtime, patient=patient, kind=kind, start=start, reference=reference
+            s,
+            SEED_CTX,
+            clock=runtime.clock,
+            names=HfrFacilityNames(),
+            patient=patient,
+            kind=kind,
+            start=start,
+            reference=reference,
         )
         for n, content in enumerate(contents):
             cc.record_document(
                 s,
                 SEED_CTX,
-                runtime,
+                clock=runtime.clock,
+                ig=ig_for(runtime.settings),
+                outbox=runtime.abdm_outbox(),
+                hasher=runtime.hasher,
+                names=HfrFacilityNames(),
                 care_context=visit,
                 content=content,
                 practitioner=DOCTOR,
@@ -438,7 +451,9 @@ def ask(runtime, clock, *, hi_types=("OPConsultation", "Prescription", "Diagnost
         row = hiu.request_records(
             s,
             doctor_ctx(),
-            runtime,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
             hiu_id=HIU,
             patient_abha_address=PATIENT.upper(),
             hi_types=list(hi_types),

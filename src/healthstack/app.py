@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.credentials import describe_user_agent
 from healthstack.accounts.passwords import PasswordGate
-from healthstack.integrations.abdm.callbacks import install as install_abdm_callbacks
+from healthstack.facility.records.config import DEFAULT_CONFIG as RECORDS_CONFIG
+from healthstack.facility.records.dependencies import install as install_abdm_callbacks
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.settings import Settings
 from healthstack.web.errors import UnexpectedErrors, install_error_handlers
@@ -81,6 +82,18 @@ class HfrFacilityDirectory:
         return sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1])
 
 
+class HfrFacilityNames:
+    """The facility side's names of facilities (``integrations.hfr.FacilityNames``),
+    read from the registry this deployment runs, wired here so that the facility side
+    never imports the network side."""
+
+    def name_of(self, session: Session, hfr_id: str) -> str | None:
+        from healthstack.network.hfr.models import Facility
+
+        name: str | None = session.scalar(select(Facility.name).where(Facility.hfr_id == hfr_id))
+        return name
+
+
 def create_app(
     settings: Settings, *, runtime: Runtime | None = None, run_worker: bool | None = None
 ) -> FastAPI:
@@ -113,6 +126,7 @@ def create_app(
     app.state.runtime = rt
     app.state.settings = settings
     app.state.facility_directory = HfrFacilityDirectory()
+    app.state.facility_names = HfrFacilityNames()
     # One per process: the bound on concurrent password checks (accounts.passwords).
     app.state.password_gate = PasswordGate.from_settings(settings.auth)
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -133,7 +147,8 @@ def create_app(
 
         app.include_router(dev_router)
 
-    install_openapi(app)
+    # The data push is the one facility route a HIP calls with its gateway session.
+    install_openapi(app, data_push_path=RECORDS_CONFIG.data_push_path)
     app.add_middleware(InputLimits)  # innermost: reads what BodySizeLimit allows
     app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

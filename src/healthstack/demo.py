@@ -140,7 +140,14 @@ def queue_pending_links(runtime: Runtime, *, hip_id: str | None = None) -> int:
     from healthstack.facility.records.care_contexts import link_pending
 
     with unit_of_work(runtime.session_factory) as session:
-        return link_pending(session, runtime, hip_id=hip_id, limit=100_000)
+        return link_pending(
+            session,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            hasher=runtime.hasher,
+            hip_id=hip_id,
+            limit=100_000,
+        )
 
 
 @dataclass(frozen=True)

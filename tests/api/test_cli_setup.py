@@ -183,7 +183,7 @@ def test_a_server_on_another_port_carries_the_gateway_exchange(
 
     rt = build_runtime(moved, clock=clock, engine=engine)
     rt.keyring = _KEYRINGS.setdefault(keys_dir, rt.keyring)
-    assert data_push_url(rt) == f"{base}/api/v3/hiu/data/push"
+    assert data_push_url(rt.settings) == f"{base}/api/v3/hiu/data/push"
     # Not the embedded worker thread: the test runs the same worker passes itself, so
     # the hops happen in order, without waiting; every hop is real HTTP to the port.
     web = create_app(moved, runtime=rt, run_worker=False)

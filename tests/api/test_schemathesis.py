@@ -36,7 +36,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
-from healthstack.integrations.abdm.callbacks import JWKS_KEY, JwksCache
+from healthstack.integrations.abdm.callbacks import JwksCache
 from healthstack.integrations.abdm.client import stamp
 from healthstack.kernel import tokens
 from healthstack.kernel.context import Role, system_context
@@ -119,7 +119,7 @@ def identities(app, runtime, fuzz_client, make_staff) -> dict[str | None, Identi
     # The facility side checks callbacks with the gateway's published keys: this
     # deployment's own, served without a network hop.
     jwks = tokens.jwks(runtime.keyring)
-    runtime.extras[JWKS_KEY] = JwksCache(
+    runtime.ports.gateway_keys = JwksCache(
         "http://gateway.test/certs",
         httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200, json=jwks))),
         runtime.clock,

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from healthstack.demo import ensure_bridge
-from healthstack.integrations.abdm.client import CLIENT_KEY, abdm_client, demo_secret_path
+from healthstack.integrations.abdm.client import demo_secret_path
 from healthstack.kernel.context import system_context
 from healthstack.kernel.errors import AuthenticationRequired, ServiceUnavailable, ValidationFailed
 from healthstack.kernel.uow import unit_of_work
@@ -43,8 +43,8 @@ def test_the_demo_bridge_gets_a_random_secret_kept_for_the_next_run(client, runt
     assert _session(client, client_id, DEV_SECRET_PLACEHOLDER).status_code == 401
     assert _session(client, client_id, secret).status_code == 200
     # The facility side's client reads it from the data directory.
-    runtime.extras.pop(CLIENT_KEY, None)
-    assert abdm_client(runtime)._secret == secret  # type: ignore[attr-defined]
+    runtime.ports.abdm_client = None
+    assert runtime.abdm_client()._secret == secret  # type: ignore[attr-defined]
 
     # The next run keeps it.
     ensure_bridge(runtime)
@@ -97,10 +97,10 @@ def test_the_placeholder_is_refused_outside_development(runtime):
             development=runtime.settings.is_development,
         )
     runtime.settings = runtime.settings.model_copy(update={"env": Environment.PRODUCTION})
-    runtime.extras.pop(CLIENT_KEY, None)
+    runtime.ports.abdm_client = None
     # The client's default secret.
     with pytest.raises(ServiceUnavailable) as refused:
-        abdm_client(runtime)
+        runtime.abdm_client()
     assert refused.value.code == "HS-1900"
     with unit_of_work(runtime.session_factory) as s:
         # A bridge registered with it: its credentials no longer open a session.
@@ -147,6 +147,6 @@ def test_the_demo_secret_file_is_not_read_outside_development(runtime):
     ensure_bridge(runtime)
     assert demo_secret_path(runtime.settings).exists()
     runtime.settings = runtime.settings.model_copy(update={"env": Environment.PRODUCTION})
-    runtime.extras.pop(CLIENT_KEY, None)
+    runtime.ports.abdm_client = None
     with pytest.raises(ServiceUnavailable):
-        abdm_client(runtime)
+        runtime.abdm_client()

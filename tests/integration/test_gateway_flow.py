@@ -19,15 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Body, FastAPI, Request, Response
 from sqlalchemy import func, select
 
-from healthstack.integrations.abdm import (
-    VerifiedCallback,
-    abdm_client,
-    enqueue_call,
-    find_context,
-)
-from healthstack.integrations.abdm.callbacks import install as install_callbacks
-from healthstack.integrations.abdm.callbacks import jwks_cache
-from healthstack.integrations.abdm.client import TRANSPORT_KEY
+from healthstack.facility.records.dependencies import VerifiedCallback
+from healthstack.facility.records.dependencies import install as install_callbacks
+from healthstack.integrations.abdm import find_context
 from healthstack.integrations.abdm.models import AbdmMessage
 from healthstack.integrations.abdm.transport import AsgiLoopback
 from healthstack.jobs.worker import handlers_for
@@ -38,7 +32,6 @@ from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.relay import drain, relay_once
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.gateway import jobs as gateway_jobs
 from healthstack.network.gateway.accept import accept
 from healthstack.network.gateway.diagnostics import ECHO_PATH, ON_ECHO_PATH
 from healthstack.network.gateway.models import GatewayMessage
@@ -111,8 +104,8 @@ class Network(httpx.BaseTransport):
 def bridge(runtime, app):
     b = Bridge(runtime)
     network = Network(app, b)
-    runtime.extras[gateway_jobs.TRANSPORT_KEY] = network
-    runtime.extras[TRANSPORT_KEY] = network
+    runtime.ports.gateway_transport = network
+    runtime.ports.abdm_transport = network
     with unit_of_work(runtime.session_factory) as s:
         register_bridge(
             s,
@@ -135,15 +128,15 @@ def bridge(runtime, app):
             clock=runtime.clock,
         )
     yield b
-    for key in ("abdm.client", "abdm.jwks", "gateway.http"):
-        runtime.extras.pop(key, None)
+    runtime.ports.abdm_client = None
+    runtime.ports.gateway_keys = None
+    runtime.ports.gateway_http = None
 
 
 def call_echo(runtime, echo="ping", context=None) -> str:
     with unit_of_work(runtime.session_factory) as s:
-        return enqueue_call(
+        return runtime.abdm_outbox().enqueue(
             s,
-            runtime,
             path=ECHO_PATH,
             body={"echo": echo},
             headers={"X-HIP-ID": HIP},
@@ -222,8 +215,8 @@ def test_round_trip_request_to_verified_callback(runtime, bridge):
     call_echo(runtime, "again")
     run_worker(runtime)
     assert len(bridge.received) == 2
-    assert abdm_client(runtime).sessions_taken == 1
-    assert jwks_cache(runtime).fetches == 1
+    assert runtime.abdm_client().sessions_taken == 1
+    assert runtime.gateway_keys().fetches == 1
 
 
 def test_duplicate_callback_is_a_no_op(runtime, bridge, app):
@@ -301,7 +294,7 @@ def test_replayed_request_from_the_facility_is_processed_once(runtime, bridge):
     call_echo(runtime)
     run_worker(runtime)
     [call] = facility_rows(runtime, "outbound")
-    client = abdm_client(runtime)
+    client = runtime.abdm_client()
     client.send(ECHO_PATH, {"echo": "ping"}, {"X-HIP-ID": HIP}, request_id=call.request_id)
     run_worker(runtime)
     assert len(ledger(runtime, "inbound")) == 1 and len(bridge.received) == 1
@@ -414,7 +407,7 @@ def test_forged_callbacks_are_refused_and_audited(runtime, bridge, other_key):
     assert refused == len(cases)
     # Fetched once; an unknown kid right after a fetch does not make it fetch again
     # (tests/unit/gateway: it does after a minute).
-    assert jwks_cache(runtime).fetches == 1
+    assert runtime.gateway_keys().fetches == 1
 
     # The control: the same construction with the real key and matching claims passes.
     rid = str(uuid.uuid4())
@@ -448,7 +441,9 @@ def test_callback_timestamp_window(runtime, bridge):
 
 def test_facility_call_refused_by_the_gateway_is_closed_not_retried(runtime, bridge):
     with unit_of_work(runtime.session_factory) as s:
-        enqueue_call(s, runtime, path=ECHO_PATH, body={}, headers={"X-HIP-ID": "IN0110000999"})
+        runtime.abdm_outbox().enqueue(
+            s, path=ECHO_PATH, body={}, headers={"X-HIP-ID": "IN0110000999"}
+        )
     run_worker(runtime)
     [call] = facility_rows(runtime, "outbound")
     assert (call.status, call.http_status, call.last_error) == ("rejected", 404, "ABDM-1110")
@@ -456,9 +451,9 @@ def test_facility_call_refused_by_the_gateway_is_closed_not_retried(runtime, bri
 
 
 def test_gateway_down_retries_then_dead(runtime, bridge, clock, app):
-    runtime.extras[TRANSPORT_KEY] = AsgiLoopback({})  # nothing answers
+    runtime.ports.abdm_transport = AsgiLoopback({})  # nothing answers
     with unit_of_work(runtime.session_factory) as s:
-        enqueue_call(s, runtime, path=ECHO_PATH, body={}, headers={"X-HIP-ID": HIP})
+        runtime.abdm_outbox().enqueue(s, path=ECHO_PATH, body={}, headers={"X-HIP-ID": HIP})
     for _ in range(12):
         run_worker(runtime)
         clock.advance(hours=1)
@@ -507,7 +502,9 @@ def flaky_route(app):
 
 def _call(runtime, body) -> str:
     with unit_of_work(runtime.session_factory) as s:
-        return enqueue_call(s, runtime, path=FLAKY_PATH, body=body, headers={"X-HIP-ID": HIP})
+        return runtime.abdm_outbox().enqueue(
+            s, path=FLAKY_PATH, body=body, headers={"X-HIP-ID": HIP}
+        )
 
 
 def test_a_refusal_in_the_handler_becomes_an_error_callback(runtime, bridge, flaky_route):

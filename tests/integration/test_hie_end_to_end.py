@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from healthstack.facility.records import hiu
+from healthstack.facility.records.config import data_push_url
 from healthstack.facility.records.models import (
     CareContext,
     HipConsentArtefact,
@@ -332,7 +333,14 @@ def test_records_follow_the_patient_with_her_consent(hie: Exchange, runtime, clo
     # revocation) is refused by the consent manager, and audited.
     with unit_of_work(runtime.session_factory) as s:
         art = s.get(HiuConsentArtefact, hiu_artefacts[granted[HIP_A]["id"]].id)
-        hiu.start_data_request(s, runtime, art)
+        hiu.start_data_request(
+            s,
+            artefact=art,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            hasher=runtime.hasher,
+            push_url=data_push_url(runtime.settings),
+        )
     hie.settle()
     [refused] = hie.audit("consent.hi_request", failed=True)
     assert refused.reason_code == "ABDM-1221" and refused.outcome == "denied"

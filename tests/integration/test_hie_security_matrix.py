@@ -36,7 +36,6 @@ from healthstack.facility.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
-from healthstack.integrations.abdm import enqueue_call
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role, system_context
@@ -97,14 +96,13 @@ def hiu_asks(
         hi_request=m.HiRequest(
             consent=m.ArtefactRef(id=consent_id),
             date_range=m.DateRange(from_=date_from or now - timedelta(days=100), to=date_to or now),
-            data_push_url=data_push_url(hie.runtime),
+            data_push_url=data_push_url(hie.runtime.settings),
             key_material=m.KeyMaterial.from_wire(key.wire(now + timedelta(hours=1))),
         )
     )
     with unit_of_work(hie.runtime.session_factory) as s:
-        rid = enqueue_call(
+        rid = hie.runtime.abdm_outbox().enqueue(
             s,
-            hie.runtime,
             path=m.HI_REQUEST,
             body=m.dump(body),
             headers={"X-HIU-ID": hiu_id or hie.hiu_c},
@@ -190,7 +188,15 @@ def revoked(hie: Exchange) -> Expected:
             select(HiuConsentArtefact).where(HiuConsentArtefact.consent_id == g.consent_id)
         )
         assert row is not None and row.status == "REVOKED"
-        hiu.start_data_request(s, hie.runtime, row)  # an HIU that missed the revocation
+        # an HIU that missed the revocation
+        hiu.start_data_request(
+            s,
+            artefact=row,
+            clock=hie.runtime.clock,
+            outbox=hie.runtime.abdm_outbox(),
+            hasher=hie.runtime.hasher,
+            push_url=data_push_url(hie.runtime.settings),
+        )
     hie.settle()
     latest = max(hie.rows(HiuDataRequest), key=lambda d: d.id)
     assert (latest.status, latest.error_code) == ("ERRORED", "ABDM-1221")
@@ -206,7 +212,13 @@ def expired(hie: Exchange) -> Expected:
     # The doctor can no longer open what came under it either.
     [record] = hie.rows(HiuReceivedRecord)[:1]
     with pytest.raises(ConsentRefused) as refused, unit_of_work(hie.runtime.session_factory) as s:
-        hiu.read_record(s, staff_context(hie.hiu_c), hie.runtime, str(record.public_id))
+        hiu.read_record(
+            s,
+            staff_context(hie.hiu_c),
+            public_id=str(record.public_id),
+            clock=hie.runtime.clock,
+            phr_hiu_id=hie.runtime.settings.consent.phr_hiu_id,
+        )
     assert refused.value.code == "ABDM-1303"
     # The scheduler's expiry job tells both sides, which end the consent there too.
     done = hie.restart_worker().run_due_jobs()

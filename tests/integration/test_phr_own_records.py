@@ -73,7 +73,13 @@ def test_patient_fetches_and_reads_own_records(hie: Exchange, runtime):
 
     ctx = patient_context(account, request_id="read")
     with unit_of_work(runtime.session_factory) as s:
-        row, arts = hiu.request_detail(s, ctx, runtime, asked)
+        row, arts = hiu.request_detail(
+            s,
+            ctx,
+            public_id=asked,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         assert row.requested_by == account.abha_number and row.purpose_code == "PATRQT"
         [got] = arts
         assert got.valid and {r.status for r in got.records} == {"OK"}
@@ -81,10 +87,19 @@ def test_patient_fetches_and_reads_own_records(hie: Exchange, runtime):
         assert phr.progress(row, arts, runtime.clock.now(), patience=timedelta(minutes=1)) == (
             phr.Progress("done", False)
         )
-        record, view = hiu.read_record(s, ctx, runtime, str(got.records[0].public_id))
+        record, view = hiu.read_record(
+            s,
+            ctx,
+            public_id=str(got.records[0].public_id),
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         assert record.care_context_reference in {v.reference for v in visits}
         assert view.title
-        assert [str(r.public_id) for r in hiu.list_requests(s, ctx, runtime)] == [asked]
+        assert [
+            str(r.public_id)
+            for r in hiu.list_requests(s, ctx, phr_hiu_id=runtime.settings.consent.phr_hiu_id)
+        ] == [asked]
     assert hie.audit("records.received.read", failed=False)[-1].actor_id == account.abha_number
     hie.assert_ledgers_clean()
 
@@ -93,10 +108,24 @@ def test_patient_fetches_and_reads_own_records(hie: Exchange, runtime):
     for stranger in (patient_context(other, request_id="x"), staff_context(hie.hiu_c)):
         with unit_of_work(runtime.session_factory) as s:
             with pytest.raises(NotFound):
-                hiu.request_detail(s, stranger, runtime, asked)
+                hiu.request_detail(
+                    s,
+                    stranger,
+                    public_id=asked,
+                    clock=runtime.clock,
+                    phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+                )
             with pytest.raises(NotFound):
-                hiu.read_record(s, stranger, runtime, str(got.records[0].public_id))
-            assert hiu.list_requests(s, stranger, runtime) == []
+                hiu.read_record(
+                    s,
+                    stranger,
+                    public_id=str(got.records[0].public_id),
+                    clock=runtime.clock,
+                    phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+                )
+            assert (
+                hiu.list_requests(s, stranger, phr_hiu_id=runtime.settings.consent.phr_hiu_id) == []
+            )
 
     # Revoked in the PHR's consents: the PHR's copy is erased like a facility's.
     phr_headers = hie.patient_login(account)
@@ -116,7 +145,13 @@ def test_one_facility_only_and_nothing_linked(hie: Exchange, runtime):
     assert (row.status, row.error_code) == ("ERRORED", "HS-1603")
     assert hie.rows(ConsentArtefact) == []
     with unit_of_work(runtime.session_factory) as s:
-        row, arts = hiu.request_detail(s, patient_context(account, request_id="r"), runtime, asked)
+        row, arts = hiu.request_detail(
+            s,
+            patient_context(account, request_id="r"),
+            public_id=asked,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         assert phr.progress(row, arts, runtime.clock.now(), patience=timedelta(minutes=1)) == (
             phr.Progress("refused", False)
         )
@@ -143,13 +178,38 @@ def test_self_request_rules_hold_at_the_consent_manager(hie: Exchange, runtime):
     # A facility's doctor may not pass off a request as the patient's own.
     with unit_of_work(runtime.session_factory) as s:
         hiu.request_records(
-            s, staff_context(hie.hiu_c), runtime, hiu_id=hie.hiu_c, purpose="PATRQT", **common
+            s,
+            staff_context(hie.hiu_c),
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+            hiu_id=hie.hiu_c,
+            purpose="PATRQT",
+            **common,
         )
     # The PHR's HIU may ask with PATRQT only, and only naming the patient as requester.
     as_system = RequestContext(actor=SYSTEM_ACTOR, purpose=Purpose.CARE_MANAGEMENT)
     with unit_of_work(runtime.session_factory) as s:
-        hiu.request_records(s, as_system, runtime, hiu_id=hie.phr_hiu, purpose="CAREMGT", **common)
-        hiu.request_records(s, as_system, runtime, hiu_id=hie.phr_hiu, purpose="PATRQT", **common)
+        hiu.request_records(
+            s,
+            as_system,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+            hiu_id=hie.phr_hiu,
+            purpose="CAREMGT",
+            **common,
+        )
+        hiu.request_records(
+            s,
+            as_system,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+            hiu_id=hie.phr_hiu,
+            purpose="PATRQT",
+            **common,
+        )
     hie.settle()
     errors = [
         (r.hiu_id, r.purpose_code, r.status, r.error_code) for r in hie.rows(HiuConsentRequest)
@@ -185,7 +245,9 @@ def test_the_phr_asks_only_for_its_own_holder(hie: Exchange, runtime):
                 hiu.request_records(
                     s,
                     patient_context(account, request_id="y"),
-                    runtime,
+                    clock=runtime.clock,
+                    outbox=runtime.abdm_outbox(),
+                    phr_hiu_id=runtime.settings.consent.phr_hiu_id,
                     hiu_id=hiu_id,
                     purpose=purpose,
                     patient_abha_address=PATIENT_ADDRESS,

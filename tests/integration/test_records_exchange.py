@@ -162,7 +162,13 @@ def test_consent_to_records_end_to_end(runtime, cm, clock, hip):
     # The doctor reads a record: checked and audited with the doctor's context.
     with unit_of_work(runtime.session_factory) as s:
         rec = s.scalar(select(HiuReceivedRecord).where(HiuReceivedRecord.hi_type == "Prescription"))
-        record, view = hiu.read_record(s, doctor_ctx(), runtime, str(rec.public_id))
+        record, view = hiu.read_record(
+            s,
+            doctor_ctx(),
+            public_id=str(rec.public_id),
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         assert view.kind.value == "Prescription" and view.patient.name == "Asha Devi"
     with unit_of_work(runtime.session_factory) as s:
         audit = s.scalar(select(AuditEvent).where(AuditEvent.action == "records.received.read"))
@@ -354,6 +360,8 @@ def _refusals(runtime):
         ("another HIP's artefact", "ABDM-1301"),
         ("expired key material", "ABDM-1307"),
         ("dataPushUrl not http(s)", "ABDM-1315"),
+        # Its own code, not the key material's (ABDM-1307): the URL is at fault.
+        ("dataPushUrl without a host", "ABDM-1315"),
     ],
 )
 def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, case, code):
@@ -373,6 +381,8 @@ def test_the_hip_refuses_requests_outside_the_artefact(runtime, cm, clock, hip, 
         over["key_material"] = key.wire(clock.now() - timedelta(minutes=1)).to_dict()
     elif case == "dataPushUrl not http(s)":
         over["push_url"] = "ftp://hiu.example.org/push"
+    elif case == "dataPushUrl without a host":
+        over["push_url"] = "https:///api/v3/hiu/data/push"
     txn, answer = _hip_request(cm, clock, consent_id, **over)
     assert answer["error"]["code"] == code
     assert "hiRequest" not in answer and txn
@@ -688,7 +698,13 @@ def test_revocation_and_expiry_erase_at_the_hiu(runtime, cm, clock, hip):
             == 0
         )
     with pytest.raises(ConsentRefused), unit_of_work(runtime.session_factory) as s:
-        hiu.read_record(s, doctor_ctx(), runtime, rec_id)
+        hiu.read_record(
+            s,
+            doctor_ctx(),
+            public_id=rec_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     with unit_of_work(runtime.session_factory) as s:
         refused = s.scalar(
             select(AuditEvent).where(
@@ -724,11 +740,29 @@ def test_records_are_only_for_the_requesting_facility(runtime, cm, clock, hip):
     with unit_of_work(runtime.session_factory) as s:
         rec_id = str(s.scalar(select(HiuReceivedRecord.public_id)))
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
-        hiu.read_record(s, doctor_ctx(other), runtime, rec_id)
+        hiu.read_record(
+            s,
+            doctor_ctx(other),
+            public_id=rec_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
-        hiu.request_detail(s, doctor_ctx(other), runtime, g.request_id)
+        hiu.request_detail(
+            s,
+            doctor_ctx(other),
+            public_id=g.request_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     with unit_of_work(runtime.session_factory) as s:
-        row, arts = hiu.request_detail(s, doctor_ctx(), runtime, g.request_id)
+        row, arts = hiu.request_detail(
+            s,
+            doctor_ctx(),
+            public_id=g.request_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         assert row.status == "GRANTED" and len(arts[0].records) == 4
         assert s.scalar(select(HiuConsentRequest.patient_abha_address)) == PATIENT
 

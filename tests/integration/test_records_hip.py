@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from healthstack.app import HfrFacilityNames
 from healthstack.facility.records import care_contexts as cc
+from healthstack.facility.records.config import ig_for
 from healthstack.facility.records.exceptions import DocumentInvalid
 from healthstack.facility.records.models import (
     CareContext,
@@ -92,7 +94,17 @@ def test_a_document_is_validated_before_it_is_stored(runtime, clock):
         visit = s.scalar(select(CareContext))
         broken = copy.deepcopy(s.scalar(select(HealthDocument)).bundle)
         broken["entry"][0]["resource"]["status"] = "not-a-status"
-        cc.add_document(s, SEED_CTX, runtime, care_context=visit, bundle=broken)
+        cc.add_document(
+            s,
+            SEED_CTX,
+            clock=runtime.clock,
+            ig=ig_for(runtime.settings),
+            outbox=runtime.abdm_outbox(),
+            hasher=runtime.hasher,
+            names=HfrFacilityNames(),
+            care_context=visit,
+            bundle=broken,
+        )
     assert err.value.field.startswith("Bundle.entry[0].resource")
     assert "Bundle.entry[0]" in err.value.message and "not-a-status" not in err.value.message
     with unit_of_work(runtime.session_factory) as s:
@@ -106,7 +118,7 @@ def test_a_retired_document_is_kept_with_its_status(runtime, clock):
     add_visit(runtime, start=start, contents=[samples.prescription(_rng(), start)])
     with unit_of_work(runtime.session_factory) as s:
         doc = s.scalar(select(HealthDocument))
-        cc.retire_document(s, SEED_CTX, runtime, document=doc)
+        cc.retire_document(s, SEED_CTX, clock=runtime.clock, document=doc)
     with unit_of_work(runtime.session_factory) as s:
         assert s.scalar(select(HealthDocument)).status == "entered-in-error"
 
@@ -145,7 +157,9 @@ def test_hip_initiated_linking_token_then_link_then_context_notify(runtime, cm, 
         patient = s.scalar(select(FacilityPatient))
         # A credential: kept sealed, never in clear.
         assert patient.link_token_sealed and "link-token-123" not in patient.link_token_sealed
-        assert cc.link_token(runtime, patient) == "link-token-123"
+        assert (
+            cc.link_token(patient, clock=runtime.clock, hasher=runtime.hasher) == "link-token-123"
+        )
     cm.run_worker()
     [link] = cm.taken(m.LINK_CARE_CONTEXT)
     assert link.headers["x-link-token"] == "link-token-123"
@@ -207,7 +221,12 @@ def test_a_refused_link_fails_and_the_next_try_asks_for_a_new_token(runtime, cm,
     )
     assert _contexts(runtime)[ref][0] == LinkStatus.FAILED.value
     with unit_of_work(runtime.session_factory) as s:
-        assert cc.link_pending(s, runtime) == 1
+        assert (
+            cc.link_pending(
+                s, clock=runtime.clock, outbox=runtime.abdm_outbox(), hasher=runtime.hasher
+            )
+            == 1
+        )
     cm.run_worker()
     assert len(cm.taken(m.GENERATE_TOKEN)) == 2
 
@@ -251,7 +270,12 @@ def test_seeded_records_wait_for_link_pending(runtime, cm, clock):
     assert cm.calls == []
     with unit_of_work(runtime.session_factory) as s:
         assert cc.link_counts(s) == {"pending": 1}
-        assert cc.link_pending(s, runtime) == 1
+        assert (
+            cc.link_pending(
+                s, clock=runtime.clock, outbox=runtime.abdm_outbox(), hasher=runtime.hasher
+            )
+            == 1
+        )
     cm.run_worker()
     assert len(cm.taken(m.GENERATE_TOKEN)) == 1
 
@@ -549,7 +573,9 @@ def test_an_abha_opt_out_ends_the_patients_artefacts(runtime, cm, clock):
     detail = _detail(cm, clock)
     cm.notify_hip(detail)
     with unit_of_work(runtime.session_factory) as s:
-        assert forget_patient(s, runtime, hip_id=HIP_A, abha_address="ASHA.DEVI@sbx") == 1
+        assert (
+            forget_patient(s, clock=runtime.clock, hip_id=HIP_A, abha_address="ASHA.DEVI@sbx") == 1
+        )
     assert _artefacts(runtime) == {detail["consentId"]: "DELETED"}
     with unit_of_work(runtime.session_factory) as s:
         row = s.scalar(select(HipConsentArtefact))

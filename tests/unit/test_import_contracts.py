@@ -54,7 +54,7 @@ def test_the_tree_keeps_every_contract() -> None:
     ("module", "line", "refusal"),
     [
         (
-            "healthstack.facility.records.hip",
+            "healthstack.facility.records.hip.discovery",
             "from healthstack.network.consent import models as _crossing  # noqa",
             "healthstack.facility is not allowed to import healthstack.network",
         ),

@@ -39,7 +39,7 @@ def status(hip: str | None = typer.Option(None, help="Only this HIP (HFR id)."))
     from healthstack.facility.records.care_contexts import link_counts
 
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
-        counts = link_counts(session, hip)
+        counts = link_counts(session, hip_id=hip)
     table = Table(title="Care contexts by link state", title_justify="left")
     table.add_column("State")
     table.add_column("Care contexts", justify="right")

@@ -42,7 +42,10 @@ def handlers_for(runtime: Runtime) -> dict[str, Handler]:
         # Every domain event (a "prefix*" key): the dashboard's aggregates.
         EVENT_TOPICS: consumer(runtime.session_factory, runtime.clock),
         **gateway_jobs.handlers(runtime),  # gateway.process, gateway.deliver
-        **abdm_outbound.handlers(runtime),  # abdm.send (the facility side's calls)
+        # abdm.send (the facility side's calls), on the process's gateway client
+        **abdm_outbound.handlers(
+            runtime.session_factory, clock=runtime.clock, client=runtime.abdm_client
+        ),
         **records_jobs.handlers(runtime),  # records.push (a HIP's data push, resumable)
     }
 

@@ -58,8 +58,10 @@ def ask(
     return hiu.request_records(
         session,
         ctx,
-        runtime,
-        hiu_id=hiu.phr_hiu_id(runtime),
+        clock=runtime.clock,
+        outbox=runtime.abdm_outbox(),
+        phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        hiu_id=runtime.settings.consent.phr_hiu_id,
         patient_abha_address=preferred_address(account, suffix=runtime.settings.abha_suffix),
         hi_types=hiu.HI_TYPES if hi_types is None else hi_types,
         date_from=date_from or datetime(account.year_of_birth, 1, 1, tzinfo=UTC),
@@ -83,7 +85,7 @@ def fetches(session: Session, ctx: RequestContext, *, runtime: Runtime) -> list[
             "hiTypes": list(r.hi_types),
             "requestedAt": m.abdm_timestamp(r.created_at),
         }
-        for r in hiu.list_requests(session, ctx, runtime)
+        for r in hiu.list_requests(session, ctx, phr_hiu_id=runtime.settings.consent.phr_hiu_id)
     ]
 
 
@@ -92,7 +94,13 @@ def fetch_view(
 ) -> dict[str, Any]:
     """One fetch as the PHR API shows it: its progress and, while the consent holds,
     the records that arrived (titles and ids; a record itself is ``hiu.read_record``)."""
-    row, artefacts = hiu.request_detail(session, ctx, runtime, public_id)
+    row, artefacts = hiu.request_detail(
+        session,
+        ctx,
+        public_id=public_id,
+        clock=runtime.clock,
+        phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+    )
     now = runtime.clock.now()
     state = progress(row, artefacts, now, patience=patience(runtime.settings.consent))
     return {

@@ -1174,7 +1174,9 @@ def _records_page(
         "phr/records.html",
         error=error,
         linked=linked,
-        fetches=hiu.list_requests(me.session, me.ctx, me.runtime, limit=20),
+        fetches=hiu.list_requests(
+            me.session, me.ctx, phr_hiu_id=me.runtime.settings.consent.phr_hiu_id, limit=20
+        ),
         form=form or {"hip": "", "hi_types": list(HI_TYPE_LABELS), "date_from": "", "date_to": ""},
         fetch_words=FETCH_WORDS,
         keep_days=me.runtime.settings.consent.phr_keep_days,
@@ -1264,7 +1266,13 @@ def health_record_page(pg: PageDep, record_id: str) -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        record, view = hiu.read_record(me.session, me.ctx, me.runtime, record_id)
+        record, view = hiu.read_record(
+            me.session,
+            me.ctx,
+            public_id=record_id,
+            clock=me.runtime.clock,
+            phr_hiu_id=me.runtime.settings.consent.phr_hiu_id,
+        )
     except DomainError as exc:
         absorb(me.session, exc)
         return me.not_found(exc)
@@ -1286,7 +1294,13 @@ def health_record_attachment(pg: PageDep, record_id: str, key: str) -> Response:
     if me is None:
         return _to_login(pg)
     try:
-        record, _ = hiu.read_record(me.session, me.ctx, me.runtime, record_id)
+        record, _ = hiu.read_record(
+            me.session,
+            me.ctx,
+            public_id=record_id,
+            clock=me.runtime.clock,
+            phr_hiu_id=me.runtime.settings.consent.phr_hiu_id,
+        )
         content_type, data, title = attachment_content(record.bundle, key)
     except DomainError as exc:
         absorb(me.session, exc)

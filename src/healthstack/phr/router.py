@@ -358,7 +358,13 @@ def health_record(
     record_id: str, ctx: Patient, account: Holder, session: DbSession, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """One of your records: its FHIR document bundle as the facility sent it."""
-    record, view = hiu.read_record(session, ctx, runtime, record_id)
+    record, view = hiu.read_record(
+        session,
+        ctx,
+        public_id=record_id,
+        clock=runtime.clock,
+        phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+    )
     return {
         "id": str(record.public_id),
         "hiType": record.hi_type,

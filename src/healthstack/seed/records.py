@@ -213,6 +213,8 @@ def seed_records(session: Session, runtime: Runtime, *, seed: int = 42) -> Recor
     """Seed the demo's facility records in the caller's transaction (see the module
     docstring). Nothing is seeded when there are no HMIS facilities or ABHA holders."""
     from healthstack.facility.records import care_contexts as cc
+    from healthstack.facility.records.config import ig_for
+    from healthstack.integrations.hfr import FixedFacilityNames
 
     result = RecordsSeedResult()
     now = runtime.clock.now()
@@ -225,12 +227,19 @@ def seed_records(session: Session, runtime: Runtime, *, seed: int = 42) -> Recor
     ids = seeded_ids(seed)
     ctx = SEED_CONTEXT
     cm_id = runtime.settings.abha.cm_id
+    # The registry's names of the HIPs seeded (read above).
+    names = FixedFacilityNames(dict(hips))
+    ig = ig_for(runtime.settings)
 
     def add(visit: Any, content: RecordContent, doctor: Practitioner, at: datetime) -> None:
         doc = cc.record_document(
             session,
             ctx,
-            runtime,
+            clock=runtime.clock,
+            ig=ig,
+            outbox=runtime.abdm_outbox(),
+            hasher=runtime.hasher,
+            names=names,
             care_context=visit,
             content=content,
             practitioner=doctor,
@@ -271,7 +280,7 @@ def seed_records(session: Session, runtime: Runtime, *, seed: int = 42) -> Recor
             patient = cc.ensure_patient(
                 session,
                 ctx,
-                runtime,
+                clock=runtime.clock,
                 hip_id=hfr_id,
                 mrn=f"MRN-{hfr_id[-4:]}-{100000 + i:06d}",
                 name=account.name,
@@ -287,7 +296,8 @@ def seed_records(session: Session, runtime: Runtime, *, seed: int = 42) -> Recor
                 context = cc.open_care_context(
                     session,
                     ctx,
-                    runtime,
+                    clock=runtime.clock,
+                    names=names,
                     patient=patient,
                     kind=EncounterClass(visit.kind),
                     start=visit.start,

@@ -148,16 +148,16 @@ def _error_response(status: str, protocol: bool) -> dict[str, Any]:
     }
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, *, data_push_path: str) -> dict[str, Any]:
+    """The document of ``app``; ``data_push_path`` is the HIU's data-push route, which
+    takes a HIP bridge's gateway session rather than a gateway callback token."""
     doc = get_openapi(
         title=app.title,
         version=app.version,
         description=app.description,
         routes=app.routes,
     )
-    from healthstack.facility.records.config import RecordsConfig
-
-    data_push = RecordsConfig().data_push_path
+    data_push = data_push_path
     paths: dict[str, Any] = {}
     for path, ops in doc.get("paths", {}).items():
         if not (is_api(path) or path in ("/healthz", "/readyz")):
@@ -208,10 +208,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, *, data_push_path: str) -> None:
+    """Serve ``build_openapi``'s document (the composition root passes the data-push
+    path: web knows no side's routes)."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app)
+            app.openapi_schema = build_openapi(app, data_push_path=data_push_path)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

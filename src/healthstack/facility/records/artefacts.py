@@ -2,8 +2,9 @@
 
 The consent manager signs ``consentDetail`` (a detached RS256 JWS over its canonical
 JSON, ``protocol.abdm.messages``); the key is the one the gateway publishes at
-``/gateway/v3/certs``, fetched and cached like the callbacks' (``jwks_cache``). An
-artefact is used only after its signature verifies over the object *as received*.
+``/gateway/v3/certs``, fetched and cached like the callbacks' (the process's
+``JwksCache``, which the caller passes as ``keys``). An artefact is used only after its
+signature verifies over the object *as received*.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from healthstack.facility.records.exceptions import ArtefactInvalid
-from healthstack.integrations.abdm.callbacks import jwks_cache
+from healthstack.integrations.abdm.callbacks import JwksCache
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 
 
 def verify_artefact(
-    runtime: Runtime, detail: Any, signature: str | None, *, field: str = "consentDetail"
+    detail: Any, signature: str | None, *, keys: JwksCache, field: str = "consentDetail"
 ) -> m.ConsentDetail:
     """The parsed artefact when its signature verifies; ``ArtefactInvalid`` otherwise."""
     if not isinstance(detail, Mapping) or not signature:
@@ -30,7 +30,7 @@ def verify_artefact(
             field=field,
         )
     kid = m.consent_signature_kid(signature)
-    key = jwks_cache(runtime).key(kid) if kid else None
+    key = keys.key(kid) if kid else None
     if key is None or not m.verify_consent_signature(detail, signature, key):
         raise ArtefactInvalid(
             "The consent artefact's signature does not verify with the consent manager's "

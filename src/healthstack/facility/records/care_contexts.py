@@ -14,8 +14,11 @@ Linking, as records land (``after_new_data``):
   and sends the waiting links);
 - only a mobile is known → the SMS deep link (``.../sms/notify2``) for a new context.
 
-Every call goes out through ``integrations.abdm.enqueue_call`` in the caller's
-transaction; its ``context`` (ids only) brings the answer back to the rows it concerns.
+Every call goes out through the gateway client (``integrations.abdm.AbdmOutbox``) in
+the caller's transaction; its ``context`` (ids only) brings the answer back to the rows
+it concerns. The services take what they use, typed: the clock, the outbox, the keyed
+hasher that seals link tokens, the IG documents are validated against, the
+facility registry's names (``integrations.hfr.FacilityNames``) and the tunables.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import jwt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from healthstack.facility.records.config import records_config, validate
+from healthstack.facility.records.config import DEFAULT_CONFIG, RecordsConfig, validate
 from healthstack.facility.records.exceptions import DocumentInvalid
 from healthstack.facility.records.models import (
     CareContext,
@@ -40,10 +43,12 @@ from healthstack.facility.records.models import (
     HealthDocument,
     LinkStatus,
 )
-from healthstack.integrations.abdm import CallbackContext, enqueue_call
+from healthstack.integrations.abdm import AbdmOutbox, CallbackContext
+from healthstack.integrations.hfr import FacilityNames
 from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.crypto import SealBroken, Sealer
+from healthstack.kernel.crypto import KeyedHasher, SealBroken, Sealer
 from healthstack.kernel.errors import NotFound, ValidationFailed
 from healthstack.kernel.ids import normalise_mobile, parse_abha_number, parse_hfr_id
 from healthstack.protocol.abdm import messages as m
@@ -58,7 +63,7 @@ from healthstack.protocol.fhir.documents.model import (
 from healthstack.protocol.fhir.documents.records import build_document, display_text
 from healthstack.protocol.fhir.documents.view import read_document
 from healthstack.protocol.fhir.terminology import EncounterClass
-from healthstack.runtime import Runtime
+from healthstack.protocol.fhir.validation import IgPackage
 
 GENDER_WORDS = {"M": "male", "F": "female", "O": "other", "U": "unknown"}
 _LINK_TOKEN_SEAL = "records.link-token"  # noqa: S105 - a sealing purpose, not a secret
@@ -69,16 +74,9 @@ CALL_CONTEXT_NOTIFY = "records.context-notify"
 CALL_SMS_NOTIFY = "records.sms-notify"
 
 
-def _now(runtime: Runtime) -> datetime:
-    return runtime.clock.now()
-
-
-def facility_name(session: Session, hfr_id: str) -> str:
-    """The facility's name from the registry this HMIS shares (its HFR id otherwise)."""
-    from healthstack.network.hfr.models import Facility
-
-    name = session.scalar(select(Facility.name).where(Facility.hfr_id == hfr_id))
-    return name or hfr_id
+def facility_name(session: Session, *, hfr_id: str, names: FacilityNames) -> str:
+    """The facility's name from the registry (its HFR id when the registry has none)."""
+    return names.name_of(session, hfr_id) or hfr_id
 
 
 # --------------------------------------------------------------------------- patients
@@ -96,8 +94,8 @@ def _gender(raw: str) -> str:
 def ensure_patient(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    clock: Clock,
     hip_id: str,
     mrn: str,
     name: str,
@@ -125,13 +123,13 @@ def ensure_patient(
             "An ABHA address has the form name@sbx (or name@abdm).", field="abhaAddress"
         )
     phone = normalise_mobile(mobile) if mobile else None
-    now = _now(runtime)
+    now = clock.now()
     with audited(
         session,
         ctx,
         action="records.patient.ensure",
         resource_type="facility_patient",
-        clock=runtime.clock,
+        clock=clock,
     ) as target:
         patient = session.scalar(
             select(FacilityPatient).where(FacilityPatient.hip_id == hip, FacilityPatient.mrn == mrn)
@@ -166,7 +164,7 @@ def ensure_patient(
     return patient
 
 
-def get_patient(session: Session, hip_id: str, mrn: str) -> FacilityPatient:
+def get_patient(session: Session, *, hip_id: str, mrn: str) -> FacilityPatient:
     patient = session.scalar(
         select(FacilityPatient).where(FacilityPatient.hip_id == hip_id, FacilityPatient.mrn == mrn)
     )
@@ -191,8 +189,9 @@ def new_reference(kind: EncounterClass, start: datetime) -> str:
 def open_care_context(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    clock: Clock,
+    names: FacilityNames,
     patient: FacilityPatient,
     kind: EncounterClass | str,
     start: datetime,
@@ -201,7 +200,8 @@ def open_care_context(
     facility: str | None = None,
 ) -> CareContext:
     """A new care context (an OPD visit or IPD admission) for the patient; returns the
-    existing one when ``reference`` is already this patient's."""
+    existing one when ``reference`` is already this patient's. Its display names the
+    facility: ``facility``, else the registry's name."""
     visit = EncounterClass(kind)
     ref = (reference or new_reference(visit, start)).strip()
     existing = session.scalar(
@@ -218,8 +218,8 @@ def open_care_context(
             )
         return existing
     encounter = Encounter(care_context=ref, kind=visit, start=start, end=end)
-    name = facility or facility_name(session, patient.hip_id)
-    now = _now(runtime)
+    name = facility or facility_name(session, hfr_id=patient.hip_id, names=names)
+    now = clock.now()
     cc = CareContext(
         public_id=uuid.uuid4(),
         patient_id=patient.id,
@@ -242,7 +242,7 @@ def open_care_context(
         action="records.care_context.open",
         resource_type="care_context",
         resource_id=str(cc.public_id),
-        clock=runtime.clock,
+        clock=clock,
     )
     return cc
 
@@ -266,10 +266,10 @@ def _recorded_at(bundle: Mapping[str, Any], fallback: datetime) -> datetime:
     return fallback
 
 
-def check_document(runtime: Runtime, bundle: Any) -> str:
+def check_document(bundle: Any, *, ig: IgPackage | None) -> str:
     """Validate a bundle (IG profiles when the IG is configured, core rules always) and
     return its HI type; ``DocumentInvalid`` names the first error's element path."""
-    report = validate(runtime, bundle)
+    report = validate(bundle, ig=ig)
     if not report.valid:
         first = report.errors[0]
         more = len(report.errors) - 1
@@ -293,24 +293,29 @@ def check_document(runtime: Runtime, bundle: Any) -> str:
 def add_document(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    clock: Clock,
+    ig: IgPackage | None,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    names: FacilityNames,
+    config: RecordsConfig = DEFAULT_CONFIG,
     care_context: CareContext,
     bundle: dict[str, Any],
     link: bool = True,
 ) -> HealthDocument:
-    """Store a document in the care context (after validation) and link or notify
-    (``link=False``: leave that to ``link_pending``, as the demo seed does)."""
+    """Store a document in the care context (after validation against ``ig``) and link
+    or notify (``link=False``: leave that to ``link_pending``, as the demo seed does)."""
     with audited(
         session,
         ctx,
         action="records.document.add",
         resource_type="care_context",
         resource_id=str(care_context.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
-        hi_type = check_document(runtime, bundle)
-        now = _now(runtime)
+        hi_type = check_document(bundle, ig=ig)
+        now = clock.now()
         doc = HealthDocument(
             public_id=uuid.uuid4(),
             care_context_id=care_context.id,
@@ -333,8 +338,12 @@ def add_document(
             return doc
         after_new_data(
             session,
-            runtime,
-            care_context,
+            clock=clock,
+            outbox=outbox,
+            hasher=hasher,
+            names=names,
+            config=config,
+            care_context=care_context,
             hi_type=hi_type,
             new_type=new_type,
             first_in_context=first_in_context,
@@ -345,8 +354,13 @@ def add_document(
 def record_document(
     session: Session,
     ctx: RequestContext,
-    runtime: Runtime,
     *,
+    clock: Clock,
+    ig: IgPackage | None,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    names: FacilityNames,
+    config: RecordsConfig = DEFAULT_CONFIG,
     care_context: CareContext,
     content: RecordContent,
     practitioner: Practitioner,
@@ -356,7 +370,9 @@ def record_document(
 ) -> HealthDocument:
     """Build the IG document for ``content`` in this care context, then ``add_document``."""
     patient = care_context.patient
-    facility = Organization(hfr_id=patient.hip_id, name=facility_name(session, patient.hip_id))
+    facility = Organization(
+        hfr_id=patient.hip_id, name=facility_name(session, hfr_id=patient.hip_id, names=names)
+    )
     context = RecordContext(
         patient=Patient(
             name=patient.name,
@@ -375,12 +391,24 @@ def record_document(
             end=care_context.ended_at,
         ),
     )
-    bundle = build_document(context, content, now=now or _now(runtime), ids=ids)
-    return add_document(session, ctx, runtime, care_context=care_context, bundle=bundle, link=link)
+    bundle = build_document(context, content, now=now or clock.now(), ids=ids)
+    return add_document(
+        session,
+        ctx,
+        clock=clock,
+        ig=ig,
+        outbox=outbox,
+        hasher=hasher,
+        names=names,
+        config=config,
+        care_context=care_context,
+        bundle=bundle,
+        link=link,
+    )
 
 
 def retire_document(
-    session: Session, ctx: RequestContext, runtime: Runtime, *, document: HealthDocument
+    session: Session, ctx: RequestContext, *, clock: Clock, document: HealthDocument
 ) -> None:
     """Entered in error: kept, never shared again."""
     with audited(
@@ -389,10 +417,10 @@ def retire_document(
         action="records.document.retire",
         resource_type="health_document",
         resource_id=str(document.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
         document.status = DocumentStatus.ENTERED_IN_ERROR.value
-        document.status_changed_at = _now(runtime)
+        document.status_changed_at = clock.now()
 
 
 # --------------------------------------------------------------------------- linking
@@ -404,9 +432,13 @@ def _hip_headers(hip_id: str, **extra: str) -> dict[str, str]:
 
 def after_new_data(
     session: Session,
-    runtime: Runtime,
-    care_context: CareContext,
     *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    names: FacilityNames,
+    config: RecordsConfig = DEFAULT_CONFIG,
+    care_context: CareContext,
     hi_type: str,
     new_type: bool,
     first_in_context: bool,
@@ -414,21 +446,30 @@ def after_new_data(
     """What a new document sets off at the consent manager (see the module docstring)."""
     patient = care_context.patient
     if care_context.link_status == LinkStatus.LINKED.value:
-        notify_context(session, runtime, care_context, hi_types=[hi_type])
+        notify_context(
+            session, clock=clock, outbox=outbox, care_context=care_context, hi_types=[hi_type]
+        )
         return
     if has_abha(patient):
         if care_context.link_status == LinkStatus.UNLINKED.value:
             care_context.link_status = LinkStatus.PENDING.value
         if care_context.link_status == LinkStatus.LINKING.value and not new_type:
             return  # the link on its way carries this HI type already
-        request_link(session, runtime, patient)
+        request_link(
+            session, clock=clock, outbox=outbox, hasher=hasher, config=config, patient=patient
+        )
         return
     if patient.mobile and first_in_context:
-        notify_by_sms(session, runtime, care_context)
+        notify_by_sms(session, clock=clock, outbox=outbox, names=names, care_context=care_context)
 
 
 def notify_context(
-    session: Session, runtime: Runtime, care_context: CareContext, *, hi_types: Sequence[str]
+    session: Session,
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    care_context: CareContext,
+    hi_types: Sequence[str],
 ) -> str:
     patient = care_context.patient
     body = m.ContextNotifyRequest(
@@ -442,14 +483,13 @@ def notify_context(
                 patient_reference=patient.mrn, care_context_reference=care_context.reference
             ),
             hi_types=list(hi_types),
-            date=_now(runtime),
+            date=clock.now(),
             hip=m.OrgRef(id=care_context.hip_id),
         )
     )
-    care_context.last_notified_at = _now(runtime)
-    return enqueue_call(
+    care_context.last_notified_at = clock.now()
+    return outbox.enqueue(
         session,
-        runtime,
         path=m.CONTEXT_NOTIFY,
         body=m.dump(body),
         headers=_hip_headers(care_context.hip_id),
@@ -457,7 +497,14 @@ def notify_context(
     )
 
 
-def notify_by_sms(session: Session, runtime: Runtime, care_context: CareContext) -> str | None:
+def notify_by_sms(
+    session: Session,
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    names: FacilityNames,
+    care_context: CareContext,
+) -> str | None:
     """The deep-link SMS (via the CM) for a patient known only by mobile."""
     patient = care_context.patient
     if not patient.mobile:
@@ -467,13 +514,14 @@ def notify_by_sms(session: Session, runtime: Runtime, care_context: CareContext)
             phone_no=patient.mobile,
             receiver_name=patient.name,
             care_context_info=care_context.display,
-            hip=m.OrgRef(id=patient.hip_id, name=facility_name(session, patient.hip_id)),
+            hip=m.OrgRef(
+                id=patient.hip_id, name=facility_name(session, hfr_id=patient.hip_id, names=names)
+            ),
         )
     )
-    patient.sms_notified_at = _now(runtime)
-    return enqueue_call(
+    patient.sms_notified_at = clock.now()
+    return outbox.enqueue(
         session,
-        runtime,
         path=m.SMS_NOTIFY,
         body=m.dump(body),
         headers=_hip_headers(patient.hip_id),
@@ -481,18 +529,18 @@ def notify_by_sms(session: Session, runtime: Runtime, care_context: CareContext)
     )
 
 
-def _sealer(runtime: Runtime) -> Sealer:
-    return Sealer(runtime.hasher, _LINK_TOKEN_SEAL)
+def _sealer(hasher: KeyedHasher) -> Sealer:
+    return Sealer(hasher, _LINK_TOKEN_SEAL)
 
 
-def link_token(runtime: Runtime, patient: FacilityPatient) -> str | None:
+def link_token(patient: FacilityPatient, *, clock: Clock, hasher: KeyedHasher) -> str | None:
     """The patient's link token at this HIP while it is valid."""
     if not patient.link_token_sealed or patient.link_token_expires_at is None:
         return None
-    if patient.link_token_expires_at <= _now(runtime) + timedelta(minutes=5):
+    if patient.link_token_expires_at <= clock.now() + timedelta(minutes=5):
         return None
     try:
-        return _sealer(runtime).unseal(patient.link_token_sealed, str(patient.public_id))
+        return _sealer(hasher).unseal(patient.link_token_sealed, str(patient.public_id))
     except SealBroken:
         return None
 
@@ -514,7 +562,15 @@ def _unlinked(session: Session, patient: FacilityPatient) -> list[CareContext]:
     ]
 
 
-def request_link(session: Session, runtime: Runtime, patient: FacilityPatient) -> str | None:
+def request_link(
+    session: Session,
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    config: RecordsConfig = DEFAULT_CONFIG,
+    patient: FacilityPatient,
+) -> str | None:
     """Link the patient's unlinked care contexts: with the link token when one is held,
     else ask for a token (once: a pending request is not repeated for an hour)."""
     if not has_abha(patient):
@@ -522,10 +578,10 @@ def request_link(session: Session, runtime: Runtime, patient: FacilityPatient) -
     contexts = _unlinked(session, patient)
     if not contexts:
         return None
-    token = link_token(runtime, patient)
-    now = _now(runtime)
+    token = link_token(patient, clock=clock, hasher=hasher)
+    now = clock.now()
     if token is None:
-        retry = timedelta(seconds=records_config(runtime).link_token_retry_seconds)
+        retry = timedelta(seconds=config.link_token_retry_seconds)
         if (
             patient.link_token_request_id
             and patient.link_token_requested_at
@@ -541,9 +597,8 @@ def request_link(session: Session, runtime: Runtime, patient: FacilityPatient) -
             gender=patient.gender,
             year_of_birth=patient.year_of_birth or 0,
         )
-        rid = enqueue_call(
+        rid = outbox.enqueue(
             session,
-            runtime,
             path=m.GENERATE_TOKEN,
             body=m.dump(body),
             headers=_hip_headers(patient.hip_id),
@@ -553,10 +608,12 @@ def request_link(session: Session, runtime: Runtime, patient: FacilityPatient) -
         patient.link_token_requested_at = now
         patient.link_token_error = None
         return rid
-    return _send_link(session, runtime, patient, contexts, token)
+    return _send_link(
+        session, clock=clock, outbox=outbox, patient=patient, contexts=contexts, token=token
+    )
 
 
-def _patient_entries(
+def patient_entries(
     patient: FacilityPatient, contexts: Iterable[CareContext]
 ) -> list[m.HipPatient]:
     """ABDM v3 groups a link by HI type: one entry per type with its care contexts."""
@@ -580,7 +637,9 @@ def _patient_entries(
 
 def _send_link(
     session: Session,
-    runtime: Runtime,
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
     patient: FacilityPatient,
     contexts: list[CareContext],
     token: str,
@@ -588,11 +647,10 @@ def _send_link(
     body = m.LinkCareContextRequest(
         abha_number=patient.abha_number,
         abha_address=patient.abha_address,
-        patient=_patient_entries(patient, contexts),
+        patient=patient_entries(patient, contexts),
     )
-    rid = enqueue_call(
+    rid = outbox.enqueue(
         session,
-        runtime,
         path=m.LINK_CARE_CONTEXT,
         body=m.dump(body),
         headers=_hip_headers(patient.hip_id, **{"X-LINK-TOKEN": token}),
@@ -604,7 +662,7 @@ def _send_link(
             "hi_types": {str(c.public_id): list(c.hi_types or []) for c in contexts},
         },
     )
-    now = _now(runtime)
+    now = clock.now()
     for cc in contexts:
         cc.link_status = LinkStatus.LINKING.value
         cc.link_request_id = rid
@@ -614,7 +672,14 @@ def _send_link(
 
 
 def link_pending(
-    session: Session, runtime: Runtime, *, hip_id: str | None = None, limit: int = 1000
+    session: Session,
+    *,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    config: RecordsConfig = DEFAULT_CONFIG,
+    hip_id: str | None = None,
+    limit: int = 1000,
 ) -> int:
     """Push every patient's pending (or failed) care contexts towards a link; returns
     how many patients had something to link. The demo's ``healthstack records
@@ -632,12 +697,17 @@ def link_pending(
         query = query.where(FacilityPatient.hip_id == hip_id)
     done = 0
     for patient in session.scalars(query):
-        if request_link(session, runtime, patient) is not None:
+        if (
+            request_link(
+                session, clock=clock, outbox=outbox, hasher=hasher, config=config, patient=patient
+            )
+            is not None
+        ):
             done += 1
     return done
 
 
-def link_counts(session: Session, hip_id: str | None = None) -> dict[str, int]:
+def link_counts(session: Session, *, hip_id: str | None = None) -> dict[str, int]:
     query = select(CareContext.link_status, func.count()).group_by(CareContext.link_status)
     if hip_id:
         query = query.where(CareContext.hip_id == hip_id)
@@ -655,7 +725,7 @@ def _patient_by_public_id(session: Session, value: Any) -> FacilityPatient | Non
     return session.scalar(select(FacilityPatient).where(FacilityPatient.public_id == pid))
 
 
-def _token_expiry(runtime: Runtime, token: str) -> datetime:
+def _token_expiry(token: str, *, now: datetime, config: RecordsConfig) -> datetime:
     """The token's own ``exp`` when it is a JWT that carries one, else six months."""
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
@@ -663,10 +733,18 @@ def _token_expiry(runtime: Runtime, token: str) -> datetime:
         exp = None
     if isinstance(exp, int | float):
         return datetime.fromtimestamp(exp, tz=UTC)
-    return _now(runtime) + timedelta(days=records_config(runtime).link_token_days)
+    return now + timedelta(days=config.link_token_days)
 
 
-def on_generate_token(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_generate_token(
+    session: Session,
+    *,
+    cb: CallbackContext,
+    clock: Clock,
+    outbox: AbdmOutbox,
+    hasher: KeyedHasher,
+    config: RecordsConfig = DEFAULT_CONFIG,
+) -> None:
     """Store the link token (sealed) and send the links that waited for it."""
     call = cb.call
     if call is None or call.context.get("kind") != CALL_LINK_TOKEN or call.service_id != cb.hip_id:
@@ -677,7 +755,7 @@ def on_generate_token(session: Session, runtime: Runtime, cb: CallbackContext) -
     body = m.OnGenerateToken.model_validate(cb.body)
     if patient.link_token_request_id == cb.in_reply_to:
         patient.link_token_request_id = None
-    now = _now(runtime)
+    now = clock.now()
     if body.error is not None or not body.link_token:
         patient.link_token_error = (body.error.code if body.error else "no-token")[:32]
         for cc in _unlinked(session, patient):
@@ -685,18 +763,27 @@ def on_generate_token(session: Session, runtime: Runtime, cb: CallbackContext) -
             cc.link_error = patient.link_token_error
             cc.updated_at = now
         return
-    patient.link_token_sealed = _sealer(runtime).seal(body.link_token, str(patient.public_id))
-    patient.link_token_expires_at = _token_expiry(runtime, body.link_token)
+    patient.link_token_sealed = _sealer(hasher).seal(body.link_token, str(patient.public_id))
+    patient.link_token_expires_at = _token_expiry(body.link_token, now=now, config=config)
     patient.link_token_error = None
     if body.abha_address and not patient.abha_address:
         patient.abha_address = body.abha_address.lower()
     patient.updated_at = now
     contexts = _unlinked(session, patient)
     if contexts:
-        _send_link(session, runtime, patient, contexts, body.link_token)
+        _send_link(
+            session,
+            clock=clock,
+            outbox=outbox,
+            patient=patient,
+            contexts=contexts,
+            token=body.link_token,
+        )
 
 
-def on_link_care_context(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_link_care_context(
+    session: Session, *, cb: CallbackContext, clock: Clock, outbox: AbdmOutbox
+) -> None:
     call = cb.call
     if call is None or call.context.get("kind") != CALL_LINK or call.service_id != cb.hip_id:
         return
@@ -706,7 +793,7 @@ def on_link_care_context(session: Session, runtime: Runtime, cb: CallbackContext
     body = m.OnLinkCareContext.model_validate(cb.body)
     wanted = {str(x) for x in call.context.get("care_contexts") or []}
     contexts = [cc for cc in _contexts(session, patient) if str(cc.public_id) in wanted]
-    now = _now(runtime)
+    now = clock.now()
     ok = body.error is None and (body.status or "").upper() in ("SUCCESS", "OK", "LINKED")
     for cc in contexts:
         if cc.link_request_id != cb.in_reply_to or cc.link_status != LinkStatus.LINKING.value:
@@ -722,7 +809,7 @@ def on_link_care_context(session: Session, runtime: Runtime, cb: CallbackContext
             carried = (call.context.get("hi_types") or {}).get(str(cc.public_id), [])
             added = [t for t in cc.hi_types or [] if t not in carried]
             if added:
-                notify_context(session, runtime, cc, hi_types=added)
+                notify_context(session, clock=clock, outbox=outbox, care_context=cc, hi_types=added)
         else:
             cc.link_status = LinkStatus.FAILED.value
             cc.link_error = (body.error.code if body.error else (body.status or "refused"))[:32]
@@ -735,7 +822,7 @@ def on_link_care_context(session: Session, runtime: Runtime, cb: CallbackContext
         patient.abha_address = body.abha_address.lower()
 
 
-def on_context_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_context_notify(session: Session, *, cb: CallbackContext) -> None:
     call = cb.call
     if call is None or call.context.get("kind") != CALL_CONTEXT_NOTIFY:
         return
@@ -751,7 +838,7 @@ def on_context_notify(session: Session, runtime: Runtime, cb: CallbackContext) -
         cc.link_error = body.error.code[:32]
 
 
-def on_sms_notify(session: Session, runtime: Runtime, cb: CallbackContext) -> None:
+def on_sms_notify(session: Session, *, cb: CallbackContext) -> None:
     call = cb.call
     if call is None or call.context.get("kind") != CALL_SMS_NOTIFY:
         return

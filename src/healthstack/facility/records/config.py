@@ -1,9 +1,10 @@
 """The facility side's tunables, and the IG its documents are validated against.
 
-``records_config(runtime)`` gives ``runtime.extras["records.config"]`` when something put
-a ``RecordsConfig`` there (tests shrink the page size), else the defaults. The IG comes
-from the ``fhir_ig_path`` setting (parsed once per path by ``validation.load_ig``);
-without it the core rules alone run.
+The services that use a tunable take the ``RecordsConfig`` (keyword ``config``;
+``DEFAULT_CONFIG`` unless the caller, a test say, passes another). The IG comes from the
+``fhir_ig_path`` setting (``ig_for``: parsed once per path by ``validation.load_ig``);
+the services that validate take it (keyword ``ig``); without it the core rules alone
+run.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from healthstack.protocol.fhir.validation import (
     load_ig,
     validate_bundle,
 )
-from healthstack.runtime import Runtime
-
-CONFIG_KEY = "records.config"
+from healthstack.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -42,19 +41,18 @@ class RecordsConfig:
     data_push_path: str = "/api/v3/hiu/data/push"
 
 
-def records_config(runtime: Runtime) -> RecordsConfig:
-    config = runtime.extras.get(CONFIG_KEY)
-    return config if isinstance(config, RecordsConfig) else RecordsConfig()
+DEFAULT_CONFIG = RecordsConfig()
 
 
-def ig_for(runtime: Runtime) -> IgPackage | None:
-    path = runtime.settings.fhir_ig_path
+def ig_for(settings: Settings) -> IgPackage | None:
+    path = settings.fhir_ig_path
     return load_ig(path) if path is not None else None
 
 
-def validate(runtime: Runtime, bundle: object) -> ValidationReport:
-    return validate_bundle(bundle, ig=ig_for(runtime))
+def validate(bundle: object, *, ig: IgPackage | None) -> ValidationReport:
+    return validate_bundle(bundle, ig=ig)
 
 
-def data_push_url(runtime: Runtime) -> str:
-    return runtime.settings.base_url.rstrip("/") + records_config(runtime).data_push_path
+def data_push_url(settings: Settings, config: RecordsConfig = DEFAULT_CONFIG) -> str:
+    """Where HIPs push to this deployment's HIUs (``dataPushUrl``)."""
+    return settings.base_url.rstrip("/") + config.data_push_path

@@ -278,7 +278,7 @@ class HipDataTransfer(IdMixin, Base):
     """One health-information request served by this HIP. The pages are fixed when the
     request is accepted, one document each, so a worker that restarts resumes at the
     first unsent page. Each page is encrypted under key material made when it is sent
-    and never stored (records.hip._paginate says why)."""
+    and never stored (records.hip.data_request._paginate says why)."""
 
     __tablename__ = "hip_data_transfer"
 

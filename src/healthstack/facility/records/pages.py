@@ -31,12 +31,14 @@ from healthstack.accounts.permissions import allowed
 from healthstack.accounts.service import find_staff
 from healthstack.facility.records import hiu
 from healthstack.facility.records.care_contexts import facility_name
+from healthstack.facility.records.dependencies import FacilityNamesDep
 from healthstack.facility.records.models import HiuConsentRequest
 from healthstack.kernel.audit import absorb
 from healthstack.kernel.context import Actor, Purpose, RequestContext
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.protocol.abdm import messages as m
 from healthstack.protocol.fhir.documents.view import attachment_content
+from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 from healthstack.web.pages import attachment_file, error_page, render, same_origin, staff_gate
 from healthstack.web.timefmt import local_date, local_time, today_ist
@@ -126,14 +128,16 @@ def _defaults(now: datetime) -> dict[str, str]:
 def _list_page(
     request: Request,
     session: Session,
-    runtime: Any,
+    runtime: Runtime,
     staff: Actor,
     *,
     form: dict[str, Any] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    rows = hiu.list_requests(session, _ctx(request, staff), runtime)
+    rows = hiu.list_requests(
+        session, _ctx(request, staff), phr_hiu_id=runtime.settings.consent.phr_hiu_id
+    )
     values = form or {**_defaults(runtime.clock.now()), "hi_types": list(HI_TYPE_LABELS)}
     return _show(
         request,
@@ -201,7 +205,9 @@ def create_request(
         row = hiu.request_records(
             session,
             _ctx(request, staff),
-            runtime,
+            clock=runtime.clock,
+            outbox=runtime.abdm_outbox(),
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
             hiu_id=str(staff.facility_id),
             patient_abha_address=abha_address,
             hi_types=hi_types or [],
@@ -226,6 +232,7 @@ def request_page(
     session: DbSession,
     runtime: RuntimeDep,
     staff: OptionalStaff,
+    names: FacilityNamesDep,
     notice: str | None = None,
 ) -> Response:
     gate = _gate(request, staff, "records.read")
@@ -233,7 +240,13 @@ def request_page(
         return gate
     assert staff is not None
     try:
-        row, artefacts = hiu.request_detail(session, _ctx(request, staff), runtime, public_id)
+        row, artefacts = hiu.request_detail(
+            session,
+            _ctx(request, staff),
+            public_id=public_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     return _show(
@@ -243,7 +256,7 @@ def request_page(
         row=row,
         artefacts=artefacts,
         facility_names={
-            a.artefact.hip_id: facility_name(session, a.artefact.hip_id)
+            a.artefact.hip_id: facility_name(session, hfr_id=a.artefact.hip_id, names=names)
             for a in artefacts
             if a.artefact.hip_id
         },
@@ -265,10 +278,15 @@ def refresh_request(
         return gate
     assert staff is not None
     try:
-        row: HiuConsentRequest = hiu.get_request(session, _ctx(request, staff), runtime, public_id)
+        row: HiuConsentRequest = hiu.get_request(
+            session,
+            _ctx(request, staff),
+            public_id=public_id,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
-    sent = hiu.refresh_status(session, runtime, row)
+    sent = hiu.refresh_status(session, request=row, outbox=runtime.abdm_outbox())
     note = "Asked the consent manager for the status." if sent else "Not sent to the CM yet."
     return RedirectResponse(
         f"/records/requests/{row.public_id}?notice={quote(note)}", status_code=303
@@ -282,13 +300,20 @@ def record_page(
     session: DbSession,
     runtime: RuntimeDep,
     staff: OptionalStaff,
+    names: FacilityNamesDep,
 ) -> Response:
     gate = _gate(request, staff, "records.read")
     if gate is not None:
         return gate
     assert staff is not None
     try:
-        record, view = hiu.read_record(session, _ctx(request, staff), runtime, public_id)
+        record, view = hiu.read_record(
+            session,
+            _ctx(request, staff),
+            public_id=public_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     base = f"/records/received/{record.public_id}/attachments/"
@@ -300,7 +325,9 @@ def record_page(
         view=view,
         request_row=record.data_request.artefact.request,
         hip_id=record.data_request.artefact.hip_id,
-        hip_name=facility_name(session, str(record.data_request.artefact.hip_id)),
+        hip_name=facility_name(
+            session, hfr_id=str(record.data_request.artefact.hip_id), names=names
+        ),
         attachment_url=lambda key: base + quote(key, safe=""),
     )
 
@@ -319,7 +346,13 @@ def record_attachment(
         return gate
     assert staff is not None
     try:
-        record, _ = hiu.read_record(session, _ctx(request, staff), runtime, public_id)
+        record, _ = hiu.read_record(
+            session,
+            _ctx(request, staff),
+            public_id=public_id,
+            clock=runtime.clock,
+            phr_hiu_id=runtime.settings.consent.phr_hiu_id,
+        )
         content_type, data, title = attachment_content(record.bundle, key)
     except DomainError as exc:
         return _error_page(request, session, staff, exc)

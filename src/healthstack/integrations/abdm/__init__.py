@@ -12,17 +12,22 @@ replay guard), in every mode.
 Does not own: what the calls and callbacks mean (``facility.records``), or the network side
 (``network.gateway``), which it reaches only over HTTP.
 
-Public API: ``enqueue_call``, ``find_context``, ``verify_callback`` /
-``VerifiedCallback`` (a FastAPI dependency), ``CallbackContext``, ``AbdmClient``,
-``HttpAbdmClient``, ``FakeAbdmClient``, ``abdm_client``.
+Each part takes what it uses, typed (the ``abdm`` settings section, a clock, a
+transport, the gateway's keys), never the process's ``Runtime``; the process keeps one
+client and one key cache (``runtime.Ports``).
+
+Public API: ``AbdmOutbox`` / ``enqueue_call``, ``find_context``,
+``verify_callback_message``, ``CallbackContext``, ``JwksCache`` / ``gateway_jwks``,
+``AbdmClient``, ``HttpAbdmClient`` / ``gateway_client``, ``FakeAbdmClient``.
 """
 
 from healthstack.integrations.abdm.callbacks import (
     CallbackContext,
     DuplicateCallback,
-    VerifiedCallback,
-    verify_callback,
+    JwksCache,
+    gateway_jwks,
     verify_callback_message,
+    verify_session_token,
 )
 from healthstack.integrations.abdm.client import (
     AbdmCallFailed,
@@ -30,10 +35,11 @@ from healthstack.integrations.abdm.client import (
     AbdmClient,
     FakeAbdmClient,
     HttpAbdmClient,
-    abdm_client,
+    gateway_client,
 )
 from healthstack.integrations.abdm.outbound import (
     SEND_TOPIC,
+    AbdmOutbox,
     OutboundCall,
     enqueue_call,
     find_context,
@@ -44,15 +50,17 @@ __all__ = [
     "AbdmCallFailed",
     "AbdmCallRejected",
     "AbdmClient",
+    "AbdmOutbox",
     "CallbackContext",
     "DuplicateCallback",
     "FakeAbdmClient",
     "HttpAbdmClient",
+    "JwksCache",
     "OutboundCall",
-    "VerifiedCallback",
-    "abdm_client",
     "enqueue_call",
     "find_context",
-    "verify_callback",
+    "gateway_client",
+    "gateway_jwks",
     "verify_callback_message",
+    "verify_session_token",
 ]

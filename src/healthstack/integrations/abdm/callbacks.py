@@ -19,6 +19,11 @@ looked up by ``response.requestId``. Every verdict is audited.
 ``verify_session_token`` checks the one inbound call that does not come through the
 gateway, a HIP's data push: it carries the HIP bridge's gateway session token, verified
 against the same JWKS (docs/adr/0013).
+
+Both take what they check with, typed: the ``abdm`` settings section, the clock and the
+gateway's keys (``JwksCache``, one per process: ``Runtime.gateway_keys``). The FastAPI
+dependency that runs ``verify_callback_message`` for a bridge route is the facility
+side's (``facility.records.dependencies.VerifiedCallback``).
 """
 
 from __future__ import annotations
@@ -30,16 +35,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import jwt
-from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from healthstack.integrations.abdm.client import TRANSPORT_KEY
 from healthstack.integrations.abdm.models import AbdmMessage, CallStatus, Direction
 from healthstack.integrations.abdm.outbound import OutboundCall, find_call_row, find_context
 from healthstack.kernel.audit import audited
@@ -51,8 +54,7 @@ from healthstack.kernel.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from healthstack.runtime import Runtime
-from healthstack.web.deps import DbSession, RuntimeDep
+from healthstack.settings import AbdmSettings, Settings
 
 # The same codes the gateway uses for the same faults (gateway/exceptions.py).
 TOKEN_INVALID = "ABDM-1101"  # noqa: S105 - an error code
@@ -69,7 +71,6 @@ DUPLICATE = "ABDM-1112"
 SESSION_AUDIENCE = "hiecm-gateway"
 SESSION_TOKEN_TYPE = "access"  # noqa: S105 - a token type
 
-JWKS_KEY = "abdm.jwks"
 GATEWAY_ACTOR = Actor(kind=ActorKind.CLIENT, id="abdm-gateway", display="ABDM gateway")
 # Clocks of the gateway and this side may differ a little.
 EXPIRY_LEEWAY = timedelta(seconds=30)
@@ -137,19 +138,13 @@ class JwksCache:
             return self._keys.get(kid)
 
 
-def jwks_cache(runtime: Runtime) -> JwksCache:
-    cache = runtime.extras.get(JWKS_KEY)
-    if not isinstance(cache, JwksCache):
-        transport = runtime.extras.get(TRANSPORT_KEY)
-        client = httpx.Client(
-            transport=transport if isinstance(transport, httpx.BaseTransport) else None,
-            timeout=runtime.settings.abdm.http_timeout_seconds,
-        )
-        cache = JwksCache(
-            runtime.settings.abdm_gateway_url + "/gateway/v3/certs", client, runtime.clock
-        )
-        runtime.extras[JWKS_KEY] = cache
-    return cache
+def gateway_jwks(
+    settings: Settings, *, clock: Clock, transport: httpx.BaseTransport | None = None
+) -> JwksCache:
+    """The keys of the gateway ``settings`` name (``{gateway}/gateway/v3/certs``),
+    fetched on ``transport`` (None: real HTTP) when first needed."""
+    client = httpx.Client(transport=transport, timeout=settings.abdm.http_timeout_seconds)
+    return JwksCache(settings.abdm_gateway_url + "/gateway/v3/certs", client, clock)
 
 
 # --------------------------------------------------------------------------- checks
@@ -160,7 +155,13 @@ def _refused(message: str, code: str = TOKEN_INVALID) -> CallbackRefused:
 
 
 def _verified(
-    runtime: Runtime, authorization: str | None, *, audience: str, what: str, how: str = ""
+    authorization: str | None,
+    *,
+    keys: JwksCache,
+    clock: Clock,
+    audience: str,
+    what: str,
+    how: str = "",
 ) -> dict[str, Any]:
     """The claims of a gateway-signed ``Authorization: Bearer`` JWT for ``audience``:
     RS256 with a key of the gateway's JWKS, not expired (30 s leeway). ``how`` (what
@@ -180,7 +181,7 @@ def _verified(
     kid = header.get("kid")
     if header.get("alg") != "RS256" or not isinstance(kid, str):
         raise refused(f"The {what}'s Authorization is not an RS256 gateway token.")
-    key = jwks_cache(runtime).key(kid)
+    key = keys.key(kid)
     if key is None:
         raise refused(f"The {what} is signed with a key the gateway does not publish.")
     try:
@@ -201,21 +202,23 @@ def _verified(
             f"The {what}'s Authorization does not verify (signature or audience)."
         ) from None
     expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
-    if expires + EXPIRY_LEEWAY <= runtime.clock.now():
+    if expires + EXPIRY_LEEWAY <= clock.now():
         raise refused(f"The {what}'s Authorization has expired.", TOKEN_EXPIRED)
     return claims
 
 
-def _claims(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
-    claims = _verified(
-        runtime, authorization, audience=runtime.settings.abdm.client_id, what="callback"
-    )
+def _claims(
+    authorization: str | None, *, keys: JwksCache, clock: Clock, client_id: str
+) -> dict[str, Any]:
+    claims = _verified(authorization, keys=keys, clock=clock, audience=client_id, what="callback")
     if claims.get("typ") != "callback":
         raise _refused("The Authorization is a gateway token, but not a callback's.")
     return claims
 
 
-def verify_session_token(runtime: Runtime, authorization: str | None) -> dict[str, Any]:
+def verify_session_token(
+    authorization: str | None, *, keys: JwksCache, clock: Clock
+) -> dict[str, Any]:
     """The claims of a bridge's gateway session token sent to this side directly (a
     HIP's data push to the HIU's dataPushUrl: not through the gateway, so no callback
     token; ABDM requires the HIP's session token, 401 without it). Verified against the
@@ -226,7 +229,14 @@ def verify_session_token(runtime: Runtime, authorization: str | None) -> dict[st
         "Send 'Authorization: Bearer <accessToken>' with the HIP bridge's session token "
         "from the gateway's /gateway/v3/sessions."
     )
-    claims = _verified(runtime, authorization, audience=SESSION_AUDIENCE, what="data push", how=how)
+    claims = _verified(
+        authorization,
+        keys=keys,
+        clock=clock,
+        audience=SESSION_AUDIENCE,
+        what="data push",
+        how=how,
+    )
     if claims.get("typ") != SESSION_TOKEN_TYPE:
         raise _refused(f"The Authorization is a gateway token, but not a session token. {how}")
     return claims
@@ -259,8 +269,10 @@ def _timestamp(raw: str | None, now: datetime, past: int, future: int) -> None:
 
 def verify_callback_message(
     session: Session,
-    runtime: Runtime,
     *,
+    settings: AbdmSettings,
+    keys: JwksCache,
+    clock: Clock,
     path: str,
     headers: Mapping[str, str],
     raw: bytes,
@@ -268,8 +280,6 @@ def verify_callback_message(
     """Verify and record one callback; see the module docstring. Raises
     ``CallbackRefused`` (401), ``ValidationFailed`` (400), ``DuplicateCallback`` (202)
     or ``ServiceUnavailable`` (the JWKS could not be fetched: 503)."""
-    cfg = runtime.settings.abdm
-    clock = runtime.clock
     raw_rid = (headers.get("REQUEST-ID") or "").strip()
     ctx = RequestContext(
         actor=GATEWAY_ACTOR,
@@ -284,7 +294,9 @@ def verify_callback_message(
         resource_id=path[:64],
         clock=clock,
     ):
-        claims = _claims(runtime, headers.get("Authorization"))
+        claims = _claims(
+            headers.get("Authorization"), keys=keys, clock=clock, client_id=settings.client_id
+        )
         try:
             request_id = str(uuid.UUID(raw_rid))
         except ValueError:
@@ -296,11 +308,11 @@ def verify_callback_message(
         _timestamp(
             headers.get("TIMESTAMP"),
             clock.now(),
-            cfg.timestamp_past_seconds,
-            cfg.timestamp_future_seconds,
+            settings.timestamp_past_seconds,
+            settings.timestamp_future_seconds,
         )
         cm = headers.get("X-CM-ID")
-        if cm is not None and cm.strip() != cfg.cm_id:
+        if cm is not None and cm.strip() != settings.cm_id:
             raise ValidationFailed(
                 "The X-CM-ID header names another consent manager.", field="X-CM-ID", code=CM_ID_BAD
             )
@@ -370,31 +382,3 @@ def verify_callback_message(
         body=body,
         call=find_context(session, in_reply_to),
     )
-
-
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
-def verify_callback(
-    request: Request,
-    session: DbSession,
-    runtime: RuntimeDep,
-    raw: Annotated[bytes, Depends(raw_body)],
-) -> CallbackContext:
-    """The FastAPI dependency for a bridge route: ``ctx: VerifiedCallback``. It shares
-    the route's unit of work, so the callback is recorded only if the route succeeds."""
-    return verify_callback_message(
-        session, runtime, path=request.url.path, headers=request.headers, raw=raw
-    )
-
-
-VerifiedCallback = Annotated[CallbackContext, Depends(verify_callback)]
-
-
-def install(app: FastAPI) -> None:
-    """Answer a duplicate callback 202 with an empty body (called by create_app)."""
-
-    @app.exception_handler(DuplicateCallback)
-    async def _duplicate(request: Request, exc: DuplicateCallback) -> Response:
-        return Response(status_code=202)

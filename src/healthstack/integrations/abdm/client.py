@@ -5,12 +5,12 @@ session from ``/gateway/v3/sessions`` with the bridge's client credentials, keep
 token until a minute before it expires, refreshes it with the refresh token (or starts
 over), and sends each call with Authorization, REQUEST-ID, TIMESTAMP (UTC, ms, Z),
 X-CM-ID and the caller's X-HIP-ID / X-HIU-ID / X-LINK-TOKEN. A 401 is retried once with
-a fresh session. ``FakeAbdmClient`` records calls (tests of other domains, the demo).
+a fresh session. ``FakeAbdmClient`` records calls instead (the outbox's tests).
 
-``abdm_client(runtime)`` gives the process's client: ``runtime.extras["abdm.client"]``
-when something put one there, else an ``HttpAbdmClient`` from settings on
-``runtime.extras["abdm.transport"]`` (tests: ``httpx.MockTransport`` or an ASGI
-transport) or real HTTP.
+``gateway_client(settings, clock=..., transport=...)`` builds the ``HttpAbdmClient``
+the settings describe, on ``transport`` (tests: ``httpx.MockTransport`` or an ASGI
+transport; None: real HTTP). One process keeps one (``Runtime.abdm_client``), so one
+token cache serves the worker and the request threads.
 """
 
 from __future__ import annotations
@@ -27,15 +27,11 @@ import httpx
 
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.errors import ServiceUnavailable
-from healthstack.runtime import Runtime
 from healthstack.settings import DEV_SECRET_PLACEHOLDER, Settings
 
-CLIENT_KEY = "abdm.client"
 # The gateway's answer to a REQUEST-ID it accepted before with the same body
 # (gateway/exceptions.py).
 ALREADY_ACCEPTED = "ABDM-1113"
-TRANSPORT_KEY = "abdm.transport"
-_lock = threading.Lock()
 
 
 class AbdmCallFailed(Exception):
@@ -268,29 +264,26 @@ def client_secret(settings: Settings) -> str:
         return secret
 
 
-def abdm_client(runtime: Runtime) -> AbdmClient:
-    """The process's client (one token cache per process)."""
-    with _lock:
-        client = runtime.extras.get(CLIENT_KEY)
-        if client is not None:
-            return client  # type: ignore[return-value]
-        cfg = runtime.settings.abdm
-        secret = client_secret(runtime.settings)
-        if secret == DEV_SECRET_PLACEHOLDER and not runtime.settings.is_development:
-            raise ServiceUnavailable(
-                "The ABDM gateway client has no secret. Set HEALTHSTACK_ABDM_CLIENT_ID and "
-                "HEALTHSTACK_ABDM_CLIENT_SECRET to the bridge credentials the gateway issued.",
-                code="HS-1900",
-            )
-        transport = runtime.extras.get(TRANSPORT_KEY)
-        built = HttpAbdmClient(
-            base_url=runtime.settings.abdm_gateway_url,
-            client_id=cfg.client_id,
-            client_secret=secret,
-            cm_id=cfg.cm_id,
-            clock=runtime.clock,
-            transport=transport if isinstance(transport, httpx.BaseTransport) else None,
-            timeout=cfg.http_timeout_seconds,
+def gateway_client(
+    settings: Settings, *, clock: Clock, transport: httpx.BaseTransport | None = None
+) -> HttpAbdmClient:
+    """The client of the gateway ``settings`` name, with the bridge's credentials.
+    Raises ``ServiceUnavailable`` (HS-1900) when the secret is still the placeholder
+    outside development."""
+    cfg = settings.abdm
+    secret = client_secret(settings)
+    if secret == DEV_SECRET_PLACEHOLDER and not settings.is_development:
+        raise ServiceUnavailable(
+            "The ABDM gateway client has no secret. Set HEALTHSTACK_ABDM_CLIENT_ID and "
+            "HEALTHSTACK_ABDM_CLIENT_SECRET to the bridge credentials the gateway issued.",
+            code="HS-1900",
         )
-        runtime.extras[CLIENT_KEY] = built
-        return built
+    return HttpAbdmClient(
+        base_url=settings.abdm_gateway_url,
+        client_id=cfg.client_id,
+        client_secret=secret,
+        cm_id=cfg.cm_id,
+        clock=clock,
+        transport=transport,
+        timeout=cfg.http_timeout_seconds,
+    )

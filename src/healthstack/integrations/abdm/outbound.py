@@ -1,9 +1,10 @@
 """Calls to the gateway through the outbox, and the context their answers find.
 
-``enqueue_call`` writes the call (ledger row) and an outbox row in the caller's
-transaction and returns the REQUEST-ID the gateway will answer with
-``response.requestId``. The worker's ``abdm.send`` handler sends it with the same
-REQUEST-ID on every attempt (the gateway treats a repeat as a no-op). A refusal
+``AbdmOutbox`` is the gateway client as the facility's services use it: its
+``enqueue`` writes the call (ledger row) and an outbox row in the caller's transaction
+and returns the REQUEST-ID the gateway will answer with ``response.requestId``. The
+worker's ``abdm.send`` handler (``send``) sends it through the ``AbdmClient`` with the
+same REQUEST-ID on every attempt (the gateway treats a repeat as a no-op). A refusal
 (4xx) closes the call as ``rejected``; anything else is retried with the relay's
 backoff and the call is ``dead`` after the last attempt.
 """
@@ -13,19 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from healthstack.integrations.abdm.client import AbdmCallFailed, AbdmCallRejected, abdm_client
+from healthstack.integrations.abdm.client import AbdmCallFailed, AbdmCallRejected, AbdmClient
 from healthstack.integrations.abdm.models import AbdmMessage, CallStatus, Direction
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.outbox import enqueue
 from healthstack.kernel.uow import unit_of_work
-from healthstack.runtime import Runtime
+from healthstack.settings import AbdmSettings
 
 SEND_TOPIC = "abdm.send"
 SERVICE_HEADERS = {"X-HIP-ID": "HIP", "X-HIU-ID": "HIU"}
@@ -49,10 +51,44 @@ class OutboundCall:
     answered_at: datetime | None
 
 
+@dataclass(frozen=True)
+class AbdmOutbox:
+    """Queues the facility side's calls to the gateway (``enqueue``): the clock that
+    stamps them and how often the worker tries each."""
+
+    clock: Clock
+    max_attempts: int
+
+    @classmethod
+    def from_settings(cls, settings: AbdmSettings, *, clock: Clock) -> AbdmOutbox:
+        return cls(clock=clock, max_attempts=settings.call_max_attempts)
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        path: str,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str],
+        context: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Queue ``POST {gateway}{path}``; returns its REQUEST-ID (see ``enqueue_call``)."""
+        return enqueue_call(
+            session,
+            clock=self.clock,
+            max_attempts=self.max_attempts,
+            path=path,
+            body=body,
+            headers=headers,
+            context=context,
+        )
+
+
 def enqueue_call(
     session: Session,
-    runtime: Runtime,
     *,
+    clock: Clock,
+    max_attempts: int,
     path: str,
     body: Mapping[str, Any],
     headers: Mapping[str, str],
@@ -61,13 +97,14 @@ def enqueue_call(
     """Queue ``POST {gateway}{path}``; returns its REQUEST-ID. ``headers`` carries
     X-HIP-ID or X-HIU-ID (the facility acting) and e.g. X-LINK-TOKEN; the client adds
     Authorization, REQUEST-ID, TIMESTAMP and X-CM-ID. ``context`` (JSON, no PHI: ids of
-    your own rows) comes back with ``find_context`` when the answer arrives."""
+    your own rows) comes back with ``find_context`` when the answer arrives. The worker
+    tries the call ``max_attempts`` times."""
     if not path.startswith("/"):
         raise ValueError(f"gateway path {path!r} must start with '/'")
     kind = next((SERVICE_HEADERS[h] for h in SERVICE_HEADERS if headers.get(h)), None)
     service_id = next((headers[h] for h in SERVICE_HEADERS if headers.get(h)), None)
-    now = runtime.clock.now()
-    attempts = runtime.settings.abdm.call_max_attempts
+    now = clock.now()
+    attempts = max_attempts
     row = AbdmMessage(
         direction=Direction.OUTBOUND.value,
         request_id=str(uuid.uuid4()),
@@ -92,7 +129,7 @@ def enqueue_call(
         payload={"message_id": str(row.public_id)},
         dedupe_key=f"{SEND_TOPIC}:{row.public_id}",
         max_attempts=attempts,
-        clock=runtime.clock,
+        clock=clock,
     )
     return row.request_id
 
@@ -127,10 +164,17 @@ def find_context(session: Session, in_reply_to: str | None) -> OutboundCall | No
     return _outbound(row) if row is not None else None
 
 
-def send(runtime: Runtime, payload: dict[str, Any]) -> None:
-    """The ``abdm.send`` outbox handler."""
+def send(
+    session_factory: sessionmaker[Session],
+    payload: dict[str, Any],
+    *,
+    clock: Clock,
+    client: Callable[[], AbdmClient],
+) -> None:
+    """The ``abdm.send`` outbox handler: one try of one call, through the process's
+    client (``client()``: built when first needed, so a call already done needs none)."""
     failure: AbdmCallFailed | None = None
-    with unit_of_work(runtime.session_factory) as session:
+    with unit_of_work(session_factory) as session:
         row = session.scalar(
             select(AbdmMessage)
             .where(
@@ -141,11 +185,11 @@ def send(runtime: Runtime, payload: dict[str, Any]) -> None:
         )
         if row is None or row.status not in (CallStatus.PENDING.value, CallStatus.RETRYING.value):
             return
-        now = runtime.clock.now()
+        now = clock.now()
         row.attempts += 1
         row.updated_at = now
         try:
-            abdm_client(runtime).send(
+            client().send(
                 row.path,
                 row.body or {},
                 {str(k): str(v) for k, v in (row.extra_headers or {}).items()},
@@ -176,6 +220,9 @@ def _close(row: AbdmMessage, status: CallStatus, now: datetime) -> None:
     row.extra_headers = None
 
 
-def handlers(runtime: Runtime) -> dict[str, Any]:
-    """The facility side's entry for the worker's handler registry (jobs/worker.py)."""
-    return {SEND_TOPIC: lambda payload: send(runtime, payload)}
+def handlers(
+    session_factory: sessionmaker[Session], *, clock: Clock, client: Callable[[], AbdmClient]
+) -> dict[str, Any]:
+    """The facility side's entry for the worker's handler registry (jobs/worker.py).
+    ``client`` gives the process's client when a call is sent (``Runtime.abdm_client``)."""
+    return {SEND_TOPIC: lambda payload: send(session_factory, payload, clock=clock, client=client)}

@@ -1,8 +1,8 @@
 """``AsgiLoopback``: a synchronous httpx transport that hands each request to an ASGI
 app in this process, chosen by host, through ``httpx.ASGITransport``. Both sides run in
 one process in the tests and may in the demo; they still talk HTTP (headers, status
-codes, bodies as bytes), never Python calls. Put it in ``runtime.extras`` under
-``gateway.transport`` and ``abdm.transport``.
+codes, bodies as bytes), never Python calls. Put it in the runtime's ports
+(``runtime.ports.gateway_transport`` and ``runtime.ports.abdm_transport``).
 
 The worker and the sync routes call it from threads without an event loop; from a
 thread that runs one, the request is made on a helper thread.

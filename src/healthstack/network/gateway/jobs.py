@@ -4,14 +4,14 @@ gateway-signed Authorization. Both record every attempt in the ledger and raise 
 failure, so the relay retries with its backoff and parks the message dead after the
 last attempt (the ledger row says ``failed`` / ``dead`` in step with it).
 
-The HTTP transport is ``runtime.extras["gateway.transport"]`` when set (tests put an
-``httpx.MockTransport`` or an ASGI transport there), else real HTTP.
+Callbacks go out on the process's client (``Runtime.gateway_http``), on the transport
+``runtime.ports.gateway_transport`` names (tests put an ``httpx.MockTransport`` or an
+ASGI transport there), else real HTTP.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,10 +41,6 @@ from healthstack.runtime import Runtime
 
 log = logging.getLogger("healthstack.network.gateway")
 
-TRANSPORT_KEY = "gateway.transport"
-_HTTP_KEY = "gateway.http"
-_http_lock = threading.Lock()
-
 
 class DeliveryFailed(Exception):
     """A bridge did not take a callback (non-2xx, or unreachable)."""
@@ -58,21 +54,6 @@ def stamp(at: datetime) -> str:
     """ABDM's TIMESTAMP form: UTC, milliseconds, Z."""
     at = at.astimezone(UTC)
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def http_client(runtime: Runtime) -> httpx.Client:
-    """One client per runtime (connection reuse), on the injected transport if any."""
-    with _http_lock:
-        client = runtime.extras.get(_HTTP_KEY)
-        if not isinstance(client, httpx.Client):
-            transport = runtime.extras.get(TRANSPORT_KEY)
-            client = httpx.Client(
-                transport=transport if isinstance(transport, httpx.BaseTransport) else None,
-                timeout=runtime.settings.gateway.http_timeout_seconds,
-                follow_redirects=False,
-            )
-            runtime.extras[_HTTP_KEY] = client
-        return client
 
 
 def _load(session: Session, message_id: str, direction: Direction) -> GatewayMessage | None:
@@ -204,7 +185,7 @@ def deliver(runtime: Runtime, payload: dict[str, Any]) -> None:
         try:
             if not bridge.is_active:
                 raise DeliveryFailed("the bridge is switched off")
-            response = http_client(runtime).post(
+            response = runtime.gateway_http().post(
                 bridge.url + msg.path, content=content, headers=headers
             )
             status = response.status_code
