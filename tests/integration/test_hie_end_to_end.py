@@ -27,7 +27,6 @@ from healthstack.facility.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
-from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.consent.models import (
     ConsentArtefact,
@@ -44,7 +43,6 @@ from tests.factories_hie import (
     PATIENT_MOBILE,
     PIN,
     Exchange,
-    Network,
     hie_settings,
     medicines,
     patient_account,
@@ -56,13 +54,6 @@ from tests.factories_hie import (
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def _page(doctor: TestClient, path: str) -> str:
