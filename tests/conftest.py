@@ -218,3 +218,16 @@ def make_staff(runtime: Runtime):  # type: ignore[no-untyped-def]
             return StaffLogin(name, password, token, role, fac, str(user.public_id))
 
     return _make
+
+
+# Set-ups several test modules share, defined beside their factories and offered to every
+# test (a module may still override one with its own fixture of the same name).
+pytest_plugins = (
+    "tests.factories_professionals",  # facilities: FACILITY_A, FACILITY_B and a clinic
+    "tests.factories_compliance",  # hpr: four HPR records a roster meets
+    "tests.factories_consent",  # bridge: the fake HMIS bridge on network_settings
+    "tests.factories_phr",  # ravi, sita, linked: the bridge's patients
+    "tests.factories_hie",  # hie: both real sides on hie_settings
+    "tests.factories_records",  # cm: the fake consent manager on records_settings
+    "tests.factories_abdm_specs",  # gateway_spec, hiu_spec, link_token_spec, endpoint_map
+)

@@ -1,6 +1,7 @@
 """Factories and helpers for ABHA tests: accounts inserted directly (as enrolment
 would leave them), sandbox KYC residents, the client's RSA-OAEP encryption, the
-last OTP sent to someone, and audit rows."""
+last OTP sent to someone, audit rows, and the profile API's login and OTP-confirmed
+changes."""
 
 from __future__ import annotations
 
@@ -260,6 +261,60 @@ def login_token(client: Any, runtime: Runtime, account: AbhaAccount) -> str:
     done = verify_login(client, runtime, sent.json()["txnId"], last_otp(runtime, account.mobile))
     assert done.status_code == 200, done.text
     return str(done.json()["token"])
+
+
+def profile_request(
+    client: Any,
+    runtime: Runtime,
+    headers: dict[str, str],
+    scope: list[str],
+    hint: str | None = None,
+    value: str | None = None,
+    system: str = "abdm",
+) -> Any:
+    """The holder asks for an OTP to change their profile (``scope`` after abha-profile)."""
+    body: dict[str, Any] = {"scope": ["abha-profile", *scope], "otpSystem": system}
+    if hint:
+        body["loginHint"] = hint
+    if value is not None:
+        body["loginId"] = enc(runtime, value)
+    return client.post(f"{API}/account/request/otp", json=body, headers=headers)
+
+
+def profile_verify(
+    client: Any, runtime: Runtime, headers: dict[str, str], scope: list[str], txn_id: str, otp: str
+) -> Any:
+    return client.post(
+        f"{API}/account/verify",
+        headers=headers,
+        json={
+            "scope": ["abha-profile", *scope],
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)},
+            },
+        },
+    )
+
+
+def profile_change(
+    client: Any,
+    runtime: Runtime,
+    headers: dict[str, str],
+    scope: list[str],
+    hint: str | None = None,
+    value: str | None = None,
+    *,
+    otp_to: str,
+    system: str = "abdm",
+) -> dict[str, Any]:
+    """A profile change through its OTP (sent to ``otp_to``); the verify answer."""
+    sent = profile_request(client, runtime, headers, scope, hint, value, system)
+    assert sent.status_code == 200, sent.text
+    otp = last_otp(runtime, otp_to)
+    done = profile_verify(client, runtime, headers, scope, sent.json()["txnId"], otp)
+    assert done.status_code == 200, done.text
+    return dict(done.json())
 
 
 def assert_no_phi(text: str, *values: str | None) -> None:

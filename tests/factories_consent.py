@@ -7,18 +7,22 @@ X-HIP-ID / X-HIU-ID headers tell them apart). It verifies every callback the way
 facility must (``facility.records.dependencies.VerifiedCallback``) and answers like a HIP or HIU
 would, but only when ``flush()`` sends what it queued, so a test decides when (or
 whether) an answer arrives.
+
+The ``bridge`` fixture (a pytest plugin of tests/conftest.py) wires it for a test whose
+module runs on ``network_settings``.
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI, Response
 from sqlalchemy import select
 
@@ -477,3 +481,15 @@ def init_consent(
     assert r.status_code == 202, r.text
     pump(runtime, bridge)
     return bridge.last(m.ON_CONSENT_INIT).body
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def bridge(runtime: Runtime, app: Any) -> Iterator[FakeBridge]:
+    """The fake bridge wired to the gateway (the module's ``settings`` fixture returns
+    ``network_settings(settings)``), unwired afterwards."""
+    b = wire(runtime, app)
+    yield b
+    unwire(runtime)

@@ -10,7 +10,9 @@ and talking to each other over HTTP only (``AsgiLoopback``), as one deployment d
 hop fail (a killed worker, an unreachable bridge). ``Exchange`` is one scenario's
 wiring: the state admin registers the bridge through the admin API, the worker (a real
 ``jobs.worker.Worker``) runs until quiet, and helpers act as the people do: staff
-recording visits, the patient in the PHR API, the doctor on the record pages.
+recording visits, the patient in the PHR API, the doctor on the record pages. The ``hie``
+fixture (a pytest plugin of tests/conftest.py) is one such scenario, for a test whose
+module runs on ``hie_settings``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -544,6 +547,30 @@ def doctor_asks(hie: Exchange, hi_types: Iterable[str]) -> str:
     return public_id
 
 
+def patient_asks(hie: Exchange, account: AbhaAccount, **over: Any) -> str:
+    """The patient asks for their own records through the PHR (every HI type, the last
+    year, unless ``over`` says otherwise); the PHR's request id."""
+    from healthstack.network.abha.auth import patient_context
+    from healthstack.phr import own_records
+
+    now = hie.runtime.clock.now()
+    kwargs = {
+        "hi_types": [t.value for t in m.HiType],
+        "date_from": now - timedelta(days=365),
+        "date_to": now,
+        **over,
+    }
+    with unit_of_work(hie.runtime.session_factory) as s:
+        row = own_records.ask(
+            s,
+            patient_context(account, request_id="t"),
+            runtime=hie.runtime,
+            account=account,
+            **kwargs,
+        )
+        return str(row.public_id)
+
+
 def cm_request_id(hie: Exchange, request: str) -> str:
     """The consent manager's id of the HIU's request (from its on-init)."""
     [row] = hie.rows(HiuConsentRequest, lambda m: m.public_id == uuid.UUID(request))
@@ -766,6 +793,15 @@ def medicines(*contents: RecordContent) -> list[str]:
         for order in getattr(content, "medications", ()) or ():
             names.append(order.medicine.text)
     return names
+
+
+@pytest.fixture
+def hie(runtime: Runtime, app: Any, client: TestClient, make_staff: Any) -> Exchange:
+    """The exchange with its bridge registered by the state admin (the module's
+    ``settings`` fixture returns ``hie_settings(settings)``)."""
+    exchange = Exchange(runtime, app, client, Network(app))
+    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
+    return exchange
 
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Factories for dashboard tests: ABHA accounts inserted directly with the event
-enrolment emits, facilities through the registry's own bulk loader (skipped with the
-reason when the registry is not installed), a small standard data set, and readers
-of the aggregate tables."""
+enrolment emits, facilities and professionals through their registries' own bulk
+loaders, a small standard data set, readers of the aggregate tables, and one pass of
+the embedded worker's loop run deterministically in the test's own thread."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.jobs.worker import Worker
 from healthstack.kernel.events import abha_account_event, emit
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.numbers import NumberPermutation, reserve
+from healthstack.network.hfr.bulk import bulk_load_facilities
+from healthstack.network.hpr.bulk import ProfessionalSeed, bulk_load_professionals
+from healthstack.network.hpr.credentials import DetailsInput, QualificationInput, WorkplaceInput
 from healthstack.programme.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
 from healthstack.runtime import Runtime
 from tests.conftest import FACILITY_A, FACILITY_B
+from tests.factories_facilities import facility_row
 
 SRINAGAR = 13
 BUDGAM = 2
@@ -92,34 +96,15 @@ def emit_event(runtime: Runtime, name: str, payload: dict[str, Any]) -> uuid.UUI
         return emit(session, name, payload, clock=runtime.clock)
 
 
-def facility_row(
-    name: str, district: int, *, ownership: str = "public", kind: str = "phc"
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "facility_type": kind,
-        "ownership": ownership,
-        "department": "Health and Medical Education" if ownership == "public" else None,
-        "state_lgd": 1,
-        "district_lgd": district,
-        "pincode": "190003" if district == SRINAGAR else "191113",
-        "services": ["opd"],
-    }
-
-
 def load_facilities(runtime: Runtime, rows: list[dict[str, Any]]) -> list[str]:
     """Facilities loaded verified by the registry's bulk loader, with its events."""
-    bulk = pytest.importorskip(
-        "healthstack.network.hfr.bulk",
-        reason="the facility registry (healthstack.network.hfr) is not installed",
-    )
     with unit_of_work(runtime.session_factory) as session:
-        return bulk.bulk_load_facilities(session, rows, clock=runtime.clock, emit_events=True)
+        return bulk_load_facilities(session, rows, clock=runtime.clock, emit_events=True)
 
 
 def standard_data(runtime: Runtime, relay: Any, *, facilities: bool = False) -> dict[str, Any]:
     """A small state: Srinagar (5 ABHA, 3 at FACILITY_A), Budgam (2, 1 at FACILITY_B),
-    Anantnag (1), the seeded ABHA targets at scale 0.002; with ``network.hfr``, the
+    Anantnag (1), the seeded ABHA targets at scale 0.002; with ``facilities``, the
     registry's FACILITY_A (public PHC, Srinagar), FACILITY_B (public CHC, Budgam) and
     a private clinic in Srinagar. The events are applied (the relay drained)."""
     from healthstack.programme.monitoring.targets import seed_targets
@@ -185,15 +170,6 @@ def total(runtime: Runtime, indicator: str, **cell: Any) -> int:
 def load_professionals(runtime: Runtime, specs: list[dict[str, Any]]) -> list[str]:
     """Professionals loaded by the registry's bulk loader, with its events. A spec:
     ``category`` (doctor | nurse), ``hfr_id``, ``sector``, ``status`` (VERIFIED ...)."""
-    bulk = pytest.importorskip(
-        "healthstack.network.hpr.bulk",
-        reason="the professional registry (healthstack.network.hpr) is not installed",
-    )
-    from healthstack.network.hpr.credentials import (
-        DetailsInput,
-        QualificationInput,
-        WorkplaceInput,
-    )
     from tests.factories_abha import new_aadhaar
 
     seeds = []
@@ -218,7 +194,7 @@ def load_professionals(runtime: Runtime, specs: list[dict[str, Any]]) -> list[st
             ),
         )
         seeds.append(
-            bulk.ProfessionalSeed(
+            ProfessionalSeed(
                 aadhaar=new_aadhaar(),
                 name=f"Test Professional {chr(65 + n % 26)}{chr(65 + n // 26 % 26)}",
                 gender="F",
@@ -229,5 +205,21 @@ def load_professionals(runtime: Runtime, specs: list[dict[str, Any]]) -> list[st
             )
         )
     with unit_of_work(runtime.session_factory) as session:
-        result = bulk.bulk_load_professionals(session, seeds, runtime=runtime, emit_events=True)
+        result = bulk_load_professionals(session, seeds, runtime=runtime, emit_events=True)
     return list(result.hpr_ids)
+
+
+def one_worker_pass(worker: Worker) -> None:
+    """One pass of the embedded worker's loop (``Worker.run_forever``), here in the test's
+    thread: the relay once, then the scheduled jobs that are due, and the loop ends (its
+    stop is asked for as the pass's last step), with no thread and nothing to wait for."""
+    due = worker.run_due_jobs
+
+    def due_then_stop(*, now: float | None = None) -> dict[str, int]:
+        try:
+            return due(now=now)
+        finally:
+            worker.stop()
+
+    worker.run_due_jobs = due_then_stop  # type: ignore[method-assign]
+    worker.run_forever()

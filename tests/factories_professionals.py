@@ -1,14 +1,17 @@
 """Factories and helpers for HPR tests: facilities (through the facility registry's
-own bulk loader), KYC residents to register, professionals loaded as the seed would,
-and the HTTP registration steps with the OTP read from ``/dev/sms.json``."""
+own bulk loader; the ``facilities`` fixture, a pytest plugin of tests/conftest.py), KYC
+residents to register, professionals loaded as the seed would, the HTTP registration
+steps with the OTP read from ``/dev/sms.json``, and the registration pages' form."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from healthstack.kernel.outbox import OutboxMessage
@@ -19,6 +22,7 @@ from healthstack.network.hpr.credentials import DetailsInput, QualificationInput
 from healthstack.runtime import Runtime
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import make_resident, new_aadhaar
+from tests.factories_facilities import facility_row
 
 API = "/api/v1/professionals"
 SRINAGAR = 13
@@ -30,9 +34,9 @@ def make_facilities(runtime: Runtime) -> dict[str, str]:
     """Three facilities: FACILITY_A (public PHC, Srinagar), FACILITY_B (public CHC,
     Budgam) and a private clinic in Srinagar; returns role -> HFR id."""
     rows = [
-        _facility("PHC Rainawari", "phc", "public", SRINAGAR),
-        _facility("CHC Chadoora", "chc", "public", BUDGAM),
-        _facility("Dal View Clinic", "clinic", "private", SRINAGAR),
+        facility_row("PHC Rainawari", SRINAGAR),
+        facility_row("CHC Chadoora", BUDGAM, kind="chc"),
+        facility_row("Dal View Clinic", SRINAGAR, ownership="private", kind="clinic"),
     ]
     with unit_of_work(runtime.session_factory) as session:
         ids = bulk_load_facilities(session, rows, clock=runtime.clock)
@@ -40,17 +44,9 @@ def make_facilities(runtime: Runtime) -> dict[str, str]:
     return {"a": ids[0], "b": ids[1], "private": ids[2]}
 
 
-def _facility(name: str, kind: str, ownership: str, district: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "facility_type": kind,
-        "ownership": ownership,
-        "department": "Health and Medical Education" if ownership == "public" else None,
-        "state_lgd": 1,
-        "district_lgd": district,
-        "pincode": "190003" if district == SRINAGAR else "191113",
-        "services": ["opd"],
-    }
+@pytest.fixture
+def facilities(runtime: Runtime) -> dict[str, str]:
+    return make_facilities(runtime)
 
 
 def add_resident(
@@ -207,3 +203,34 @@ def events(runtime: Runtime, name: str | None = None) -> list[dict[str, Any]]:
             for m in rows
             if name is None or m.topic == f"event.{name}"
         ]
+
+
+# --------------------------------------------------------------------------- the registration pages
+
+REGISTER = "/hpr/register"
+
+
+def hidden(page: str) -> dict[str, str]:
+    """Every hidden field of the page: the state one step hands the next."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page)
+    }
+
+
+def details_form(state: dict[str, str], **changes: str) -> dict[str, str]:
+    form = {
+        **state,
+        "kind": "doctor:modern_medicine",
+        "council": "JKMC",
+        "registration_number": "JKMC/2012/00417",
+        "registration_year": "2012",
+        "q0_degree": "MBBS",
+        "q0_university": "University of Kashmir",
+        "q0_year": "2011",
+        "w0_hfr_id": FACILITY_A,
+        "w0_role": "medical_officer",
+        "w0_sector": "public",
+    }
+    form.update(changes)
+    return form

@@ -8,6 +8,9 @@ while recording it. The test then plays the consent manager: it sends the callba
 CM would send, signed like the gateway signs them (``network.gateway.service.callback_token``),
 and consent artefacts signed like the CM signs them (RS256 detached JWS over the
 canonical JSON of consentDetail, with the key the certs endpoint publishes).
+
+The ``cm`` fixture (a pytest plugin of tests/conftest.py) is that fake CM, for a test
+whose module runs on ``records_settings``.
 """
 
 from __future__ import annotations
@@ -23,16 +26,20 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from healthstack.app import HfrFacilityNames
 from healthstack.facility.records import care_contexts as cc
 from healthstack.facility.records import hiu
 from healthstack.facility.records.config import ig_for
 from healthstack.facility.records.fhir import Practitioner
+from healthstack.facility.records.models import HiuReceivedRecord
 from healthstack.integrations.abdm.client import stamp
 from healthstack.integrations.abdm.transport import AsgiLoopback
+from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.jobs.worker import handlers_for
 from healthstack.kernel import tokens
 from healthstack.kernel.context import (
@@ -43,6 +50,7 @@ from healthstack.kernel.context import (
     Role,
     system_context,
 )
+from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.relay import drain
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.gateway.service import callback_token
@@ -465,6 +473,22 @@ def ask(runtime, clock, *, hi_types=("OPConsultation", "Prescription", "Diagnost
         return str(row.public_id)
 
 
+def consent_notify(cm: FakeCm, status: str, consent_id: str, request: str = "cr-1") -> Any:
+    """The CM tells the HIU that consent request ``request``'s artefact ``consent_id``
+    is now ``status`` (GRANTED, REVOKED, ...); the HIU's answer."""
+    return cm.callback(
+        m.HIU_CONSENT_NOTIFY,
+        {
+            "notification": {
+                "consentRequestId": request,
+                "status": status,
+                "consentArtefacts": [{"id": consent_id}],
+            }
+        },
+        hiu=HIU,
+    )
+
+
 def grant(
     cm: FakeCm,
     runtime,
@@ -504,17 +528,7 @@ def grant(
     consent_id = detail["consentId"]
     if hip_here:
         assert cm.notify_hip(detail).status_code == 202
-    r = cm.callback(
-        m.HIU_CONSENT_NOTIFY,
-        {
-            "notification": {
-                "consentRequestId": "cr-1",
-                "status": "GRANTED",
-                "consentArtefacts": [{"id": consent_id}],
-            }
-        },
-        hiu=HIU,
-    )
+    r = consent_notify(cm, "GRANTED", consent_id)
     assert r.status_code == 202, r.text
     cm.run_worker()
     ack = cm.last(m.HIU_ON_CONSENT_NOTIFY)
@@ -544,3 +558,37 @@ def grant(
         hr = hi_call.body["hiRequest"]
         cm.callback(m.HIP_HI_REQUEST, {"transactionId": transaction_id, "hiRequest": hr}, hip=HIP_A)
     return Granted(request_id, consent_id, detail, transaction_id, hi_call.body)
+
+
+# --------------------------------------------------------------------------- fixtures and readers
+
+
+@pytest.fixture
+def cm(runtime: Runtime, app: Any) -> FakeCm:
+    return FakeCm(runtime, app)
+
+
+def received(runtime: Runtime) -> list[tuple[Any, ...]]:
+    """What the HIU received, page by page: (care context, HI type, status, error code,
+    page)."""
+    with unit_of_work(runtime.session_factory) as s:
+        return [
+            (r.care_context_reference, r.hi_type, r.status, r.error_code, r.page_number)
+            for r in s.scalars(
+                select(HiuReceivedRecord).order_by(
+                    HiuReceivedRecord.page_number, HiuReceivedRecord.entry_index
+                )
+            )
+        ]
+
+
+def otp_sms(runtime: Runtime) -> str:
+    """The code of the last SMS, an OTP sent to the patient's mobile (9876543210)."""
+    with unit_of_work(runtime.session_factory) as s:
+        sms = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC).order_by(OutboxMessage.id)
+        ).all()
+    text = sms[-1].payload["text"]
+    # Delivered by the worker: the number is masked (integrations.sms).
+    assert sent_to(sms[-1].payload, "9876543210", runtime.hasher)
+    return str(text.split(" ", 1)[0])

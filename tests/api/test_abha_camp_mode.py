@@ -9,17 +9,8 @@ import re
 
 from healthstack.kernel.context import Role
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress
-from tests.api.test_abha_pages import (
-    alert,
-    audit,
-    count,
-    demographic_data,
-    load_account,
-    log_in,
-    resident,
-    state,
-)
-from tests.factories_abha import create_account
+from tests.factories_abha import count, create_account, load_account
+from tests.factories_abha_pages import alert, audit, demographic_data, log_in, resident, state
 
 
 def _steps(page: str) -> list[tuple[str, str]]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
-from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.ids import aadhaar_with_check_digit
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
@@ -25,67 +22,19 @@ from healthstack.network.abha.auth import account_from_token
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
 from healthstack.network.abha.numbers import allocated_count
 from tests.conftest import FACILITY_A
+from tests.factories_abha_enrolment import (
+    TS,
+    Enc,
+    add_resident,
+    enrol_body,
+    headers,
+    last_otp,
+    otp_body,
+)
 
 V3 = "/abha/api/v3/enrollment"
-TS = "2026-11-26T09:00:00.000Z"
 
 # --------------------------------------------------------------------------- helpers
-
-
-def add_resident(
-    runtime,
-    *,
-    first11="23456789012",
-    name="Ravi Kumar",
-    gender="M",
-    birth_date=date(1991, 3, 22),
-    mobile="9876500011",
-    photo=None,
-) -> str:
-    aadhaar = aadhaar_with_check_digit(first11)
-    with unit_of_work(runtime.session_factory) as s:
-        s.add(
-            KycResident(
-                aadhaar=aadhaar,
-                name=name,
-                gender=gender,
-                birth_date=birth_date,
-                address_line="House 12, Lal Chowk",
-                locality="Lal Chowk",
-                district_name="Srinagar",
-                district_lgd=632,
-                state_name="Jammu And Kashmir",
-                state_lgd=1,
-                pincode="190001",
-                mobile=mobile,
-                photo=photo,
-            )
-        )
-    return aadhaar
-
-
-def headers(staff, **extra) -> dict[str, str]:
-    return {**staff.headers, "REQUEST-ID": str(uuid.uuid4()), "TIMESTAMP": TS, **extra}
-
-
-class Enc:
-    """The client side of ABDM's RSA-OAEP: fetch the certificate once, encrypt with it."""
-
-    def __init__(self, client):
-        r = client.get("/abha/api/v3/profile/public/certificate")
-        assert r.status_code == 200
-        self.key = r.json()["publicKey"]
-
-    def __call__(self, text: str) -> str:
-        return encrypt_oaep(self.key, text)
-
-
-def last_otp(client, mobile: str) -> str:
-    r = client.get("/dev/sms.json", params={"mobile": mobile})
-    assert r.status_code == 200
-    msgs = r.json()["messages"]
-    assert msgs, "no SMS was sent to that mobile"
-    return re.match(r"(\d{6}) ", msgs[0]["text"]).group(1)
 
 
 def sms_count(runtime) -> int:
@@ -95,27 +44,6 @@ def sms_count(runtime) -> int:
 
 def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10**6:06d}"
-
-
-def otp_body(enc, aadhaar, **extra):
-    return {
-        "scope": ["abha-enrol"],
-        "loginHint": "aadhaar",
-        "loginId": enc(aadhaar),
-        "otpSystem": "aadhaar",
-        **extra,
-    }
-
-
-def enrol_body(enc, txn_id, otp, mobile=None, version="1.4", **extra):
-    otp_part = {"timeStamp": "2026-11-26 09:00:00", "txnId": txn_id, "otpValue": enc(otp)}
-    if mobile is not None:
-        otp_part["mobile"] = mobile
-    return {
-        "authData": {"authMethods": ["otp"], "otp": otp_part},
-        "consent": {"code": "abha-enrollment", "version": version},
-        **extra,
-    }
 
 
 def request_otp(client, staff, enc, aadhaar, **extra):

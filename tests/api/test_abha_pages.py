@@ -8,17 +8,14 @@ the browser is sent to carries personal data.
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
 from datetime import date
-from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from healthstack.accounts.permissions import PERMISSIONS
-from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import card as card_service
@@ -29,79 +26,26 @@ from healthstack.network.abha.enrol.pages import (
 )
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
 from healthstack.web.deps import PATIENT_COOKIE
-from tests.api.test_permission_matrix import PAGE_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_abha import create_account, load_account, make_resident, new_aadhaar
+from tests.factories_abha import count, create_account, load_account, new_aadhaar, wrong
+from tests.factories_abha_pages import (
+    AADHAAR_MOBILE,
+    alert,
+    audit,
+    demographic_data,
+    last_otp,
+    log_in,
+    login_otp,
+    resident,
+    state,
+    verify_login,
+)
+from tests.factories_pages import PAGE_ROUTES, LabelCheck, hidden
 
-AADHAAR_MOBILE = "9876500011"
 OTHER_MOBILE = "9876500022"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def alert(page: str) -> str:
-    found = re.search(r'<(div|p)[^>]*role="alert"[^>]*>(.*?)</\1>', page, re.S)
-    assert found, "the page shows no alert"
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(2))).split())
-    # Written for the person at the screen, not for an API client.
-    for api_word in ("txnId", "/abha/api", "loginHint", "otpSystem", "scope", "X-token"):
-        assert api_word not in text, f"the alert speaks API: {text}"
-    return text
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no field {name}"
-    return html.unescape(found.group(1))
-
-
-def state(page: str, *names: str) -> dict[str, str]:
-    names = names or ("txn_id", "consent_version", "resend_at", "resends")
-    return {n: hidden(page, n) for n in names}
-
-
-def last_otp(client, to: str) -> str:
-    r = client.get("/dev/sms.json", params={"mobile": to})
-    assert r.status_code == 200
-    messages = [m for m in r.json()["messages"] if re.match(r"\d{6} ", m["text"])]
-    assert messages, "no OTP was sent there"
-    return messages[0]["text"][:6]
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**6:06d}"
-
-
-def resident(runtime, *, mobile: str = AADHAAR_MOBILE, name: str = "Ravi Kumar Sharma") -> str:
-    aadhaar = new_aadhaar()
-    with unit_of_work(runtime.session_factory) as s:
-        make_resident(s, aadhaar=aadhaar, mobile=mobile, name=name)
-    return aadhaar
-
-
-def log_in(client, make_staff, role: Role = Role.REGISTRATION_DESK):
-    staff = make_staff(role)
-    r = client.post(
-        "/login",
-        data={"username": staff.username, "password": staff.password, "next": "/desk"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return staff
-
-
-def count(runtime, model) -> int:
-    with unit_of_work(runtime.session_factory) as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def audit(runtime, action: str, outcome: str | None = None) -> list[AuditEvent]:
-    with unit_of_work(runtime.session_factory) as s:
-        q = select(AuditEvent).where(AuditEvent.action == action)
-        if outcome:
-            q = q.where(AuditEvent.outcome == outcome)
-        return list(s.scalars(q))
 
 
 class Urls:
@@ -237,35 +181,6 @@ def test_every_page_renders_with_a_label_on_every_input(client, make_staff):
         assert not unlabelled, f"{path}: inputs without a label: {unlabelled}"
     r = client.get("/patient", follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (303, "/patient/login")
-
-
-class LabelCheck(HTMLParser):
-    """Inputs, selects and text areas that sit in no <label> and have no aria-label."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.missing: list[str] = []
-
-    @classmethod
-    def run(cls, page: str) -> list[str]:
-        parser = cls()
-        parser.feed(page)
-        return parser.missing
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "label":
-            self.depth += 1
-        elif tag in ("input", "select", "textarea"):
-            if a.get("type") in ("hidden", "submit"):
-                return
-            if not self.depth and "aria-label" not in a:
-                self.missing.append(a.get("name", tag))
-
-    def handle_endtag(self, tag):
-        if tag == "label":
-            self.depth -= 1
 
 
 def test_a_form_posted_from_another_site_is_refused(client, make_staff):
@@ -485,21 +400,6 @@ def test_a_tampered_transaction_id_is_refused(client, runtime, make_staff):
 # --------------------------------------------------------------------------- desk: camp mode
 
 
-def demographic_data(aadhaar: str, **extra: str) -> dict[str, str]:
-    return {
-        "aadhaar": aadhaar,
-        "name": "Ravi Kumar Sharma",
-        "gender": "M",
-        "birth_date": "1990-04-12",
-        "mobile": "9876500033",
-        "address_line": "House 12, Rajbagh",
-        "district_lgd": "13",
-        "pincode": "190008",
-        "consent": "1.4",
-        **extra,
-    }
-
-
 def test_demographic_enrolment(client, runtime, make_staff):
     log_in(client, make_staff)
     aadhaar = resident(runtime)
@@ -629,15 +529,6 @@ def test_search_profile_and_scan(client, runtime, make_staff):
 
 
 # --------------------------------------------------------------------------- patient
-
-
-def login_otp(client, method: str, value: str, **extra: str):
-    return client.post("/patient/login/otp", data={"method": method, "value": value, **extra})
-
-
-def verify_login(client, page: str, otp: str):
-    fields = state(page, "txn_id", "method", "reactivate", "resend_at", "resends")
-    return client.post("/patient/login/verify", data={**fields, "otp": otp}, follow_redirects=False)
 
 
 def test_patient_logs_in_by_mobile_picks_an_abha_and_downloads_the_card(client, runtime):

@@ -26,6 +26,9 @@ from tests.factories_abha import (
     login_token,
     new_aadhaar,
     notices,
+    profile_change,
+    profile_request,
+    profile_verify,
     request_login,
     txn_row,
     wrong,
@@ -40,37 +43,6 @@ def holder(client, runtime):
     account = create_account(runtime, mobile=MOBILE)
     token = login_token(client, runtime, account)
     return account, {"X-token": f"Bearer {token}"}
-
-
-def _request(client, runtime, headers, scope, hint=None, value=None, system="abdm"):
-    body = {"scope": ["abha-profile", *scope], "otpSystem": system}
-    if hint:
-        body["loginHint"] = hint
-    if value is not None:
-        body["loginId"] = enc(runtime, value)
-    return client.post(f"{API}/account/request/otp", json=body, headers=headers)
-
-
-def _verify(client, runtime, headers, scope, txn_id, otp):
-    return client.post(
-        f"{API}/account/verify",
-        headers=headers,
-        json={
-            "scope": ["abha-profile", *scope],
-            "authData": {
-                "authMethods": ["otp"],
-                "otp": {"txnId": txn_id, "otpValue": enc(runtime, otp)},
-            },
-        },
-    )
-
-
-def _change(client, runtime, headers, scope, hint=None, value=None, *, otp_to, system="abdm"):
-    sent = _request(client, runtime, headers, scope, hint, value, system)
-    assert sent.status_code == 200, sent.text
-    done = _verify(client, runtime, headers, scope, sent.json()["txnId"], last_otp(runtime, otp_to))
-    assert done.status_code == 200, done.text
-    return done.json()
 
 
 # --------------------------------------------------------------------------- view
@@ -160,10 +132,10 @@ def test_expired_x_token_and_refresh_token_is_not_a_user_token(client, runtime):
 
 def test_change_mobile(client, runtime, holder):
     account, headers = holder
-    sent = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE)
+    sent = profile_request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE)
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == "OTP is sent to Mobile number ending with XXXXXX6780"
-    done = _verify(
+    done = profile_verify(
         client,
         runtime,
         headers,
@@ -196,11 +168,11 @@ def test_change_mobile(client, runtime, holder):
 
 def test_change_mobile_wrong_otp_changes_nothing(client, runtime, holder):
     account, headers = holder
-    sent = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE)
+    sent = profile_request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE)
     txn_id = sent.json()["txnId"]
     code = last_otp(runtime, NEW_MOBILE)
     messages = count(runtime, OutboxMessage)
-    bad = _verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
+    bad = profile_verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "ABDM-1035"
     after = load_account(runtime, account.abha_number)
@@ -210,8 +182,8 @@ def test_change_mobile_wrong_otp_changes_nothing(client, runtime, holder):
     [row] = audit_rows(runtime, "abha.profile.mobile_change")
     assert (row.actor_kind, row.outcome, row.reason_code) == ("patient", "failed", "ABDM-1035")
     # Two more wrong tries lock the account's OTPs out, for login too.
-    _verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
-    locked = _verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
+    profile_verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
+    locked = profile_verify(client, runtime, headers, ["mobile-verify"], txn_id, wrong(code))
     assert locked.status_code == 429
     assert (
         request_login(client, runtime, hint="abha-number", value=account.abha_number).status_code
@@ -223,7 +195,7 @@ def test_change_mobile_wrong_otp_changes_nothing(client, runtime, holder):
 @pytest.mark.parametrize("value", ["12345", "98765000012", "0000000000", "abcdefghij"])
 def test_change_mobile_format_error(client, runtime, holder, value):
     account, headers = holder
-    resp = _request(client, runtime, headers, ["mobile-verify"], "mobile", value)
+    resp = profile_request(client, runtime, headers, ["mobile-verify"], "mobile", value)
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "HS-1210"
     assert_no_phi(resp.text, value, account.abha_number)
@@ -234,20 +206,20 @@ def test_change_mobile_format_error(client, runtime, holder, value):
 
 def test_change_mobile_request_errors(client, runtime, holder):
     _, headers = holder
-    same = _request(client, runtime, headers, ["mobile-verify"], "mobile", MOBILE)
+    same = profile_request(client, runtime, headers, ["mobile-verify"], "mobile", MOBILE)
     assert same.status_code == 409
-    no_hint = _request(client, runtime, headers, ["mobile-verify"], None, NEW_MOBILE)
+    no_hint = profile_request(client, runtime, headers, ["mobile-verify"], None, NEW_MOBILE)
     assert no_hint.status_code == 400
     assert 'loginHint to "mobile"' in no_hint.json()["error"]["message"]
-    no_id = _request(client, runtime, headers, ["mobile-verify"], "mobile", None)
+    no_id = profile_request(client, runtime, headers, ["mobile-verify"], "mobile", None)
     assert no_id.status_code == 400
     assert no_id.json()["error"]["code"] == "HS-1256"
-    aadhaar_otp = _request(
+    aadhaar_otp = profile_request(
         client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE, system="aadhaar"
     )
     assert aadhaar_otp.status_code == 400
     for scope in ([], ["mobile-verify", "email-verify"], ["mobile-verify", "aadhaar-verify"]):
-        bad = _request(client, runtime, headers, scope, "mobile", NEW_MOBILE)
+        bad = profile_request(client, runtime, headers, scope, "mobile", NEW_MOBILE)
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "HS-1250"
     not_profile = client.post(
@@ -269,10 +241,12 @@ def test_change_mobile_request_errors(client, runtime, holder):
 
 def test_change_email(client, runtime, holder):
     account, headers = holder
-    sent = _request(client, runtime, headers, ["email-verify"], "email", "Ravi.K@Example.ORG")
+    sent = profile_request(
+        client, runtime, headers, ["email-verify"], "email", "Ravi.K@Example.ORG"
+    )
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == "OTP is sent to email ending with Ra*****@example.org"
-    done = _verify(
+    done = profile_verify(
         client,
         runtime,
         headers,
@@ -306,7 +280,7 @@ def test_change_email(client, runtime, holder):
 )
 def test_change_email_format_error(client, runtime, holder, value):
     account, headers = holder
-    resp = _request(client, runtime, headers, ["email-verify"], "email", value)
+    resp = profile_request(client, runtime, headers, ["email-verify"], "email", value)
     assert resp.status_code == 400, value
     assert resp.json()["error"]["code"] == "HS-1211"
     assert_no_phi(resp.text, value)
@@ -316,17 +290,17 @@ def test_change_email_format_error(client, runtime, holder, value):
 
 def test_verify_with_another_scope_or_another_holders_txn(client, runtime, holder):
     account, headers = holder
-    txn_id = _request(
+    txn_id = profile_request(
         client, runtime, headers, ["email-verify"], "email", "ravi@example.org"
     ).json()["txnId"]
     code = last_otp(runtime, "ravi@example.org")
-    mixed = _verify(client, runtime, headers, ["mobile-verify"], txn_id, code)
+    mixed = profile_verify(client, runtime, headers, ["mobile-verify"], txn_id, code)
     assert mixed.status_code == 400
     assert mixed.json()["error"]["code"] == "HS-1257"
     # Another holder cannot use this transaction: it is "not found" for them.
     other = create_account(runtime, mobile="9876500002")
     other_headers = {"X-token": f"Bearer {login_token(client, runtime, other)}"}
-    theirs = _verify(client, runtime, other_headers, ["email-verify"], txn_id, code)
+    theirs = profile_verify(client, runtime, other_headers, ["email-verify"], txn_id, code)
     assert theirs.status_code == 404
     assert (
         client.post(
@@ -339,19 +313,21 @@ def test_verify_with_another_scope_or_another_holders_txn(client, runtime, holde
         client, runtime, hint="abha-number", value=account.abha_number
     ).json()["txnId"]
     assert (
-        _verify(
+        profile_verify(
             client, runtime, headers, ["email-verify"], login_txn, last_otp(runtime, MOBILE)
         ).status_code
         == 404
     )
     assert txn_row(runtime, txn_id).attempts == 0
     assert load_account(runtime, other.abha_number).email is None
-    assert _verify(client, runtime, headers, ["email-verify"], txn_id, code).status_code == 200
+    assert (
+        profile_verify(client, runtime, headers, ["email-verify"], txn_id, code).status_code == 200
+    )
 
 
 def test_profile_resend(client, runtime, holder):
     _, headers = holder
-    txn_id = _request(
+    txn_id = profile_request(
         client, runtime, headers, ["email-verify"], "email", "ravi@example.org"
     ).json()["txnId"]
     early = client.post(f"{API}/account/resend-otp", headers=headers, json={"txnId": txn_id})
@@ -361,7 +337,7 @@ def test_profile_resend(client, runtime, holder):
     assert ok.status_code == 200, ok.text
     assert ok.json()["message"] == "OTP is sent to email ending with ra*****@example.org"
     assert (
-        _verify(
+        profile_verify(
             client,
             runtime,
             headers,
@@ -375,13 +351,13 @@ def test_profile_resend(client, runtime, holder):
 
 def test_expired_profile_otp(client, runtime, holder):
     account, headers = holder
-    txn_id = _request(client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE).json()[
-        "txnId"
-    ]
+    txn_id = profile_request(
+        client, runtime, headers, ["mobile-verify"], "mobile", NEW_MOBILE
+    ).json()["txnId"]
     code = last_otp(runtime, NEW_MOBILE)
     runtime.clock.advance(seconds=runtime.settings.otp.ttl_seconds + 1)
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
-    late = _verify(client, runtime, headers, ["mobile-verify"], txn_id, code)
+    late = profile_verify(client, runtime, headers, ["mobile-verify"], txn_id, code)
     assert late.status_code == 400
     assert late.json()["error"]["code"] == "HS-1102"
     assert load_account(runtime, account.abha_number).mobile == MOBILE
@@ -392,7 +368,7 @@ def test_expired_profile_otp(client, runtime, holder):
 
 def test_deactivate_then_reactivate(client, runtime, holder):
     account, headers = holder
-    done = _change(client, runtime, headers, ["deactivate"], otp_to=MOBILE)
+    done = profile_change(client, runtime, headers, ["deactivate"], otp_to=MOBILE)
     assert done["accounts"][0]["status"] == "DEACTIVATED"
     assert "reactivate" in done["message"]
     assert load_account(runtime, account.abha_number).status == "DEACTIVATED"
@@ -434,7 +410,7 @@ def test_deactivate_then_reactivate(client, runtime, holder):
 def test_delete_leaves_a_tombstone(client, runtime):
     account = create_account(runtime, mobile=MOBILE, email="ravi@example.org", handle="ravi.k1990")
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
-    done = _change(client, runtime, headers, ["delete"], otp_to=MOBILE)
+    done = profile_change(client, runtime, headers, ["delete"], otp_to=MOBILE)
     assert done["accounts"][0]["status"] == "DELETED"
     [notice] = notices(runtime)
     assert (notice["mobile"], notice["template"]) == (MOBILE, "notice.abha.deleted")
@@ -506,11 +482,13 @@ def test_deactivate_or_delete_needs_a_verified_mobile(client, runtime):
     )
     headers = {"X-token": f"Bearer {done.json()['token']}"}
     for scope in (["deactivate"], ["delete"]):
-        resp = _request(client, runtime, headers, scope)
+        resp = profile_request(client, runtime, headers, scope)
         assert resp.status_code == 400
         assert resp.json()["error"]["code"] == "HS-1255"
     assert (
-        _request(client, runtime, headers, ["delete"], system="aadhaar").json()["error"]["code"]
+        profile_request(client, runtime, headers, ["delete"], system="aadhaar").json()["error"][
+            "code"
+        ]
         == "HS-1251"
     )
     assert load_account(runtime, account.abha_number).status == "ACTIVE"
@@ -536,7 +514,7 @@ def test_re_kyc_updates_from_aadhaar(client, runtime):
                 pincode="190018",
             )
         )
-    sent = _request(
+    sent = profile_request(
         client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar, system="aadhaar"
     )
     assert sent.status_code == 200, sent.text
@@ -544,7 +522,7 @@ def test_re_kyc_updates_from_aadhaar(client, runtime):
     # The transaction keeps no Aadhaar in clear.
     txn = txn_row(runtime, sent.json()["txnId"])
     assert account.test_aadhaar not in str(txn.state)
-    done = _verify(
+    done = profile_verify(
         client, runtime, headers, ["re-kyc"], sent.json()["txnId"], last_otp(runtime, "9123400077")
     )
     assert done.status_code == 200, done.text
@@ -567,11 +545,13 @@ def test_re_kyc_updates_from_aadhaar(client, runtime):
 def test_re_kyc_refuses_another_aadhaar(client, runtime, holder):
     account, headers = holder
     other = new_aadhaar()
-    resp = _request(client, runtime, headers, ["re-kyc"], "aadhaar", other, system="aadhaar")
+    resp = profile_request(client, runtime, headers, ["re-kyc"], "aadhaar", other, system="aadhaar")
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "HS-1254"
     assert_no_phi(resp.text, other, account.abha_number)
-    wrong_system = _request(client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar)
+    wrong_system = profile_request(
+        client, runtime, headers, ["re-kyc"], "aadhaar", account.test_aadhaar
+    )
     assert wrong_system.status_code == 400
     assert count(runtime, OtpTransaction) == 1
     assert count(runtime, OutboxMessage) == 1  # the login OTP only

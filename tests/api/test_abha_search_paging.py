@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
-from tests.api.test_abha_pages import alert, log_in
+from tests.factories_abha_pages import alert, log_in
 from tests.factories_card import make_account
 
 URL = "/api/v1/abha/search"

@@ -11,15 +11,13 @@ from urllib.parse import quote
 
 import pytest
 
-from healthstack.kernel.context import Role
 from tests.factories_attachments import (
     HOSTILE,
-    Exchange,
     doctor_receives,
     hostile_patient,
     patient_fetches,
 )
-from tests.factories_hie import Network, hie_settings
+from tests.factories_hie import hie_settings
 
 DOWNLOADED = ("Scanned page (html)", "Sketch (svg)", "Photo (fake png)")
 SHOWN = {"Discharge card (pdf)": "application/pdf", "Prescription photo (png)": "image/png"}
@@ -28,13 +26,6 @@ SHOWN = {"Discharge card (pdf)": "application/pdf", "Prescription photo (png)": 
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def _check(get, base: str, keys: dict[str, str]) -> None:

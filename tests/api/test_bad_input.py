@@ -191,7 +191,7 @@ def test_a_nul_character_is_400_on_both_databases_and_nothing_is_written(client,
 
 
 def test_a_nul_in_a_page_form_is_a_400_page(client, make_staff):
-    from tests.api.test_abha_pages import log_in
+    from tests.factories_abha_pages import log_in
 
     log_in(client, make_staff)
     r = client.post("/desk/search", data={"mode": "name", "name": "Ravi\x00"})

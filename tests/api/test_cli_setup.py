@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
@@ -36,16 +30,11 @@ from healthstack.runtime import build_runtime
 from healthstack.settings import Settings
 from tests.conftest import _KEYRINGS, TEST_SECRET
 from tests.factories_hie import PATIENT_ADDRESS, Exchange, patient_account, rng, samples
+from tests.serving import free_port, serving
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE_SECRET = "a-bridge-secret-for-tests-only"  # noqa: S105
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -143,22 +132,6 @@ def test_make_demo_passes_the_port_on():
         check=True,
     ).stdout
     assert "HEALTHSTACK_PORT := 8101" in out.splitlines()
-
-
-@contextmanager
-def serving(app, port: int) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # the server's own start, not the work under test
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_a_server_on_another_port_carries_the_gateway_exchange(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,8 +18,8 @@ from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.programme.compliance.models import RosterEntry, RosterImport
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_compliance import API, import_roster, roster_csv, row, statuses, upload
-from tests.factories_professionals import make_facilities, seed_professional
+from tests.factories_compliance import API, ROSTER, import_roster, roster_csv, row, statuses, upload
+from tests.factories_professionals import seed_professional
 
 SRINAGAR, BUDGAM = 13, 2
 
@@ -27,37 +27,6 @@ SRINAGAR, BUDGAM = 13, 2
 @pytest.fixture
 def state(make_staff):
     return make_staff(Role.STATE_ADMIN)
-
-
-@pytest.fixture
-def hpr(runtime):
-    """Four HPR records: verified by council number, pending found by mobile, verified
-    found by name + birth year, and one only like a roster name."""
-    make_facilities(runtime)
-    return {
-        "council": seed_professional(
-            runtime, name="Aamir Hussain Wani", number="JKMC/2012/00077", status="VERIFIED"
-        ),
-        "mobile": seed_professional(
-            runtime, name="Nazia Jan", mobile="9811100001", birth_date=date(1988, 2, 3)
-        ),
-        "name": seed_professional(
-            runtime, name="Imran Ahmad Lone", birth_date=date(1979, 5, 1), status="VERIFIED"
-        ),
-        "like": seed_professional(
-            runtime, name="Mohammad Ashraf Dar", birth_date=date(1975, 1, 1), status="VERIFIED"
-        ),
-    }
-
-
-ROSTER = roster_csv(
-    row("E1", "Dr Aamir Hussain Wani", council="JKMC", number="jkmc 2012 00077"),
-    row("E2", "Nazia Jan", mobile="9811100001"),
-    row("E3", "Imran Ahmad Lone", birth_year="1979"),
-    row("E4", "Mohd Ashraf Dar", birth_year="1976"),
-    row("E5", "Tariq Bhat", facility=FACILITY_B, district="Budgam", mobile="9811100005"),
-    row("N1", "Shabnam Akhter", cadre="nurse", subcategory="gnm", mobile="9811100006"),
-)
 
 
 def _count(runtime, model) -> int:

@@ -6,42 +6,22 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.api.test_facilities_pages import log_in
-from tests.factories_compliance import API, FACILITY_A, FACILITY_B, import_roster
+from tests.factories_compliance import API, FACILITY_A, FACILITY_B, ROSTER, climb, import_roster
+from tests.factories_pages import log_in
 
 SRINAGAR, BUDGAM = 13, 2
-
-
-def _climb(client, runtime, clock, state, weeks: int) -> None:
-    """Doctors' deadline yesterday, then the ladder run ``weeks`` + 1 times a week
-    apart: E5 (Budgam, FACILITY_B) is the only one overdue."""
-    import_roster(client, state, ROSTER)
-    r = client.post(
-        f"{API}/campaigns",
-        json={"cadre": "doctor", "deadline": (clock.now().date() - timedelta(days=1)).isoformat()},
-        headers=state.headers,
-    )
-    assert r.status_code == 201, r.text
-    worker, tick = Worker(runtime), [0.0]
-    for week in range(weeks + 1):
-        if week:
-            clock.advance(days=7)
-        tick[0] += 10_000
-        worker.run_due_jobs(now=tick[0])
 
 
 def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
 
 
-def test_status_csv_downloads_with_the_session_cookie(client, make_staff, hpr):  # noqa: F811
+def test_status_csv_downloads_with_the_session_cookie(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     log_in(client, make_staff, Role.STATE_ADMIN)
@@ -64,7 +44,7 @@ def test_status_csv_downloads_with_the_session_cookie(client, make_staff, hpr): 
     assert client.get("/compliance/status.csv", params={"status": "late"}).status_code == 400
 
 
-def test_status_csv_is_scoped_and_needs_a_login(client, make_staff, hpr):  # noqa: F811
+def test_status_csv_is_scoped_and_needs_a_login(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     anonymous = client.get("/compliance/status.csv", follow_redirects=False)
@@ -79,9 +59,9 @@ def test_status_csv_is_scoped_and_needs_a_login(client, make_staff, hpr):  # noq
     assert client.get("/compliance/status.csv").status_code == 403
 
 
-def test_facility_notices_are_a_page_with_their_pdfs(client, runtime, clock, make_staff, hpr):  # noqa: F811
+def test_facility_notices_are_a_page_with_their_pdfs(client, runtime, clock, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
-    _climb(client, runtime, clock, state, weeks=2)  # E5 reached the notice rung
+    climb(client, runtime, clock, state, weeks=2)  # E5 reached the notice rung
     log_in(client, make_staff, Role.STATE_ADMIN)
     status = client.get("/compliance/status")
     assert 'href="/compliance/notices"' in status.text  # in the compliance navigation
@@ -111,9 +91,9 @@ def test_facility_notices_are_a_page_with_their_pdfs(client, runtime, clock, mak
     assert client.get("/compliance/notices/nonsense.pdf").status_code == 404
 
 
-def test_show_cause_lists_are_a_page_per_district(client, runtime, clock, make_staff, hpr):  # noqa: F811
+def test_show_cause_lists_are_a_page_per_district(client, runtime, clock, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
-    _climb(client, runtime, clock, state, weeks=2)
+    climb(client, runtime, clock, state, weeks=2)
     log_in(client, make_staff, Role.DISTRICT_OFFICER, district_lgd=BUDGAM)
     before = client.get("/compliance/show-cause")
     assert before.status_code == 200 and "Nobody is on the show-cause list" in before.text

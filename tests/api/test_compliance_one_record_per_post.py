@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import hpr  # noqa: F401 - the fixture
 from tests.factories_compliance import API, FACILITY_B, import_roster, roster_csv, row, statuses
 from tests.factories_professionals import seed_professional
 
 
-def test_two_posts_never_share_one_record(client, make_staff, hpr):  # noqa: F811
+def test_two_posts_never_share_one_record(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     result = import_roster(
         client,
@@ -35,7 +34,7 @@ def test_two_posts_never_share_one_record(client, make_staff, hpr):  # noqa: F81
     assert found == {"E3": [hpr["name"]], "E8": [hpr["name"]]}
 
 
-def test_a_stronger_key_keeps_the_record_and_the_weaker_claim_waits(client, make_staff, hpr):  # noqa: F811
+def test_a_stronger_key_keeps_the_record_and_the_weaker_claim_waits(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(
         client,
@@ -50,7 +49,7 @@ def test_a_stronger_key_keeps_the_record_and_the_weaker_claim_waits(client, make
     assert got["E7"]["status"] == "uncertain"
 
 
-def test_a_name_alone_links_only_where_hpr_places_the_person(client, runtime, make_staff, hpr):  # noqa: F811
+def test_a_name_alone_links_only_where_hpr_places_the_person(client, runtime, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     # A doctor of the same name and year, posted in another district (Budgam).
     seed_professional(

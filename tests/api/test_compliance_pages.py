@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.api.test_facilities_pages import log_in
-from tests.factories_compliance import API, import_roster, statuses
+from tests.factories_compliance import API, ROSTER, import_roster, statuses
+from tests.factories_pages import log_in
 
 
 def _entry_id(page: str) -> str:
@@ -16,7 +15,7 @@ def _entry_id(page: str) -> str:
     return found.group(1)
 
 
-def test_review_page_settles_an_uncertain_pair(client, make_staff, hpr):  # noqa: F811
+def test_review_page_settles_an_uncertain_pair(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     assert client.get("/compliance/roster/review", follow_redirects=False).status_code == 303
@@ -45,7 +44,7 @@ def test_review_page_settles_an_uncertain_pair(client, make_staff, hpr):  # noqa
     assert foreign.status_code == 403
 
 
-def test_status_page_lists_and_links_the_csv(client, make_staff, hpr):  # noqa: F811
+def test_status_page_lists_and_links_the_csv(client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     log_in(client, make_staff, Role.FACILITY_ADMIN, facility_id="IN0110000002")

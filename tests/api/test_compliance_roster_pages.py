@@ -16,11 +16,9 @@ from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.programme.compliance.models import ComplianceCampaign, RosterEntry
 from healthstack.web.timefmt import local_date
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.api.test_facilities_pages import alert, log_in, text_of
-from tests.api.test_permission_matrix import PAGE_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_compliance import import_roster, roster_csv, row, statuses
+from tests.factories_compliance import ROSTER, import_roster, roster_csv, row, statuses
+from tests.factories_pages import PAGE_ROUTES, alert, log_in, text_of
 
 
 def shown(iso_day: str) -> str:
@@ -102,7 +100,7 @@ def test_pages_need_a_login_and_the_right_role(client, make_staff):
 # --------------------------------------------------------------------------- upload → confirm
 
 
-def test_upload_preview_confirm_replaces_the_roster(client, runtime, make_staff, hpr):  # noqa: F811
+def test_upload_preview_confirm_replaces_the_roster(client, runtime, make_staff, hpr):
     log_in(client, make_staff, Role.STATE_ADMIN)
     page = client.get("/compliance/roster")
     assert page.status_code == 200 and "No roster has been imported yet" in page.text
@@ -301,7 +299,7 @@ def test_campaign_form(client, runtime, clock, make_staff):
 # --------------------------------------------------------------------------- people
 
 
-def test_person_page_history_and_exemptions(client, runtime, clock, make_staff, hpr):  # noqa: F811
+def test_person_page_history_and_exemptions(client, runtime, clock, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     log_in(client, make_staff, Role.STATE_ADMIN)

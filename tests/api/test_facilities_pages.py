@@ -4,52 +4,15 @@ shows what to do in the page's alert and keeps what was typed."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 
 from healthstack.accounts.permissions import PERMISSIONS
 from healthstack.kernel.context import Role
-from tests.api.test_permission_matrix import PAGE_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_facilities import api_body
-
-FORM = {
-    k: str(v) for k, v in api_body(name="PHC Khag").items() if k not in ("services", "state_lgd")
-}
-FORM["services"] = ["opd", "ipd"]
-
-
-def text_of(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
-def alert(page: str) -> str:
-    found = re.search(r'<(div|p)[^>]*role="alert"[^>]*>(.*?)</\1>', page, re.S)
-    assert found, "the page shows no alert"
-    return text_of(found.group(2))
-
-
-def log_in(client, make_staff, role: Role, **kwargs):
-    client.cookies.clear()
-    staff = make_staff(role, **kwargs)
-    r = client.post(
-        "/login",
-        data={"username": staff.username, "password": staff.password},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return staff
-
-
-def register_by_form(client, **overrides) -> str:
-    r = client.post("/registry/facilities", data={**FORM, **overrides}, follow_redirects=False)
-    assert r.status_code == 303, alert(r.text)
-    found = re.match(r"/registry/facilities/(IN\d{10})\?done=registered", r.headers["location"])
-    assert found
-    return found.group(1)
-
+from tests.factories_facilities import FORM, register_by_form
+from tests.factories_pages import PAGE_ROUTES, alert, log_in, text_of
 
 FACILITY_FORMS = sorted(
     path for (_, path), gate in PAGE_ROUTES.items() if gate.startswith("facility.")

@@ -12,8 +12,9 @@ import pytest
 
 from healthstack.kernel.context import Role
 from healthstack.web.timefmt import local_date, local_time
-from tests.api.test_facilities_pages import log_in, register_by_form, text_of
 from tests.factories_abha import create_account
+from tests.factories_facilities import register_by_form
+from tests.factories_pages import log_in, text_of
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "healthstack" / "web" / "templates"
 # Rewritten by another change of issue 8; it follows the same rule there.
@@ -62,7 +63,7 @@ def test_a_facility_page_shows_registration_and_history_in_ist(client, make_staf
 
 
 def test_the_desk_profile_shows_the_ist_day_of_creation(client, runtime, make_staff, late):
-    from tests.api.test_abha_pages import log_in as desk_log_in
+    from tests.factories_abha_pages import log_in as desk_log_in
 
     account = create_account(runtime, mobile="9876500044")
     desk_log_in(client, make_staff, Role.FACILITY_ADMIN)

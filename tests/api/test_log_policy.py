@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import Request
 
 from healthstack.kernel.logs import log_config
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus, enqueue
 from healthstack.kernel.relay import relay_once
 from healthstack.kernel.uow import unit_of_work
-from tests.e2e.conftest import _free_port
+from tests.serving import serving
 
 MOBILE = "9876543210"
 NAME = "Asha Devi"
@@ -65,31 +62,13 @@ def test_a_failing_request_logs_one_line_without_traceback_or_data(app, captured
         raise ValueError(SECRET_TEXT)
 
     app.add_api_route("/api/v1/boom", boom, methods=["POST"])
-    port = _free_port()
     # As `healthstack serve` runs it, its log handler writing to the buffer.
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        log_config=log_config("INFO", stream=captured),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
+    with serving(app, log_config=log_config("INFO", stream=captured)) as base:
         r = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/boom?mobile={MOBILE}",
+            f"{base}/api/v1/boom?mobile={MOBILE}",
             json={"name": NAME, "mobile": MOBILE},
             headers={"X-Patient": MOBILE},
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert r.status_code == 500
     assert MOBILE not in r.text and NAME not in r.text
     assert r.json()["code"] == "HS-500"

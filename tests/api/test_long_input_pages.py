@@ -11,12 +11,11 @@ from sqlalchemy import func, select
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hfr.models import Facility
-from tests.api.test_abha_pages import alert
-from tests.api.test_abha_pages import log_in as desk_log_in
-from tests.api.test_facilities_pages import FORM
-from tests.api.test_facilities_pages import log_in as registry_log_in
-from tests.api.test_professionals_pages import REGISTER, details_form, facilities, hidden  # noqa: F401
-from tests.factories_professionals import add_resident, sms_otp
+from tests.factories_abha_pages import alert
+from tests.factories_abha_pages import log_in as desk_log_in
+from tests.factories_facilities import FORM
+from tests.factories_pages import log_in as registry_log_in
+from tests.factories_professionals import REGISTER, add_resident, details_form, hidden, sms_otp
 
 
 def _marked(page: str, name: str) -> str:
@@ -52,7 +51,7 @@ def test_facility_registration_keeps_the_form_with_an_over_long_name(client, mak
         assert s.scalar(select(func.count()).select_from(Facility)) == 0
 
 
-def test_hpr_details_keep_an_over_long_registration_number_uncut(client, runtime, facilities):  # noqa: F811
+def test_hpr_details_keep_an_over_long_registration_number_uncut(client, runtime, facilities):
     aadhaar, mobile = add_resident(runtime, name="Aamir Hussain Wani")
     client.get(REGISTER)
     otp_page = client.post(f"{REGISTER}/otp", data={"aadhaar": aadhaar, "consent": "yes"})

@@ -298,16 +298,16 @@ def test_plotly_is_served_from_the_installed_wheel(client):
 def test_a_holder_deleting_their_abha_takes_it_off_the_dashboard(client, runtime, relay):
     from healthstack.kernel.uow import unit_of_work
     from healthstack.programme.monitoring.aggregates import rebuild
-    from tests.api.test_abha_profile import MOBILE, _change
-    from tests.factories_abha import create_account, login_token
+    from tests.factories_abha import create_account, login_token, profile_change
     from tests.factories_monitoring import total
 
-    account = create_account(runtime, mobile=MOBILE)  # district 620, loaded without events
+    mobile = "9876500001"
+    account = create_account(runtime, mobile=mobile)  # district 620, loaded without events
     with unit_of_work(runtime.session_factory) as s:
         rebuild(s, clock=runtime.clock)
     assert total(runtime, "abha.accounts", district_lgd=620) == 1
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
-    done = _change(client, runtime, headers, ["delete"], otp_to=MOBILE)
+    done = profile_change(client, runtime, headers, ["delete"], otp_to=mobile)
     assert done["accounts"][0]["status"] == "DELETED"
     relay()
     assert total(runtime, "abha.accounts", district_lgd=620) == 0

@@ -10,9 +10,8 @@ from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.programme.compliance.figures import definition
 from healthstack.programme.monitoring.aggregates import rebuild
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.api.test_facilities_pages import log_in
-from tests.factories_compliance import import_roster
+from tests.factories_compliance import ROSTER, import_roster
+from tests.factories_pages import log_in
 
 
 def _dashboard_missing(html: str, indicator: str) -> int:
@@ -34,7 +33,7 @@ def _cells(html: str, label: str) -> list[str]:
     return re.findall(r'<td class="num">([^<]*)</td>', row)
 
 
-def test_dashboard_and_compliance_say_the_same_not_in_hpr(client, runtime, make_staff, hpr):  # noqa: F811
+def test_dashboard_and_compliance_say_the_same_not_in_hpr(client, runtime, make_staff, hpr):
     import_roster(client, make_staff(Role.STATE_ADMIN), ROSTER)
     with unit_of_work(runtime.session_factory) as session:
         rebuild(session, clock=runtime.clock)

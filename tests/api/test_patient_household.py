@@ -15,8 +15,9 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.auth import issue_user_tokens
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
-from tests.api.test_abha_pages import alert, hidden, last_otp, login_otp, verify_login
 from tests.factories_abha import create_account
+from tests.factories_abha_pages import alert, last_otp, login_otp, verify_login
+from tests.factories_pages import hidden
 
 MOBILE = "9876500055"
 

@@ -1,12 +1,12 @@
 """The permission matrix, walked over every mutating endpoint (DESIGN §4.8).
 
-Each POST/PUT/PATCH/DELETE route must be classified below, or
-``test_every_mutating_route_is_classified`` fails: a new endpoint cannot ship without
-its row. For staff routes each row is checked four ways: anonymous (401), a role the
-matrix forbids (403), a role it permits (neither 401 nor 403), and a caller of another
-facility where the resource is facility-scoped. ABHA accounts are a national registry,
-not a facility's records, so any permitted desk may act on them; the audit row records
-the caller's facility.
+Each POST/PUT/PATCH/DELETE route must be classified below (the pages' form posts in
+``PAGE_ROUTES``, tests/factories_pages.py), or ``test_every_mutating_route_is_classified``
+fails: a new endpoint cannot ship without its row. For staff routes each row is checked
+four ways: anonymous (401), a role the matrix forbids (403), a role it permits (neither
+401 nor 403), and a caller of another facility where the resource is facility-scoped.
+ABHA accounts are a national registry, not a facility's records, so any permitted desk
+may act on them; the audit row records the caller's facility.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.consent.handlers import ROUTES as CONSENT_MANAGER_ROUTES
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_accounts import JAMMU, SRINAGAR, hfr_facility, quick_staff
+from tests.factories_pages import PAGE_ROUTES
 
 V3_HEADERS = {
     "REQUEST-ID": "5f0e2a52-52c1-4f0b-a1d7-0b0c2d9a6f10",
@@ -248,95 +249,6 @@ def test_cross_facility_staff_creation_is_refused(client, make_staff, runtime):
     body = dict(STAFF_ROUTES[("POST", "/api/v1/staff")].body, facility_id=FACILITY_B)
     # Outside the admin's scope: 404, as for a facility that does not exist.
     assert client.post("/api/v1/staff", json=body, headers=fadmin.headers).status_code == 404
-
-
-# Form posts of the server-rendered pages: they use the same permission checks as the
-# API; their own tests (tests/api/test_abha_pages.py) walk them by role.
-# Values: the PERMISSIONS key a staff page enforces, "patient" (the hs_patient cookie),
-# or "public" (self-enrolment and login: the OTP is the credential).
-_ENROL_STEPS = ("otp", "resend", "verify", "mobile/resend", "mobile/verify", "mobile/later")
-PAGE_ROUTES: dict[tuple[str, str], str] = {
-    **{("POST", f"/desk/enrol/{s}"): "abha.enrol" for s in (*_ENROL_STEPS, "address")},
-    **{("POST", f"/patient/enrol/{s}"): "public" for s in (*_ENROL_STEPS, "address")},
-    ("POST", "/desk/demographic"): "abha.enrol_demographic",
-    ("POST", "/desk/demographic/address"): "abha.enrol_demographic",
-    ("POST", "/desk/search"): "abha.search",
-    ("POST", "/desk/scan"): "abha.verify",
-    ("POST", "/patient/login/otp"): "public",
-    ("POST", "/patient/login/resend"): "public",
-    ("POST", "/patient/login/verify"): "public",
-    ("POST", "/patient/login/pick"): "public",
-    ("POST", "/patient/logout"): "public",
-    ("POST", "/patient/change/otp"): "patient",
-    ("POST", "/patient/change/resend"): "patient",
-    ("POST", "/patient/change/verify"): "patient",
-    # Switching among a mobile's ABHAs (tests/api/test_patient_household.py: 404 otherwise)
-    ("POST", "/patient/switch"): "patient",
-    # Coverage dashboard targets form (tests/api/test_monitoring_pages.py)
-    ("POST", "/dashboard/targets"): "monitoring.targets",
-    # Facility registry pages (tests/api/test_facilities_pages.py)
-    ("POST", "/registry/facilities"): "facility.register",
-    ("POST", "/registry/facilities/{hfr_id}/edit"): "facility.edit",
-    ("POST", "/registry/facilities/{hfr_id}/verify"): "facility.verify",
-    ("POST", "/registry/facilities/{hfr_id}/reject"): "facility.verify",
-    ("POST", "/registry/master/upload"): "facility.master_import",
-    ("POST", "/registry/master/imports/{import_id}/confirm"): "facility.master_import",
-    ("POST", "/registry/master/reconcile"): "facility.reconcile",
-    ("POST", "/registry/master/review/{entry_id}/settle"): "facility.reconcile",
-    # Professional registry pages (tests/api/test_professionals_pages.py)
-    **{
-        ("POST", f"/hpr/register/{s}"): "public"
-        for s in ("otp", "resend", "verify", "mobile/resend", "mobile/verify", "mobile/later")
-        + ("details", "address")
-    },
-    ("POST", "/registry/professionals/{hpr_id}/verify"): "professional.verify",
-    ("POST", "/registry/professionals/{hpr_id}/reject"): "professional.verify",
-    # Compliance pages (tests/api/test_compliance_pages.py)
-    ("POST", "/compliance/roster/review/{entry_id}/settle"): "compliance.review",
-    # Roster, deadline and exemption pages (tests/api/test_compliance_roster_pages.py)
-    ("POST", "/compliance/roster/upload"): "compliance.roster_import",
-    ("POST", "/compliance/roster/imports/{import_id}/confirm"): "compliance.roster_import",
-    ("POST", "/compliance/campaigns"): "compliance.campaign",
-    ("POST", "/compliance/exemptions"): "compliance.exempt",
-    ("POST", "/compliance/exemptions/{exemption_id}/revoke"): "compliance.exempt",
-    # The doctor's record requests (tests/api/test_records_pages.py)
-    ("POST", "/records/requests"): "records.request",
-    ("POST", "/records/requests/{public_id}/refresh"): "records.request",
-    # The PHR pages (tests/api/test_phr_pages.py: another patient's consent or link is 404)
-    ("POST", "/phr/link"): "patient",
-    ("POST", "/phr/link/{transaction_id}/link"): "patient",
-    ("POST", "/phr/link/{transaction_id}/confirm"): "patient",
-    ("POST", "/phr/consents/{consent_request_id}/approve"): "patient",
-    ("POST", "/phr/consents/{consent_request_id}/deny"): "patient",
-    ("POST", "/phr/consents/{consent_request_id}/revoke"): "patient",
-    ("POST", "/phr/records"): "patient",
-    # Consent PIN and deleting the ABHA (tests/api/test_phr_pin_pages.py, _delete_pages.py)
-    ("POST", "/phr/pin"): "patient",
-    ("POST", "/phr/pin/reset"): "patient",
-    ("POST", "/phr/pin/reset/resend"): "patient",
-    ("POST", "/phr/pin/reset/confirm"): "patient",
-    ("POST", "/phr/account/delete"): "patient",
-    ("POST", "/phr/account/delete/resend"): "patient",
-    ("POST", "/phr/account/delete/confirm"): "patient",
-    # The caller's own account page (tests/api/test_staff_sessions.py)
-    ("POST", "/account/tokens"): "account.self",
-    ("POST", "/account/tokens/{token_id}/revoke"): "account.self",
-    ("POST", "/account/sessions/{session_id}/revoke"): "account.self",
-    # Staff administration pages (STAFF_ADMIN_SCOPE below)
-    ("POST", "/admin/staff/new"): "staff.create",
-    **{
-        ("POST", f"/admin/staff/{{staff_id}}/{a}"): "staff.manage"
-        for a in (
-            "edit",
-            "deactivate",
-            "reactivate",
-            "password",
-            "revoke-all",
-            "sessions/{session_id}/revoke",
-            "tokens/{token_id}/revoke",
-        )
-    },
-}
 
 
 # --------------------------------------------------------------------------- staff scope

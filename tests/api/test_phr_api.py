@@ -6,7 +6,6 @@ refusal says what to do; reads and writes are audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import pytest
 
@@ -30,9 +29,6 @@ from tests.factories_consent import (
     phr_headers,
     pump,
     rows,
-    set_pin,
-    unwire,
-    wire,
 )
 
 API = "/api/v1/phr"
@@ -41,25 +37,6 @@ API = "/api/v1/phr"
 @pytest.fixture
 def settings(settings):
     return network_settings(settings)
-
-
-@pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
-def ravi(runtime):
-    return patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-
-
-@pytest.fixture
-def sita(runtime):
-    return patient(
-        runtime, name="Sita Devi", gender="F", birth_date=date(1985, 1, 1), mobile="9876500002"
-    )
 
 
 # --------------------------------------------------------------------------- authentication
@@ -289,13 +266,6 @@ def test_discovery_refusals(client, runtime, bridge, ravi, sita):
 
 
 # --------------------------------------------------------------------------- consents
-
-
-@pytest.fixture
-def linked(runtime, ravi):
-    link_directly(runtime, ravi, HipRecords(abha_number=ravi.abha_number))
-    set_pin(runtime, ravi)
-    return ravi
 
 
 def approve(client, runtime, account, rid, consents, pin=PIN):

@@ -5,7 +5,6 @@ consent ends (granted ones revoked, waiting ones denied, each party told)."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
@@ -14,24 +13,19 @@ from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest
 from healthstack.protocol.abdm import messages as m
-from tests.api.test_abha_pages import alert
-from tests.api.test_phr_pages import log_in, request_id, text
 from tests.factories_abha import last_otp, outbox
+from tests.factories_abha_pages import alert
 from tests.factories_consent import (
     HIP_A,
     PIN,
-    HipRecords,
     audit,
-    link_directly,
     network_settings,
     patient,
     phr_headers,
     pump,
     rows,
-    set_pin,
-    unwire,
-    wire,
 )
+from tests.factories_phr import log_in, make_ravi, request_id, text
 
 
 @pytest.fixture
@@ -40,18 +34,9 @@ def settings(settings):
 
 
 @pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
 def ravi(runtime):
-    account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-    link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
-    set_pin(runtime, account)
-    return account
+    """Ravi with his records linked and his consent PIN set."""
+    return make_ravi(runtime, linked=True, pin=True)
 
 
 def status_of(runtime, account) -> str:

@@ -10,13 +10,11 @@ import re
 import pytest
 
 from healthstack.facility.records.models import HiuConsentRequest
-from healthstack.kernel.context import Role
 from healthstack.web.deps import PATIENT_COOKIE
-from tests.api.test_abha_pages import alert
+from tests.factories_abha_pages import alert
 from tests.factories_consent import user_token
 from tests.factories_hie import (
     Exchange,
-    Network,
     hie_settings,
     linked_patient,
     patient_account,
@@ -28,13 +26,6 @@ REC = "/api/v1/phr/records"
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def test_api_fetch_poll_and_read(hie: Exchange, runtime):

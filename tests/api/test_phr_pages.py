@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,26 +17,21 @@ from healthstack.kernel.context import Role
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
 from healthstack.protocol.abdm import messages as m
 from healthstack.web.deps import PATIENT_COOKIE
-from tests.api.test_abha_pages import LabelCheck, alert
+from tests.factories_abha_pages import alert
 from tests.factories_consent import (
     HIP_A,
     HIP_C,
     OTP,
-    PIN,
     HipRecords,
     audit,
     consent_body,
     init_consent,
-    link_directly,
     network_settings,
-    patient,
     pump,
     rows,
-    set_pin,
-    unwire,
-    user_token,
-    wire,
 )
+from tests.factories_pages import LabelCheck
+from tests.factories_phr import approve, location, log_in, request_id, text
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -44,50 +39,6 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 @pytest.fixture
 def settings(settings):
     return network_settings(settings)
-
-
-@pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
-def ravi(runtime):
-    return patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-
-
-@pytest.fixture
-def sita(runtime):
-    return patient(
-        runtime, name="Sita Devi", gender="F", birth_date=date(1985, 1, 1), mobile="9876500002"
-    )
-
-
-@pytest.fixture
-def linked(runtime, ravi):
-    link_directly(runtime, ravi, HipRecords(abha_number=ravi.abha_number))
-    set_pin(runtime, ravi)
-    return ravi
-
-
-def log_in(client, runtime, account) -> None:
-    """What the patient login leaves behind: the user token in the hs_patient cookie."""
-    client.cookies.set(PATIENT_COOKIE, user_token(runtime, account))
-
-
-def text(page: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
-
-
-def location(r) -> str:
-    assert r.status_code == 303, (r.status_code, r.text[:400])
-    where = r.headers["location"]
-    # Nothing but opaque ids in the addresses the pages send the browser to.
-    opaque = re.sub(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", "<uuid>", where)
-    assert not re.search(r"\d{10}|PT-|OPD-|Ravi|Sita", opaque), where
-    return where
 
 
 # --------------------------------------------------------------------------- access
@@ -340,10 +291,6 @@ def test_another_patients_transaction_is_not_found(client, runtime, bridge, ravi
 # --------------------------------------------------------------------------- consents
 
 
-def request_id(runtime, bridge, account, **kwargs) -> str:
-    return init_consent(runtime, bridge, consent_body(account, **kwargs))["consentRequest"]["id"]
-
-
 def test_consent_tabs_and_the_request_page(client, runtime, bridge, linked):
     rid = request_id(runtime, bridge, linked)
     log_in(client, runtime, linked)
@@ -371,20 +318,6 @@ def test_consent_tabs_and_the_request_page(client, runtime, bridge, linked):
     ]
     assert 'name="date_from" value="2020-01-01" min="2020-01-01" max="2026-11-25"' in page
     assert 'name="expiry" value="2027-06-01" min="2026-11-26" max="2027-06-01"' in page
-
-
-def approve(client, rid, **form):
-    base = {
-        "hips": [HIP_A],
-        "hi_types": ["OPConsultation", "Prescription"],
-        "date_from": "2020-01-01",
-        "date_to": "2026-11-25",
-        "expiry": "2027-06-01",
-        "pin": PIN,
-    }
-    return client.post(
-        f"/phr/consents/{rid}/approve", data={**base, **form}, follow_redirects=False
-    )
 
 
 @pytest.mark.parametrize(

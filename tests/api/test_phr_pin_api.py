@@ -4,8 +4,6 @@ with an OTP to the ABHA mobile. Only a keyed hash is stored; no message carries 
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from healthstack.network.consent.models import ConsentArtefact, ConsentPin
@@ -14,19 +12,15 @@ from tests.factories_abha import last_otp, outbox
 from tests.factories_consent import (
     HIP_A,
     PIN,
-    HipRecords,
     audit,
     consent_body,
     init_consent,
-    link_directly,
     network_settings,
-    patient,
     phr_headers,
     rows,
     set_pin,
-    unwire,
-    wire,
 )
+from tests.factories_phr import make_ravi, make_sita
 
 API = "/api/v1/phr"
 NEW_PIN = "3691"
@@ -38,26 +32,14 @@ def settings(settings):
 
 
 @pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
 def ravi(runtime):
-    account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-    link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
-    return account
+    """Ravi with his records linked and no consent PIN yet; Sita the same."""
+    return make_ravi(runtime, linked=True)
 
 
 @pytest.fixture
 def sita(runtime):
-    account = patient(
-        runtime, name="Sita Devi", gender="F", birth_date=date(1985, 1, 1), mobile="9876500002"
-    )
-    link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
-    return account
+    return make_sita(runtime, linked=True)
 
 
 def approve(client, runtime, account, rid, pin):

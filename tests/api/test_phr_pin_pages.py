@@ -5,27 +5,21 @@ Every refusal keeps the form and says what to do next."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
 from healthstack.network.consent.models import ConsentArtefact, ConsentPin
 from healthstack.network.consent.pin import MAX_TRIES
-from tests.api.test_abha_pages import alert
-from tests.api.test_phr_pages import approve, location, log_in, request_id, text
 from tests.factories_abha import last_otp
+from tests.factories_abha_pages import alert
 from tests.factories_consent import (
     HIP_A,
     PIN,
-    HipRecords,
-    link_directly,
     network_settings,
-    patient,
     rows,
     set_pin,
-    unwire,
-    wire,
 )
+from tests.factories_phr import approve, location, log_in, make_ravi, request_id, text
 
 NEW_PIN = "3691"
 
@@ -36,17 +30,9 @@ def settings(settings):
 
 
 @pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
 def ravi(runtime):
-    account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-    link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
-    return account
+    """Ravi with his records linked and no consent PIN yet."""
+    return make_ravi(runtime, linked=True)
 
 
 def test_the_first_approval_asks_to_set_a_pin(client, runtime, bridge, ravi):

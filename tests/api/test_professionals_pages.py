@@ -3,7 +3,6 @@ and the registry pages at /registry/professionals. OTPs come from /dev/sms.json.
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -13,56 +12,24 @@ from healthstack.accounts.permissions import PERMISSIONS
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hpr.models import Professional
-from tests.api.test_permission_matrix import PAGE_ROUTES
+from tests import factories_pages as pages
 from tests.conftest import FACILITY_A, FACILITY_B
+from tests.factories_pages import PAGE_ROUTES
 from tests.factories_professionals import (
+    REGISTER,
     add_resident,
-    make_facilities,
+    details_form,
+    hidden,
     seed_professional,
     sms_otp,
     wrong,
 )
 
-REGISTER = "/hpr/register"
-
-
-@pytest.fixture
-def facilities(runtime):
-    return make_facilities(runtime)
+API_WORDS = ("txnId", "X-Flow-Token", "/api/", "registration/verify")
 
 
 def alert(page: str) -> str:
-    found = re.search(r'<(div|p)[^>]*role="alert"[^>]*>(.*?)</\1>', page, re.S)
-    assert found, "the page shows no alert"
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(2))).split())
-    for api_word in ("txnId", "X-Flow-Token", "/api/", "registration/verify"):
-        assert api_word not in text, f"the alert speaks API: {text}"
-    return text
-
-
-def hidden(page: str) -> dict[str, str]:
-    return {
-        name: html.unescape(value)
-        for name, value in re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page)
-    }
-
-
-def details_form(state: dict[str, str], **changes: str) -> dict[str, str]:
-    form = {
-        **state,
-        "kind": "doctor:modern_medicine",
-        "council": "JKMC",
-        "registration_number": "JKMC/2012/00417",
-        "registration_year": "2012",
-        "q0_degree": "MBBS",
-        "q0_university": "University of Kashmir",
-        "q0_year": "2011",
-        "w0_hfr_id": FACILITY_A,
-        "w0_role": "medical_officer",
-        "w0_sector": "public",
-    }
-    form.update(changes)
-    return form
+    return pages.alert(page, api_words=API_WORDS)
 
 
 def log_in(client, staff) -> None:

@@ -16,15 +16,9 @@ from tests.factories_professionals import (
     BUDGAM,
     SRINAGAR,
     events,
-    make_facilities,
     register,
     seed_professional,
 )
-
-
-@pytest.fixture
-def facilities(runtime):
-    return make_facilities(runtime)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 from stdnum import luhn
 
@@ -25,17 +24,11 @@ from tests.factories_professionals import (
     add_resident,
     doctor_details,
     events,
-    make_facilities,
     register,
     seed_professional,
     sms_otp,
     wrong,
 )
-
-
-@pytest.fixture
-def facilities(runtime):
-    return make_facilities(runtime)
 
 
 def professional_count(runtime) -> int:

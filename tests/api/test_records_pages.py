@@ -14,9 +14,9 @@ from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.protocol.abdm import messages as m
-from tests.api.test_facilities_pages import log_in
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_records import HIU, FakeCm, grant, records_settings, seed_hip
+from tests.factories_pages import log_in
+from tests.factories_records import HIU, FakeCm, consent_notify, grant, records_settings, seed_hip
 
 assert FACILITY_A == HIU
 
@@ -146,17 +146,7 @@ def test_the_doctor_reads_what_arrived_until_the_consent_ends(
         assert {e.purpose for e in reads} == {"CAREMGT"}
 
     # The patient revokes: the records are gone from the pages.
-    cm.callback(
-        m.HIU_CONSENT_NOTIFY,
-        {
-            "notification": {
-                "consentRequestId": "cr-1",
-                "status": "REVOKED",
-                "consentArtefacts": [{"id": g.consent_id}],
-            }
-        },
-        hiu=HIU,
-    )
+    consent_notify(cm, "REVOKED", g.consent_id)
     gone = client.get(f"/records/received/{lab.public_id}")
     assert gone.status_code == 403 and "consent for this record has ended" in gone.text
     page = client.get(f"/records/requests/{public_id}")

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from healthstack.kernel.context import Role
-from tests.api.test_facilities_pages import log_in
+from tests.factories_pages import log_in
 
 
 def _directives(csp: str) -> dict[str, list[str]]:

@@ -5,9 +5,10 @@ ABDM specs.
   of these flows).
 - Consent, data flow, context notify, SMS notify, discover, link confirm and on-init
   against the ``ndhm-gateway-v1.yml`` schemas (v0.5), which v3 reuses with these
-  changes, applied by ``to_v3`` below: ``requestId`` and ``timestamp`` left the body
-  for the REQUEST-ID / TIMESTAMP headers, ``resp`` became ``response``, and an error's
-  ``code`` is the string ``ABDM-xxxx`` (v0.5: an integer 1000 / 10001).
+  changes, applied by ``to_v3`` (tests/factories_abdm_specs.py): ``requestId`` and
+  ``timestamp`` left the body for the REQUEST-ID / TIMESTAMP headers, ``resp`` became
+  ``response``, and an error's ``code`` is the string ``ABDM-xxxx`` (v0.5: an integer
+  1000 / 10001).
 - The data push against ``ndhm-hiu.yml`` ``DataNotification``.
 - v3 linking bodies that changed shape from v0.5 (one ``patient`` entry per HI type)
   against the endpoint map's example bodies (``registries/abdm-endpoint-map.json``):
@@ -22,147 +23,23 @@ tests prove the check can fail.
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from healthstack.protocol.abdm import messages as m
 from healthstack.protocol.abdm.fidelius import generate_key_material
-from tests.conftest import shared_path
+from tests.factories_abdm_specs import (
+    check,
+    component,
+    link_token_schemas,
+    schema_from_example,
+    v3_component,
+)
 
-KD = ("openapi", "kiranma72-abdm-docs")
-_OPENAPI_ONLY = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly"}
-_OPENAPI_ONLY |= {"deprecated", "externalDocs", "nullable", "format", "minimum", "maximum"}
-
-
-# --------------------------------------------------------------------------- converter
-
-
-def _load(*parts: str) -> dict[str, Any]:
-    with shared_path(*KD, *parts).open() as fh:
-        spec: dict[str, Any] = yaml.safe_load(fh)
-    return spec
-
-
-@pytest.fixture(scope="module")
-def gateway_spec() -> dict[str, Any]:
-    return _load("ndhm-gateway-v1.yml")
-
-
-@pytest.fixture(scope="module")
-def hiu_spec() -> dict[str, Any]:
-    return _load("ndhm-hiu.yml")
-
-
-@pytest.fixture(scope="module")
-def link_token_spec() -> dict[str, Any]:
-    return _load("HIECM-LinkTokenService.yml")
-
-
-@pytest.fixture(scope="module")
-def endpoint_map() -> dict[str, Any]:
-    with shared_path("registries", "abdm-endpoint-map.json").open() as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
-
-
-def to_json_schema(node: Any, spec: dict[str, Any]) -> Any:
-    """OpenAPI 3.0 → JSON Schema: ``$ref`` inlined, ``nullable`` as a null type, the
-    OpenAPI-only keywords dropped, every object with properties closed."""
-    if isinstance(node, list):
-        return [to_json_schema(n, spec) for n in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        return to_json_schema(target, spec)
-    out = {k: to_json_schema(v, spec) for k, v in node.items() if k not in _OPENAPI_ONLY}
-    if "properties" in node:
-        # The property names are keys, not schemas: keep them as they are.
-        out["properties"] = {k: to_json_schema(v, spec) for k, v in node["properties"].items()}
-        if "additionalProperties" not in node:
-            out["additionalProperties"] = False
-    if node.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"]
-    if "allOf" in out:
-        # ``type: object, allOf: [X, {xml}]``: X alone (the xml part is dropped).
-        parts = [p for p in out.pop("allOf") if p]
-        if len(parts) == 1:
-            out.update(parts[0])
-        else:
-            out["allOf"] = parts
-    return out
-
-
-V3_ERROR = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string", "pattern": "^ABDM-[0-9]{4}$"},
-        "message": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-
-
-def to_v3(schema: dict[str, Any]) -> dict[str, Any]:
-    """A v0.5 message schema as v3 sends it (see the module docstring)."""
-    s = copy.deepcopy(schema)
-    props = s.get("properties", {})
-    props.pop("requestId", None)
-    props.pop("timestamp", None)
-    if "resp" in props:
-        props["response"] = props.pop("resp")
-    if "error" in props:
-        props["error"] = V3_ERROR
-    s["required"] = [
-        "response" if r == "resp" else r
-        for r in s.get("required", [])
-        if r not in ("requestId", "timestamp")
-    ]
-    if not s["required"]:
-        del s["required"]
-    return s
-
-
-def component(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    converted: dict[str, Any] = to_json_schema(spec["components"]["schemas"][name], spec)
-    return converted
-
-
-def v3_component(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    return to_v3(component(spec, name))
-
-
-def check(schema: dict[str, Any], body: dict[str, Any]) -> None:
-    jsonschema.Draft7Validator.check_schema(schema)
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(body), key=str)
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
-
-
-def schema_from_example(example: Any) -> dict[str, Any]:
-    """A closed schema from an endpoint-map example: keys as shown, JSON types as shown
-    (an empty-string placeholder is any string; an example list gives the item shape)."""
-    if isinstance(example, dict):
-        return {
-            "type": "object",
-            "properties": {k: schema_from_example(v) for k, v in example.items()},
-            "additionalProperties": False,
-        }
-    if isinstance(example, list):
-        return {"type": "array", "items": schema_from_example(example[0]) if example else {}}
-    if isinstance(example, bool):
-        return {"type": "boolean"}
-    if isinstance(example, int | float):
-        return {"type": ["integer", "number"]}
-    return {"type": "string"}
+# --------------------------------------------------------------------------- the endpoint map
 
 
 def _map_entry(endpoint_map: dict[str, Any], section: str, path: str) -> dict[str, Any]:
@@ -252,15 +129,8 @@ def hip_patient(*, display: bool = True) -> m.HipPatient:
 # --------------------------------------------------------------------------- link token (v3)
 
 
-def _link_token_schemas(spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    request = spec["paths"]["/v3/token/generate-token"]["post"]["requestBody"]
-    callback = spec["paths"]["/{callback_url}/v3/hip/token/on-generate-token"]["post"]
-    answer = to_json_schema(callback["requestBody"]["content"]["application/json"]["schema"], spec)
-    return to_json_schema(request["content"]["application/json"]["schema"], spec), answer["oneOf"]
-
-
 def test_generate_token_request(link_token_spec):
-    schema, _ = _link_token_schemas(link_token_spec)
+    schema, _ = link_token_schemas(link_token_spec)
     body = m.dump(
         m.GenerateTokenRequest(
             abha_number="91-1234-5678-9012",
@@ -280,7 +150,7 @@ def test_generate_token_request(link_token_spec):
 
 
 def test_on_generate_token(link_token_spec):
-    _, variants = _link_token_schemas(link_token_spec)
+    _, variants = link_token_schemas(link_token_spec)
     success, *errors = variants
     check(
         success,
@@ -764,7 +634,7 @@ def test_a_wrong_alias_or_type_fails_the_check(gateway_spec, link_token_spec):
         check(v3_component(gateway_spec, "ConsentFetchRequest"), {"consent_id": CONSENT_ID})
     with pytest.raises(AssertionError):
         check(v3_component(gateway_spec, "ConsentFetchRequest"), {**body, "extra": 1})
-    schema, _ = _link_token_schemas(link_token_spec)
+    schema, _ = link_token_schemas(link_token_spec)
     with pytest.raises(AssertionError):
         check(
             schema, {"abhaNumber": "91123456789012", "name": "R", "gender": "M", "yearOfBirth": 1}

@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from healthstack.kernel.context import Role
-from tests.api.test_abha_enrolment import (
+from tests.conftest import shared_path
+from tests.factories_abha_enrolment import (
     TS,
     Enc,
     add_resident,
@@ -31,7 +32,6 @@ from tests.api.test_abha_enrolment import (
     last_otp,
     otp_body,
 )
-from tests.conftest import shared_path
 
 SPEC_FILE = ("openapi", "kiranma72-abdm-docs", "abha_enrollment_api.yml")
 # The operations HealthStack implements (enrol/byDocument, the DL route, is not offered).

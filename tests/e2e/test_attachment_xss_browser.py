@@ -14,7 +14,6 @@ from playwright.sync_api import Error as PlaywrightError
 from healthstack.kernel.context import Role
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.e2e.csp_watch import watch_csp
-from tests.e2e.test_facilities_browser import log_in
 from tests.factories_attachments import (
     HOSTILE,
     MARKER,
@@ -23,8 +22,9 @@ from tests.factories_attachments import (
     hostile_patient,
     patient_fetches,
 )
+from tests.factories_browser import log_in
 from tests.factories_consent import user_token
-from tests.factories_hie import Network, hie_settings
+from tests.factories_hie import hie_settings
 
 pytestmark = pytest.mark.browser
 
@@ -34,13 +34,6 @@ HOSTILE_TITLES = ("Scanned page (html)", "Sketch (svg)", "Photo (fake png)")
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def _watch(page) -> list[str]:

@@ -13,8 +13,8 @@ import pytest
 
 from healthstack.kernel.context import Role
 from tests.conftest import FACILITY_A
-from tests.e2e.test_facilities_browser import log_in
 from tests.factories_audit import Row, named_staff, write
+from tests.factories_browser import log_in
 
 pytestmark = pytest.mark.browser
 

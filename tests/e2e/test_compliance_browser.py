@@ -8,14 +8,13 @@ import re
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.e2e.test_facilities_browser import log_in
-from tests.factories_compliance import import_roster, statuses
+from tests.factories_browser import log_in
+from tests.factories_compliance import ROSTER, import_roster, statuses
 
 pytestmark = pytest.mark.browser
 
 
-def test_officer_settles_an_uncertain_roster_entry(page, live_server, client, make_staff, hpr):  # noqa: F811
+def test_officer_settles_an_uncertain_roster_entry(page, live_server, client, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     import_roster(client, state, ROSTER)
     officer = make_staff(Role.DISTRICT_OFFICER, district_lgd=13)

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import hpr  # noqa: F401 - the fixture
-from tests.api.test_compliance_download_pages import _climb
-from tests.e2e.test_facilities_browser import log_in
-from tests.factories_compliance import FACILITY_B
+from tests.factories_browser import log_in
+from tests.factories_compliance import FACILITY_B, climb
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +34,7 @@ def test_state_admin_downloads_the_csv_notices_and_show_cause_list(
     hpr,  # noqa: F811
 ):
     state = make_staff(Role.STATE_ADMIN)
-    _climb(client, runtime, clock, state, weeks=3)  # E5 is on the show-cause list
+    climb(client, runtime, clock, state, weeks=3)  # E5 is on the show-cause list
     log_in(page, live_server, state, "/compliance/status")
 
     name, data = _download(page, lambda: page.get_by_role("link", name="Download CSV").click())

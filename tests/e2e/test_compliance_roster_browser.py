@@ -9,14 +9,13 @@ import re
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.api.test_compliance_api import ROSTER, hpr  # noqa: F401 - the fixture
-from tests.e2e.test_facilities_browser import log_in
-from tests.factories_compliance import row
+from tests.factories_browser import log_in
+from tests.factories_compliance import ROSTER, row
 
 pytestmark = pytest.mark.browser
 
 
-def test_state_admin_uploads_previews_and_confirms_a_roster(page, live_server, make_staff, hpr):  # noqa: F811
+def test_state_admin_uploads_previews_and_confirms_a_roster(page, live_server, make_staff, hpr):
     state = make_staff(Role.STATE_ADMIN)
     # The home page leads to the roster.
     log_in(page, live_server, state, "/compliance/roster")

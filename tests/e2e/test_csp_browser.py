@@ -12,6 +12,7 @@ import pytest
 from healthstack.kernel.context import Role
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.e2e.csp_watch import watch_csp
+from tests.factories_browser import log_in_at_home
 from tests.factories_consent import user_token
 from tests.factories_hie import patient_account
 from tests.factories_monitoring import SRINAGAR, standard_data
@@ -39,15 +40,6 @@ PATIENT = ["/patient", "/phr", "/phr/records", "/phr/consents", "/phr/link"]
 CHARTS = ("#trend-chart", "#coverage-chart")
 
 
-def _log_in(page, base: str, staff) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", staff.username)
-    page.fill("input[name=password]", staff.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 def test_main_pages_have_no_csp_violation(page, live_server, make_staff, runtime, relay):
     standard_data(runtime, relay, facilities=True)
     watch = watch_csp(page)
@@ -69,7 +61,8 @@ def test_main_pages_have_no_csp_violation(page, live_server, make_staff, runtime
     for path in ANONYMOUS:
         visit(path)
     for role, paths in BY_ROLE.items():
-        _log_in(page, live_server, make_staff(role))
+        page.context.clear_cookies()  # the last role's session ends
+        log_in_at_home(page, live_server, make_staff(role))
         for path in paths:
             visit(path)
     # The error page's "Go back" is a script of ours now, not a javascript: URL.

@@ -12,6 +12,7 @@ import pytest
 
 from healthstack.kernel.context import Role
 from tests.conftest import FACILITY_A
+from tests.factories_browser import log_in_at_home
 from tests.factories_monitoring import SRINAGAR, standard_data
 
 pytestmark = pytest.mark.browser
@@ -33,14 +34,6 @@ def wide_page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def _login(page, base, staff) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", staff.username)
-    page.fill("input[name=password]", staff.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 def _fits(page, selector: str) -> None:  # type: ignore[no-untyped-def]
     """Neither the page nor the table's own scroller scrolls sideways."""
     doc = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -54,7 +47,7 @@ def _fits(page, selector: str) -> None:  # type: ignore[no-untyped-def]
 def test_tables_fit_at_1280_px(wide_page, live_server, make_staff, runtime, relay):
     standard_data(runtime, relay, facilities=True)
     admin = make_staff(Role.STATE_ADMIN)
-    _login(wide_page, live_server, admin)
+    log_in_at_home(wide_page, live_server, admin)
     wide_page.goto(f"{live_server}/dashboard")
     _fits(wide_page, "#districts-table")
     # Every indicator is still in the table: none was dropped to make it fit.
@@ -70,7 +63,7 @@ def test_coverage_axis_is_0_to_100_percent_with_the_target_marked(
     wide_page, live_server, make_staff, runtime, relay
 ):
     standard_data(runtime, relay)
-    _login(wide_page, live_server, make_staff(Role.STATE_ADMIN))
+    log_in_at_home(wide_page, live_server, make_staff(Role.STATE_ADMIN))
     wide_page.goto(f"{live_server}/dashboard")
     wide_page.wait_for_selector("#coverage-chart[data-drawn] .main-svg")
     low, high = wide_page.eval_on_selector("#coverage-chart", "el => el._fullLayout.xaxis.range")
@@ -90,7 +83,7 @@ def test_small_counts_get_each_whole_number_tick_once(
     wide_page, live_server, make_staff, runtime, relay
 ):
     standard_data(runtime, relay, facilities=True)
-    _login(wide_page, live_server, make_staff(Role.STATE_ADMIN))
+    log_in_at_home(wide_page, live_server, make_staff(Role.STATE_ADMIN))
     wide_page.goto(f"{live_server}/dashboard/facility/{FACILITY_A}")
     wide_page.wait_for_selector("#trend-chart[data-drawn] .main-svg")
     for axis in ("ytick", "y2tick"):
@@ -107,7 +100,7 @@ def test_charts_draw_under_a_strict_content_security_policy(
     wide_page, live_server, make_staff, runtime, relay
 ):
     standard_data(runtime, relay, facilities=True)
-    _login(wide_page, live_server, make_staff(Role.STATE_ADMIN))
+    log_in_at_home(wide_page, live_server, make_staff(Role.STATE_ADMIN))
 
     def with_csp(route):  # type: ignore[no-untyped-def]
         response = route.fetch()

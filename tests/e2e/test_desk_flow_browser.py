@@ -13,16 +13,11 @@ from playwright.sync_api import expect
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from tests.factories_abha import make_resident, new_aadhaar
+from tests.factories_browser import read_otp
 
 pytestmark = pytest.mark.browser
 
 AADHAAR_MOBILE = "9876500201"
-
-
-def read_otp(page, live_server: str, mobile: str) -> str:
-    r = page.request.get(f"{live_server}/dev/sms.json?mobile={mobile}")
-    assert r.ok
-    return re.match(r"(\d{6}) ", r.json()["messages"][0]["text"]).group(1)
 
 
 def test_desk_creates_an_abha_and_prints_the_card(page, live_server, make_staff, runtime):

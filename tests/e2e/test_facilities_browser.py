@@ -12,18 +12,10 @@ from healthstack.kernel.context import Role, system_context
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hfr import master
 from healthstack.network.hfr.bulk import bulk_load_facilities
+from tests.factories_browser import log_in
 from tests.factories_facilities import details
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, live_server: str, staff, start: str) -> None:
-    page.goto(f"{live_server}{start}")
-    page.wait_for_url(re.compile(r"/login\?next="))
-    page.get_by_label("Username").fill(staff.username)
-    page.get_by_label("Password").fill(staff.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}{start}")
 
 
 def test_admin_registers_and_verifier_verifies(page, live_server, make_staff):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.e2e.test_facilities_browser import log_in
+from tests.factories_browser import log_in
 
 pytestmark = pytest.mark.browser
 

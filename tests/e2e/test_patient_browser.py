@@ -3,22 +3,16 @@ ABHAs linked to the mobile, see the profile and download the card."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.factories_abha import create_account
+from tests.factories_browser import read_otp
 
 pytestmark = pytest.mark.browser
 
 FAMILY_MOBILE = "9876500301"
-
-
-def read_otp(page, live_server: str, mobile: str) -> str:
-    r = page.request.get(f"{live_server}/dev/sms.json?mobile={mobile}")
-    assert r.ok
-    return re.match(r"(\d{6}) ", r.json()["messages"][0]["text"]).group(1)
 
 
 def wrong(code: str) -> str:

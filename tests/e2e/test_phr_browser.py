@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from healthstack.network.consent.models import ConsentArtefact
 from healthstack.protocol.abdm import messages as m
-from tests.e2e.test_patient_browser import read_otp
+from tests.factories_browser import read_otp
 from tests.factories_consent import (
     HIP_A,
     OTP,
@@ -28,8 +28,6 @@ from tests.factories_consent import (
     patient,
     pump,
     rows,
-    unwire,
-    wire,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,13 +38,6 @@ MOBILE = "9876500401"
 @pytest.fixture
 def settings(settings):
     return network_settings(settings)
-
-
-@pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
 
 
 def log_in(page, live_server: str) -> None:

@@ -10,17 +10,12 @@ import pytest
 
 from healthstack.kernel.context import Role
 from tests.conftest import FACILITY_A
+from tests.factories_browser import read_otp
 from tests.factories_professionals import add_resident, make_facilities
 
 pytestmark = pytest.mark.browser
 
 AADHAAR_MOBILE = "9876500401"
-
-
-def read_otp(page, live_server: str, mobile: str) -> str:
-    r = page.request.get(f"{live_server}/dev/sms.json?mobile={mobile}")
-    assert r.ok
-    return re.match(r"(\d{6}) ", r.json()["messages"][0]["text"]).group(1)
 
 
 def test_a_doctor_registers_in_hpr_and_a_verifier_verifies(page, live_server, make_staff, runtime):

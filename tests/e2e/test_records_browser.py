@@ -9,7 +9,7 @@ import re
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.e2e.test_facilities_browser import log_in
+from tests.factories_browser import log_in
 from tests.factories_records import FakeCm, grant, records_settings, seed_hip
 
 pytestmark = pytest.mark.browser

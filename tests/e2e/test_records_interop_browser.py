@@ -10,7 +10,7 @@ import re
 import pytest
 
 from healthstack.kernel.context import Role
-from tests.e2e.test_facilities_browser import log_in
+from tests.factories_browser import log_in
 from tests.factories_hie import (
     PATIENT_NAME,
     Exchange,

@@ -43,10 +43,8 @@ from tests.factories_consent import (
     phr_headers,
     pump,
     rows,
-    set_pin,
-    unwire,
-    wire,
 )
+from tests.factories_phr import make_ravi
 
 
 @pytest.fixture
@@ -55,18 +53,9 @@ def settings(settings):
 
 
 @pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
 def ravi(runtime):
-    account = patient(runtime, name="Ravi Kumar Sharma", birth_date=date(1990, 4, 12))
-    link_directly(runtime, account, HipRecords(abha_number=account.abha_number))
-    set_pin(runtime, account)
-    return account
+    """Ravi with his records linked and his consent PIN set."""
+    return make_ravi(runtime, linked=True, pin=True)
 
 
 def approve(client, runtime, account, request_id, consents=None):
@@ -576,10 +565,10 @@ def test_artefact_signature_covers_canonical_json(runtime, bridge, client, ravi)
 
 def test_what_the_cm_sends_fits_the_specs(runtime, bridge, client, ravi):
     """The bodies the consent manager actually sent, against the shared specs (the
-    converter and the v3 adjustments of tests/contract/test_abdm_messages.py)."""
-    from tests.contract.test_abdm_messages import _load, check, component, v3_component
+    converter and the v3 adjustments of tests/factories_abdm_specs.py)."""
+    from tests.factories_abdm_specs import check, component, load_spec, v3_component
 
-    spec = _load("ndhm-gateway-v1.yml")
+    spec = load_spec("ndhm-gateway-v1.yml")
     rid, [artefact] = granted(client, runtime, bridge, ravi)
     bridge.call(m.CONSENT_STATUS, {"consentRequestId": rid}, hiu=HIU_B)
     bridge.call(m.CONSENT_FETCH, {"consentId": artefact}, hiu=HIU_B)

@@ -23,26 +23,12 @@ from tests.factories_consent import (
     patient,
     pump,
     rows,
-    unwire,
-    wire,
 )
 
 
 @pytest.fixture
 def settings(settings):
     return network_settings(settings)
-
-
-@pytest.fixture
-def bridge(runtime, app):
-    b = wire(runtime, app)
-    yield b
-    unwire(runtime)
-
-
-@pytest.fixture
-def ravi(runtime):
-    return patient(runtime, name="Ravi Kumar Sharma", gender="M", birth_date=date(1990, 4, 12))
 
 
 def token_body(account, **over):
@@ -259,8 +245,8 @@ def test_sms_deep_link(runtime, bridge):
 
 
 def test_what_the_cm_sends_fits_the_link_token_spec(runtime, bridge, ravi):
-    from tests.contract.test_abdm_messages import _link_token_schemas, _load, check
+    from tests.factories_abdm_specs import check, link_token_schemas, load_spec
 
-    success, *_ = _link_token_schemas(_load("HIECM-LinkTokenService.yml"))[1]
+    success, *_ = link_token_schemas(load_spec("HIECM-LinkTokenService.yml"))[1]
     get_token(runtime, bridge, ravi)
     check(success, bridge.last(m.ON_GENERATE_TOKEN).body)

@@ -17,8 +17,7 @@ from healthstack.network.hfr.models import (
     FacilityMasterImport,
     FacilityMasterMatch,
 )
-from tests.factories_facilities import details
-from tests.integration.test_facilities_service import ADMIN, STATE, VERIFIER, ctx, register, run
+from tests.factories_facilities import ADMIN, STATE, VERIFIER, ctx, details, register, run
 
 HEADER = "state_code,name,type,district\n"
 

@@ -3,14 +3,13 @@ the verification workflow, history and "as of", and the bulk load."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
+from healthstack.kernel.context import Role
 from healthstack.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
@@ -18,39 +17,7 @@ from healthstack.network.hfr import hfr_ids, service
 from healthstack.network.hfr.bulk import bulk_load_facilities
 from healthstack.network.hfr.enums import Service
 from healthstack.network.hfr.models import Facility, FacilityVersion
-from tests.conftest import FACILITY_A
-from tests.factories_facilities import details
-
-
-def ctx(
-    role: Role, *, facility_id: str | None = None, district: int | None = None
-) -> RequestContext:
-    actor = Actor(
-        kind=ActorKind.STAFF,
-        id=str(uuid.uuid4()),
-        role=role,
-        facility_id=facility_id,
-        district_lgd=district,
-        display=role.value,
-    )
-    return RequestContext(actor=actor, purpose=Purpose.ADMINISTRATION)
-
-
-ADMIN = ctx(Role.FACILITY_ADMIN, facility_id=FACILITY_A)
-VERIFIER = ctx(Role.REGISTRY_VERIFIER)
-STATE = ctx(Role.STATE_ADMIN)
-
-
-def register(runtime, c: RequestContext = ADMIN, **overrides) -> service.Outcome:
-    with unit_of_work(runtime.session_factory) as s:
-        return service.register_facility(
-            s, ctx=c, clock=runtime.clock, details=details(**overrides)
-        )
-
-
-def run(runtime, fn, **kwargs):
-    with unit_of_work(runtime.session_factory) as s:
-        return fn(s, clock=runtime.clock, **kwargs)
+from tests.factories_facilities import ADMIN, STATE, VERIFIER, ctx, details, register, run
 
 
 def failure(runtime, fn, **kwargs):

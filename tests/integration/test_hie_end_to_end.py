@@ -28,7 +28,6 @@ from healthstack.facility.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
-from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.consent.models import (
     ConsentArtefact,
@@ -45,7 +44,6 @@ from tests.factories_hie import (
     PATIENT_MOBILE,
     PIN,
     Exchange,
-    Network,
     hie_settings,
     medicines,
     patient_account,
@@ -57,13 +55,6 @@ from tests.factories_hie import (
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def _page(doctor: TestClient, path: str) -> str:

@@ -22,13 +22,11 @@ from healthstack.facility.records.models import (
     HiuDataRequest,
     HiuReceivedRecord,
 )
-from healthstack.kernel.context import Role
 from healthstack.network.consent.models import TransferNotice
 from tests.factories_hie import (
     CLIENT_ID,
     PATIENT_NAME,
     Exchange,
-    Network,
     grant,
     hie_settings,
     outside_hips_transfer,
@@ -43,13 +41,6 @@ Send = Callable[[httpx.Request], httpx.Response]
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 def bearer(hie: Exchange) -> str:

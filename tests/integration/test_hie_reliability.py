@@ -24,7 +24,6 @@ from healthstack.facility.records.models import (
     HiuReceivedRecord,
 )
 from healthstack.integrations.abdm.models import AbdmMessage
-from healthstack.kernel.context import Role
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.consent.models import (
@@ -36,7 +35,7 @@ from healthstack.network.consent.models import (
 )
 from healthstack.network.gateway.models import GatewayMessage
 from healthstack.protocol.abdm import messages as m
-from tests.factories_hie import Exchange, Network, gateway_callback, grant, hie_settings
+from tests.factories_hie import Exchange, gateway_callback, grant, hie_settings
 
 Send = Callable[[httpx.Request], httpx.Response]
 
@@ -44,13 +43,6 @@ Send = Callable[[httpx.Request], httpx.Response]
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 class KilledWorker(BaseException):

@@ -38,7 +38,7 @@ from healthstack.facility.records.models import (
 )
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.context import Role, system_context
+from healthstack.kernel.context import system_context
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, HiRequest
 from healthstack.network.gateway.service import callback_token, register_bridge
@@ -49,7 +49,6 @@ from tests.factories_hie import (
     PIN,
     Exchange,
     Granted,
-    Network,
     cm_request_id,
     doctor_asks,
     gateway_callback,
@@ -68,13 +67,6 @@ REFUSED = {"denied", "failed", "not_found"}
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 # --------------------------------------------------------------------------- by hand

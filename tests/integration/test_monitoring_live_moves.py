@@ -20,7 +20,7 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.programme.monitoring.aggregates import rebuild
 from healthstack.programme.monitoring.models import IndicatorDaily, IndicatorMember, IndicatorTotal
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_abha import create_account, enc, last_otp, login_token
+from tests.factories_abha import create_account, login_token, profile_change
 from tests.factories_monitoring import (
     BUDGAM,
     SRINAGAR,
@@ -82,7 +82,6 @@ def registry(runtime, relay, clock):
     """FACILITY_A (Srinagar) and FACILITY_B (Budgam), public, and a private clinic;
     two verified public doctors at FACILITY_A and a verified nurse at FACILITY_B,
     counted ten days ago. Returns their HPR ids and the clinic's HFR id."""
-    pytest.importorskip("healthstack.network.hpr.editing", reason="no professional registry")
     clock.advance(days=-10)
     facilities = load_facilities(
         runtime,
@@ -203,33 +202,16 @@ def _re_kyc(client, runtime, account, *, to_district: int | None, name: str) -> 
             update(KycResident).where(KycResident.aadhaar == account.test_aadhaar).values(**values)
         )
     headers = {"X-token": f"Bearer {login_token(client, runtime, account)}"}
-    scope = ["abha-profile", "re-kyc"]
-    sent = client.post(
-        "/abha/api/v3/profile/account/request/otp",
-        json={
-            "scope": scope,
-            "loginHint": "aadhaar",
-            "loginId": enc(runtime, account.test_aadhaar),
-            "otpSystem": "aadhaar",
-        },
-        headers=headers,
+    profile_change(
+        client,
+        runtime,
+        headers,
+        ["re-kyc"],
+        "aadhaar",
+        account.test_aadhaar,
+        otp_to=KYC_MOBILE,
+        system="aadhaar",
     )
-    assert sent.status_code == 200, sent.text
-    done = client.post(
-        "/abha/api/v3/profile/account/verify",
-        json={
-            "scope": scope,
-            "authData": {
-                "authMethods": ["otp"],
-                "otp": {
-                    "txnId": sent.json()["txnId"],
-                    "otpValue": enc(runtime, last_otp(runtime, KYC_MOBILE)),
-                },
-            },
-        },
-        headers=headers,
-    )
-    assert done.status_code == 200, done.text
 
 
 def _moved_events(runtime) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 
 from healthstack.facility.records import hiu
 from healthstack.facility.records.models import HiuConsentRequest, HiuReceivedRecord
-from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext, Role
+from healthstack.kernel.context import SYSTEM_ACTOR, Purpose, RequestContext
 from healthstack.kernel.errors import NotFound, PermissionDenied
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.auth import patient_context
@@ -22,10 +22,10 @@ from healthstack.protocol.abdm import messages as m
 from tests.factories_hie import (
     PATIENT_ADDRESS,
     Exchange,
-    Network,
     hie_settings,
     linked_patient,
     patient_account,
+    patient_asks,
     staff_context,
 )
 
@@ -37,30 +37,9 @@ def settings(settings):
     return hie_settings(settings)
 
 
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
-
-
-def _ask(hie: Exchange, account, **over) -> str:
-    now = hie.runtime.clock.now()
-    kwargs = {"hi_types": ALL, "date_from": now - timedelta(days=365), "date_to": now, **over}
-    with unit_of_work(hie.runtime.session_factory) as s:
-        row = phr.ask(
-            s,
-            patient_context(account, request_id="t"),
-            runtime=hie.runtime,
-            account=account,
-            **kwargs,
-        )
-        return str(row.public_id)
-
-
 def test_patient_fetches_and_reads_own_records(hie: Exchange, runtime):
     account, visits = linked_patient(hie, documents=3)
-    asked = _ask(hie, account)
+    asked = patient_asks(hie, account)
     hie.settle()
 
     # The consent manager granted the self-request at once, without asking by SMS.
@@ -139,7 +118,7 @@ def test_patient_fetches_and_reads_own_records(hie: Exchange, runtime):
 def test_one_facility_only_and_nothing_linked(hie: Exchange, runtime):
     account, _ = linked_patient(hie, documents=2)
     # Asked from a facility where nothing is linked: the CM refuses, the PHR says so.
-    asked = _ask(hie, account, hip_id=hie.hip_b)
+    asked = patient_asks(hie, account, hip_id=hie.hip_b)
     hie.settle()
     [row] = hie.rows(HiuConsentRequest)
     assert (row.status, row.error_code) == ("ERRORED", "HS-1603")
@@ -156,7 +135,7 @@ def test_one_facility_only_and_nothing_linked(hie: Exchange, runtime):
             phr.Progress("refused", False)
         )
     # From the linked one: granted for it alone.
-    _ask(hie, account, hip_id=hie.hip_a, hi_types=["Prescription"])
+    patient_asks(hie, account, hip_id=hie.hip_a, hi_types=["Prescription"])
     hie.settle()
     [artefact] = hie.rows(ConsentArtefact)
     assert artefact.hip_id == hie.hip_a and artefact.hi_types == ["Prescription"]

@@ -36,14 +36,8 @@ from tests.factories_abha import new_aadhaar
 from tests.factories_professionals import (
     details_input,
     doctor_details,
-    make_facilities,
     seed_professional,
 )
-
-
-@pytest.fixture
-def facilities(runtime):
-    return make_facilities(runtime)
 
 
 def seed(n: int, **overrides) -> ProfessionalSeed:

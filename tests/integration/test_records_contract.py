@@ -1,6 +1,6 @@
 """Contract: the bodies the facility side actually sends (captured at the fake consent
 manager and at the data push URL while the flows run) against the shared ABDM specs,
-with the schema converter and the v3 adjustments of tests/contract/test_abdm_messages.py
+with the schema converter and the v3 adjustments of tests/factories_abdm_specs.py
 (the link-token spec; the v0.5 gateway schemas with requestId / timestamp moved to the
 headers; the endpoint map's v3 linking examples; ``ndhm-hiu.yml`` DataNotification)."""
 
@@ -14,14 +14,10 @@ import pytest
 
 from healthstack.protocol.abdm import messages as m
 from healthstack.seed import records as samples
-from tests.contract.test_abdm_messages import (  # noqa: F401 - fixtures
-    _link_token_schemas,
+from tests.factories_abdm_specs import (
     check,
     component,
-    endpoint_map,
-    gateway_spec,
-    hiu_spec,
-    link_token_spec,
+    link_token_schemas,
     schema_from_example,
     v3_component,
 )
@@ -31,6 +27,7 @@ from tests.factories_records import (
     add_visit,
     grant,
     make_patient,
+    otp_sms,
     records_settings,
     seed_hip,
 )
@@ -41,18 +38,13 @@ def settings(settings):
     return records_settings(settings)
 
 
-@pytest.fixture
-def cm(runtime, app):
-    return FakeCm(runtime, app)
-
-
 def _bodies(cm: FakeCm, path: str) -> list[dict]:
     found = [c.body for c in cm.taken(path)]
     assert found, f"the flow sent nothing to {path}"
     return found
 
 
-def test_hip_linking_bodies(runtime, cm, clock, link_token_spec, endpoint_map, gateway_spec):  # noqa: F811
+def test_hip_linking_bodies(runtime, cm, clock, link_token_spec, endpoint_map, gateway_spec):
     rng = random.Random(5)
     make_patient(runtime)
     start = clock.now() - timedelta(days=3)
@@ -74,7 +66,7 @@ def test_hip_linking_bodies(runtime, cm, clock, link_token_spec, endpoint_map, g
     add_visit(runtime, mrn="MRN-0002", start=start, contents=[samples.prescription(rng, start)])
     cm.run_worker()
 
-    schema, _ = _link_token_schemas(link_token_spec)
+    schema, _ = link_token_schemas(link_token_spec)
     for body in _bodies(cm, m.GENERATE_TOKEN):
         check(schema, body)
     entry = next(e for e in endpoint_map["hip_outbound_v3"] if e["path"] == m.LINK_CARE_CONTEXT)
@@ -86,7 +78,7 @@ def test_hip_linking_bodies(runtime, cm, clock, link_token_spec, endpoint_map, g
         check(v3_component(gateway_spec, "PatientSMSNotifcationRequest"), body)
 
 
-def test_discovery_and_link_answers(runtime, cm, clock, endpoint_map, gateway_spec):  # noqa: F811
+def test_discovery_and_link_answers(runtime, cm, clock, endpoint_map, gateway_spec):
     rng = random.Random(6)
     make_patient(runtime, abha_number=None, abha_address=None)
     start = clock.now() - timedelta(days=3)
@@ -114,9 +106,7 @@ def test_discovery_and_link_answers(runtime, cm, clock, endpoint_map, gateway_sp
     cm.callback(
         m.LINK_CONFIRM, {"confirmation": {"linkRefNumber": link_ref, "token": "x"}}, hip=HIP_A
     )
-    from tests.integration.test_records_hip import _otp_sms
-
-    otp = _otp_sms(runtime)
+    otp = otp_sms(runtime)
     cm.callback(
         m.LINK_CONFIRM, {"confirmation": {"linkRefNumber": link_ref, "token": otp}}, hip=HIP_A
     )
@@ -138,7 +128,7 @@ def test_discovery_and_link_answers(runtime, cm, clock, endpoint_map, gateway_sp
     check(schema, right)
 
 
-def test_consent_and_data_flow_bodies(runtime, cm, clock, gateway_spec, hiu_spec):  # noqa: F811
+def test_consent_and_data_flow_bodies(runtime, cm, clock, gateway_spec, hiu_spec):
     hip = seed_hip(runtime, clock)
     g = grant(cm, runtime, clock, hip)
     cm.run_worker()

@@ -12,8 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from healthstack.protocol.abdm import fidelius
-from tests.factories_records import FakeCm, grant, push_headers, records_settings, seed_hip
-from tests.integration.test_records_exchange import received
+from tests.factories_records import (
+    FakeCm,
+    grant,
+    push_headers,
+    received,
+    records_settings,
+    seed_hip,
+)
 
 
 @pytest.fixture

@@ -43,13 +43,14 @@ from tests.factories_records import (
     HIP_A,
     HIU,
     PATIENT,
-    FakeCm,
     Hip,
     add_visit,
     ask,
+    consent_notify,
     doctor_ctx,
     grant,
     push_headers,
+    received,
     records_settings,
     seed_hip,
 )
@@ -61,25 +62,8 @@ def settings(settings):
 
 
 @pytest.fixture
-def cm(runtime, app):
-    return FakeCm(runtime, app)
-
-
-@pytest.fixture
 def hip(runtime, clock) -> Hip:
     return seed_hip(runtime, clock)
-
-
-def received(runtime):
-    with unit_of_work(runtime.session_factory) as s:
-        return [
-            (r.care_context_reference, r.hi_type, r.status, r.error_code, r.page_number)
-            for r in s.scalars(
-                select(HiuReceivedRecord).order_by(
-                    HiuReceivedRecord.page_number, HiuReceivedRecord.entry_index
-                )
-            )
-        ]
 
 
 def pushes(cm):
@@ -675,17 +659,7 @@ def test_revocation_and_expiry_erase_at_the_hiu(runtime, cm, clock, hip):
     assert len(received(runtime)) == 4
     with unit_of_work(runtime.session_factory) as s:
         rec_id = str(s.scalar(select(HiuReceivedRecord.public_id)))
-    cm.callback(
-        m.HIU_CONSENT_NOTIFY,
-        {
-            "notification": {
-                "consentRequestId": "cr-1",
-                "status": "REVOKED",
-                "consentArtefacts": [{"id": g.consent_id}],
-            }
-        },
-        hiu=HIU,
-    )
+    consent_notify(cm, "REVOKED", g.consent_id)
     with unit_of_work(runtime.session_factory) as s:
         statuses = set(s.scalars(select(HiuReceivedRecord.status)))
         assert statuses == {"ERASED"}

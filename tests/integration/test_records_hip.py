@@ -23,9 +23,7 @@ from healthstack.facility.records.models import (
     HipConsentArtefact,
     LinkStatus,
 )
-from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.kernel.audit import AuditEvent
-from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.protocol.abdm import messages as m
 from healthstack.seed import records as samples
@@ -34,9 +32,9 @@ from tests.factories_records import (
     HIP_B,
     HIU,
     SEED_CTX,
-    FakeCm,
     add_visit,
     make_patient,
+    otp_sms,
     records_settings,
 )
 
@@ -46,11 +44,6 @@ RNG_SEED = 7
 @pytest.fixture
 def settings(settings):
     return records_settings(settings)
-
-
-@pytest.fixture
-def cm(runtime, app):
-    return FakeCm(runtime, app)
 
 
 def _rng():
@@ -368,17 +361,6 @@ def test_discovery_by_abha_number(runtime, cm, clock):
 # --------------------------------------------------------------------------- OTP linking
 
 
-def _otp_sms(runtime) -> str:
-    with unit_of_work(runtime.session_factory) as s:
-        sms = s.scalars(
-            select(OutboxMessage).where(OutboxMessage.topic == SMS_TOPIC).order_by(OutboxMessage.id)
-        ).all()
-    text = sms[-1].payload["text"]
-    # Delivered by the worker: the number is masked (integrations.sms).
-    assert sent_to(sms[-1].payload, "9876543210", runtime.hasher)
-    return text.split(" ", 1)[0]
-
-
 def _init(cm, refs, *, txn="txn-1"):
     body = {
         "transactionId": txn,
@@ -412,7 +394,7 @@ def test_patient_initiated_link_with_the_hips_otp(runtime, cm, mobile_only_patie
     assert link["authenticationType"] == "DIRECT"
     assert link["meta"]["communicationMedium"] == "MOBILE"
     assert link["meta"]["communicationHint"] == "XXXXXX3210"
-    otp = _otp_sms(runtime)
+    otp = otp_sms(runtime)
     assert otp.isdigit() and len(otp) == 6
     wrong = "000000" if otp != "000000" else "111111"
     refused = _confirm(cm, link["referenceNumber"], wrong)
@@ -434,7 +416,7 @@ def test_three_wrong_otps_lock_the_link(runtime, cm, mobile_only_patient):
     a, _ = mobile_only_patient
     _discover(cm)
     ref = _init(cm, [a])["link"]["referenceNumber"]
-    otp = _otp_sms(runtime)
+    otp = otp_sms(runtime)
     wrong = "000000" if otp != "000000" else "111111"
     codes = [_confirm(cm, ref, wrong)["error"]["code"] for _ in range(3)]
     assert codes == ["ABDM-1035", "ABDM-1035", "ABDM-1312"]  # the third locks it
@@ -467,7 +449,7 @@ def test_the_otp_expires(runtime, cm, mobile_only_patient, clock):
     a, _ = mobile_only_patient
     _discover(cm)
     ref = _init(cm, [a])["link"]["referenceNumber"]
-    otp = _otp_sms(runtime)
+    otp = otp_sms(runtime)
     clock.advance(minutes=11)
     assert _confirm(cm, ref, otp)["error"]["code"] == "ABDM-1312"
 

@@ -18,7 +18,6 @@ import pytest
 
 from healthstack.facility.records.models import HiuConsentRequest, HiuReceivedRecord
 from healthstack.integrations.abdm.client import stamp
-from healthstack.kernel.context import Role
 from healthstack.network.abha.auth import issue_self_request_token, issue_user_tokens
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest
 from healthstack.protocol.abdm import messages as m
@@ -29,9 +28,9 @@ from tests.factories_hie import (
     PATIENT_ADDRESS,
     SECRET,
     Exchange,
-    Network,
     hie_settings,
     linked_patient,
+    patient_asks,
 )
 
 SELF_REQUEST_REFUSED = "ABDM-1228"
@@ -40,13 +39,6 @@ SELF_REQUEST_REFUSED = "ABDM-1228"
 @pytest.fixture
 def settings(settings):
     return hie_settings(settings)
-
-
-@pytest.fixture
-def hie(runtime, app, client, make_staff) -> Exchange:
-    exchange = Exchange(runtime, app, client, Network(app))
-    exchange.register_bridge(make_staff(Role.STATE_ADMIN).headers)
-    return exchange
 
 
 class Attacker:
@@ -190,10 +182,8 @@ def test_tokens_that_are_not_this_requests_proof_are_refused(hie: Exchange, runt
 
 
 def test_a_proof_seen_once_cannot_be_used_again(hie: Exchange, runtime):
-    from tests.integration.test_phr_own_records import _ask
-
     account, _ = linked_patient(hie, documents=2)
-    _ask(hie, account)  # the patient's own fetch, through the PHR: granted
+    patient_asks(hie, account)  # the patient's own fetch, through the PHR: granted
     hie.settle()
     [granted] = hie.rows(ConsentRequest)
     assert granted.status == "GRANTED"

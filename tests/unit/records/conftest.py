@@ -1,9 +1,9 @@
 """Fixtures for the FHIR validator's tests: the IG 6.0.0 package from ../shared/abdm
-(the tests skip when it is absent) and helpers that derive test-only profiles from it."""
+(the tests skip when it is absent) and ``derive``, a test-only profile made from it
+(with the helpers of tests/unit/records/profiles.py)."""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +13,7 @@ import pytest
 
 from healthstack.protocol.fhir.validation import IgPackage, load_ig
 from tests.conftest import shared_path
+from tests.unit.records.profiles import structure_definition
 
 IG_PARTS = ("fhir", "ig-6.0.0-definitions")
 
@@ -30,14 +31,6 @@ def ig(ig_dir: Path) -> IgPackage:
 @pytest.fixture(scope="session")
 def ig_resources(ig_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(ig_dir.glob("*.json"))]
-
-
-def structure_definition(resources: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    """A deep copy of the IG's StructureDefinition called ``name``."""
-    sd = next(
-        r for r in resources if r["resourceType"] == "StructureDefinition" and r["name"] == name
-    )
-    return copy.deepcopy(sd)
 
 
 @pytest.fixture(scope="session")
@@ -59,33 +52,3 @@ def derive(
         return package, url
 
     return make
-
-
-def element(elements: list[dict[str, Any]], element_id: str) -> dict[str, Any]:
-    return next(e for e in elements if e["id"] == element_id)
-
-
-def add_slice(
-    elements: list[dict[str, Any]],
-    base_id: str,
-    slice_name: str,
-    *,
-    minimum: int,
-    maximum: str,
-    change: Callable[[dict[str, Any]], None] | None = None,
-) -> None:
-    """Copy ``base_id`` and its descendants as slice ``slice_name`` (as a snapshot
-    generator would), placed after the base element's subtree; ``change`` edits each copy."""
-    subtree = [e for e in elements if e["id"] == base_id or e["id"].startswith(base_id + ".")]
-    copies = []
-    for e in subtree:
-        c = copy.deepcopy(e)
-        c["id"] = base_id + ":" + slice_name + e["id"][len(base_id) :]
-        if e["id"] == base_id:
-            c.update(sliceName=slice_name, min=minimum, max=maximum)
-            c.pop("slicing", None)
-        if change is not None:
-            change(c)
-        copies.append(c)
-    last = max(i for i, e in enumerate(elements) if e["id"].startswith(base_id))
-    elements[last + 1 : last + 1] = copies

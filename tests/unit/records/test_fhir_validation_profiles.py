@@ -15,7 +15,7 @@ from healthstack.protocol.fhir.validation import (
     validate_bundle,
 )
 from tests.unit.records import bundles as b
-from tests.unit.records.conftest import add_slice, element, structure_definition
+from tests.unit.records.profiles import add_slice, element, structure_definition
 
 Derive = Callable[..., tuple[IgPackage, str]]
 
