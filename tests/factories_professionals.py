@@ -35,7 +35,9 @@ def make_facilities(runtime: Runtime) -> dict[str, str]:
         _facility("Dal View Clinic", "clinic", "private", SRINAGAR),
     ]
     with unit_of_work(runtime.session_factory) as session:
-        ids = bulk_load_facilities(session, rows, clock=runtime.clock)
+        ids = bulk_load_facilities(
+            session, rows, clock=runtime.clock, profile=runtime.settings.profile
+        )
     assert ids[:2] == [FACILITY_A, FACILITY_B], ids
     return {"a": ids[0], "b": ids[1], "private": ids[2]}
 

@@ -18,7 +18,7 @@ from healthstack.accounts.credentials import describe_user_agent
 from healthstack.accounts.passwords import PasswordGate
 from healthstack.integrations.abdm.callbacks import install as install_abdm_callbacks
 from healthstack.runtime import Runtime, build_runtime
-from healthstack.settings import Settings
+from healthstack.settings import Settings, StateProfile
 from healthstack.web.errors import UnexpectedErrors, install_error_handlers
 from healthstack.web.middleware import BodySizeLimit, InputLimits, SecurityHeaders
 from healthstack.web.openapi import install_openapi
@@ -58,7 +58,11 @@ ROUTERS: tuple[str, ...] = (
 
 class HfrFacilityDirectory:
     """Staff administration's view of the facility registry (``accounts.staff_admin.
-    FacilityDirectory``), wired here so that accounts never imports the registries."""
+    FacilityDirectory``), wired here so that accounts never imports the registries; its
+    districts are the state profile's."""
+
+    def __init__(self, profile: StateProfile) -> None:
+        self.profile = profile
 
     def district_of(self, session: Session, hfr_id: str) -> int | None:
         from healthstack.network.hfr.service import find_facility
@@ -74,9 +78,7 @@ class HfrFacilityDirectory:
         )
 
     def districts(self) -> Sequence[tuple[int, str]]:
-        from healthstack.seed.jk import DISTRICTS
-
-        return sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1])
+        return self.profile.district_choices()
 
 
 def create_app(
@@ -110,7 +112,7 @@ def create_app(
     )
     app.state.runtime = rt
     app.state.settings = settings
-    app.state.facility_directory = HfrFacilityDirectory()
+    app.state.facility_directory = HfrFacilityDirectory(settings.profile)
     # One per process: the bound on concurrent password checks (accounts.passwords).
     app.state.password_gate = PasswordGate.from_settings(settings.auth)
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))

@@ -75,7 +75,7 @@ from healthstack.network.abha.search import (
     search_accounts,
 )
 from healthstack.runtime import Runtime
-from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
+from healthstack.settings import StateProfile
 from healthstack.web.deps import (
     AFTER_LOGIN_COOKIE,
     PATIENT_COOKIE,
@@ -95,8 +95,6 @@ PICK_COOKIE = "hs_patient_pick"
 PICK_PATH = "/patient/login"
 
 GENDERS = (("M", "Male"), ("F", "Female"), ("O", "Other"))
-DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
-_DISTRICT_CODES = frozenset(code for code, _ in DISTRICT_CHOICES)
 _PINCODE = re.compile(r"^[1-9]\d{5}$")
 # Room the multipart envelope takes beside the photo within settings.max_body_bytes.
 _MULTIPART_ROOM = 50_000
@@ -288,8 +286,9 @@ def _gender_label(code: str | None) -> str:
     return card_service.GENDER_LABELS.get(code or "", code or "")
 
 
-def _district_label(code: int | None) -> str:
-    return next((name for lgd, name in DISTRICT_CHOICES if lgd == code), "")
+def _district_label(profile: StateProfile) -> Callable[[int | None], str]:
+    """A district's name in the state profile ("" when it has none there)."""
+    return lambda code: profile.district_name(code) or ""
 
 
 def _file(data: bytes, kind: str, abha_number: str) -> Response:
@@ -803,7 +802,7 @@ class DemographicChecked:
 
 
 def check_demographic_form(
-    form: DemographicForm, *, consent_version: str, today: date
+    form: DemographicForm, *, profile: StateProfile, consent_version: str, today: date
 ) -> tuple[list[str], DemographicChecked | None]:
     """Every problem with the form at once (each says what to do), or the parsed values.
     The Aadhaar and mobile formats are the service's to check."""
@@ -841,7 +840,7 @@ def check_demographic_form(
     if not form.address_line:
         errors.append("Enter the address: house, street, village or town.")
     district = int(form.district_lgd) if form.district_lgd.isdigit() else 0
-    if district not in _DISTRICT_CODES:
+    if district not in profile.district_codes:
         errors.append("Choose the district from the list.")
     if not _PINCODE.match(form.pincode):
         errors.append("A PIN code has 6 digits and does not start with 0. Check it.")
@@ -862,8 +861,8 @@ def _demographic_page(
         form=form,
         consent={"code": enrolment.CONSENT_CODE, "version": abha.consent_version},
         genders=GENDERS,
-        districts=DISTRICT_CHOICES,
-        state_name=STATE_NAME,
+        districts=pg.runtime.settings.profile.district_choices(),
+        state_name=pg.runtime.settings.profile.state_name,
         today=today_ist(pg.runtime.clock.now()).isoformat(),
     )
 
@@ -890,7 +889,9 @@ def demographic_submit(
         return gate
     version = pg.runtime.settings.abha.consent_version
     today = ist_date(pg.runtime.clock.now())
-    errors, checked = check_demographic_form(form, consent_version=version, today=today)
+    errors, checked = check_demographic_form(
+        form, profile=pg.runtime.settings.profile, consent_version=version, today=today
+    )
     if checked is None:
         return _demographic_page(pg, form, errors)
     ctx = pg.ctx(gate, Purpose.ENROLMENT)
@@ -907,7 +908,7 @@ def demographic_submit(
             mobile=form.mobile,
             address_line=form.address_line,
             district_lgd=checked.district_lgd,
-            state_lgd=STATE_LGD,
+            state_lgd=pg.runtime.settings.profile.state_lgd,
             pincode=form.pincode,
             consent_code=enrolment.CONSENT_CODE,
             consent_version=version,
@@ -1043,8 +1044,8 @@ def _search_page(
         page_size=MAX_RESULTS,
         hint=hint,
         genders=GENDERS,
-        districts=DISTRICT_CHOICES,
-        district_label=_district_label,
+        districts=pg.runtime.settings.profile.district_choices(),
+        district_label=_district_label(pg.runtime.settings.profile),
     )
 
 
@@ -1202,7 +1203,7 @@ def _scan_page(
         differs=differs or [],
         max_mb=f"{scan_limit(pg.runtime) / 1e6:.1f}",
         max_bytes=scan_limit(pg.runtime),
-        district_label=_district_label,
+        district_label=_district_label(pg.runtime.settings.profile),
     )
 
 

@@ -32,6 +32,7 @@ import math
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -205,7 +206,7 @@ def _roster_page(
     campaign_form: dict[str, str] | None = None,
     campaign_error: str | None = None,
 ) -> HTMLResponse:
-    current = roster.current_roster(session)
+    current = reconcile.current_roster(session)
     counts = reconcile.link_counts(session, current) if current is not None else None
     campaigns = list(
         session.scalars(select(ComplianceCampaign).order_by(ComplianceCampaign.id.desc()))
@@ -249,7 +250,7 @@ def roster_page(
     assert staff is not None
     notice = None
     if done == "imported":
-        current = roster.current_roster(session)
+        current = reconcile.current_roster(session)
         if current is not None:
             c = reconcile.link_counts(session, current)
             notice = (
@@ -279,8 +280,9 @@ def roster_upload(
     try:
         preview = roster.create_preview(
             session,
-            ctx=_ctx(request, staff),
+            _ctx(request, staff),
             clock=runtime.clock,
+            profile=runtime.settings.profile,
             filename=(file.filename if file else "") or "roster.csv",
             data=data,
         )
@@ -308,7 +310,7 @@ def _preview_page(
         state=import_status(preview, now=runtime.clock.now()),
         sample=(preview.rows or [])[:PREVIEW_ROWS],
         error=error,
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
         utc=_utc,
     )
 
@@ -324,7 +326,7 @@ def roster_preview(
         return gate
     assert staff is not None
     try:
-        preview = roster.get_import(session, ctx=_ctx(request, staff), import_id=import_id[:40])
+        preview = roster.get_import(session, _ctx(request, staff), import_id=import_id[:40])
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     return _preview_page(request, runtime, staff, preview)
@@ -351,12 +353,12 @@ def roster_confirm(
     try:
         # The reconciliation with HPR runs inside the confirm, in the same transaction.
         roster.confirm_import(
-            session, ctx=ctx, clock=runtime.clock, import_id=import_id[:40], sha256=sha256 or None
+            session, ctx, clock=runtime.clock, import_id=import_id[:40], sha256=sha256 or None
         )
     except DomainError as exc:
         message, status = _absorb(session, exc)
         try:
-            preview = roster.get_import(session, ctx=ctx, import_id=import_id[:40])
+            preview = roster.get_import(session, ctx, import_id=import_id[:40])
         except DomainError as missing:
             return _error_page(request, session, staff, missing)
         return _preview_page(request, runtime, staff, preview, error=message, status=status)
@@ -396,7 +398,7 @@ def campaign_submit(
         return refuse("Enter the deadline as a date, for example 2027-03-31.")
     try:
         service.open_campaign(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, cadre=cadre, deadline=day
+            session, _ctx(request, staff), clock=runtime.clock, cadre=cadre, deadline=day
         )
     except DomainError as exc:
         return refuse(*_absorb(session, exc))
@@ -418,7 +420,7 @@ def _review(
     status: int = 200,
 ) -> HTMLResponse:
     items, total = reconcile.list_uncertain(
-        session, ctx=_ctx(request, staff), clock=runtime.clock, page=page, page_size=PAGE_SIZE
+        session, _ctx(request, staff), clock=runtime.clock, page=page, page_size=PAGE_SIZE
     )
     return _show(
         request,
@@ -431,7 +433,7 @@ def _review(
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         notice=notice,
         error=error,
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
     )
 
 
@@ -482,7 +484,7 @@ def settle_submit(
     try:
         reconcile.settle_entry(
             session,
-            ctx=_ctx(request, staff),
+            _ctx(request, staff),
             clock=runtime.clock,
             entry_id=entry_id[:40],
             hpr_id=None if choice == "none" else choice,
@@ -533,7 +535,7 @@ def status_page(
     try:
         rows = service.list_status(
             session,
-            ctx=_ctx(request, staff),
+            _ctx(request, staff),
             clock=runtime.clock,
             status=status or None,
             cadre=cadre or None,
@@ -552,7 +554,7 @@ def status_page(
         cadre=cadre,
         csv_url="/compliance/status.csv" + _status_filters(status, cadre),
         rungs=RUNGS,
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -574,7 +576,7 @@ def status_csv(
     try:
         rows = service.list_status(
             session,
-            ctx=_ctx(request, staff),
+            _ctx(request, staff),
             clock=runtime.clock,
             status=status or None,
             cadre=cadre or None,
@@ -596,7 +598,7 @@ def notices_page(
         return gate
     assert staff is not None
     try:
-        found = service.facility_notices(session, ctx=_ctx(request, staff), clock=runtime.clock)
+        found = service.facility_notices(session, _ctx(request, staff), clock=runtime.clock)
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     return _show(
@@ -606,7 +608,7 @@ def notices_page(
         notices=found,
         people=sum(len(n.rows) for n in found),
         rung=RUNGS[service.NOTICE_STEP],
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -624,12 +626,16 @@ def notice_pdf(
     assert staff is not None
     try:
         notice = service.facility_notice(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, hfr_id=code
+            session, _ctx(request, staff), clock=runtime.clock, hfr_id=code
         )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     data = notices.facility_notice_pdf(
-        notice.rows, hfr_id=notice.hfr_id, facility_name=notice.name, today=_today(runtime)
+        notice.rows,
+        profile=runtime.settings.profile,
+        hfr_id=notice.hfr_id,
+        facility_name=notice.name,
+        today=_today(runtime),
     )
     return _pdf_download(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
@@ -649,7 +655,7 @@ def _show_cause_rows(
     district_lgd: int | None,
 ) -> list[service.ComplianceRow]:
     return service.show_cause_list(
-        session, ctx=_ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
+        session, _ctx(request, staff), clock=runtime.clock, district_lgd=district_lgd
     )
 
 
@@ -685,11 +691,13 @@ def show_cause_page(
         request,
         "compliance/show_cause_list.html",
         staff,
-        districts=sorted(by_district.items(), key=lambda kv: district_name(kv[0])),
+        districts=sorted(
+            by_district.items(), key=lambda kv: district_name(runtime.settings.profile, kv[0])
+        ),
         total=len(rows),
         district_lgd=district_lgd,
         rung=RUNGS[service.SHOW_CAUSE_STEP],
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -712,7 +720,9 @@ def show_cause_pdf(
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
     district = district_lgd or staff.district_lgd
-    data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(runtime))
+    data = notices.show_cause_pdf(
+        rows, profile=runtime.settings.profile, district_lgd=district, today=_today(runtime)
+    )
     suffix = f"-{district}" if district else ""
     return _pdf_download(data, f"show-cause{suffix}.pdf")
 
@@ -760,7 +770,7 @@ def _person_page(
 ) -> Response:
     try:
         history = service.person_history(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, employee_id=employee_id
+            session, _ctx(request, staff), clock=runtime.clock, employee_id=employee_id
         )
     except DomainError as exc:
         return _error_page(request, session, staff, exc)
@@ -777,7 +787,7 @@ def _person_page(
         kinds=service.EXEMPTION_KINDS,
         form=form or {"kind": "", "reason": "", "until": ""},
         rungs=RUNGS,
-        district_name=district_name,
+        district_name=partial(district_name, runtime.settings.profile),
         notice=notice,
         error=error,
         utc=_utc,
@@ -849,7 +859,7 @@ def exemption_submit(
     try:
         service.grant_exemption(
             session,
-            ctx=_ctx(request, staff),
+            _ctx(request, staff),
             clock=runtime.clock,
             employee_id=employee_id,
             kind=kind,
@@ -880,7 +890,7 @@ def exemption_revoke(
     assert staff is not None
     try:
         exemption = service.revoke_exemption(
-            session, ctx=_ctx(request, staff), clock=runtime.clock, exemption_id=exemption_id[:40]
+            session, _ctx(request, staff), clock=runtime.clock, exemption_id=exemption_id[:40]
         )
     except DomainError as exc:
         if not employee_id.strip():
