@@ -34,9 +34,9 @@ from healthstack.kernel import migrate
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.models import metadata
-from healthstack.programme.monitoring.aggregates import after_seed
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.seed import jk
+from healthstack.seed.dashboard import after_seed
 from healthstack.seed.loader import has_residents, seed_state
 from healthstack.settings import Environment, Settings
 
@@ -74,7 +74,9 @@ def _synthetic_facilities(rt: Runtime, count: int) -> int:
                 }
             )
     with unit_of_work(rt.session_factory) as s:
-        bulk_load_facilities(s, rows, clock=rt.clock, registered_by="benchmark")
+        bulk_load_facilities(
+            s, rows, clock=rt.clock, profile=rt.settings.profile, registered_by="benchmark"
+        )
     return len(rows)
 
 

@@ -43,8 +43,7 @@ from healthstack.network.hfr.models import Facility
 from healthstack.network.hfr.reconcile import reconcile_master
 from healthstack.programme.compliance import roster as roster_import
 from healthstack.programme.compliance.models import RosterEntry
-from healthstack.programme.compliance.reconcile import link_counts, reconcile_roster
-from healthstack.programme.compliance.roster import current_roster
+from healthstack.programme.compliance.reconcile import current_roster, link_counts, reconcile_roster
 from healthstack.runtime import Runtime, build_runtime
 from healthstack.seed import registries
 from healthstack.seed.loader import seed_state
@@ -83,11 +82,16 @@ def _import(data: bytes, rt: Runtime) -> Callable[[Session], dict[str, int]]:
     def work(session: Session) -> dict[str, int]:
         ctx = system_context()
         preview = roster_import.create_preview(
-            session, ctx=ctx, clock=rt.clock, filename="roster.csv", data=data
+            session,
+            ctx,
+            clock=rt.clock,
+            profile=rt.settings.profile,
+            filename="roster.csv",
+            data=data,
         )
         assert not preview.broken, preview.broken[:3]
         confirmed = roster_import.confirm_import(
-            session, ctx=ctx, clock=rt.clock, import_id=preview.public_id, sha256=preview.sha256
+            session, ctx, clock=rt.clock, import_id=preview.public_id, sha256=preview.sha256
         )
         return link_counts(session, confirmed)  # confirm_import reconciled
 
@@ -104,7 +108,7 @@ def _reconcile_all(rt: Runtime) -> Callable[[Session], dict[str, int]]:
             .values(link="none", professional_id=None, method=None, score=None, candidates=[])
         )
         started = time.perf_counter()
-        counts = reconcile_roster(session, roster, ctx=system_context(), clock=rt.clock)
+        counts = reconcile_roster(session, system_context(), roster=roster, clock=rt.clock)
         counts["seconds_without_reset"] = round(time.perf_counter() - started, 3)
         return counts
 
@@ -113,7 +117,9 @@ def _reconcile_all(rt: Runtime) -> Callable[[Session], dict[str, int]]:
 
 def _master(rt: Runtime) -> Callable[[Session], dict[str, Any]]:
     def work(session: Session) -> dict[str, Any]:
-        summary = reconcile_master(session, ctx=system_context(), clock=rt.clock)
+        summary = reconcile_master(
+            session, system_context(), clock=rt.clock, state_lgd=rt.settings.profile.state_lgd
+        )
         return {"counts": summary.counts, "registered": summary.registered, "total": summary.total}
 
     return work

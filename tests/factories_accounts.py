@@ -19,8 +19,9 @@ def hfr_facility(runtime, *, district_lgd: int = SRINAGAR) -> str:  # type: igno
     with unit_of_work(runtime.session_factory) as s:
         outcome = register_facility(
             s,
-            ctx=system_context(),
+            system_context(),
             clock=runtime.clock,
+            profile=runtime.settings.profile,
             details=details(district_lgd=district_lgd),
         )
         return outcome.facility.hfr_id

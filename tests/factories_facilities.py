@@ -107,7 +107,11 @@ def register(runtime: Runtime, c: RequestContext = ADMIN, **overrides: Any) -> s
     """A facility registered by ``c`` (``details``' overrides)."""
     with unit_of_work(runtime.session_factory) as s:
         return service.register_facility(
-            s, ctx=c, clock=runtime.clock, details=details(**overrides)
+            s,
+            c,
+            clock=runtime.clock,
+            profile=runtime.settings.profile,
+            details=details(**overrides),
         )
 
 

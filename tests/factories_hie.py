@@ -208,8 +208,9 @@ class Exchange:
             for key, name, kind in FACILITIES:
                 done = register_facility(
                     s,
-                    ctx=state,
+                    state,
                     clock=self.runtime.clock,
+                    profile=self.runtime.settings.profile,
                     details=details(name=name, facility_type=kind, hmis="J&K HMIS"),
                 )
                 self.sites[key] = done.facility.hfr_id

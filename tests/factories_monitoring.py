@@ -99,7 +99,9 @@ def emit_event(runtime: Runtime, name: str, payload: dict[str, Any]) -> uuid.UUI
 def load_facilities(runtime: Runtime, rows: list[dict[str, Any]]) -> list[str]:
     """Facilities loaded verified by the registry's bulk loader, with its events."""
     with unit_of_work(runtime.session_factory) as session:
-        return bulk_load_facilities(session, rows, clock=runtime.clock, emit_events=True)
+        return bulk_load_facilities(
+            session, rows, clock=runtime.clock, profile=runtime.settings.profile, emit_events=True
+        )
 
 
 def standard_data(runtime: Runtime, relay: Any, *, facilities: bool = False) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def standard_data(runtime: Runtime, relay: Any, *, facilities: bool = False) -> 
     Anantnag (1), the seeded ABHA targets at scale 0.002; with ``facilities``, the
     registry's FACILITY_A (public PHC, Srinagar), FACILITY_B (public CHC, Budgam) and
     a private clinic in Srinagar. The events are applied (the relay drained)."""
-    from healthstack.programme.monitoring.targets import seed_targets
+    from healthstack.seed.dashboard import seed_targets
 
     ids: list[str] = []
     if facilities:
@@ -131,7 +133,7 @@ def standard_data(runtime: Runtime, relay: Any, *, facilities: bool = False) -> 
         ],
     )
     with unit_of_work(runtime.session_factory) as session:
-        seed_targets(session, 0.002, now=runtime.clock.now())
+        seed_targets(session, scale=0.002, now=runtime.clock.now())
     relay()
     return {"facilities": ids}
 

@@ -39,7 +39,9 @@ def make_facilities(runtime: Runtime) -> dict[str, str]:
         facility_row("Dal View Clinic", SRINAGAR, ownership="private", kind="clinic"),
     ]
     with unit_of_work(runtime.session_factory) as session:
-        ids = bulk_load_facilities(session, rows, clock=runtime.clock)
+        ids = bulk_load_facilities(
+            session, rows, clock=runtime.clock, profile=runtime.settings.profile
+        )
     assert ids[:2] == [FACILITY_A, FACILITY_B], ids
     return {"a": ids[0], "b": ids[1], "private": ids[2]}
 

@@ -19,7 +19,7 @@ from healthstack.accounts.passwords import PasswordGate
 from healthstack.facility.records.config import DEFAULT_CONFIG as RECORDS_CONFIG
 from healthstack.facility.records.dependencies import install as install_abdm_callbacks
 from healthstack.runtime import Runtime, build_runtime
-from healthstack.settings import Settings
+from healthstack.settings import Settings, StateProfile
 from healthstack.web.errors import UnexpectedErrors, install_error_handlers
 from healthstack.web.middleware import BodySizeLimit, InputLimits, SecurityHeaders
 from healthstack.web.openapi import install_openapi
@@ -61,7 +61,11 @@ ROUTERS: tuple[str, ...] = (
 
 class HfrFacilityDirectory:
     """Staff administration's view of the facility registry (``accounts.staff_admin.
-    FacilityDirectory``), wired here so that accounts never imports the registries."""
+    FacilityDirectory``), wired here so that accounts never imports the registries; its
+    districts are the state profile's."""
+
+    def __init__(self, profile: StateProfile) -> None:
+        self.profile = profile
 
     def district_of(self, session: Session, hfr_id: str) -> int | None:
         from healthstack.network.hfr.service import find_facility
@@ -77,9 +81,7 @@ class HfrFacilityDirectory:
         )
 
     def districts(self) -> Sequence[tuple[int, str]]:
-        from healthstack.seed.jk import DISTRICTS
-
-        return sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1])
+        return self.profile.district_choices()
 
 
 class HfrFacilityNames:
@@ -125,7 +127,7 @@ def create_app(
     )
     app.state.runtime = rt
     app.state.settings = settings
-    app.state.facility_directory = HfrFacilityDirectory()
+    app.state.facility_directory = HfrFacilityDirectory(settings.profile)
     app.state.facility_names = HfrFacilityNames()
     # One per process: the bound on concurrent password checks (accounts.passwords).
     app.state.password_gate = PasswordGate.from_settings(settings.auth)

@@ -1,17 +1,39 @@
-"""Typed settings, read from the environment (prefix ``HEALTHSTACK_``).
+"""Typed settings, read from the environment (prefix ``HEALTHSTACK_``), and the state
+profile they name.
 
 Nothing here connects to anything or touches the disk at import. Secrets are
 ``SecretStr`` without a usable default: the development placeholder is refused
 outside development and test.
+
+The state profile (``StateProfile``) holds the facts of the state a deployment serves:
+its LGD code and name, its districts (LGD code, name, other spellings, census
+population) and the target population the dashboard's ABHA targets share out. It is
+read from a JSON file (``HEALTHSTACK_STATE_PROFILE``; unset: Jammu and Kashmir,
+``profiles/jk.json`` in the package) when the settings are built, so another state
+deploys with its own file and no code change, and a bad file is refused at start with
+the file and the field named.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_PLACEHOLDER = "dev-only-change-me"  # noqa: S105 - refused outside development
@@ -175,6 +197,173 @@ class AuthSettings(BaseSettings):
     refusal_delay_seconds: float = Field(default=1.0, ge=0, le=30)
 
 
+# --------------------------------------------------------------------------- state profile
+
+# The profile of a deployment that names none: Jammu and Kashmir.
+DEFAULT_STATE_PROFILE = Path(__file__).parent / "profiles" / "jk.json"
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+class Bounds(BaseModel):
+    """A box around the state: a facility's coordinates outside it are worth a second
+    look (a warning, not a refusal)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latitude: tuple[float, float]
+    longitude: tuple[float, float]
+
+    def holds(self, latitude: float, longitude: float) -> bool:
+        (lat_lo, lat_hi), (lon_lo, lon_hi) = self.latitude, self.longitude
+        return lat_lo <= latitude <= lat_hi and lon_lo <= longitude <= lon_hi
+
+
+class District(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lgd: int = Field(ge=1, le=99999)
+    name: str = Field(min_length=1, max_length=64)
+    # Other spellings of the name that state lists use (a facility master, a roster).
+    aliases: tuple[str, ...] = ()
+    # The district's share of the state's target population goes by this count.
+    census_population: int = Field(ge=0)
+
+
+class StateProfile(BaseModel):
+    """The state a deployment serves (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # What the file is and where its figures come from, for whoever edits it.
+    notes: str = ""
+    state_lgd: int = Field(ge=1, le=99)
+    state_name: str = Field(min_length=1, max_length=64)
+    # The population the ABHA targets aim at; each district's target is its share by
+    # census population (``district_populations``).
+    target_population: int = Field(ge=1)
+    bounds: Bounds | None = None
+    # In the order the demo generator and the reports take them.
+    districts: tuple[District, ...] = Field(min_length=1)
+
+    @field_validator("districts")
+    @classmethod
+    def _one_of_each(cls, districts: tuple[District, ...]) -> tuple[District, ...]:
+        codes: dict[int, str] = {}
+        names: dict[str, str] = {}
+        for d in districts:
+            if d.lgd in codes:
+                raise ValueError(
+                    f"the LGD code {d.lgd} is given to both {codes[d.lgd]} and {d.name}"
+                )
+            codes[d.lgd] = d.name
+            for spelling in (d.name, *d.aliases):
+                key = _name_key(spelling)
+                if key in names and names[key] != d.name:
+                    raise ValueError(
+                        f"the name {spelling!r} stands for both {names[key]} and {d.name}"
+                    )
+                names[key] = d.name
+        if not sum(d.census_population for d in districts):
+            raise ValueError("every census_population is 0: the targets need the districts' shares")
+        return districts
+
+    @cached_property
+    def _by_code(self) -> dict[int, District]:
+        return {d.lgd: d for d in self.districts}
+
+    @property
+    def district_codes(self) -> frozenset[int]:
+        return frozenset(self._by_code)
+
+    @property
+    def hfr_prefix(self) -> str:
+        """How the HFR ids of the state's facilities start (``IN`` and the state code)."""
+        return f"IN{self.state_lgd:02d}"
+
+    def district(self, lgd: int | None) -> District | None:
+        return self._by_code.get(lgd) if lgd is not None else None
+
+    def district_name(self, lgd: int | None) -> str | None:
+        found = self.district(lgd)
+        return found.name if found is not None else None
+
+    def district_choices(self) -> list[tuple[int, str]]:
+        """(LGD code, name) of every district, by name: what a form's list offers."""
+        return sorted(((d.lgd, d.name) for d in self.districts), key=lambda d: d[1])
+
+    def spellings(self) -> Iterator[tuple[str, int]]:
+        """(name or alias, LGD code) for every way the state's lists write a district."""
+        for d in self.districts:
+            for spelling in (d.name, *d.aliases):
+                yield spelling, d.lgd
+
+    def district_populations(self, total: int | None = None) -> tuple[int, ...]:
+        """``total`` (default the target population) shared out over the districts, in
+        their order, by census population; the largest remainders take the units left,
+        so the shares always sum exactly to ``total``."""
+        whole = self.target_population if total is None else total
+        census = sum(d.census_population for d in self.districts)
+        exact = [whole * d.census_population / census for d in self.districts]
+        counts = [int(x) for x in exact]
+        short = whole - sum(counts)
+        by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)
+        for i in by_remainder[:short]:
+            counts[i] += 1
+        return tuple(counts)
+
+
+class StateProfileError(ValueError):
+    """A state profile file that cannot be used; the message names the file and the field."""
+
+
+def _where(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+def load_state_profile(path: Path) -> StateProfile:
+    """The profile in the JSON file at ``path``, or ``StateProfileError``."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise StateProfileError(
+            f"cannot read the state profile {path} ({exc.strerror or exc})"
+        ) from None
+    return _load_state_profile(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_state_profile(path: str, _mtime_ns: int, _size: int) -> StateProfile:
+    # Keyed by the file's time and size too, so an edited file is read again.
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read().decode("utf-8"))
+    except OSError as exc:
+        raise StateProfileError(
+            f"cannot read the state profile {path} ({exc.strerror or exc})"
+        ) from None
+    except UnicodeDecodeError:
+        raise StateProfileError(f"the state profile {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise StateProfileError(
+            f"the state profile {path} is not JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}"
+        ) from None
+    try:
+        return StateProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise StateProfileError(
+            f"the state profile {path} is not valid: {'; '.join(problems[:3])}{more}"
+        ) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEALTHSTACK_", extra="ignore")
 
@@ -208,6 +397,9 @@ class Settings(BaseSettings):
     # The NRCeS ABDM FHIR IG definitions (folder, zip or npm tarball) that FHIR documents
     # are validated against; unset: the built-in core rules only. Never downloaded.
     fhir_ig_path: Path | None = None
+    # The state this deployment serves (``StateProfile``): a JSON file like the shipped
+    # profiles/jk.json. Unset: Jammu and Kashmir. Read when the settings are built.
+    state_profile: Path | None = Field(default=None, validate_default=True)
 
     otp: OtpSettings = Field(default_factory=OtpSettings)
     abha: AbhaSettings = Field(default_factory=AbhaSettings)
@@ -215,6 +407,19 @@ class Settings(BaseSettings):
     abdm: AbdmSettings = Field(default_factory=AbdmSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    _profile: StateProfile = PrivateAttr()
+
+    @field_validator("state_profile")
+    @classmethod
+    def _readable_profile(cls, path: Path | None) -> Path | None:
+        load_state_profile(path or DEFAULT_STATE_PROFILE)  # refused here, named by its field
+        return path
+
+    @model_validator(mode="after")
+    def _keep_profile(self) -> Settings:
+        self._profile = load_state_profile(self.state_profile or DEFAULT_STATE_PROFILE)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -236,6 +441,11 @@ class Settings(BaseSettings):
                 "production; unset it"
             )
         return self
+
+    @property
+    def profile(self) -> StateProfile:
+        """The state this deployment serves (``HEALTHSTACK_STATE_PROFILE``)."""
+        return self._profile
 
     @property
     def is_development(self) -> bool:

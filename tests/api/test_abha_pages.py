@@ -25,6 +25,7 @@ from healthstack.network.abha.enrol.pages import (
     parse_form_date,
 )
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.settings import DEFAULT_STATE_PROFILE, load_state_profile
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import count, create_account, load_account, new_aadhaar, wrong
@@ -43,6 +44,7 @@ from tests.factories_abha_pages import (
 from tests.factories_pages import PAGE_ROUTES, LabelCheck, hidden
 
 OTHER_MOBILE = "9876500022"
+JK = load_state_profile(DEFAULT_STATE_PROFILE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -466,15 +468,18 @@ def test_demographic_form_rules():
         pincode="190001",
         consent="1.4",
     )
-    errors, checked = check_demographic_form(form, consent_version="1.4", today=today)
+    errors, checked = check_demographic_form(form, profile=JK, consent_version="1.4", today=today)
     assert errors == [] and checked.year_of_birth == 1985 and checked.birth_date is None
     form.year_of_birth = "2030"
     assert (
         "between 1900 and 2026"
-        in check_demographic_form(form, consent_version="1.4", today=today)[0][0]
+        in check_demographic_form(form, profile=JK, consent_version="1.4", today=today)[0][0]
     )
     form.year_of_birth, form.birth_date = "1985", "12/04/1986"
-    assert "disagree" in check_demographic_form(form, consent_version="1.4", today=today)[0][0]
+    assert (
+        "disagree"
+        in check_demographic_form(form, profile=JK, consent_version="1.4", today=today)[0][0]
+    )
     assert parse_form_date("12/04/1986") == date(1986, 4, 12)
     assert parse_form_date("1986-04-12") == date(1986, 4, 12)
     assert parse_form_date("31-02-1986") is None and parse_form_date("yesterday") is None

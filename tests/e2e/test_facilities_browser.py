@@ -68,13 +68,20 @@ def test_state_admin_settles_an_ambiguous_entry(page, live_server, make_staff, r
             s,
             [details(name="SC Kralpura", **sc), details(name="SC Karalpora", **sc)],
             clock=runtime.clock,
+            profile=runtime.settings.profile,
         )
     with unit_of_work(runtime.session_factory) as s:
         csv = b"state_code,name,type,district\nM-2,SC Kralpora,SC,Budgam\n"
         p = master.create_preview(
-            s, ctx=ctx, clock=runtime.clock, state_lgd=1, filename="m.csv", data=csv
+            s,
+            ctx,
+            clock=runtime.clock,
+            profile=runtime.settings.profile,
+            state_lgd=1,
+            filename="m.csv",
+            data=csv,
         )
-        master.confirm_import(s, ctx=ctx, clock=runtime.clock, import_id=p.public_id)
+        master.confirm_import(s, ctx, clock=runtime.clock, import_id=p.public_id)
 
     log_in(page, live_server, state, "/registry/master")
     assert "0 of 1" in page.inner_text("#coverage")

@@ -25,15 +25,19 @@ HEADER = "state_code,name,type,district\n"
 def preview(runtime, text: str, c=STATE) -> FacilityMasterImport:
     with unit_of_work(runtime.session_factory) as s:
         return master.create_preview(
-            s, ctx=c, clock=runtime.clock, state_lgd=1, filename="master.csv", data=text.encode()
+            s,
+            c,
+            clock=runtime.clock,
+            profile=runtime.settings.profile,
+            state_lgd=1,
+            filename="master.csv",
+            data=text.encode(),
         )
 
 
 def confirm(runtime, p: FacilityMasterImport, **kwargs) -> FacilityMasterImport:
     with unit_of_work(runtime.session_factory) as s:
-        return master.confirm_import(
-            s, ctx=STATE, clock=runtime.clock, import_id=p.public_id, **kwargs
-        )
+        return master.confirm_import(s, STATE, clock=runtime.clock, import_id=p.public_id, **kwargs)
 
 
 def count(runtime, model) -> int:
@@ -44,7 +48,7 @@ def count(runtime, model) -> int:
 def statuses(runtime) -> dict[str, str]:
     """Master code (or HFR id for HFR-only) -> status and method."""
     with unit_of_work(runtime.session_factory) as s:
-        views, _ = reconcile.list_matches(s, ctx=STATE, page_size=500)
+        views, _ = reconcile.list_matches(s, STATE, state_lgd=1, page_size=500)
         return {
             (v.entry.master_code if v.entry else v.facility.hfr_id): (
                 f"{v.row.status}/{v.row.method}" if v.row.method else v.row.status
@@ -59,12 +63,12 @@ def test_preview_writes_nothing_but_itself_and_confirm_replaces_the_master(runti
     assert p.broken == [{"line": 3, "reason": p.broken[0]["reason"]}]
     assert count(runtime, FacilityMasterEntry) == 0 and count(runtime, FacilityMasterMatch) == 0
     with unit_of_work(runtime.session_factory) as s:
-        assert reconcile.public_facility_coverage(s) == (0, 0)
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (0, 0)
     done = confirm(runtime, p, sha256=p.sha256)
     assert done.status == "confirmed" and done.rows is None
     assert count(runtime, FacilityMasterEntry) == 1
     with unit_of_work(runtime.session_factory) as s:
-        assert reconcile.public_facility_coverage(s) == (0, 1)
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (0, 1)
 
     second = preview(runtime, HEADER + "A1,PHC Khag,PHC,Budgam\nA3,CHC Beerwah,CHC,Budgam\n")
     assert second.diff == {
@@ -76,7 +80,7 @@ def test_preview_writes_nothing_but_itself_and_confirm_replaces_the_master(runti
     confirm(runtime, second)
     with unit_of_work(runtime.session_factory) as s:
         assert s.get(FacilityMasterImport, p.id).status == "superseded"
-        assert reconcile.public_facility_coverage(s) == (0, 2)
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (0, 2)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +129,7 @@ def test_confirm_is_all_or_nothing(runtime):
         assert s.get(FacilityMasterImport, first.id).status == "confirmed"
         assert s.get(FacilityMasterImport, p.id).status == "previewed"
         assert s.scalar(select(func.count()).select_from(FacilityMasterEntry)) == 1
-        assert reconcile.public_facility_coverage(s) == (0, 1)
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (0, 1)
 
 
 def hfr(runtime, name: str, *, kind: str = "sub_centre", district: int = 2, **kw) -> str:
@@ -180,7 +184,9 @@ def four_categories(runtime):
         hfr_only: "hfr_only",
     }
     with unit_of_work(runtime.session_factory) as s:
-        views, total = reconcile.list_matches(s, ctx=STATE, status=reconcile.MatchStatus.AMBIGUOUS)
+        views, total = reconcile.list_matches(
+            s, STATE, state_lgd=1, status=reconcile.MatchStatus.AMBIGUOUS
+        )
         assert total == 2
         amb = next(v for v in views if v.entry.master_code == "M-AMB")
         assert [f.hfr_id for f, _ in amb.candidates] == [amb_b, amb_a]  # best first
@@ -188,16 +194,21 @@ def four_categories(runtime):
         assert [f.hfr_id for f, _ in weak_view.candidates] == [weak]
         matched = {
             v.entry.master_code: v.facility.hfr_id
-            for v in reconcile.list_matches(s, ctx=STATE, status=reconcile.MatchStatus.MATCHED)[0]
+            for v in reconcile.list_matches(
+                s, STATE, state_lgd=1, status=reconcile.MatchStatus.MATCHED
+            )[0]
         }
         assert matched == {"M-CODE": by_code, "M-NAME": by_name, "M-SIM": similar}
         # Nothing is verified yet: registered counts verified facilities only.
-        assert reconcile.public_facility_coverage(s) == (0, 8)
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (0, 8)
     run(runtime, service.verify_facility, ctx=VERIFIER, hfr_id=by_name)
     with unit_of_work(runtime.session_factory) as s:
-        assert reconcile.public_facility_coverage(s) == (1, 8)
-        assert reconcile.public_facility_coverage(s, 2) == (1, 7)
-        assert reconcile.public_facility_coverage(s, 625) == (0, 1)  # Shopian
+        assert reconcile.public_facility_coverage(s, state_lgd=1) == (1, 8)
+        assert reconcile.public_facility_coverage(s, state_lgd=1, district_lgd=2) == (1, 7)
+        assert reconcile.public_facility_coverage(s, state_lgd=1, district_lgd=625) == (
+            0,
+            1,
+        )  # Shopian
     return amb.row.public_id, weak_view.row.public_id, amb_a, amb_b, weak
 
 
@@ -225,7 +236,7 @@ def test_settling_ambiguous_entries_and_keeping_the_decisions(runtime):
     assert got[amb_b] == "hfr_only" and got[weak] == "hfr_only" and amb_a not in got
     # A new run keeps the decisions.
     with unit_of_work(runtime.session_factory) as s:
-        summary = reconcile.reconcile_master(s, ctx=STATE, clock=runtime.clock)
+        summary = reconcile.reconcile_master(s, STATE, clock=runtime.clock, state_lgd=1)
     assert statuses(runtime) == got
     assert summary.counts == {"matched": 4, "master_only": 4, "hfr_only": 4, "ambiguous": 0}
 
@@ -239,12 +250,12 @@ def test_a_facility_registered_with_the_master_code_is_linked_at_once(runtime):
     assert statuses(runtime) == {"M-9": "matched/code"}
     run(runtime, service.verify_facility, ctx=VERIFIER, hfr_id=hfr_id)
     with unit_of_work(runtime.session_factory) as s:
-        assert reconcile.public_facility_coverage(s, 1) == (1, 1)
+        assert reconcile.public_facility_coverage(s, state_lgd=1, district_lgd=1) == (1, 1)
 
 
 def test_reconcile_needs_a_master(runtime):
     with pytest.raises(DomainError) as caught:
-        run(runtime, reconcile.reconcile_master, ctx=STATE)
+        run(runtime, reconcile.reconcile_master, ctx=STATE, state_lgd=1)
     assert caught.value.code == "HS-1360"
 
 
@@ -282,7 +293,7 @@ def test_full_state_master_reconciles(runtime, db):
             if i % 50 == 0:
                 name = f"{word} Nowhere {i}"
             lines.append(f"JK-{i:05d},{name},{word},{d.lgd}")
-    bulk_load_facilities(db, rows, clock=runtime.clock)
+    bulk_load_facilities(db, rows, clock=runtime.clock, profile=runtime.settings.profile)
     db.commit()
     p = preview(runtime, HEADER + "\n".join(lines) + "\n")
     assert p.valid_rows == 3607

@@ -63,7 +63,13 @@ def test_hfr_ids_are_sequential_per_state_and_never_reused(runtime, db):
     assert third == "IN0110000003"  # the rejected facility's id stays its own
     assert hfr_ids.issued_count(db, 1) == 3
     # A failed registration rolls its reservation back with it: no gap, no reuse.
-    failure(runtime, service.register_facility, ctx=ADMIN, details=details(pincode="0"))
+    failure(
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=ADMIN,
+        details=details(pincode="0"),
+    )
     assert register(runtime).facility.hfr_id == "IN0110000004"
 
 
@@ -97,7 +103,13 @@ def test_bulk_reservation_is_one_block(runtime, db):
     ],
 )
 def test_each_field_rule(runtime, db, overrides, field, code):
-    error = failure(runtime, service.register_facility, ctx=ADMIN, details=details(**overrides))
+    error = failure(
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=ADMIN,
+        details=details(**overrides),
+    )
     assert (error.field, error.code) == (field, code)
     assert db.scalar(select(func.count()).select_from(Facility)) == 0
 
@@ -110,7 +122,11 @@ def test_contact_phone_accepts_mobile_and_landline(runtime):
 def test_a_name_another_facility_holds_is_refused_until_it_is_rejected(runtime):
     held = register(runtime, name="PHC Khag").facility.hfr_id
     error = failure(
-        runtime, service.register_facility, ctx=STATE, details=details(name="p.h.c.  KHAG")
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=STATE,
+        details=details(name="p.h.c.  KHAG"),
     )
     assert isinstance(error, Conflict) and error.code == "HS-1305"
     assert held in error.message and "ABDM refuses a name another HIP uses" in error.message
@@ -121,7 +137,11 @@ def test_a_name_another_facility_holds_is_refused_until_it_is_rejected(runtime):
 def test_master_code_is_held_by_one_facility(runtime):
     register(runtime, master_code="JK-PHC-001")
     error = failure(
-        runtime, service.register_facility, ctx=STATE, details=details(master_code="JK-PHC-001")
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=STATE,
+        details=details(master_code="JK-PHC-001"),
     )
     assert error.code == "HS-1324"
 
@@ -137,11 +157,19 @@ def test_who_may_register(runtime):
     officer = ctx(Role.DISTRICT_OFFICER, district=2)
     assert register(runtime, c=officer).facility.district_lgd == 2
     error = failure(
-        runtime, service.register_facility, ctx=officer, details=details(district_lgd=13)
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=officer,
+        details=details(district_lgd=13),
     )
     assert isinstance(error, PermissionDenied) and error.code == "HS-1333"
     error = failure(
-        runtime, service.register_facility, ctx=VERIFIER, details=details()
+        runtime,
+        service.register_facility,
+        profile=runtime.settings.profile,
+        ctx=VERIFIER,
+        details=details(),
     )  # verifiers verify; they do not register
     assert isinstance(error, PermissionDenied)
 
@@ -184,6 +212,7 @@ def test_rejection_keeps_reason_and_an_edit_resubmits(runtime):
     outcome = run(
         runtime,
         service.update_facility,
+        profile=runtime.settings.profile,
         ctx=ADMIN,
         hfr_id=hfr,
         changes={"pincode": "193401"},
@@ -198,6 +227,7 @@ def test_editing_a_verified_facility(runtime):
     calm = run(
         runtime,
         service.update_facility,
+        profile=runtime.settings.profile,
         ctx=ADMIN,
         hfr_id=hfr,
         changes={"beds": 10, "contact_phone": "9419000002", "services": [Service.OPD, Service.IPD]},
@@ -207,6 +237,7 @@ def test_editing_a_verified_facility(runtime):
     key = run(
         runtime,
         service.update_facility,
+        profile=runtime.settings.profile,
         ctx=ADMIN,
         hfr_id=hfr,
         changes={"district_lgd": 13, "pincode": "190001"},
@@ -229,7 +260,13 @@ def test_editing_a_verified_facility(runtime):
 def test_bad_edits(runtime, changes, reason, code):
     hfr = register(runtime).facility.hfr_id
     error = failure(
-        runtime, service.update_facility, ctx=ADMIN, hfr_id=hfr, changes=changes, reason=reason
+        runtime,
+        service.update_facility,
+        profile=runtime.settings.profile,
+        ctx=ADMIN,
+        hfr_id=hfr,
+        changes=changes,
+        reason=reason,
     )
     assert error.code == code
 
@@ -240,14 +277,20 @@ def test_scope_hides_other_facilities(runtime):
     other_district = ctx(Role.DISTRICT_OFFICER, district=13)
     for c in (other_admin, other_district):
         error = failure(
-            runtime, service.update_facility, ctx=c, hfr_id=hfr, changes={"beds": 8}, reason="x" * 6
+            runtime,
+            service.update_facility,
+            profile=runtime.settings.profile,
+            ctx=c,
+            hfr_id=hfr,
+            changes={"beds": 8},
+            reason="x" * 6,
         )
         assert isinstance(error, NotFound) and hfr not in error.message
     # The account attached to the facility's HFR id sees it, registered or not by them.
     attached = ctx(Role.REGISTRATION_DESK, facility_id=hfr)
     with unit_of_work(runtime.session_factory) as s:
-        assert service.get_facility(s, ctx=attached, hfr_id=hfr).hfr_id == hfr
-        assert service.get_facility(s, ctx=ctx(Role.DISTRICT_OFFICER, district=2), hfr_id=hfr)
+        assert service.get_facility(s, attached, hfr_id=hfr).hfr_id == hfr
+        assert service.get_facility(s, ctx(Role.DISTRICT_OFFICER, district=2), hfr_id=hfr)
 
 
 def test_history_and_as_of(runtime, clock):
@@ -259,6 +302,7 @@ def test_history_and_as_of(runtime, clock):
     run(
         runtime,
         service.update_facility,
+        profile=runtime.settings.profile,
         ctx=ADMIN,
         hfr_id=hfr,
         changes={"name": "PHC Khag Town"},
@@ -300,16 +344,14 @@ def test_list_is_scoped_filtered_and_paged(runtime):
     register(runtime, c=STATE, district_lgd=13, pincode="190001")
     with unit_of_work(runtime.session_factory) as s:
         everything = service.FacilityFilter()
-        items, total = service.list_facilities(s, ctx=STATE, where=everything, page=1, page_size=2)
+        items, total = service.list_facilities(s, STATE, where=everything, page=1, page_size=2)
         assert total == 4 and len(items) == 2
-        mine, total = service.list_facilities(s, ctx=ADMIN, where=everything)
+        mine, total = service.list_facilities(s, ADMIN, where=everything)
         assert total == 3  # the one the state admin registered is not theirs
-        _, total = service.list_facilities(
-            s, ctx=STATE, where=service.FacilityFilter(district_lgd=13)
-        )
+        _, total = service.list_facilities(s, STATE, where=service.FacilityFilter(district_lgd=13))
         assert total == 1
         found, total = service.list_facilities(
-            s, ctx=STATE, where=service.FacilityFilter(q="wagoora 2")
+            s, STATE, where=service.FacilityFilter(q="wagoora 2")
         )
         assert total == 1 and found[0].name == "SC Wagoora 2"
 
@@ -335,7 +377,9 @@ def test_bulk_load(runtime, db):
             "pincode": "190001",
         }
     )
-    hfr = bulk_load_facilities(db, rows, clock=runtime.clock, emit_events=True)
+    hfr = bulk_load_facilities(
+        db, rows, clock=runtime.clock, profile=runtime.settings.profile, emit_events=True
+    )
     assert len(hfr) == 1201 and len(set(hfr)) == 1201 and hfr[0] == "IN0110000001"
     db.flush()
     assert db.scalar(select(func.count()).select_from(FacilityVersion)) == 1201
@@ -360,14 +404,19 @@ def test_bulk_load(runtime, db):
 def test_bulk_load_refuses_a_bad_batch_whole(runtime, db):
     rows = [details(name="SC One"), details(name="S.C. one")]
     with pytest.raises(ValidationFailed) as caught:
-        bulk_load_facilities(db, rows, clock=runtime.clock)
+        bulk_load_facilities(db, rows, clock=runtime.clock, profile=runtime.settings.profile)
     assert "Row 2" in caught.value.message
     with pytest.raises(ValidationFailed) as caught:
-        bulk_load_facilities(db, [details(name="SC 1 Bad#")], clock=runtime.clock)
+        bulk_load_facilities(
+            db, [details(name="SC 1 Bad#")], clock=runtime.clock, profile=runtime.settings.profile
+        )
     assert caught.value.message.startswith("Row 1: ABDM does not accept")
     with pytest.raises(ValidationFailed) as caught:
         bulk_load_facilities(
-            db, [{"name": "SC Typo", "facility_typ": "sub_centre"}], clock=runtime.clock
+            db,
+            [{"name": "SC Typo", "facility_typ": "sub_centre"}],
+            clock=runtime.clock,
+            profile=runtime.settings.profile,
         )
     assert "unknown fields ['facility_typ']" in caught.value.message
     assert "missing fields ['district_lgd', 'facility_type'" in caught.value.message

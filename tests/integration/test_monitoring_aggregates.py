@@ -332,11 +332,12 @@ def test_reconciliation_runs_nightly(runtime, relay, clock):
 
 
 def test_seeded_targets_and_percentages(runtime, relay, clock):
-    from healthstack.programme.monitoring.targets import seed_targets, targets_in_force
+    from healthstack.programme.monitoring.targets import targets_in_force
+    from healthstack.seed.dashboard import seed_targets
 
     with unit_of_work(runtime.session_factory) as s:
-        assert seed_targets(s, 0.002, now=clock.now()) == 20
-        seed_targets(s, 0.002, now=clock.now())  # idempotent
+        assert seed_targets(s, scale=0.002, now=clock.now()) == 20
+        seed_targets(s, scale=0.002, now=clock.now())  # idempotent
     with unit_of_work(runtime.session_factory) as s:
         in_force = targets_in_force(s, on=clock.now().date())
     assert len(in_force) == 20
@@ -344,9 +345,11 @@ def test_seeded_targets_and_percentages(runtime, relay, clock):
     accounts(runtime, [{"district_lgd": SRINAGAR}] * 3)
     relay()
     with unit_of_work(runtime.session_factory) as s:
-        [state] = service.summary(s, service.Scope(), on=clock.now().date(), only=["abha.accounts"])
+        jk = runtime.settings.profile
+        on = clock.now().date()
+        [state] = service.summary(s, service.Scope(), profile=jk, on=on, only=["abha.accounts"])
         [district] = service.summary(
-            s, service.Scope(SRINAGAR), on=clock.now().date(), only=["abha.accounts"]
+            s, service.Scope(SRINAGAR), profile=jk, on=on, only=["abha.accounts"]
         )
     assert (state.value, state.target, state.percent) == (3, 27_120, 0.0)
     assert district.target == in_force[("abha.accounts", SRINAGAR)]
@@ -365,6 +368,7 @@ def test_targets_keep_their_history(runtime, clock):
         with unit_of_work(runtime.session_factory) as s:
             return set_target(
                 s,
+                profile=runtime.settings.profile,
                 indicator=indicator,
                 district_lgd=district,
                 value=value,
@@ -421,7 +425,10 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
 
     def figures(scope):
         with unit_of_work(runtime.session_factory) as s:
-            return service.summary(s, scope, on=on, only=["abha.accounts"])[0].value
+            figures = service.summary(
+                s, scope, profile=runtime.settings.profile, on=on, only=["abha.accounts"]
+            )
+            return figures[0].value
 
     before = (figures(service.Scope(SRINAGAR)), figures(service.Scope(None, FACILITY_A)))
     enrolment = dict(

@@ -26,10 +26,10 @@ from healthstack.network.hfr.reconcile import public_facility_coverage
 from healthstack.network.hpr.models import Professional, ProfessionalWorkplace
 from healthstack.programme.compliance.models import RosterEntry
 from healthstack.programme.compliance.service import open_campaigns
-from healthstack.programme.monitoring.aggregates import after_seed
 from healthstack.programme.monitoring.service import Scope, summary
 from healthstack.programme.monitoring.targets import targets_in_force
 from healthstack.seed import jk
+from healthstack.seed.dashboard import after_seed
 from healthstack.seed.generator import make_plan
 from healthstack.seed.loader import seed_state
 from healthstack.seed.registries import (
@@ -128,7 +128,7 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
             (m.status, m.method) for m in s.scalars(select(FacilityMasterMatch)).all()
         )
         assert matched == {("matched", "code"): 3607}
-        assert public_facility_coverage(s) == (3607, 3607)
+        assert public_facility_coverage(s, state_lgd=1) == (3607, 3607)
 
         def public_verified(category: str) -> int:
             return count(
@@ -176,7 +176,7 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
         assert set(doctors_target) == {d.lgd for d in jk.DISTRICTS}
         assert sum(by("abha.accounts").values()) == plan.residents
 
-        figures = {f.indicator: f for f in summary(s, Scope(), on=on)}
+        figures = {f.indicator: f for f in summary(s, Scope(), profile=jk.PROFILE, on=on)}
         assert (
             figures["hfr.public_facilities"].value,
             figures["hfr.public_facilities"].target,
@@ -193,7 +193,10 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
         # District by district: verified doctors never exceed the district's posts,
         # and the gap is spread (no district has it all).
         for d in jk.DISTRICTS:
-            row = {f.indicator: f for f in summary(s, Scope(district_lgd=d.lgd), on=on)}
+            row = {
+                f.indicator: f
+                for f in summary(s, Scope(district_lgd=d.lgd), profile=jk.PROFILE, on=on)
+            }
             assert row["hpr.doctors"].target == doctors_target[d.lgd]
             assert 0.7 * doctors_target[d.lgd] <= row["hpr.doctors"].value <= doctors_target[d.lgd]
             assert row["hpr.nurses"].value == row["hpr.nurses"].target == nurses_target[d.lgd]
@@ -212,9 +215,10 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
         # ABHA coverage is spread over the districts, and the facilities that made the
         # ABHAs show them: the drill-down has something to act on.
         coverage = [
-            {f.indicator: f for f in summary(s, Scope(district_lgd=d.lgd), on=on)}[
-                "abha.accounts"
-            ].percent
+            {
+                f.indicator: f
+                for f in summary(s, Scope(district_lgd=d.lgd), profile=jk.PROFILE, on=on)
+            }["abha.accounts"].percent
             for d in jk.DISTRICTS
         ]
         assert min(coverage) < 52 and max(coverage) > 85, coverage
@@ -244,7 +248,10 @@ def test_seed_builds_the_registries_and_the_dashboard_reads_the_review_figures(r
             .where(Facility.district_lgd != AbhaAccount.district_lgd)
         )
         assert wrong_district == 0
-        gmc = {f.indicator: f for f in summary(s, Scope(facility_id="IN0110000001"), on=on)}
+        gmc = {
+            f.indicator: f
+            for f in summary(s, Scope(facility_id="IN0110000001"), profile=jk.PROFILE, on=on)
+        }
         assert gmc["abha.accounts"].value == made["IN0110000001"] > 0
         assert homes["IN0110000001"] == 13
         # Both cadres have a deadline, a month after the seed: nobody is overdue yet.

@@ -8,7 +8,10 @@ import pytest
 
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.programme.compliance.roster import parse_roster_csv
+from healthstack.settings import DEFAULT_STATE_PROFILE, load_state_profile
 from tests.factories_compliance import roster_csv, row
+
+JK = load_state_profile(DEFAULT_STATE_PROFILE)
 
 
 def test_good_rows_are_normalised():
@@ -24,7 +27,8 @@ def test_good_rows_are_normalised():
             ),
             row("E2", "Nazia Jan", cadre="Staff Nurse", subcategory="GNM", district="13"),
             row("E3", "Shabnam", cadre="ANM", district="Budgam", facility="in0110000002"),
-        )
+        ),
+        profile=JK,
     )
     assert parsed.broken == [] and parsed.data_rows == 3
     first, second, third = parsed.rows
@@ -55,7 +59,8 @@ def test_each_broken_row_is_named_with_every_reason():
             row("E8", "D", subcategory="gnm"),
             "E9,too,few",
             row("E10", "E", facility="IN0210000001"),
-        )
+        ),
+        profile=JK,
     )
     broken = {b["line"]: b["reason"] for b in parsed.broken}
     assert set(broken) == {3, 4, 5, 7, 8, 9, 10, 11}
@@ -82,11 +87,11 @@ def test_each_broken_row_is_named_with_every_reason():
 
 def test_encodings():
     text = roster_csv(row("E1", "Zoë D'Souza")).decode()
-    assert parse_roster_csv(codecs.BOM_UTF8 + text.encode()).encoding == "utf-8-sig"
-    cp = parse_roster_csv(text.encode("cp1252"))
+    assert parse_roster_csv(codecs.BOM_UTF8 + text.encode(), profile=JK).encoding == "utf-8-sig"
+    cp = parse_roster_csv(text.encode("cp1252"), profile=JK)
     assert cp.encoding == "windows-1252" and cp.rows[0]["name"] == "Zoë D'Souza"
     with pytest.raises(ValidationFailed) as err:
-        parse_roster_csv(text.encode("utf-16"))
+        parse_roster_csv(text.encode("utf-16"), profile=JK)
     assert err.value.code == "HS-1352"
 
 
@@ -102,7 +107,7 @@ def test_encodings():
 )
 def test_bad_files(data, code, says):
     with pytest.raises(ValidationFailed) as err:
-        parse_roster_csv(data)
+        parse_roster_csv(data, profile=JK)
     assert err.value.code == code and says in err.value.message
 
 
@@ -111,6 +116,6 @@ def test_aliases_and_unknown_columns():
         b"Emp ID,Employee Name,Designation,HFR ID,District LGD,Pay Band\n"
         b"E1,A B,MO,IN0110000001,13,5\n"
     )
-    parsed = parse_roster_csv(data)
+    parsed = parse_roster_csv(data, profile=JK)
     assert parsed.rows[0]["cadre"] == "doctor"
     assert "Pay Band" in parsed.warnings[0]

@@ -10,7 +10,9 @@ import pytest
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.tabular_import import decode_csv
 from healthstack.network.hfr.master import MAX_FILE_BYTES, parse_master_csv
+from healthstack.settings import DEFAULT_STATE_PROFILE, load_state_profile
 
+JK = load_state_profile(DEFAULT_STATE_PROFILE)
 HEADER = "state_code,name,type,district,sub_district,ownership,department\n"
 GOOD = (
     "JK-0001,PHC Khag,PHC,Budgam,Khag,public,Health\n"
@@ -21,12 +23,12 @@ GOOD = (
 
 def parse(text: str | bytes, *, state_lgd: int = 1):
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return parse_master_csv(data, state_lgd=state_lgd)
+    return parse_master_csv(data, state_lgd=state_lgd, profile=JK)
 
 
 def refused(data: bytes) -> ValidationFailed:
     with pytest.raises(ValidationFailed) as caught:
-        parse_master_csv(data, state_lgd=1)
+        parse_master_csv(data, state_lgd=1, profile=JK)
     assert caught.value.field == "file"
     return caught.value
 

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 import typer
 
 from healthstack.cli.common import cli_runtime, console, fail
+from healthstack.settings import StateProfile
 
 
 def seed(
@@ -41,6 +42,7 @@ def seed(
         fail(exc.message, 2)
         return
     with cli_runtime() as rt:
+        _same_state(rt.settings.profile, plan.profile)
         with rt.session_factory() as session:
             seeded = has_residents(session)
         if seeded and if_empty:
@@ -65,7 +67,7 @@ def seed(
                 registries=registries,
             )
         if not result.skipped:
-            from healthstack.programme.monitoring.aggregates import after_seed
+            from healthstack.seed.dashboard import after_seed
 
             # The dashboard: district targets at this scale, figures rebuilt from the load.
             after_seed(rt.session_factory, clock=rt.clock, profile=plan.profile, scale=plan.scale)
@@ -92,4 +94,19 @@ def seed(
             f"HPR, {reg.roster.get('uncertain', 0):,} for review, "
             f"{reg.roster.get('none', 0):,} not registered "
             f"({result.phases.get('registries', 0.0):.1f} s)."
+        )
+
+
+def _same_state(deployed: StateProfile, profile: str) -> None:
+    """The seed makes the people and places of its own state: refuse a deployment that
+    serves another (its registries would refuse them, its dashboard not show them)."""
+    from healthstack.seed.generator import PROFILES
+
+    seeded = PROFILES[profile].PROFILE
+    if deployed.state_lgd != seeded.state_lgd or deployed.district_codes != seeded.district_codes:
+        fail(
+            f"The {profile} seed makes the residents and facilities of {seeded.state_name}, "
+            f"but this deployment serves {deployed.state_name} (HEALTHSTACK_STATE_PROFILE). "
+            f"Seed a deployment of {seeded.state_name}, or leave HEALTHSTACK_STATE_PROFILE unset.",
+            2,
         )

@@ -17,7 +17,9 @@ app = typer.Typer(help="Dashboard targets per district and indicator.", no_args_
 @app.command("set")
 def set_(
     indicator: str = typer.Option(..., help="Indicator key, e.g. abha.accounts."),
-    district: int = typer.Option(..., help="District LGD code, e.g. 13 for Srinagar."),
+    district: int = typer.Option(
+        ..., help="District LGD code (of the state profile), e.g. 13 for Srinagar."
+    ),
     value: int = typer.Option(..., help="The target (a whole number)."),
     valid_from: str | None = typer.Option(
         None, help="First day it holds (YYYY-MM-DD); today when left out."
@@ -36,6 +38,7 @@ def set_(
     with cli_runtime() as rt, unit_of_work(rt.session_factory) as session:
         target = set_target(
             session,
+            profile=rt.settings.profile,
             indicator=indicator,
             district_lgd=district,
             value=value,
@@ -44,7 +47,8 @@ def set_(
             clock=rt.clock,
         )
         console.print(
-            f"[green]Target set:[/green] {target.indicator} in {district_name(district)} "
+            f"[green]Target set:[/green] {target.indicator} in "
+            f"{district_name(rt.settings.profile, district)} "
             f"= {target.value:,} from {target.valid_from.isoformat()}."
         )
 
@@ -61,9 +65,10 @@ def list_(
         if indicator:
             check_indicator_key(indicator)
         in_force = targets_in_force(session, on=ist_date(rt.clock.now()))
+    profile = rt.settings.profile
     table = Table("indicator", "district", "LGD", "target")
     for (ind, lgd), value in sorted(in_force.items()):
         if indicator and ind != indicator:
             continue
-        table.add_row(ind, district_name(lgd), str(lgd), f"{value:,}")
+        table.add_row(ind, district_name(profile, lgd), str(lgd), f"{value:,}")
     console.print(table)

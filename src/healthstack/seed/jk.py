@@ -1,15 +1,15 @@
-"""The Jammu & Kashmir profile: districts, populations, localities, PIN codes, people.
+"""The Jammu & Kashmir demo profile: the people, places and naming traditions the
+generator draws on, over the state's facts in the J&K state profile.
 
-- State: Jammu and Kashmir, LGD state code 1 (the HFR facility id carries it as digits
-  3-4: ``IN01...``).
-- Districts: the union territory's 20 districts at their LGD district codes. The ten
-  districts formed in 2006-07 have codes in the 620s (Kishtwar 620, Ramban 621,
-  Kulgam 622, Bandipora 623, Samba 624, Shopian 625, Ganderbal 626, Reasi 627); the
-  older ones keep the state's original numbering (Kargil 6 and Leh 9 went to Ladakh).
-- Populations: the target at scale 1 is 1,35,60,000 (the projected population for
-  which J&K reported 94.49 lakh ABHA numbers, 69.7 %). It is shared out in proportion
-  to each district's Census 2011 population (largest remainder, so shares always sum
-  exactly to the target).
+- The state facts (LGD state code 1, the 20 districts at their LGD codes with their
+  Census 2011 populations, the target population of 1,35,60,000) are the production
+  state profile's, read from ``healthstack/profiles/jk.json``: one source for the
+  districts, which the dashboard, the registries and this generator all use. This
+  module adds, per district (keyed by its LGD code): its division, the vocabulary of
+  its village names, its localities and its communities.
+- Populations: the target population is shared out in proportion to each district's
+  Census 2011 population (largest remainder, so shares always sum exactly to the
+  target: ``StateProfile.district_populations``).
 - Localities are tehsils and towns of the district with a PIN code of their post office
   (Kashmir PINs 19xxxx, Jammu PINs 18xxxx); ``urban`` selects the address style.
 - Communities are the district's mix of naming traditions (``names.COMMUNITIES``),
@@ -23,9 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STATE_NAME = "Jammu and Kashmir"
-STATE_LGD = 1
-TARGET_POPULATION = 13_560_000
+from healthstack.settings import DEFAULT_STATE_PROFILE, StateProfile, load_state_profile
+
+PROFILE: StateProfile = load_state_profile(DEFAULT_STATE_PROFILE)
+STATE_NAME = PROFILE.state_name
+STATE_LGD = PROFILE.state_lgd
+TARGET_POPULATION = PROFILE.target_population
 # 94.49 lakh ABHA numbers at scale 1 (69.7 % of the target population).
 TARGET_ABHA_ACCOUNTS = 9_449_000
 
@@ -39,6 +42,9 @@ class Locality:
 
 @dataclass(frozen=True)
 class District:
+    """A district of the profile (``lgd``, ``name``, ``census_2011`` from the state
+    profile) with the demo data of this module."""
+
     lgd: int
     name: str
     division: str  # "Kashmir" | "Jammu"
@@ -49,16 +55,24 @@ class District:
     communities: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True)
+class _Demo:
+    division: str
+    region: str
+    localities: tuple[Locality, ...]
+    communities: tuple[tuple[str, float], ...]
+
+
 def _l(name: str, pincode: str, urban: bool = False) -> Locality:
     return Locality(name, pincode, urban)
 
 
 # fmt: off
 # Data tables: kept one district (and one vocabulary) per block for review.
-DISTRICTS: tuple[District, ...] = (
+_DEMO: dict[int, _Demo] = {
     # ------------------------------------------------------------ Kashmir division
-    District(
-        13, "Srinagar", "Kashmir", "valley", 1_236_829,
+    13: _Demo(  # Srinagar
+        "Kashmir", "valley",
         (
             _l("Lal Chowk", "190001", True), _l("Nowhatta", "190002", True),
             _l("Rainawari", "190003", True), _l("Sonawar", "190004", True),
@@ -71,8 +85,8 @@ DISTRICTS: tuple[District, ...] = (
         (("kashmiri_muslim", 0.93), ("kashmiri_pandit", 0.02), ("sikh", 0.02),
          ("gujjar_bakarwal", 0.02), ("punjabi_hindu", 0.01)),
     ),
-    District(
-        2, "Budgam", "Kashmir", "valley", 753_745,
+    2: _Demo(  # Budgam
+        "Kashmir", "valley",
         (
             _l("Budgam", "191111", True), _l("Chadoora", "191113"),
             _l("Charari Sharief", "191112"), _l("Beerwah", "193411"),
@@ -81,16 +95,16 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("kashmiri_muslim", 0.94), ("gujjar_bakarwal", 0.05), ("sikh", 0.01)),
     ),
-    District(
-        626, "Ganderbal", "Kashmir", "valley", 297_446,
+    626: _Demo(  # Ganderbal
+        "Kashmir", "valley",
         (
             _l("Ganderbal", "191201", True), _l("Kangan", "191202"), _l("Lar", "191201"),
             _l("Safapora", "191201"), _l("Gund", "191202"), _l("Wakura", "191201"),
         ),
         (("kashmiri_muslim", 0.80), ("gujjar_bakarwal", 0.18), ("sikh", 0.02)),
     ),
-    District(
-        1, "Anantnag", "Kashmir", "valley", 1_078_692,
+    1: _Demo(  # Anantnag
+        "Kashmir", "valley",
         (
             _l("Anantnag", "192101", True), _l("Bijbehara", "192124", True),
             _l("Mattan", "192125"), _l("Pahalgam", "192126"), _l("Achabal", "192201"),
@@ -100,8 +114,8 @@ DISTRICTS: tuple[District, ...] = (
         (("kashmiri_muslim", 0.88), ("gujjar_bakarwal", 0.10), ("kashmiri_pandit", 0.01),
          ("sikh", 0.01)),
     ),
-    District(
-        622, "Kulgam", "Kashmir", "valley", 424_483,
+    622: _Demo(  # Kulgam
+        "Kashmir", "valley",
         (
             _l("Kulgam", "192231", True), _l("D.H. Pora", "192231"),
             _l("Yaripora", "192232"), _l("Qaimoh", "192233"), _l("Devsar", "192232"),
@@ -109,8 +123,8 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("kashmiri_muslim", 0.89), ("gujjar_bakarwal", 0.10), ("kashmiri_pandit", 0.01)),
     ),
-    District(
-        11, "Pulwama", "Kashmir", "valley", 560_440,
+    11: _Demo(  # Pulwama
+        "Kashmir", "valley",
         (
             _l("Pulwama", "192301", True), _l("Pampore", "192121", True),
             _l("Awantipora", "192122"), _l("Tral", "192123"), _l("Rajpora", "192306"),
@@ -118,16 +132,16 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("kashmiri_muslim", 0.95), ("gujjar_bakarwal", 0.03), ("sikh", 0.02)),
     ),
-    District(
-        625, "Shopian", "Kashmir", "valley", 266_215,
+    625: _Demo(  # Shopian
+        "Kashmir", "valley",
         (
             _l("Shopian", "192303", True), _l("Zainapora", "192304"), _l("Keller", "192305"),
             _l("Imamsahib", "192303"), _l("Hermain", "192303"),
         ),
         (("kashmiri_muslim", 0.87), ("gujjar_bakarwal", 0.13)),
     ),
-    District(
-        623, "Bandipora", "Kashmir", "valley", 392_232,
+    623: _Demo(  # Bandipora
+        "Kashmir", "valley",
         (
             _l("Bandipora", "193502", True), _l("Sumbal", "193501"), _l("Hajin", "193501"),
             _l("Gurez", "193503"), _l("Aloosa", "193502"), _l("Quilmuqam", "193502"),
@@ -135,8 +149,8 @@ DISTRICTS: tuple[District, ...] = (
         (("kashmiri_muslim", 0.80), ("gujjar_bakarwal", 0.15), ("pahari_muslim", 0.03),
          ("sikh", 0.02)),
     ),
-    District(
-        3, "Baramulla", "Kashmir", "valley", 1_008_039,
+    3: _Demo(  # Baramulla
+        "Kashmir", "valley",
         (
             _l("Baramulla", "193101", True), _l("Sopore", "193201", True),
             _l("Pattan", "193121"), _l("Uri", "193123"), _l("Tangmarg", "193402"),
@@ -146,8 +160,8 @@ DISTRICTS: tuple[District, ...] = (
         (("kashmiri_muslim", 0.80), ("pahari_muslim", 0.09), ("gujjar_bakarwal", 0.07),
          ("sikh", 0.03), ("kashmiri_pandit", 0.01)),
     ),
-    District(
-        8, "Kupwara", "Kashmir", "valley", 870_354,
+    8: _Demo(  # Kupwara
+        "Kashmir", "valley",
         (
             _l("Kupwara", "193222", True), _l("Handwara", "193221", True),
             _l("Langate", "193221"), _l("Sogam", "193223"), _l("Lolab", "193223"),
@@ -157,8 +171,8 @@ DISTRICTS: tuple[District, ...] = (
          ("sikh", 0.01)),
     ),
     # ------------------------------------------------------------ Jammu division
-    District(
-        5, "Jammu", "Jammu", "plains", 1_529_958,
+    5: _Demo(  # Jammu
+        "Jammu", "plains",
         (
             _l("Gandhi Nagar", "180004", True), _l("Talab Tillo", "180002", True),
             _l("Bakshi Nagar", "180001", True), _l("Janipur", "180007", True),
@@ -170,16 +184,16 @@ DISTRICTS: tuple[District, ...] = (
         (("dogra", 0.66), ("punjabi_hindu", 0.10), ("sikh", 0.08), ("kashmiri_pandit", 0.08),
          ("gujjar_bakarwal", 0.05), ("kashmiri_muslim", 0.03)),
     ),
-    District(
-        624, "Samba", "Jammu", "plains", 318_898,
+    624: _Demo(  # Samba
+        "Jammu", "plains",
         (
             _l("Samba", "184121", True), _l("Vijaypur", "184120", True),
             _l("Ghagwal", "184141"), _l("Ramgarh", "184145"), _l("Purmandal", "181133"),
         ),
         (("dogra", 0.84), ("gujjar_bakarwal", 0.08), ("sikh", 0.05), ("punjabi_hindu", 0.03)),
     ),
-    District(
-        7, "Kathua", "Jammu", "plains", 616_435,
+    7: _Demo(  # Kathua
+        "Jammu", "plains",
         (
             _l("Kathua", "184101", True), _l("Hiranagar", "184142"),
             _l("Marheen", "184144"), _l("Basohli", "184201"), _l("Billawar", "184204"),
@@ -187,8 +201,8 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("dogra", 0.85), ("gujjar_bakarwal", 0.10), ("punjabi_hindu", 0.03), ("sikh", 0.02)),
     ),
-    District(
-        14, "Udhampur", "Jammu", "hills", 554_985,
+    14: _Demo(  # Udhampur
+        "Jammu", "hills",
         (
             _l("Udhampur", "182101", True), _l("Chenani", "182141"),
             _l("Ramnagar", "182122"), _l("Majalta", "182121"), _l("Moungri", "182104"),
@@ -196,16 +210,16 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("dogra", 0.56), ("gujjar_bakarwal", 0.30), ("kashmiri_muslim", 0.12), ("sikh", 0.02)),
     ),
-    District(
-        627, "Reasi", "Jammu", "hills", 314_667,
+    627: _Demo(  # Reasi
+        "Jammu", "hills",
         (
             _l("Reasi", "182311", True), _l("Katra", "182301", True), _l("Pouni", "182312"),
             _l("Mahore", "182313"), _l("Arnas", "182315"), _l("Thuroo", "182311"),
         ),
         (("dogra", 0.50), ("gujjar_bakarwal", 0.40), ("kashmiri_muslim", 0.09), ("sikh", 0.01)),
     ),
-    District(
-        12, "Rajouri", "Jammu", "pir_panjal", 642_415,
+    12: _Demo(  # Rajouri
+        "Jammu", "pir_panjal",
         (
             _l("Rajouri", "185131", True), _l("Nowshera", "185151", True),
             _l("Sunderbani", "185153"), _l("Kalakote", "185202"),
@@ -215,8 +229,8 @@ DISTRICTS: tuple[District, ...] = (
         (("gujjar_bakarwal", 0.33), ("dogra", 0.32), ("pahari_muslim", 0.30), ("sikh", 0.03),
          ("punjabi_hindu", 0.02)),
     ),
-    District(
-        10, "Poonch", "Jammu", "pir_panjal", 476_835,
+    10: _Demo(  # Poonch
+        "Jammu", "pir_panjal",
         (
             _l("Poonch", "185101", True), _l("Mandi", "185102"), _l("Surankote", "185121"),
             _l("Mendhar", "185211"), _l("Haveli", "185101"), _l("Balakote", "185211"),
@@ -224,8 +238,8 @@ DISTRICTS: tuple[District, ...] = (
         (("gujjar_bakarwal", 0.46), ("pahari_muslim", 0.42), ("dogra", 0.07), ("sikh", 0.03),
          ("punjabi_hindu", 0.02)),
     ),
-    District(
-        4, "Doda", "Jammu", "chenab", 409_936,
+    4: _Demo(  # Doda
+        "Jammu", "chenab",
         (
             _l("Doda", "182202", True), _l("Bhaderwah", "182222", True),
             _l("Thathri", "182203"), _l("Gandoh", "182203"), _l("Bhalla", "182221"),
@@ -233,23 +247,23 @@ DISTRICTS: tuple[District, ...] = (
         ),
         (("kashmiri_muslim", 0.46), ("dogra", 0.46), ("gujjar_bakarwal", 0.08)),
     ),
-    District(
-        621, "Ramban", "Jammu", "chenab", 283_713,
+    621: _Demo(  # Ramban
+        "Jammu", "chenab",
         (
             _l("Ramban", "182144", True), _l("Batote", "182143"), _l("Banihal", "182139"),
             _l("Gool", "182144"), _l("Khari", "182145"), _l("Ukhral", "182145"),
         ),
         (("kashmiri_muslim", 0.45), ("dogra", 0.29), ("gujjar_bakarwal", 0.26)),
     ),
-    District(
-        620, "Kishtwar", "Jammu", "chenab", 230_696,
+    620: _Demo(  # Kishtwar
+        "Jammu", "chenab",
         (
             _l("Kishtwar", "182204", True), _l("Paddar", "182205"), _l("Chatroo", "182206"),
             _l("Marwah", "182206"), _l("Inderwal", "182204"), _l("Dachhan", "182204"),
         ),
         (("kashmiri_muslim", 0.48), ("dogra", 0.42), ("gujjar_bakarwal", 0.10)),
     ),
-)
+}
 
 # Village names by region, for rural addresses ("Village <name>, Tehsil <locality>").
 VILLAGES: dict[str, tuple[str, ...]] = {
@@ -311,6 +325,22 @@ MOHALLAS: dict[str, tuple[str, ...]] = {
 # fmt: on
 
 
+DISTRICTS: tuple[District, ...] = tuple(
+    District(
+        d.lgd,
+        d.name,
+        _DEMO[d.lgd].division,
+        _DEMO[d.lgd].region,
+        d.census_population,
+        _DEMO[d.lgd].localities,
+        _DEMO[d.lgd].communities,
+    )
+    for d in PROFILE.districts
+)
+if set(_DEMO) != PROFILE.district_codes:  # a district added to the profile without its data
+    raise RuntimeError("seed.jk: every district of the J&K profile needs its demo data")
+
+
 def district(lgd: int) -> District:
     for d in DISTRICTS:
         if d.lgd == lgd:
@@ -319,12 +349,6 @@ def district(lgd: int) -> District:
 
 
 def district_populations(total: int) -> list[int]:
-    """``total`` shared out over DISTRICTS by Census 2011 share (largest remainder)."""
-    census = sum(d.census_2011 for d in DISTRICTS)
-    exact = [total * d.census_2011 / census for d in DISTRICTS]
-    counts = [int(x) for x in exact]
-    short = total - sum(counts)
-    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)
-    for i in by_remainder[:short]:
-        counts[i] += 1
-    return counts
+    """``total`` shared out over DISTRICTS by Census 2011 share (largest remainder), as
+    the dashboard's targets share it."""
+    return list(PROFILE.district_populations(total))

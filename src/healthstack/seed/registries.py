@@ -69,7 +69,7 @@ from healthstack.network.hpr.credentials import DetailsInput, QualificationInput
 from healthstack.programme.compliance import roster as compliance_roster
 from healthstack.programme.compliance.reconcile import link_counts
 from healthstack.programme.compliance.service import open_campaign
-from healthstack.programme.monitoring.targets import SEED_VALID_FROM, set_target
+from healthstack.programme.monitoring.targets import ABDM_LAUNCH, set_target
 from healthstack.runtime import Runtime
 from healthstack.seed import jk, names
 from healthstack.seed.generator import (
@@ -970,7 +970,11 @@ def seed_facilities(
     t = time.perf_counter()
     plans = facility_plans(seed, profile)
     hfr = bulk_load_facilities(
-        session, [p.details for p in plans], clock=runtime.clock, registered_by="seed"
+        session,
+        [p.details for p in plans],
+        clock=runtime.clock,
+        profile=jk.PROFILE,
+        registered_by="seed",
     )
     for plan, hfr_id in zip(plans, hfr, strict=True):
         plan.hfr_id = hfr_id
@@ -1004,8 +1008,9 @@ def seed_registries(
     ctx = system_context()
     preview = facility_master.create_preview(
         session,
-        ctx=ctx,
+        ctx,
         clock=clock,
+        profile=jk.PROFILE,
         state_lgd=jk.STATE_LGD,
         filename="jk-public-facilities-master.csv",
         data=master_csv(plans),
@@ -1013,9 +1018,9 @@ def seed_registries(
     if preview.broken:  # pragma: no cover - the generator's invariant
         raise RuntimeError(f"the seeded master has broken rows: {preview.broken[:3]}")
     facility_master.confirm_import(
-        session, ctx=ctx, clock=clock, import_id=preview.public_id, sha256=preview.sha256
+        session, ctx, clock=clock, import_id=preview.public_id, sha256=preview.sha256
     )
-    summary = reconcile_master(session, ctx=ctx, clock=clock, state_lgd=jk.STATE_LGD)
+    summary = reconcile_master(session, ctx, clock=clock, state_lgd=jk.STATE_LGD)
     result.master_entries = summary.total
     result.master_matched = summary.registered
     result.phases["master"] = time.perf_counter() - t
@@ -1042,17 +1047,22 @@ def seed_registries(
 
     t = time.perf_counter()
     roster = compliance_roster.create_preview(
-        session, ctx=ctx, clock=clock, filename="jk-hr-roster.csv", data=roster_csv(plans, people)
+        session,
+        ctx,
+        clock=clock,
+        profile=jk.PROFILE,
+        filename="jk-hr-roster.csv",
+        data=roster_csv(plans, people),
     )
     if roster.broken:  # pragma: no cover - the generator's invariant
         raise RuntimeError(f"the seeded roster has broken rows: {roster.broken[:3]}")
     roster = compliance_roster.confirm_import(
-        session, ctx=ctx, clock=clock, import_id=roster.public_id, sha256=roster.sha256
+        session, ctx, clock=clock, import_id=roster.public_id, sha256=roster.sha256
     )
     result.roster = link_counts(session, roster)
     deadline = clock.now().date() + CAMPAIGN_DAYS
     for cadre in ("doctor", "nurse"):
-        open_campaign(session, ctx=ctx, clock=clock, cadre=cadre, deadline=deadline)
+        open_campaign(session, ctx, clock=clock, cadre=cadre, deadline=deadline)
     result.phases["roster"] = time.perf_counter() - t
 
     doctors, nurses = posts_by_district(public)
@@ -1061,10 +1071,11 @@ def seed_registries(
         for lgd, value in per_district.items():
             set_target(
                 session,
+                profile=jk.PROFILE,
                 indicator=indicator,
                 district_lgd=lgd,
                 value=value,
-                valid_from=SEED_VALID_FROM,
+                valid_from=ABDM_LAUNCH,
                 set_by="seed",
                 clock=clock,
             )

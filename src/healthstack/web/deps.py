@@ -1,4 +1,5 @@
-"""Request-scoped dependencies: the runtime, one unit of work, who is calling."""
+"""Request-scoped dependencies: the runtime, the state profile, one unit of work, who
+is calling."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from healthstack.kernel.context import ANONYMOUS_ACTOR, Actor, ActorKind, Purpos
 from healthstack.kernel.errors import AuthenticationRequired
 from healthstack.kernel.uow import unit_of_work
 from healthstack.runtime import Runtime
+from healthstack.settings import StateProfile
 
 STAFF_COOKIE = "hs_staff"
 PATIENT_COOKIE = "hs_patient"
@@ -42,6 +44,14 @@ def _db_session(request: Request) -> Iterator[Session]:
 # client never sees success for a change that then failed to commit.
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_state_profile(request: Request) -> StateProfile:
+    """The state this deployment serves (``settings.profile``)."""
+    return get_runtime(request).settings.profile
+
+
+StateProfileDep = Annotated[StateProfile, Depends(get_state_profile)]
 
 
 def request_id(request: Request) -> str:

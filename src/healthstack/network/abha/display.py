@@ -4,6 +4,7 @@ genders and districts by name, and the ABHA card as a download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -11,11 +12,10 @@ from fastapi.responses import Response
 
 from healthstack.kernel.errors import DomainError
 from healthstack.network.abha import card as card_service
-from healthstack.seed.jk import DISTRICTS
+from healthstack.settings import StateProfile
 from healthstack.web.pages import Page, Reword, otp_flow_message, page_with, reworded
 
 GENDERS = (("M", "Male"), ("F", "Female"), ("O", "Other"))
-DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
 
 # Service messages written for API clients (they name fields, scopes or API paths),
 # as these pages tell the same thing.
@@ -79,8 +79,9 @@ def gender_label(code: str | None) -> str:
     return card_service.GENDER_LABELS.get(code or "", code or "")
 
 
-def district_label(code: int | None) -> str:
-    return next((name for lgd, name in DISTRICT_CHOICES if lgd == code), "")
+def district_label(profile: StateProfile) -> Callable[[int | None], str]:
+    """A district's name in the state profile ("" when it has none there)."""
+    return lambda code: profile.district_name(code) or ""
 
 
 def card_download(data: bytes, kind: str, abha_number: str) -> Response:

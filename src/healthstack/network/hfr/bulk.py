@@ -37,6 +37,7 @@ from healthstack.network.hfr.service import (
     facility_event,
     review_details,
 )
+from healthstack.settings import StateProfile
 
 CHUNK = 1000
 
@@ -46,6 +47,7 @@ def bulk_load_facilities(
     rows: Iterable[FacilityDetails | Mapping[str, Any]],
     *,
     clock: Clock,
+    profile: StateProfile,
     status: FacilityStatus = FacilityStatus.VERIFIED,
     registered_by: str = "system",
     emit_events: bool = False,
@@ -70,7 +72,7 @@ def bulk_load_facilities(
     }
     for index, row in enumerate(rows, start=1):
         details = row if isinstance(row, FacilityDetails) else _details_from_mapping(index, row)
-        review = review_details(None, details)
+        review = review_details(None, details, profile=profile)
         if review.problems:
             first = review.problems[0]
             raise ValidationFailed(f"Row {index}: {first.message}", field=first.field)

@@ -1,42 +1,47 @@
 """The state's master list of public facilities: CSV upload → preview → confirm.
 
-The upload is a dry run: the file is decoded (UTF-8, UTF-8 with a BOM, or
-Windows-1252 as Excel saves it; anything else is refused with what to do), its header
-checked (missing columns named, unknown ones ignored with a warning), and every row
-checked. Each broken row is listed by its line in the file (the header is line 1) with
-every reason. The good rows wait server-side in the import row (``rows``), keyed by the
-import id; nothing else is written. Confirming that id replaces the state's master with
-exactly those rows, in one transaction, and reconciles it with HFR; a file that changed
-needs a new upload and preview.
+The upload is a dry run, read and checked as every uploaded list is
+(``kernel.tabular_import``: the decoding, the header, every broken row listed by its
+line with every reason); the good rows wait server-side in the import row (``rows``),
+keyed by the import id, and nothing else is written. Confirming that id replaces the
+state's master with exactly those rows, in one transaction, and reconciles it with HFR;
+a file that changed needs a new upload and preview.
 
 Columns (case, spaces and hyphens in the header do not matter; aliases in ``ALIASES``):
 
 ``state_code`` the facility's code in the state's list (unique in the file),
 ``name``, ``type`` (SC, HWC, PHC, CHC, SDH, DH, GMC, dispensary, ... or HealthStack's
-values), ``district`` (an LGD code, or for Jammu and Kashmir the name),
-and optionally ``sub_district``, ``ownership`` (public / government; the master lists
-public facilities only) and ``department``.
+values), ``district`` (an LGD code, or for the deployment's own state the name, as
+its state profile spells it), and optionally ``sub_district``, ``ownership`` (public /
+government; the master lists public facilities only) and ``department``.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.errors import NotFound, ValidationFailed
-from healthstack.kernel.tabular_import import ConfirmCodes, assert_confirmable, decode_csv
+from healthstack.kernel.errors import NotFound
+from healthstack.kernel.tabular_import import (
+    ConfirmCodes,
+    CsvCodes,
+    CsvForm,
+    ParsedCsv,
+    Unique,
+    confirm_preview,
+    find_preview,
+    new_preview,
+    parse_csv,
+)
 from healthstack.network.hfr.enums import FacilityType
 from healthstack.network.hfr.hfr_ids import check_state
 from healthstack.network.hfr.models import FacilityMasterEntry, FacilityMasterImport
@@ -47,11 +52,10 @@ from healthstack.network.hfr.names import (
     name_key,
 )
 from healthstack.network.hfr.reconcile import current_import, run_reconciliation
-from healthstack.seed.jk import DISTRICTS, STATE_LGD
+from healthstack.settings import StateProfile
 
 MAX_FILE_BYTES = 1_500_000  # a full state master is a few hundred kB
 MAX_ROWS = 50_000
-PREVIEW_TTL = timedelta(hours=24)
 
 REQUIRED = ("state_code", "name", "type", "district")
 OPTIONAL = ("sub_district", "ownership", "department")
@@ -72,18 +76,38 @@ ALIASES = {
     "owner": "ownership",
     "owned_by": "ownership",
 }
+FORM = CsvForm(
+    what="the facility list",
+    things="facilities",
+    split_by="division",
+    required=REQUIRED,
+    optional=OPTIONAL,
+    aliases=ALIASES,
+    max_bytes=MAX_FILE_BYTES,
+    too_large=f"The file is larger than {MAX_FILE_BYTES // 1000} kB. A state's master list "
+    "is smaller: remove columns the master does not use, or split it by division.",
+    max_rows=MAX_ROWS,
+    codes=CsvCodes(
+        header="HS-1354",
+        repeated_column="HS-1355",
+        missing_column="HS-1356",
+        too_large="HS-1358",
+        unreadable="HS-1359",
+        no_rows="HS-1357",
+    ),
+)
+# Within one file: one row per state code, and per name, type and district.
+UNIQUE = (
+    Unique(
+        key=lambda row: row["master_code"],
+        says=lambda row, line: f"state_code {row['master_code']} repeats line {line}",
+    ),
+    Unique(
+        key=lambda row: (distinctive_key(row["name"]), row["district_lgd"], row["facility_type"]),
+        says=lambda row, line: f"same name, type and district as line {line}",
+    ),
+)
 _PUBLIC_WORDS = {"", "public", "government", "govt", "gov", "state government", "state govt"}
-
-# Districts of Jammu and Kashmir by name, with spellings state lists use.
-_JK_BY_NAME = {name_key(d.name): d.lgd for d in DISTRICTS} | {
-    "badgam": 2,
-    "baramula": 3,
-    "shupiyan": 625,
-    "bandipore": 623,
-    "punch": 10,
-    "rajauri": 12,
-}
-_JK_CODES = frozenset(d.lgd for d in DISTRICTS)
 
 _TYPE_HINT = (
     "SC (or HWC), PHC, CHC, SDH, DH, GMC, dispensary, laboratory, imaging centre, pharmacy "
@@ -91,135 +115,57 @@ _TYPE_HINT = (
 )
 
 
-def _refuse(message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, field="file", code=code)
+@dataclass(frozen=True)
+class StateDistricts:
+    """How a list names the districts of its state: the deployment's own state by LGD
+    code or by name (its state profile's names and other spellings); another state by
+    LGD code only (``state_name`` None)."""
+
+    state_name: str | None
+    codes: frozenset[int]
+    by_name: Mapping[str, int]
+
+    @classmethod
+    def of(cls, profile: StateProfile, state_lgd: int) -> StateDistricts:
+        if state_lgd != profile.state_lgd:
+            return cls(None, frozenset(), {})
+        spellings = {name_key(spelling): lgd for spelling, lgd in profile.spellings()}
+        return cls(profile.state_name, profile.district_codes, spellings)
 
 
-def _column(raw: str) -> str:
-    key = "_".join(raw.strip().lower().replace("-", " ").replace(".", " ").split())
-    return ALIASES.get(key, key)
-
-
-@dataclass
-class ParsedMaster:
-    encoding: str
-    data_rows: int
-    rows: list[dict[str, Any]]  # the good rows, ready for facility_master_entry
-    broken: list[dict[str, Any]]  # {"line": n, "reason": "..."}
-    warnings: list[str] = field(default_factory=list)
-
-
-def parse_district(raw: str, state_lgd: int) -> tuple[int | None, str | None]:
+def parse_district(raw: str, districts: StateDistricts) -> tuple[int | None, str | None]:
     value = raw.strip()
     if not value:
         return None, "district is empty"
+    state = districts.state_name
     if value.isdigit():
         code = int(value)
-        if state_lgd == STATE_LGD and code not in _JK_CODES:
-            return None, f"district {code} is not the LGD code of a district of Jammu and Kashmir"
+        if state is not None and code not in districts.codes:
+            return None, f"district {code} is not the LGD code of a district of {state}"
         if not 1 <= code <= 99999:
             return None, "district is not a valid LGD code"
         return code, None
-    if state_lgd == STATE_LGD:
-        found = _JK_BY_NAME.get(name_key(value))
+    if state is not None:
+        found = districts.by_name.get(name_key(value))
         if found is None:
-            return None, f"district '{value[:40]}' is not a district of Jammu and Kashmir"
+            return None, f"district '{value[:40]}' is not a district of {state}"
         return found, None
     return None, "district must be the district's LGD code (a number) for this state"
 
 
-def parse_master_csv(data: bytes, *, state_lgd: int) -> ParsedMaster:
-    """Check a master CSV without writing anything (the dry run)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise _refuse(
-            f"The file is larger than {MAX_FILE_BYTES // 1000} kB. A state's master list is "
-            "smaller: remove columns the master does not use, or split it by division.",
-            "HS-1358",
-        )
-    text, encoding = decode_csv(data, what="the facility list")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error:
-        header = None
-    if header is None or not any(cell.strip() for cell in header):
-        raise _refuse(
-            "The first line must name the columns (state_code, name, type, district, ...), "
-            "but it is empty.",
-            "HS-1354",
-        )
-    columns = [_column(c) for c in header]
-    if len(columns) == 1 and ";" in header[0]:
-        raise _refuse(
-            "The columns are separated by semicolons. Save the file as CSV with commas "
-            "('CSV UTF-8 (Comma delimited)') and upload again.",
-            "HS-1354",
-        )
-    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
-    if repeated:
-        raise _refuse(
-            f"The column {', '.join(repeated)} appears more than once in the first line. Keep "
-            "one of each.",
-            "HS-1355",
-        )
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        found = ", ".join(h.strip() for h in header if h.strip()) or "none"
-        raise _refuse(
-            f"The file lacks the column(s) {', '.join(missing)}. The first line must name the "
-            f"columns {', '.join(REQUIRED)} (optionally {', '.join(OPTIONAL)}); this file has: "
-            f"{found[:300]}.",
-            "HS-1356",
-        )
-    ignored = [
-        h.strip() for h, c in zip(header, columns, strict=True) if c not in REQUIRED + OPTIONAL
-    ]
-    result = ParsedMaster(encoding=encoding, data_rows=0, rows=[], broken=[])
-    if ignored:
-        result.warnings.append(
-            f"These columns are not used and were ignored: {', '.join(ignored)[:300]}."
-        )
-    codes: dict[str, int] = {}
-    names: dict[tuple[str, int, str], int] = {}
-    line = reader.line_num
-    try:
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            result.data_rows += 1
-            if result.data_rows > MAX_ROWS:
-                raise _refuse(
-                    f"The file has more than {MAX_ROWS} facilities; split it by division.",
-                    "HS-1358",
-                )
-            reasons, row = _check_row(record, columns, state_lgd=state_lgd)
-            if row is None:
-                result.broken.append({"line": start, "reason": "; ".join(reasons)})
-                continue
-            same = (distinctive_key(row["name"]), row["district_lgd"], row["facility_type"])
-            if row["master_code"] in codes:
-                reason = f"state_code {row['master_code']} repeats line {codes[row['master_code']]}"
-            elif same in names:
-                reason = f"same name, type and district as line {names[same]}"
-            else:
-                codes[row["master_code"]] = names[same] = row["line"] = start
-                result.rows.append(row)
-                continue
-            result.broken.append({"line": start, "reason": reason})
-    except csv.Error as exc:
-        raise _refuse(
-            f"The file is not a readable CSV near line {reader.line_num} ({exc}). Check the "
-            "quotes around that line, save as CSV again and upload.",
-            "HS-1359",
-        ) from None
-    if result.data_rows == 0:
-        raise _refuse("The file has the column names but no facilities under them.", "HS-1357")
-    return result
+def parse_master_csv(data: bytes, *, state_lgd: int, profile: StateProfile) -> ParsedCsv:
+    """Check a master CSV of the state ``state_lgd`` without writing anything (the dry
+    run)."""
+    districts = StateDistricts.of(profile, state_lgd)
+
+    def check(record: list[str], columns: list[str]) -> tuple[list[str], dict[str, Any] | None]:
+        return _check_row(record, columns, districts=districts)
+
+    return parse_csv(data, form=FORM, check_row=check, unique=UNIQUE)
 
 
 def _check_row(
-    record: list[str], columns: list[str], *, state_lgd: int
+    record: list[str], columns: list[str], *, districts: StateDistricts
 ) -> tuple[list[str], dict[str, Any] | None]:
     if len(record) != len(columns):
         return [
@@ -245,7 +191,7 @@ def _check_row(
         kind = facility_type_from_text(cell["type"])
         if kind is None:
             reasons.append(f"type '{cell['type'][:40]}' is not a facility type (use {_TYPE_HINT})")
-    district, why = parse_district(cell["district"], state_lgd)
+    district, why = parse_district(cell["district"], districts)
     if why:
         reasons.append(why)
     ownership = cell.get("ownership", "").lower()
@@ -278,9 +224,10 @@ def _check_row(
 
 def create_preview(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
+    profile: StateProfile,
     state_lgd: int,
     filename: str,
     data: bytes,
@@ -295,7 +242,7 @@ def create_preview(
     ) as target:
         require(ctx.actor, "facility.master_import")
         check_state(state_lgd)
-        parsed = parse_master_csv(data, state_lgd=state_lgd)
+        parsed = parse_master_csv(data, state_lgd=state_lgd, profile=profile)
         current = current_import(session, state_lgd)
         before = set()
         if current is not None:
@@ -307,47 +254,31 @@ def create_preview(
                 )
             )
         after = {r["master_code"] for r in parsed.rows}
-        now = clock.now()
-        preview = FacilityMasterImport(
+        preview = new_preview(
+            session,
+            model=FacilityMasterImport,
+            parsed=parsed,
+            data=data,
+            filename=filename or "upload.csv",
+            created_by=ctx.actor.id,
+            now=clock.now(),
             state_lgd=state_lgd,
-            status="previewed",
-            filename=(filename or "upload.csv")[:200],
-            sha256=hashlib.sha256(data).hexdigest(),
-            encoding=parsed.encoding,
-            data_rows=parsed.data_rows,
-            valid_rows=len(parsed.rows),
-            broken=parsed.broken,
-            warnings=parsed.warnings,
-            rows=parsed.rows,
             diff={
                 "new_codes": len(after - before),
                 "dropped_codes": len(before - after),
                 "kept_codes": len(after & before),
                 "replaces": str(current.public_id) if current else None,
             },
-            created_by=ctx.actor.id[:64],
-            created_at=now,
-            expires_at=now + PREVIEW_TTL,
         )
-        session.add(preview)
-        session.flush()
         target.resource_id = str(preview.public_id)
         return preview
 
 
 def get_import(
-    session: Session, *, ctx: RequestContext, import_id: str | uuid.UUID
+    session: Session, ctx: RequestContext, *, import_id: str | uuid.UUID
 ) -> FacilityMasterImport:
     require(ctx.actor, "facility.master_import")
-    try:
-        pid = import_id if isinstance(import_id, uuid.UUID) else uuid.UUID(str(import_id))
-    except ValueError:
-        pid = None
-    found = None
-    if pid is not None:
-        found = session.scalar(
-            select(FacilityMasterImport).where(FacilityMasterImport.public_id == pid)
-        )
+    found = find_preview(session, model=FacilityMasterImport, import_id=import_id)
     if found is None:
         raise NotFound(
             "No master-list upload has this id. Upload the file again for a new preview.",
@@ -361,8 +292,8 @@ MASTER_CONFIRM_CODES = ConfirmCodes("HS-1366", "HS-1367", "HS-1368", "HS-1369")
 
 def confirm_import(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     import_id: str | uuid.UUID,
     sha256: str | None = None,
@@ -376,41 +307,20 @@ def confirm_import(
         resource_id=str(import_id)[:64],
         clock=clock,
     ):
-        preview = get_import(session, ctx=ctx, import_id=import_id)
-        # A second confirm of the same upload waits here, then finds it confirmed.
-        session.refresh(preview, with_for_update=True)
-        now = clock.now()
-        assert_confirmable(
-            preview,
-            now=now,
+        preview = get_import(session, ctx, import_id=import_id)
+        state = preview.state_lgd
+        now = confirm_preview(
+            session,
+            preview=preview,
+            in_force=lambda: current_import(session, state),
+            scope=[FacilityMasterImport.state_lgd == state],
+            entry=FacilityMasterEntry,
+            entry_columns={"state_lgd": state},
+            confirmed_by=ctx.actor.id,
+            clock=clock,
             sha256=sha256,
-            current=current_import(session, preview.state_lgd),
             noun="master list",
             codes=MASTER_CONFIRM_CODES,
         )
-        session.execute(
-            update(FacilityMasterImport)
-            .where(
-                FacilityMasterImport.state_lgd == preview.state_lgd,
-                FacilityMasterImport.status == "confirmed",
-            )
-            .values(status="superseded")
-        )
-        entries = [
-            {
-                **r,
-                "public_id": uuid.uuid4(),
-                "import_id": preview.id,
-                "state_lgd": preview.state_lgd,
-            }
-            for r in preview.rows or ()  # never empty: assert_confirmable checked
-        ]
-        for start in range(0, len(entries), 1000):
-            session.execute(insert(FacilityMasterEntry), entries[start : start + 1000])
-        preview.status = "confirmed"
-        preview.confirmed_by = ctx.actor.id[:64]
-        preview.confirmed_at = now
-        preview.rows = None  # now in facility_master_entry
-        session.flush()
         run_reconciliation(session, preview, at=now)
         return preview

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from healthstack.kernel.db import Base, BigIntPK, IdMixin
+from healthstack.kernel.tabular_import import CsvImport
 
 # A rejected facility gives up its name and master code; the others hold them.
 _HOLDS_NAME = text("status != 'rejected'")
@@ -118,34 +119,15 @@ class HfrIdCounter(Base):
     next_value: Mapped[int] = mapped_column(BigInteger)
 
 
-class FacilityMasterImport(IdMixin, Base):
-    """One upload of the state's master list: a preview until confirmed.
-
-    The parsed good rows wait in ``rows`` (server-side), so what is confirmed is
-    exactly what was previewed; a changed file needs a new preview.
-    """
+class FacilityMasterImport(CsvImport, Base):
+    """One upload of the state's master list: a preview until confirmed (the columns
+    every uploaded list has are ``kernel.tabular_import.CsvImport``'s)."""
 
     __tablename__ = "facility_master_import"
 
     state_lgd: Mapped[int] = mapped_column(SmallInteger, index=True)
-    # previewed | confirmed | superseded (a later import replaced it) | expired
-    status: Mapped[str] = mapped_column(String(12), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64))
-    encoding: Mapped[str] = mapped_column(String(16))
-    data_rows: Mapped[int] = mapped_column(Integer)
-    valid_rows: Mapped[int] = mapped_column(Integer)
-    # [{"line": n, "reason": "..."}]; reasons name columns and rules, not whole rows.
-    broken: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
-    rows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # What confirming would change in the current master: new / dropped codes.
     diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    confirmed_by: Mapped[str | None] = mapped_column(String(64))
-    confirmed_at: Mapped[datetime | None]
 
 
 class FacilityMasterEntry(IdMixin, Base):

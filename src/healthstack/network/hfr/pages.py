@@ -44,13 +44,12 @@ from healthstack.network.hfr.enums import (
     SystemOfMedicine,
 )
 from healthstack.network.hfr.schemas import district_name
-from healthstack.seed.jk import DISTRICTS, STATE_LGD, STATE_NAME
+from healthstack.settings import StateProfile
 from healthstack.web.deps import OptionalStaff
 from healthstack.web.forms import Limit, too_long
 from healthstack.web.pages import Page, PageDep, same_origin
 from healthstack.web.timefmt import IST, local_time
 
-DISTRICT_CHOICES = tuple(sorted(((d.lgd, d.name) for d in DISTRICTS), key=lambda d: d[1]))
 PAGE_SIZE = 25
 # The header's flags: what the staff member may do in the registry.
 _CAN = {a: f"facility.{a}" for a in ("register", "edit", "verify", "master_import", "reconcile")}
@@ -76,15 +75,17 @@ def _utc(value: datetime | None) -> str:
     return local_time(value)
 
 
-def _choices() -> dict[str, Any]:
+def _choices(profile: StateProfile) -> dict[str, Any]:
     return {
         "types": [(t.value, FACILITY_TYPE_LABELS[t]) for t in FacilityType],
         "systems": [(s.value, SYSTEM_OF_MEDICINE_LABELS[s]) for s in SystemOfMedicine],
         "services": [(s.value, SERVICE_LABELS[s]) for s in Service],
-        "districts": DISTRICT_CHOICES,
-        "state_name": STATE_NAME,
+        "districts": profile.district_choices(),
+        "state_name": profile.state_name,
         "type_label": lambda v: FACILITY_TYPE_LABELS.get(FacilityType(v), v) if v else "",
-        "district_label": lambda lgd, state=STATE_LGD: district_name(state, lgd) or str(lgd),
+        "district_label": lambda lgd, state=profile.state_lgd: (
+            district_name(profile, state, lgd) or str(lgd)
+        ),
         "utc": _utc,
     }
 
@@ -188,7 +189,9 @@ def _facility_form(
 FormDep = Annotated[FacilityForm, Depends(_facility_form)]
 
 
-def parse_form(form: FacilityForm) -> tuple[service.FacilityDetails | None, list[str]]:
+def parse_form(
+    form: FacilityForm, *, state_lgd: int
+) -> tuple[service.FacilityDetails | None, list[str]]:
     """The details, or what a person must fix in the form (the service's rules come
     after: they need a well-typed form)."""
     if form.problem is not None:
@@ -237,7 +240,7 @@ def parse_form(form: FacilityForm) -> tuple[service.FacilityDetails | None, list
             ownership=owner,
             department=form.department,
             system_of_medicine=system,
-            state_lgd=STATE_LGD,
+            state_lgd=state_lgd,
             district_lgd=district,
             sub_district_lgd=sub,
             address_line=form.address_line,
@@ -286,7 +289,7 @@ def _list_page(
         q=(filters.get("q") or "").strip()[:100] or None,
     )
     items, total = service.list_facilities(
-        pg.session, ctx=pg.staff_ctx, where=where, page=page, page_size=PAGE_SIZE
+        pg.session, pg.staff_ctx, where=where, page=page, page_size=PAGE_SIZE
     )
     pages = max(1, math.ceil(total / PAGE_SIZE))
     keep = {k: v for k, v in filters.items() if v}
@@ -301,7 +304,7 @@ def _list_page(
         link=lambda p: "/registry/facilities?" + urlencode(keep | {"page": p}),
         form=form or FacilityForm(),
         errors=errors or [],
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -332,10 +335,11 @@ def facilities_page(
 def _details_or_errors(
     pg: Page, form: FacilityForm, current: Any = None
 ) -> tuple[service.FacilityDetails | None, list[str]]:
-    details, errors = parse_form(form)
+    profile = pg.runtime.settings.profile
+    details, errors = parse_form(form, state_lgd=profile.state_lgd)
     if details is None:
         return None, errors
-    review = service.review_details(pg.session, details, current=current)
+    review = service.review_details(pg.session, details, profile=profile, current=current)
     return (None, [p.message for p in review.problems]) if review.problems else (details, [])
 
 
@@ -348,7 +352,11 @@ def register_submit(pg: PageDep, staff: OptionalStaff, form: FormDep) -> Respons
     if details is not None:
         try:
             outcome = service.register_facility(
-                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, details=details
+                pg.session,
+                pg.staff_ctx,
+                clock=pg.runtime.clock,
+                profile=pg.runtime.settings.profile,
+                details=details,
             )
         except DomainError as exc:
             errors = [pg.absorb(exc)[0]]
@@ -396,7 +404,9 @@ def _detail_page(
             as_of_error = exc.message
     warnings = []
     if pg.request.query_params.get("warn", "0") != "0":
-        warnings = service.review_details(None, service.details_of(facility)).warnings
+        warnings = service.review_details(
+            None, service.details_of(facility), profile=pg.runtime.settings.profile
+        ).warnings
     staff = pg.who
     return pg.show(
         "facilities/detail.html",
@@ -417,7 +427,7 @@ def _detail_page(
         own_registration=facility.registered_by == staff.id,
         service_labels={s.value: label for s, label in SERVICE_LABELS.items()},
         system_label=lambda v: SYSTEM_OF_MEDICINE_LABELS.get(SystemOfMedicine(v), v),
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -429,7 +439,7 @@ def facility_page(
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
         return pg.error_page(exc)
     return _detail_page(pg, facility, notice=_DONE.get(done), as_of=as_of[:32])
@@ -442,16 +452,16 @@ def _decision(pg: Page, staff: Actor | None, hfr_id: str, *, reject: bool, text:
     try:
         if reject:
             service.reject_facility(
-                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, reason=text
+                pg.session, pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, reason=text
             )
         else:
             service.verify_facility(
-                pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, note=text
+                pg.session, pg.staff_ctx, clock=pg.runtime.clock, hfr_id=hfr_id, note=text
             )
     except DomainError as exc:
         message, status = pg.absorb(exc)
         try:
-            facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id)
+            facility = service.get_facility(pg.session, pg.staff_ctx, hfr_id=hfr_id)
         except DomainError as hidden:
             return pg.error_page(hidden)
         return _detail_page(pg, facility, error=message, status=status, reason=text)
@@ -497,7 +507,7 @@ def _edit_page(
         errors=errors or [],
         reason=reason,
         key_fields=service.KEY_FIELDS,
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -507,7 +517,7 @@ def edit_page(pg: PageDep, staff: OptionalStaff, hfr_id: str) -> Response:
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
         return pg.error_page(exc)
     return _edit_page(pg, facility, FacilityForm.of(facility))
@@ -525,7 +535,7 @@ def edit_submit(
     if gate is not None:
         return gate
     try:
-        facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
+        facility = service.get_facility(pg.session, pg.staff_ctx, hfr_id=hfr_id[:20])
     except DomainError as exc:
         return pg.error_page(exc)
     details, errors = _details_or_errors(pg, form, current=facility)
@@ -536,15 +546,16 @@ def edit_submit(
         try:
             outcome = service.update_facility(
                 pg.session,
-                ctx=pg.staff_ctx,
+                pg.staff_ctx,
                 clock=pg.runtime.clock,
+                profile=pg.runtime.settings.profile,
                 hfr_id=facility.hfr_id,
                 changes=changes,
                 reason=change_reason,
             )
         except DomainError as exc:
             errors = [pg.absorb(exc)[0]]
-            facility = service.get_facility(pg.session, ctx=pg.staff_ctx, hfr_id=hfr_id[:20])
+            facility = service.get_facility(pg.session, pg.staff_ctx, hfr_id=hfr_id[:20])
         else:
             done = "reverify" if outcome.reverification else "edited"
             return RedirectResponse(
@@ -559,7 +570,7 @@ def edit_submit(
 def _master_page(
     pg: Page, *, notice: str | None = None, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    current = reconcile.current_import(pg.session, STATE_LGD)
+    current = reconcile.current_import(pg.session, pg.runtime.settings.profile.state_lgd)
     summary = reconcile.summarise(pg.session, current) if current else None
     return pg.show(
         "facilities/master.html",
@@ -569,7 +580,7 @@ def _master_page(
         notice=notice,
         error=error,
         max_kb=master_service.MAX_FILE_BYTES // 1000,
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -605,9 +616,10 @@ def master_upload(
     try:
         preview = master_service.create_preview(
             pg.session,
-            ctx=pg.staff_ctx,
+            pg.staff_ctx,
             clock=pg.runtime.clock,
-            state_lgd=STATE_LGD,
+            profile=pg.runtime.settings.profile,
+            state_lgd=pg.runtime.settings.profile.state_lgd,
             filename=(file.filename if file else "") or "upload.csv",
             data=data,
         )
@@ -626,7 +638,7 @@ def _preview_page(
         p=preview,
         state=import_status(preview, now=pg.runtime.clock.now()),
         error=error,
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -638,7 +650,7 @@ def preview_page(pg: PageDep, staff: OptionalStaff, import_id: str) -> Response:
     if gate is not None:
         return gate
     try:
-        preview = master_service.get_import(pg.session, ctx=pg.staff_ctx, import_id=import_id[:40])
+        preview = master_service.get_import(pg.session, pg.staff_ctx, import_id=import_id[:40])
     except DomainError as exc:
         return pg.error_page(exc)
     return _preview_page(pg, preview)
@@ -661,7 +673,7 @@ def confirm_submit(
     try:
         master_service.confirm_import(
             pg.session,
-            ctx=pg.staff_ctx,
+            pg.staff_ctx,
             clock=pg.runtime.clock,
             import_id=import_id[:40],
             sha256=sha256 or None,
@@ -669,9 +681,7 @@ def confirm_submit(
     except DomainError as exc:
         message, status = pg.absorb(exc)
         try:
-            preview = master_service.get_import(
-                pg.session, ctx=pg.staff_ctx, import_id=import_id[:40]
-            )
+            preview = master_service.get_import(pg.session, pg.staff_ctx, import_id=import_id[:40])
         except DomainError as missing:
             return pg.error_page(missing)
         return _preview_page(pg, preview, error=message, status=status)
@@ -684,7 +694,12 @@ def reconcile_submit(pg: PageDep, staff: OptionalStaff) -> Response:
     if gate is not None:
         return gate
     try:
-        reconcile.reconcile_master(pg.session, ctx=pg.staff_ctx, clock=pg.runtime.clock)
+        reconcile.reconcile_master(
+            pg.session,
+            pg.staff_ctx,
+            clock=pg.runtime.clock,
+            state_lgd=pg.runtime.settings.profile.state_lgd,
+        )
     except DomainError as exc:
         message, status = pg.absorb(exc)
         return _master_page(pg, error=message, status=status)
@@ -703,7 +718,12 @@ def _review_page(
     status: int = 200,
 ) -> HTMLResponse:
     views, total = reconcile.list_matches(
-        pg.session, ctx=pg.staff_ctx, status=MatchStatus.AMBIGUOUS, page=page, page_size=PAGE_SIZE
+        pg.session,
+        pg.staff_ctx,
+        state_lgd=pg.runtime.settings.profile.state_lgd,
+        status=MatchStatus.AMBIGUOUS,
+        page=page,
+        page_size=PAGE_SIZE,
     )
     return pg.show(
         "facilities/review.html",
@@ -714,7 +734,7 @@ def _review_page(
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         notice=notice,
         error=error,
-        **_choices(),
+        **_choices(pg.runtime.settings.profile),
     )
 
 
@@ -751,7 +771,7 @@ def settle_submit(
     try:
         reconcile.settle_match(
             pg.session,
-            ctx=pg.staff_ctx,
+            pg.staff_ctx,
             clock=pg.runtime.clock,
             entry_id=entry_id[:40],
             hfr_id=None if choice == "none" else choice,

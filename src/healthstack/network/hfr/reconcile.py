@@ -47,7 +47,6 @@ from healthstack.network.hfr.models import (
     FacilityMasterMatch,
 )
 from healthstack.network.hfr.names import distinctive_key, numbers, similarity
-from healthstack.seed.jk import STATE_LGD
 
 MATCH_AT = 0.92
 CANDIDATE_AT = 0.75
@@ -133,7 +132,7 @@ class ReconcileSummary:
 
 
 def reconcile_master(
-    session: Session, *, ctx: RequestContext, clock: Clock, state_lgd: int = STATE_LGD
+    session: Session, ctx: RequestContext, *, clock: Clock, state_lgd: int
 ) -> ReconcileSummary:
     """Rebuild the state's reconciliation from the current master and HFR."""
     with audited(
@@ -341,7 +340,7 @@ def summarise(session: Session, master: FacilityMasterImport) -> ReconcileSummar
 
 
 def public_facility_coverage(
-    session: Session, district_lgd: int | None = None, *, state_lgd: int = STATE_LGD
+    session: Session, *, state_lgd: int, district_lgd: int | None = None
 ) -> tuple[int, int]:
     """(registered, total): the current master's entries (of the district), and those
     matched to a verified HFR facility. (0, 0) before any master is imported."""
@@ -391,8 +390,8 @@ def get_match(session: Session, entry_id: str | uuid.UUID) -> FacilityMasterMatc
 
 def settle_match(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     entry_id: str | uuid.UUID,
     hfr_id: str | None,
@@ -556,9 +555,9 @@ class MatchView:
 
 def list_matches(
     session: Session,
-    *,
     ctx: RequestContext,
-    state_lgd: int = STATE_LGD,
+    *,
+    state_lgd: int,
     status: MatchStatus | None = None,
     district_lgd: int | None = None,
     page: int = 1,

@@ -55,8 +55,14 @@ from healthstack.network.hfr.schemas import (
     facility_brief,
     facility_read,
 )
-from healthstack.seed.jk import STATE_LGD
-from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
+from healthstack.settings import StateProfile
+from healthstack.web.deps import (
+    DbSession,
+    OptionalStaff,
+    RuntimeDep,
+    StateProfileDep,
+    request_id,
+)
 
 router = APIRouter(prefix="/api/v1/facilities", tags=["facilities"])
 
@@ -83,15 +89,15 @@ Importer = Annotated[RequestContext, Depends(_needs("facility.master_import"))]
 Reconciler = Annotated[RequestContext, Depends(_needs("facility.reconcile"))]
 
 
-def _changed(outcome: service.Outcome) -> FacilityChanged:
+def _changed(outcome: service.Outcome, profile: StateProfile) -> FacilityChanged:
     return FacilityChanged.model_validate(
-        facility_read(service.snapshot(outcome.facility)).model_dump()
+        facility_read(service.snapshot(outcome.facility), profile=profile).model_dump()
         | {"warnings": outcome.warnings, "reverification": outcome.reverification}
     )
 
 
-def _read(facility: Facility) -> FacilityRead:
-    return facility_read(service.snapshot(facility))
+def _read(facility: Facility, profile: StateProfile) -> FacilityRead:
+    return facility_read(service.snapshot(facility), profile=profile)
 
 
 # --------------------------------------------------------------------------- master list
@@ -135,8 +141,11 @@ def upload_master(
     ctx: Importer,
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
     file: Annotated[UploadFile, File(description="The state's master list as CSV")],
-    state_lgd: Annotated[int, Form()] = STATE_LGD,
+    state_lgd: Annotated[
+        int | None, Form(description="Unset: the deployment's state (its state profile).")
+    ] = None,
 ) -> MasterImportRead:
     """Check a master CSV (the dry run): every broken row with its line and reason. Nothing
     is imported until ``POST /master/imports/{id}/confirm``."""
@@ -145,9 +154,10 @@ def upload_master(
     data = file.file.read(master_service.MAX_FILE_BYTES + 1)
     preview = master_service.create_preview(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
-        state_lgd=state_lgd,
+        profile=profile,
+        state_lgd=profile.state_lgd if state_lgd is None else state_lgd,
         filename=file.filename or "upload.csv",
         data=data,
     )
@@ -158,7 +168,7 @@ def upload_master(
 def read_master_import(
     import_id: uuid.UUID, ctx: Importer, session: DbSession, runtime: RuntimeDep
 ) -> MasterImportRead:
-    preview = master_service.get_import(session, ctx=ctx, import_id=import_id)
+    preview = master_service.get_import(session, ctx, import_id=import_id)
     summary = reconcile.summarise(session, preview) if preview.status == "confirmed" else None
     return _import_read(preview, now=runtime.clock.now(), summary=summary)
 
@@ -174,7 +184,7 @@ def confirm_master_import(
     """Import the previewed rows as the state's master (all or nothing) and reconcile."""
     preview = master_service.confirm_import(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
         import_id=import_id,
         sha256=body.sha256 if body else None,
@@ -185,16 +195,21 @@ def confirm_master_import(
 
 @router.post("/master/reconcile", response_model=ReconciliationSummary)
 def run_reconcile(
-    ctx: Reconciler, session: DbSession, runtime: RuntimeDep, body: ReconcileRun | None = None
+    ctx: Reconciler,
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
+    body: ReconcileRun | None = None,
 ) -> ReconciliationSummary:
     """Reconcile the current master with HFR again (settlements are kept)."""
+    state = body.state_lgd if body is not None and body.state_lgd is not None else None
     summary = reconcile.reconcile_master(
-        session, ctx=ctx, clock=runtime.clock, state_lgd=body.state_lgd if body else STATE_LGD
+        session, ctx, clock=runtime.clock, state_lgd=profile.state_lgd if state is None else state
     )
     return _summary(summary)
 
 
-def match_read(view: reconcile.MatchView) -> MatchRead:
+def match_read(view: reconcile.MatchView, profile: StateProfile) -> MatchRead:
     e = view.entry
     return MatchRead(
         id=str(view.row.public_id),
@@ -206,16 +221,16 @@ def match_read(view: reconcile.MatchView) -> MatchRead:
             name=e.name,
             facility_type=FacilityType(e.facility_type),
             district_lgd=e.district_lgd,
-            district_name=district_name(e.state_lgd, e.district_lgd),
+            district_name=district_name(profile, e.state_lgd, e.district_lgd),
             sub_district=e.sub_district,
             department=e.department,
             line=e.line,
         )
         if e
         else None,
-        facility=facility_brief(view.facility) if view.facility else None,
+        facility=facility_brief(view.facility, profile=profile) if view.facility else None,
         candidates=[
-            CandidateRead(**facility_brief(f).model_dump(), score=score)
+            CandidateRead(**facility_brief(f, profile=profile).model_dump(), score=score)
             for f, score in view.candidates
         ],
         settled_by=view.row.settled_by,
@@ -227,23 +242,29 @@ def match_read(view: reconcile.MatchView) -> MatchRead:
 def list_reconciliation(
     ctx: Reconciler,
     session: DbSession,
+    profile: StateProfileDep,
     status: MatchStatus | None = None,
     district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
-    state_lgd: int = Query(default=STATE_LGD, ge=1, le=99),
+    state_lgd: int | None = Query(
+        default=None, ge=1, le=99, description="Unset: the deployment's state."
+    ),
     page: Annotated[DbInt, Query(ge=1)] = 1,
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> MatchPage:
     views, total = reconcile.list_matches(
         session,
-        ctx=ctx,
-        state_lgd=state_lgd,
+        ctx,
+        state_lgd=profile.state_lgd if state_lgd is None else state_lgd,
         status=status,
         district_lgd=district_lgd,
         page=page,
         page_size=page_size,
     )
     return MatchPage(
-        items=[match_read(v) for v in views], total=total, page=page, page_size=page_size
+        items=[match_read(v, profile) for v in views],
+        total=total,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -254,25 +275,31 @@ def settle(
     ctx: Reconciler,
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
 ) -> MatchRead:
     """Settle an ambiguous entry: ``hfr_id`` of the candidate that is the same facility,
     or ``null`` for none of them."""
     row = reconcile.settle_match(
-        session, ctx=ctx, clock=runtime.clock, entry_id=entry_id, hfr_id=body.hfr_id
+        session, ctx, clock=runtime.clock, entry_id=entry_id, hfr_id=body.hfr_id
     )
-    return match_read(reconcile.match_views(session, [row])[0])
+    return match_read(reconcile.match_views(session, [row])[0], profile)
 
 
 @router.get("/master/coverage", response_model=CoverageRead)
 def coverage(
     ctx: Reader,
     session: DbSession,
+    profile: StateProfileDep,
     district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
-    state_lgd: int = Query(default=STATE_LGD, ge=1, le=99),
+    state_lgd: int | None = Query(
+        default=None, ge=1, le=99, description="Unset: the deployment's state."
+    ),
 ) -> CoverageRead:
     """Public facilities registered: master entries matched to a verified HFR facility."""
     registered, total = reconcile.public_facility_coverage(
-        session, district_lgd, state_lgd=state_lgd
+        session,
+        state_lgd=profile.state_lgd if state_lgd is None else state_lgd,
+        district_lgd=district_lgd,
     )
     return CoverageRead(district_lgd=district_lgd, registered=registered, total=total)
 
@@ -282,18 +309,25 @@ def coverage(
 
 @router.post("", response_model=FacilityChanged, status_code=201)
 def register(
-    body: FacilityCreate, ctx: Registrar, session: DbSession, runtime: RuntimeDep
+    body: FacilityCreate,
+    ctx: Registrar,
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
 ) -> FacilityChanged:
     """Register a facility; it gets its HFR id and waits for a registry verifier."""
     details = service.FacilityDetails(**body.model_dump())
-    outcome = service.register_facility(session, ctx=ctx, clock=runtime.clock, details=details)
-    return _changed(outcome)
+    outcome = service.register_facility(
+        session, ctx, clock=runtime.clock, profile=profile, details=details
+    )
+    return _changed(outcome, profile)
 
 
 @router.get("", response_model=FacilityPage)
 def list_all(
     ctx: Reader,
     session: DbSession,
+    profile: StateProfileDep,
     district_lgd: Annotated[DbInt | None, Query(ge=1)] = None,
     facility_type: FacilityType | None = None,
     status: FacilityStatus | None = None,
@@ -305,10 +339,10 @@ def list_all(
     """The facilities the caller may see, by name, one page at a time."""
     where = service.FacilityFilter(district_lgd, facility_type, status, ownership, q)
     items, total = service.list_facilities(
-        session, ctx=ctx, where=where, page=page, page_size=page_size
+        session, ctx, where=where, page=page, page_size=page_size
     )
     return FacilityPage(
-        items=[_read(f) for f in items], total=total, page=page, page_size=page_size
+        items=[_read(f, profile) for f in items], total=total, page=page, page_size=page_size
     )
 
 
@@ -317,13 +351,14 @@ def read(
     hfr_id: str,
     ctx: Reader,
     session: DbSession,
+    profile: StateProfileDep,
     as_of: datetime | None = Query(
         default=None, description="ISO-8601 time with offset: what the registry said then"
     ),
 ) -> FacilityRead:
-    facility = service.get_facility(session, ctx=ctx, hfr_id=hfr_id)
+    facility = service.get_facility(session, ctx, hfr_id=hfr_id)
     if as_of is None:
-        return _read(facility)
+        return _read(facility, profile)
     if as_of.tzinfo is None:
         raise ValidationFailed(
             "Give as_of with its offset, for example 2026-11-26T09:00:00+05:30 or ...Z.",
@@ -332,14 +367,18 @@ def read(
         )
     version = service.facility_as_of(session, facility.hfr_id, as_of)
     return facility_read(
-        version.snapshot, as_of=as_of, valid_from=version.valid_from, valid_to=version.valid_to
+        version.snapshot,
+        profile=profile,
+        as_of=as_of,
+        valid_from=version.valid_from,
+        valid_to=version.valid_to,
     )
 
 
 @router.get("/{hfr_id}/history", response_model=list[FacilityVersionRead])
 def history(hfr_id: str, ctx: Reader, session: DbSession) -> list[FacilityVersionRead]:
     """Every version of the facility, newest first: who changed what, when and why."""
-    facility = service.get_facility(session, ctx=ctx, hfr_id=hfr_id)
+    facility = service.get_facility(session, ctx, hfr_id=hfr_id)
     return [
         FacilityVersionRead(
             version=v.version,
@@ -358,20 +397,26 @@ def history(hfr_id: str, ctx: Reader, session: DbSession) -> list[FacilityVersio
 
 @router.patch("/{hfr_id}", response_model=FacilityChanged)
 def edit(
-    hfr_id: str, body: FacilityUpdate, ctx: Editor, session: DbSession, runtime: RuntimeDep
+    hfr_id: str,
+    body: FacilityUpdate,
+    ctx: Editor,
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
 ) -> FacilityChanged:
     """Change the fields sent. A verified facility whose key fields change (name, type,
     ownership, department, district, sub-district, PIN) goes back for verification."""
     changes = body.model_dump(include=body.model_fields_set - {"change_reason"})
     outcome = service.update_facility(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
+        profile=profile,
         hfr_id=hfr_id,
         changes=changes,
         reason=body.change_reason,
     )
-    return _changed(outcome)
+    return _changed(outcome, profile)
 
 
 @router.post("/{hfr_id}/verify", response_model=FacilityRead)
@@ -380,20 +425,26 @@ def verify(
     ctx: Verifier,
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
     body: FacilityVerify | None = None,
 ) -> FacilityRead:
     facility = service.verify_facility(
-        session, ctx=ctx, clock=runtime.clock, hfr_id=hfr_id, note=body.note if body else None
+        session, ctx, clock=runtime.clock, hfr_id=hfr_id, note=body.note if body else None
     )
-    return _read(facility)
+    return _read(facility, profile)
 
 
 @router.post("/{hfr_id}/reject", response_model=FacilityRead)
 def reject(
-    hfr_id: str, body: FacilityReject, ctx: Verifier, session: DbSession, runtime: RuntimeDep
+    hfr_id: str,
+    body: FacilityReject,
+    ctx: Verifier,
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
 ) -> FacilityRead:
     """Reject with a reason (required): the facility admin reads it and edits."""
     facility = service.reject_facility(
-        session, ctx=ctx, clock=runtime.clock, hfr_id=hfr_id, reason=body.reason
+        session, ctx, clock=runtime.clock, hfr_id=hfr_id, reason=body.reason
     )
-    return _read(facility)
+    return _read(facility, profile)

@@ -18,6 +18,7 @@ from healthstack.network.hfr.enums import (
     Service,
     SystemOfMedicine,
 )
+from healthstack.settings import StateProfile
 
 
 class Strict(BaseModel):
@@ -178,7 +179,8 @@ class MasterImportConfirm(Strict):
 
 
 class ReconcileRun(Strict):
-    state_lgd: int = 1
+    # Unset: the deployment's state (its state profile).
+    state_lgd: int | None = Field(default=None, ge=1, le=99)
 
 
 class MasterEntryRead(BaseModel):
@@ -239,26 +241,25 @@ class CoverageRead(BaseModel):
 # --------------------------------------------------------------------------- builders
 
 
-def district_name(state_lgd: int, district_lgd: int) -> str | None:
-    from healthstack.network.hfr.service import JK_DISTRICT_NAMES, STATE_LGD
+def district_name(profile: StateProfile, state_lgd: int, district_lgd: int) -> str | None:
+    """The district's name where it is one of the deployment's state; else None."""
+    return profile.district_name(district_lgd) if state_lgd == profile.state_lgd else None
 
-    return JK_DISTRICT_NAMES.get(district_lgd) if state_lgd == STATE_LGD else None
 
-
-def facility_read(snapshot: dict[str, Any], **extra: Any) -> FacilityRead:
+def facility_read(snapshot: dict[str, Any], *, profile: StateProfile, **extra: Any) -> FacilityRead:
     """From ``service.snapshot`` (the current state or a history version)."""
     data = dict(snapshot)
-    data["district_name"] = district_name(data["state_lgd"], data["district_lgd"])
+    data["district_name"] = district_name(profile, data["state_lgd"], data["district_lgd"])
     return FacilityRead.model_validate(data | extra)
 
 
-def facility_brief(f: Any) -> FacilityBrief:
+def facility_brief(f: Any, *, profile: StateProfile) -> FacilityBrief:
     return FacilityBrief(
         hfr_id=f.hfr_id,
         name=f.name,
         facility_type=f.facility_type,
         district_lgd=f.district_lgd,
-        district_name=district_name(f.state_lgd, f.district_lgd),
+        district_name=district_name(profile, f.state_lgd, f.district_lgd),
         status=f.status,
         master_code=f.master_code,
     )

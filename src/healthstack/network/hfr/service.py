@@ -58,13 +58,8 @@ from healthstack.network.hfr.enums import (
 )
 from healthstack.network.hfr.models import Facility, FacilityVersion
 from healthstack.network.hfr.names import check_facility_name, clean_name, name_key
-from healthstack.seed.jk import DISTRICTS, STATE_LGD
+from healthstack.settings import StateProfile
 
-JK_DISTRICT_NAMES = {d.lgd: d.name for d in DISTRICTS}
-JK_DISTRICTS = frozenset(JK_DISTRICT_NAMES)
-# Jammu and Kashmir (the union territory, without Ladakh), loosely: a point outside is
-# worth a second look, not a refusal.
-JK_BOUNDS = ((32.2, 35.2), (73.2, 77.0))
 # India's mainland and islands: a point outside is a typing error (often lat/lon swapped).
 INDIA_BOUNDS = ((6.0, 37.5), (68.0, 97.5))
 MAX_BEDS = 5000
@@ -167,9 +162,14 @@ def _phone(raw: str) -> str:
 
 
 def review_details(
-    session: Session | None, details: FacilityDetails, *, current: Facility | None = None
+    session: Session | None,
+    details: FacilityDetails,
+    *,
+    profile: StateProfile,
+    current: Facility | None = None,
 ) -> Review:
-    """Check and clean ``details``. Without a session the registry look-ups (name and
+    """Check and clean ``details``; a facility of the deployment's state (``profile``)
+    is in one of its districts. Without a session the registry look-ups (name and
     master code already held) are skipped: a bulk load checks those across its batch."""
     d = replace(details)
     review = Review(d)
@@ -214,9 +214,9 @@ def review_details(
         hfr_ids.check_state(d.state_lgd)
     except ValidationFailed as exc:
         problems.append(exc)
-    if d.state_lgd == STATE_LGD and d.district_lgd not in JK_DISTRICTS:
+    if d.state_lgd == profile.state_lgd and d.district_lgd not in profile.district_codes:
         problem(
-            "This is not the LGD code of a district of Jammu and Kashmir. Choose the "
+            f"This is not the LGD code of a district of {profile.state_name}. Choose the "
             "district from the list.",
             "district_lgd",
             "HS-1313",
@@ -234,7 +234,7 @@ def review_details(
         problem(
             "A PIN code has 6 digits and does not start with 0. Check it.", "pincode", "HS-1315"
         )
-    _review_coordinates(d, review)
+    _review_coordinates(d, review, profile)
     d.contact_phone = _blank_to_none(d.contact_phone)
     if d.contact_phone:
         try:
@@ -297,7 +297,7 @@ def review_details(
     return review
 
 
-def _review_coordinates(d: FacilityDetails, review: Review) -> None:
+def _review_coordinates(d: FacilityDetails, review: Review, profile: StateProfile) -> None:
     if (d.latitude is None) != (d.longitude is None):
         review.problems.append(
             ValidationFailed(
@@ -321,11 +321,11 @@ def _review_coordinates(d: FacilityDetails, review: Review) -> None:
         )
         return
     d.latitude, d.longitude = round(d.latitude, 6), round(d.longitude, 6)
-    (jlat_lo, jlat_hi), (jlon_lo, jlon_hi) = JK_BOUNDS
-    inside = jlat_lo <= d.latitude <= jlat_hi and jlon_lo <= d.longitude <= jlon_hi
-    if d.state_lgd == STATE_LGD and not inside:
+    # The state's box is loose: a point outside is worth a second look, not a refusal.
+    bounds = profile.bounds if d.state_lgd == profile.state_lgd else None
+    if bounds is not None and not bounds.holds(d.latitude, d.longitude):
         review.warnings.append(
-            "The coordinates lie outside Jammu and Kashmir; check them on a map."
+            f"The coordinates lie outside {profile.state_name}; check them on a map."
         )
 
 
@@ -393,7 +393,7 @@ def find_facility(session: Session, hfr_id: str) -> Facility | None:
     return session.scalar(select(Facility).where(Facility.hfr_id == hfr_id.strip().upper()))
 
 
-def get_facility(session: Session, *, ctx: RequestContext, hfr_id: str) -> Facility:
+def get_facility(session: Session, ctx: RequestContext, *, hfr_id: str) -> Facility:
     """The facility if the caller may see it; a malformed id is a 400, a hidden one 404."""
     require(ctx.actor, "facility.read")
     facility = find_facility(session, parse_hfr_id(hfr_id))
@@ -434,9 +434,9 @@ def snapshot(facility: Facility) -> dict[str, Any]:
 
 def _record(
     session: Session,
-    facility: Facility,
-    *,
     ctx: RequestContext,
+    *,
+    facility: Facility,
     kind: ChangeKind,
     at: datetime,
     reason: str | None,
@@ -536,7 +536,12 @@ def _check_district_scope(actor: Actor, district_lgd: int) -> None:
 
 
 def register_facility(
-    session: Session, *, ctx: RequestContext, clock: Clock, details: FacilityDetails
+    session: Session,
+    ctx: RequestContext,
+    *,
+    clock: Clock,
+    profile: StateProfile,
+    details: FacilityDetails,
 ) -> Outcome:
     """Check the details, give the facility its HFR id and submit it for verification."""
     with audited(
@@ -548,7 +553,7 @@ def register_facility(
         # one state run one at a time and the name check below sees the others. A failed
         # check rolls the reservation back with everything else.
         hfr_id = hfr_ids.allocate(session, details.state_lgd)[0]
-        review = review_details(session, details)
+        review = review_details(session, details, profile=profile)
         review.raise_first()
         d = review.details
         now = clock.now()
@@ -565,7 +570,7 @@ def register_facility(
         session.add(facility)
         session.flush()
         target.resource_id = facility.hfr_id
-        _record(session, facility, ctx=ctx, kind=ChangeKind.REGISTERED, at=now, reason=None)
+        _record(session, ctx, facility=facility, kind=ChangeKind.REGISTERED, at=now, reason=None)
         facility_event(session, "facility.registered", facility, clock=clock)
         _link(session, facility, clock=clock)
         return Outcome(facility, review.warnings)
@@ -591,9 +596,10 @@ def details_of(facility: Facility) -> FacilityDetails:
 
 def update_facility(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
+    profile: StateProfile,
     hfr_id: str,
     changes: Mapping[str, Any],
     reason: str,
@@ -609,7 +615,7 @@ def update_facility(
         clock=clock,
     ):
         require(ctx.actor, "facility.edit")
-        facility = _locked(session, get_facility(session, ctx=ctx, hfr_id=hfr_id))
+        facility = _locked(session, get_facility(session, ctx, hfr_id=hfr_id))
         unknown = set(changes) - set(DETAIL_FIELDS)
         if unknown:
             raise ValidationFailed(
@@ -643,7 +649,7 @@ def update_facility(
         after = replace(before, **dict(changes))
         if after.district_lgd != before.district_lgd:
             _check_district_scope(ctx.actor, after.district_lgd)
-        review = review_details(session, after, current=facility)
+        review = review_details(session, after, profile=profile, current=facility)
         review.raise_first()
         new = column_values(review.details)
         old = column_values(before)
@@ -667,8 +673,8 @@ def update_facility(
         facility.version += 1
         _record(
             session,
-            facility,
-            ctx=ctx,
+            ctx,
+            facility=facility,
             kind=ChangeKind.EDITED,
             at=now,
             reason=reason,
@@ -681,8 +687,8 @@ def update_facility(
 
 def _decide(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     hfr_id: str,
     verdict: FacilityStatus,
@@ -693,7 +699,7 @@ def _decide(
         session, ctx, action=action, resource_type="facility", resource_id=hfr_id[:64], clock=clock
     ):
         require(ctx.actor, "facility.verify")
-        facility = _locked(session, get_facility(session, ctx=ctx, hfr_id=hfr_id))
+        facility = _locked(session, get_facility(session, ctx, hfr_id=hfr_id))
         if verdict is FacilityStatus.REJECTED and len(reason or "") < REASON_MIN:
             raise ValidationFailed(
                 "Give the reason for rejecting (at least 5 characters): the facility admin "
@@ -722,17 +728,17 @@ def _decide(
         facility.updated_at = now
         facility.version += 1
         kind = ChangeKind.VERIFIED if verdict is FacilityStatus.VERIFIED else ChangeKind.REJECTED
-        _record(session, facility, ctx=ctx, kind=kind, at=now, reason=reason)
+        _record(session, ctx, facility=facility, kind=kind, at=now, reason=reason)
         facility_event(session, f"facility.{verdict.value}", facility, clock=clock)
         return facility
 
 
 def verify_facility(
-    session: Session, *, ctx: RequestContext, clock: Clock, hfr_id: str, note: str | None = None
+    session: Session, ctx: RequestContext, *, clock: Clock, hfr_id: str, note: str | None = None
 ) -> Facility:
     return _decide(
         session,
-        ctx=ctx,
+        ctx,
         clock=clock,
         hfr_id=hfr_id,
         verdict=FacilityStatus.VERIFIED,
@@ -741,11 +747,11 @@ def verify_facility(
 
 
 def reject_facility(
-    session: Session, *, ctx: RequestContext, clock: Clock, hfr_id: str, reason: str
+    session: Session, ctx: RequestContext, *, clock: Clock, hfr_id: str, reason: str
 ) -> Facility:
     return _decide(
         session,
-        ctx=ctx,
+        ctx,
         clock=clock,
         hfr_id=hfr_id,
         verdict=FacilityStatus.REJECTED,
@@ -773,8 +779,8 @@ class FacilityFilter:
 
 def list_facilities(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     where: FacilityFilter,
     page: int = 1,
     page_size: int = 50,

@@ -59,7 +59,7 @@ from healthstack.network.hpr.service import (
     history,
     list_professionals,
 )
-from healthstack.seed.jk import DISTRICTS
+from healthstack.settings import StateProfile
 from healthstack.web.deps import OptionalStaff
 from healthstack.web.forms import Number, OtpField, Text16, Text64, cut, too_long
 from healthstack.web.pages import (
@@ -76,7 +76,6 @@ FLOW_COOKIE = "hs_hpr"
 PREFIX = "/hpr/register"
 REGISTRY = "/registry/professionals"
 PAGE_SIZE = 25
-DISTRICT_NAMES = {d.lgd: d.name for d in DISTRICTS}
 # Rows the details form offers (more can be added later by an edit).
 FORM_QUALIFICATIONS = 2
 FORM_WORKPLACES = 2
@@ -648,14 +647,23 @@ def registry_list(
         return pg.show(
             "professionals/list.html",
             error="Choose a district from the list.",
-            **_list_context(filters, None, page),
+            **_list_context(pg.runtime.settings.profile, filters, None, page),
         )
     except DomainError as exc:
-        return pg.show("professionals/list.html", error=exc, **_list_context(filters, None, page))
-    return pg.show("professionals/list.html", **_list_context(filters, found, page))
+        return pg.show(
+            "professionals/list.html",
+            error=exc,
+            **_list_context(pg.runtime.settings.profile, filters, None, page),
+        )
+    return pg.show(
+        "professionals/list.html",
+        **_list_context(pg.runtime.settings.profile, filters, found, page),
+    )
 
 
-def _list_context(filters: dict[str, str], found: Any, page: int) -> dict[str, Any]:
+def _list_context(
+    profile: StateProfile, filters: dict[str, str], found: Any, page: int
+) -> dict[str, Any]:
     rows = []
     pages = 1
     total = 0
@@ -675,7 +683,7 @@ def _list_context(filters: dict[str, str], found: Any, page: int) -> dict[str, A
                     "registration_number": p.registration_number,
                     "status": p.status,
                     "facility": first.hfr_id if first else "",
-                    "district": DISTRICT_NAMES.get(first.district_lgd or 0, "") if first else "",
+                    "district": (profile.district_name(first.district_lgd) or "") if first else "",
                 }
             )
     return {
@@ -686,7 +694,7 @@ def _list_context(filters: dict[str, str], found: Any, page: int) -> dict[str, A
         "pages": pages,
         "prev_url": _list_url(**filters, page=page - 1) if page > 1 else None,
         "next_url": _list_url(**filters, page=page + 1) if page < pages else None,
-        "districts": sorted(DISTRICT_NAMES.items(), key=lambda d: d[1]),
+        "districts": profile.district_choices(),
         "categories": [c.value for c in Category],
         "statuses": [(s.value, STATUS_LABELS[s]) for s in Status],
         "status_labels": {s.value: STATUS_LABELS[s] for s in Status},
@@ -727,7 +735,7 @@ def _detail(
                 "hfr_id": w.hfr_id,
                 "role": role_label(p.category, w.role),
                 "sector": SECTOR_LABELS.get(w.sector, w.sector),  # type: ignore[call-overload]
-                "district": DISTRICT_NAMES.get(w.district_lgd or 0, "") if w.district_lgd else "",
+                "district": pg.runtime.settings.profile.district_name(w.district_lgd) or "",
             }
             for w in p.workplaces
         ],

@@ -9,5 +9,6 @@ officer's show-cause list), exemptions that stop it, and the notices (PDF) and l
 
 Does not own: the professional registry itself (``healthstack.network.hpr``: this
 package only reads it), SMS delivery (``integrations.sms``), the dashboard's
-aggregates (``programme.monitoring`` reads the roster and overdue figures from here).
+aggregates (``programme.monitoring`` reads the roster, overdue and verified-professional
+figures from here, ``figures.py``; this package never imports it).
 """

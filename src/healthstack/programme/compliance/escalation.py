@@ -22,8 +22,7 @@ from healthstack.kernel.context import Purpose, system_context
 from healthstack.web.timefmt import local_date
 
 from .models import EscalationStep
-from .reconcile import reconcile_roster
-from .roster import current_roster
+from .reconcile import current_roster, reconcile_roster
 from .service import compliance_rows, open_campaigns
 
 
@@ -60,7 +59,7 @@ def run_escalation(session: Session, *, clock: Clock) -> int:
     if roster is None or not campaigns:
         return 0
     ctx = system_context(Purpose.ADMINISTRATION)
-    reconcile_roster(session, roster, ctx=ctx, clock=clock)
+    reconcile_roster(session, ctx, roster=roster, clock=clock)
     now = clock.now()
     climbed = 0
     # actor=None: the job sees the whole state.

@@ -1,6 +1,9 @@
 """What the coverage dashboard reads from compliance (``programme.monitoring.indicators``), and
-the one definition of "not in HPR" that both show.
+the one definition of "not in HPR" that both show. Compliance never reads the
+dashboard: the dashboard reads these.
 
+- the doctors / nurses figures: public professionals verified in HPR, each at their
+  first work place (``public_professionals``);
 - the doctors / nurses denominators: posts per district on the roster in force;
 - ``hpr.overdue``: the people the escalation job found overdue on its last run (at
   least one rung of an open campaign reached, still not registered, not exempt). The
@@ -16,6 +19,7 @@ the one definition of "not in HPR" that both show.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from healthstack.kernel.clock import ist_date
 from healthstack.network.hpr.models import Professional
+from healthstack.network.hpr.models import ProfessionalWorkplace as W
 
 from .models import ComplianceCampaign, EscalationStep, Exemption, RosterEntry
-from .roster import current_roster
+from .reconcile import current_roster
 from .service import CADRES, ComplianceRow
 
 # Stated on the dashboard's doctor and nurse figures and on the compliance status page.
@@ -71,6 +76,40 @@ class HprGap:
         return definition(self.cadre)
 
 
+def public_professionals(
+    session: Session, cadre: str
+) -> list[tuple[str, int | None, str | None, date]]:
+    """(HPR id, district, facility, day verified) of each public professional of the
+    cadre verified in HPR, at their first work place: the count the dashboard shows
+    (``hpr.doctors``, ``hpr.nurses``) and ``hpr_gaps`` compares the roster with."""
+    people = {
+        pid: (hpr, at)
+        for pid, hpr, at in session.execute(
+            select(Professional.id, Professional.hpr_id, Professional.status_changed_at).where(
+                Professional.status == "VERIFIED", Professional.category == cadre
+            )
+        )
+    }
+    places: dict[int, list[tuple[str, str, int | None]]] = defaultdict(list)
+    if people:
+        for pid, hfr, sector, d in session.execute(
+            select(W.professional_id, W.hfr_id, W.sector, W.district_lgd)
+            .join(Professional, Professional.id == W.professional_id)
+            .where(Professional.status == "VERIFIED", Professional.category == cadre)
+            .order_by(W.professional_id, W.position)
+        ):
+            places[pid].append((hfr, sector, d))
+    members = []
+    for pid, (hpr, at) in people.items():
+        work = places.get(pid, [])
+        # Public professionals: at least one public post (sector "public" or "both").
+        if not any(sector == "public" for _, sector, _ in work):
+            continue
+        hfr, _, d = work[0]
+        members.append((hpr, d, hfr or None, ist_date(at)))
+    return members
+
+
 def hpr_gaps(
     session: Session,
     rows: Sequence[ComplianceRow],
@@ -80,16 +119,12 @@ def hpr_gaps(
 ) -> list[HprGap]:
     """Each cadre's gap over ``rows`` (every roster entry of one scope: the state, a
     district, a facility), against the dashboard's count in the same scope."""
-    from healthstack.programme.monitoring.indicators import indicator  # the dashboard's own query
-
     gaps = []
     for cadre in CADRES:
         ours = [r for r in rows if r.entry.cadre == cadre]
-        source = indicator(f"hpr.{cadre}s")
-        found = source.source(session) if source is not None else None
         members = {
             key
-            for key, d, f, _ in (found.members or [] if found is not None else [])
+            for key, d, f, _ in public_professionals(session, cadre)
             if (district_lgd is None or d == district_lgd) and (hfr_id is None or f == hfr_id)
         }
         linked = {r.hpr_id for r in ours if r.status == "registered_verified"}

@@ -11,30 +11,14 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, SmallInteg
 from sqlalchemy.orm import Mapped, mapped_column
 
 from healthstack.kernel.db import Base, BigIntPK, IdMixin
+from healthstack.kernel.tabular_import import CsvImport
 
 
-class RosterImport(IdMixin, Base):
-    """One upload of the HR roster: a preview until confirmed. The good rows wait in
-    ``rows`` so what is confirmed is exactly what was previewed."""
+class RosterImport(CsvImport, Base):
+    """One upload of the HR roster: a preview until confirmed (its columns are
+    ``kernel.tabular_import.CsvImport``'s)."""
 
     __tablename__ = "roster_import"
-
-    # previewed | confirmed | superseded (a later roster replaced it)
-    status: Mapped[str] = mapped_column(String(12), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64))
-    encoding: Mapped[str] = mapped_column(String(16))
-    data_rows: Mapped[int] = mapped_column(Integer)
-    valid_rows: Mapped[int] = mapped_column(Integer)
-    # [{"line": n, "reason": "..."}]: reasons name columns and rules, never values.
-    broken: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
-    rows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    confirmed_by: Mapped[str | None] = mapped_column(String(64))
-    confirmed_at: Mapped[datetime | None]
 
 
 class RosterEntry(IdMixin, Base):

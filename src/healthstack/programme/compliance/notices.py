@@ -18,17 +18,16 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from healthstack.network.abha.card import TEMPLATES_DIR
-from healthstack.seed.jk import DISTRICTS
+from healthstack.settings import StateProfile
 from healthstack.web.timefmt import local_date, local_time
 
 from .escalation import RUNGS
 from .service import ComplianceRow
 
-_DISTRICT_NAMES = {d.lgd: d.name for d in DISTRICTS}
 
-
-def district_name(lgd: int | None) -> str:
-    return _DISTRICT_NAMES.get(lgd or 0, str(lgd or "unknown"))
+def district_name(profile: StateProfile, lgd: int | None) -> str:
+    """The district's name in the state profile (its code when it has none there)."""
+    return profile.district_name(lgd) or str(lgd or "unknown")
 
 
 def _safe(value: Any) -> str:
@@ -116,7 +115,12 @@ def render_pdf(template: str, **context: Any) -> bytes:
 
 
 def facility_notice_pdf(
-    rows: Sequence[ComplianceRow], *, hfr_id: str, facility_name: str | None, today: date
+    rows: Sequence[ComplianceRow],
+    *,
+    profile: StateProfile,
+    hfr_id: str,
+    facility_name: str | None,
+    today: date,
 ) -> bytes:
     """The notice to the head of ``hfr_id``: the staff past the deadline who reached
     the notice rung, with their days overdue."""
@@ -126,16 +130,16 @@ def facility_notice_pdf(
         facility_name=facility_name or hfr_id,
         today=today,
         rows=rows,
-        district=district_name(rows[0].entry.district_lgd) if rows else "",
+        district=district_name(profile, rows[0].entry.district_lgd) if rows else "",
     )
 
 
 def show_cause_pdf(
-    rows: Sequence[ComplianceRow], *, district_lgd: int | None, today: date
+    rows: Sequence[ComplianceRow], *, profile: StateProfile, district_lgd: int | None, today: date
 ) -> bytes:
     return render_pdf(
         "show_cause.html",
-        district=district_name(district_lgd) if district_lgd else "All districts",
+        district=district_name(profile, district_lgd) if district_lgd else "All districts",
         today=today,
         rows=rows,
     )

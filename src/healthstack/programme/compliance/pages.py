@@ -32,6 +32,7 @@ import math
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -164,7 +165,7 @@ def _roster_page(
     campaign_form: dict[str, str] | None = None,
     campaign_error: str | None = None,
 ) -> HTMLResponse:
-    current = roster.current_roster(pg.session)
+    current = reconcile.current_roster(pg.session)
     counts = reconcile.link_counts(pg.session, current) if current is not None else None
     campaigns = list(
         pg.session.scalars(select(ComplianceCampaign).order_by(ComplianceCampaign.id.desc()))
@@ -204,7 +205,7 @@ def roster_page(pg: PageDep, staff: OptionalStaff, done: str = "") -> Response:
         return gate
     notice = None
     if done == "imported":
-        current = roster.current_roster(pg.session)
+        current = reconcile.current_roster(pg.session)
         if current is not None:
             c = reconcile.link_counts(pg.session, current)
             notice = (
@@ -233,6 +234,7 @@ def roster_upload(
             pg.session,
             ctx=pg.staff_ctx,
             clock=pg.runtime.clock,
+            profile=pg.runtime.settings.profile,
             filename=(file.filename if file else "") or "roster.csv",
             data=data,
         )
@@ -257,7 +259,7 @@ def _preview_page(
         state=import_status(preview, now=pg.runtime.clock.now()),
         sample=(preview.rows or [])[:PREVIEW_ROWS],
         error=error,
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
         utc=_utc,
     )
 
@@ -369,7 +371,7 @@ def _review(
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         notice=notice,
         error=error,
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
     )
 
 
@@ -473,7 +475,7 @@ def status_page(
         cadre=cadre,
         csv_url="/compliance/status.csv" + _status_filters(status, cadre),
         rungs=RUNGS,
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -520,7 +522,7 @@ def notices_page(pg: PageDep, staff: OptionalStaff) -> Response:
         notices=found,
         people=sum(len(n.rows) for n in found),
         rung=RUNGS[service.NOTICE_STEP],
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -538,7 +540,11 @@ def notice_pdf(pg: PageDep, staff: OptionalStaff, hfr_id: str) -> Response:
     except DomainError as exc:
         return pg.error_page(exc)
     data = notices.facility_notice_pdf(
-        notice.rows, hfr_id=notice.hfr_id, facility_name=notice.name, today=_today(pg)
+        notice.rows,
+        profile=pg.runtime.settings.profile,
+        hfr_id=notice.hfr_id,
+        facility_name=notice.name,
+        today=_today(pg),
     )
     return _pdf_download(data, f"hpr-notice-{notice.hfr_id}.pdf")
 
@@ -592,11 +598,13 @@ def show_cause_page(
     return _show(
         pg,
         "compliance/show_cause_list.html",
-        districts=sorted(by_district.items(), key=lambda kv: district_name(kv[0])),
+        districts=sorted(
+            by_district.items(), key=lambda kv: district_name(pg.runtime.settings.profile, kv[0])
+        ),
         total=len(rows),
         district_lgd=district_lgd,
         rung=RUNGS[service.SHOW_CAUSE_STEP],
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
         person_url=_person_url,
     )
 
@@ -611,7 +619,9 @@ def show_cause_pdf(
     if isinstance(rows, Response):
         return rows
     district = district_lgd or pg.who.district_lgd
-    data = notices.show_cause_pdf(rows, district_lgd=district, today=_today(pg))
+    data = notices.show_cause_pdf(
+        rows, profile=pg.runtime.settings.profile, district_lgd=district, today=_today(pg)
+    )
     suffix = f"-{district}" if district else ""
     return _pdf_download(data, f"show-cause{suffix}.pdf")
 
@@ -664,7 +674,7 @@ def _person_page(
         kinds=service.EXEMPTION_KINDS,
         form=form or {"kind": "", "reason": "", "until": ""},
         rungs=RUNGS,
-        district_name=district_name,
+        district_name=partial(district_name, pg.runtime.settings.profile),
         notice=notice,
         error=error,
         utc=_utc,

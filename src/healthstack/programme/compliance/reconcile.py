@@ -1,4 +1,5 @@
-"""Roster ↔ HPR reconciliation, and the review that settles uncertain pairs.
+"""Roster ↔ HPR reconciliation, the roster in force it works on (``current_roster``,
+which the upload's confirm replaces), and the review that settles uncertain pairs.
 
 Keys, strongest first: the council registration (council + number, separators and
 case ignored), then the mobile, then the name with the birth year. A key links an
@@ -50,6 +51,16 @@ NAME_CANDIDATE = 0.75
 KEY_NAME_FLOOR = 0.6
 
 STATUSES = ("registered_verified", "registered_pending", "not_registered", "uncertain")
+
+
+def current_roster(session: Session) -> RosterImport | None:
+    """The roster in force: the last confirmed upload; None before any."""
+    return session.scalar(
+        select(RosterImport)
+        .where(RosterImport.status == "confirmed")
+        .order_by(RosterImport.confirmed_at.desc(), RosterImport.id.desc())
+        .limit(1)
+    )
 
 
 def registration_status(link: str, professional_status: str | None) -> str:
@@ -220,7 +231,7 @@ def _decide(
 
 
 def reconcile_roster(
-    session: Session, roster: RosterImport, *, ctx: RequestContext, clock: Clock
+    session: Session, ctx: RequestContext, *, roster: RosterImport, clock: Clock
 ) -> dict[str, int]:
     """Link the roster's entries without an HPR record (and never reviewed) to HPR.
     Returns how many entries ended in each link state."""
@@ -368,12 +379,10 @@ class ReviewItem:
 
 
 def list_uncertain(
-    session: Session, *, ctx: RequestContext, clock: Clock, page: int = 1, page_size: int = 25
+    session: Session, ctx: RequestContext, *, clock: Clock, page: int = 1, page_size: int = 25
 ) -> tuple[list[ReviewItem], int]:
     """The current roster's uncertain entries in the caller's scope, with their HPR
     candidates, for the review screen (audited: it shows people's details)."""
-    from .roster import current_roster
-
     with audited(
         session, ctx, action="compliance.review.list", resource_type="roster", clock=clock
     ):
@@ -420,8 +429,8 @@ def list_uncertain(
 
 def settle_entry(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     entry_id: str | uuid.UUID,
     hpr_id: str | None,

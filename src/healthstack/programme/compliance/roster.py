@@ -1,52 +1,56 @@
 """The HR roster of public posts: CSV upload → preview (dry run) → confirm.
 
-The file is decoded and checked exactly as the state facility master is
-(``kernel.tabular_import.decode_csv``: UTF-8, UTF-8 with a BOM or Windows-1252; anything else
-is refused with what to do). Missing columns are named, unknown ones ignored with a
-warning, every broken row listed by its line (the header is line 1) with every
-reason, and rows repeating an employee id or a council registration inside the file
-are refused. Nothing but the preview row is written until the preview is confirmed;
-confirming replaces the roster in force, in one transaction, and reconciles it with
-HPR (``reconcile.py``).
+The file is read and checked as every uploaded list is (``kernel.tabular_import``, as
+the state facility master is: UTF-8, UTF-8 with a BOM or Windows-1252, anything else
+refused with what to do; missing columns named, unknown ones ignored with a warning,
+every broken row listed by its line, the header being line 1, with every reason), and
+rows repeating an employee id or a council registration inside the file are refused.
+Nothing but the preview row is written until the preview is confirmed; confirming
+replaces the roster in force, in one transaction, and reconciles it with HPR
+(``reconcile.py``).
 
 Columns (case, spaces and hyphens in the header do not matter; aliases in ``ALIASES``):
 ``employee_id``, ``name``, ``cadre`` (doctor or nurse, or a post such as "medical
-officer" / "staff nurse"), ``facility`` (the HFR id of the post), ``district`` (LGD
-code or, for Jammu and Kashmir, the name); optionally ``subcategory`` (HPR's codes,
-e.g. modern_medicine, dentist, gnm), ``mobile``, ``council``,
-``registration_number`` and ``birth_year``.
+officer" / "staff nurse"), ``facility`` (the HFR id of the post, of the deployment's
+state), ``district`` (LGD code or the name, as the state profile spells it);
+optionally ``subcategory`` (HPR's codes, e.g. modern_medicine, dentist, gnm),
+``mobile``, ``council``, ``registration_number`` and ``birth_year``.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.errors import NotFound, ValidationFailed
-from healthstack.kernel.tabular_import import ConfirmCodes, assert_confirmable, decode_csv
+from healthstack.kernel.errors import NotFound
+from healthstack.kernel.tabular_import import (
+    ConfirmCodes,
+    CsvCodes,
+    CsvForm,
+    ParsedCsv,
+    Unique,
+    confirm_preview,
+    find_preview,
+    new_preview,
+    parse_csv,
+)
 from healthstack.network.abha.names import name_key
-from healthstack.network.hfr.master import parse_district
+from healthstack.network.hfr.master import StateDistricts, parse_district
 from healthstack.network.hpr.credentials import registration_key
 from healthstack.network.hpr.enums import COUNCILS, SUBCATEGORIES, Category
-from healthstack.seed.jk import STATE_LGD
+from healthstack.settings import StateProfile
 
 from .models import RosterEntry, RosterImport
+from .reconcile import current_roster, reconcile_roster
 
 MAX_FILE_BYTES = 3_000_000  # a state's full roster (≈13,000 posts) is about 1.5 MB
 MAX_ROWS = 100_000
-PREVIEW_TTL = timedelta(hours=24)
 
 REQUIRED = ("employee_id", "name", "cadre", "facility", "district")
 OPTIONAL = ("subcategory", "mobile", "council", "registration_number", "birth_year")
@@ -88,122 +92,50 @@ CADRES = {
     "anm": "nurse",
     "gnm": "nurse",
 }
-_HFR_PREFIX = f"IN{STATE_LGD:02d}"
+FORM = CsvForm(
+    what="the roster",
+    things="posts",
+    split_by="district",
+    required=REQUIRED,
+    optional=OPTIONAL,
+    aliases=ALIASES,
+    max_bytes=MAX_FILE_BYTES,
+    too_large=f"The file is larger than {MAX_FILE_BYTES // 1_000_000} MB. Remove columns the "
+    "roster does not use, or split it by district.",
+    max_rows=MAX_ROWS,
+    codes=CsvCodes(
+        header="HS-1850",
+        repeated_column="HS-1851",
+        missing_column="HS-1852",
+        too_large="HS-1853",
+        unreadable="HS-1854",
+        no_rows="HS-1855",
+    ),
+)
+# Within one file: one row per employee id, and per council registration.
+UNIQUE = (
+    Unique(
+        key=lambda row: row["employee_id"].upper(),
+        says=lambda row, line: f"employee_id repeats line {line}",
+    ),
+    Unique(
+        key=lambda row: (
+            (row["council"], row["registration_key"]) if row["registration_key"] else None
+        ),
+        says=lambda row, line: f"council registration number repeats line {line}",
+    ),
+)
 
 
-def _refuse(message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, field="file", code=code)
+def parse_roster_csv(data: bytes, *, profile: StateProfile) -> ParsedCsv:
+    """Check a roster CSV of the deployment's state (``profile``) without writing
+    anything (the dry run)."""
+    districts = StateDistricts.of(profile, profile.state_lgd)
 
+    def check(record: list[str], columns: list[str]) -> tuple[list[str], dict[str, Any] | None]:
+        return check_row(record, columns, districts=districts, hfr_prefix=profile.hfr_prefix)
 
-def _column(raw: str) -> str:
-    key = "_".join(raw.strip().lower().replace("-", " ").replace(".", " ").split())
-    return ALIASES.get(key, key)
-
-
-@dataclass
-class ParsedRoster:
-    encoding: str
-    data_rows: int
-    rows: list[dict[str, Any]]
-    broken: list[dict[str, Any]]
-    warnings: list[str] = field(default_factory=list)
-
-
-def _header(reader: Any) -> tuple[list[str], list[str]]:
-    try:
-        header = next(reader, None)
-    except csv.Error:
-        header = None
-    if header is None or not any(cell.strip() for cell in header):
-        raise _refuse(
-            "The first line must name the columns (employee_id, name, cadre, facility, "
-            "district, ...), but it is empty.",
-            "HS-1850",
-        )
-    if len(header) == 1 and ";" in header[0]:
-        raise _refuse(
-            "The columns are separated by semicolons. Save the file as CSV with commas "
-            "('CSV UTF-8 (Comma delimited)') and upload again.",
-            "HS-1850",
-        )
-    columns = [_column(c) for c in header]
-    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
-    if repeated:
-        raise _refuse(
-            f"The column {', '.join(repeated)} appears more than once in the first line. "
-            "Keep one of each.",
-            "HS-1851",
-        )
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        found = ", ".join(h.strip() for h in header if h.strip()) or "none"
-        raise _refuse(
-            f"The file lacks the column(s) {', '.join(missing)}. The first line must name "
-            f"the columns {', '.join(REQUIRED)} (optionally {', '.join(OPTIONAL)}); this "
-            f"file has: {found[:300]}.",
-            "HS-1852",
-        )
-    return header, columns
-
-
-def parse_roster_csv(data: bytes) -> ParsedRoster:
-    """Check a roster CSV without writing anything (the dry run)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise _refuse(
-            f"The file is larger than {MAX_FILE_BYTES // 1_000_000} MB. Remove columns the "
-            "roster does not use, or split it by district.",
-            "HS-1853",
-        )
-    text, encoding = decode_csv(data, what="the roster")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header, columns = _header(reader)
-    result = ParsedRoster(encoding=encoding, data_rows=0, rows=[], broken=[])
-    ignored = [
-        h.strip() for h, c in zip(header, columns, strict=True) if c not in REQUIRED + OPTIONAL
-    ]
-    if ignored:
-        result.warnings.append(
-            f"These columns are not used and were ignored: {', '.join(ignored)[:300]}."
-        )
-    employees: dict[str, int] = {}
-    councils: dict[tuple[str, str], int] = {}
-    line = reader.line_num
-    try:
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            result.data_rows += 1
-            if result.data_rows > MAX_ROWS:
-                raise _refuse(
-                    f"The file has more than {MAX_ROWS} posts; split it by district.", "HS-1853"
-                )
-            reasons, row = check_row(record, columns)
-            if row is None:
-                result.broken.append({"line": start, "reason": "; ".join(reasons)})
-                continue
-            key = row["employee_id"].upper()
-            reg = (row["council"], row["registration_key"]) if row["registration_key"] else None
-            if key in employees:
-                reason = f"employee_id repeats line {employees[key]}"
-            elif reg is not None and reg in councils:
-                reason = f"council registration number repeats line {councils[reg]}"
-            else:
-                employees[key] = row["line"] = start
-                if reg is not None:
-                    councils[reg] = start
-                result.rows.append(row)
-                continue
-            result.broken.append({"line": start, "reason": reason})
-    except csv.Error as exc:
-        raise _refuse(
-            f"The file is not a readable CSV near line {reader.line_num} ({exc}). Check the "
-            "quotes around that line, save as CSV again and upload.",
-            "HS-1854",
-        ) from None
-    if result.data_rows == 0:
-        raise _refuse("The file has the column names but no posts under them.", "HS-1855")
-    return result
+    return parse_csv(data, form=FORM, check_row=check, unique=UNIQUE)
 
 
 def _cadre(raw: str, sub: str) -> tuple[str | None, str | None, list[str]]:
@@ -222,9 +154,12 @@ def _cadre(raw: str, sub: str) -> tuple[str | None, str | None, list[str]]:
     return cadre, subcategory, []
 
 
-def check_row(record: list[str], columns: list[str]) -> tuple[list[str], dict[str, Any] | None]:
+def check_row(
+    record: list[str], columns: list[str], *, districts: StateDistricts, hfr_prefix: str
+) -> tuple[list[str], dict[str, Any] | None]:
     """The reasons a row is broken (naming columns, never the values of people's
-    details), or the row ready for ``roster_entry``."""
+    details), or the row ready for ``roster_entry``; the post is at a facility of the
+    state (its HFR id starts ``hfr_prefix``) in one of its ``districts``."""
     if len(record) != len(columns):
         return [
             f"has {len(record)} values but the first line names {len(columns)} columns (a "
@@ -252,9 +187,9 @@ def check_row(record: list[str], columns: list[str]) -> tuple[list[str], dict[st
         reasons.append("facility is empty (the HFR id of the post)")
     elif len(hfr) != 12 or not hfr.startswith("IN") or not hfr[2:].isdigit():
         reasons.append("facility is not an HFR id (IN followed by 10 digits)")
-    elif not hfr.startswith(_HFR_PREFIX):
-        reasons.append(f"facility is not an HFR id of this state (they start {_HFR_PREFIX})")
-    district, dwhy = parse_district(cell["district"], STATE_LGD)
+    elif not hfr.startswith(hfr_prefix):
+        reasons.append(f"facility is not an HFR id of this state (they start {hfr_prefix})")
+    district, dwhy = parse_district(cell["district"], districts)
     if dwhy:
         reasons.append(dwhy)
     mobile = None
@@ -307,41 +242,29 @@ def check_row(record: list[str], columns: list[str]) -> tuple[list[str], dict[st
 # --------------------------------------------------------------------------- services
 
 
-def current_roster(session: Session) -> RosterImport | None:
-    return session.scalar(
-        select(RosterImport)
-        .where(RosterImport.status == "confirmed")
-        .order_by(RosterImport.confirmed_at.desc(), RosterImport.id.desc())
-        .limit(1)
-    )
-
-
 def create_preview(
-    session: Session, *, ctx: RequestContext, clock: Clock, filename: str, data: bytes
+    session: Session,
+    ctx: RequestContext,
+    *,
+    clock: Clock,
+    profile: StateProfile,
+    filename: str,
+    data: bytes,
 ) -> RosterImport:
     """Check the file (the dry run) and keep the preview; nothing else is written."""
     with audited(
         session, ctx, action="compliance.roster.preview", resource_type="roster", clock=clock
     ) as target:
         require(ctx.actor, "compliance.roster_import")
-        parsed = parse_roster_csv(data)
-        now = clock.now()
-        preview = RosterImport(
-            status="previewed",
-            filename=(filename or "roster.csv")[:200],
-            sha256=hashlib.sha256(data).hexdigest(),
-            encoding=parsed.encoding,
-            data_rows=parsed.data_rows,
-            valid_rows=len(parsed.rows),
-            broken=parsed.broken,
-            warnings=parsed.warnings,
-            rows=parsed.rows,
-            created_by=ctx.actor.id[:64],
-            created_at=now,
-            expires_at=now + PREVIEW_TTL,
+        preview = new_preview(
+            session,
+            model=RosterImport,
+            parsed=parse_roster_csv(data, profile=profile),
+            data=data,
+            filename=filename or "roster.csv",
+            created_by=ctx.actor.id,
+            now=clock.now(),
         )
-        session.add(preview)
-        session.flush()
         target.resource_id = str(preview.public_id)
         return preview
 
@@ -350,16 +273,10 @@ ROSTER_CONFIRM_CODES = ConfirmCodes("HS-1857", "HS-1858", "HS-1859", "HS-1860")
 
 
 def get_import(
-    session: Session, *, ctx: RequestContext, import_id: str | uuid.UUID
+    session: Session, ctx: RequestContext, *, import_id: str | uuid.UUID
 ) -> RosterImport:
     require(ctx.actor, "compliance.roster_import")
-    try:
-        pid = import_id if isinstance(import_id, uuid.UUID) else uuid.UUID(str(import_id))
-    except ValueError:
-        pid = None
-    found = None
-    if pid is not None:
-        found = session.scalar(select(RosterImport).where(RosterImport.public_id == pid))
+    found = find_preview(session, model=RosterImport, import_id=import_id)
     if found is None:
         raise NotFound(
             "No roster upload has this id. Upload the file again for a new preview.",
@@ -370,16 +287,14 @@ def get_import(
 
 def confirm_import(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     import_id: str | uuid.UUID,
     sha256: str | None = None,
 ) -> RosterImport:
     """Make the previewed rows the roster in force, all at once, and reconcile them
     with HPR."""
-    from .reconcile import reconcile_roster
-
     with audited(
         session,
         ctx,
@@ -388,38 +303,18 @@ def confirm_import(
         resource_id=str(import_id)[:64],
         clock=clock,
     ):
-        preview = get_import(session, ctx=ctx, import_id=import_id)
-        session.refresh(preview, with_for_update=True)
-        now = clock.now()
-        assert_confirmable(
-            preview,
-            now=now,
+        preview = get_import(session, ctx, import_id=import_id)
+        confirm_preview(
+            session,
+            preview=preview,
+            in_force=lambda: current_roster(session),
+            entry=RosterEntry,
+            entry_columns={"link": "none", "candidates": []},
+            confirmed_by=ctx.actor.id,
+            clock=clock,
             sha256=sha256,
-            current=current_roster(session),
             noun="roster",
             codes=ROSTER_CONFIRM_CODES,
         )
-        session.execute(
-            update(RosterImport)
-            .where(RosterImport.status == "confirmed")
-            .values(status="superseded")
-        )
-        entries = [
-            {
-                **r,
-                "public_id": uuid.uuid4(),
-                "import_id": preview.id,
-                "link": "none",
-                "candidates": [],
-            }
-            for r in preview.rows or ()  # never empty: assert_confirmable checked
-        ]
-        for start in range(0, len(entries), 1000):
-            session.execute(insert(RosterEntry), entries[start : start + 1000])
-        preview.status = "confirmed"
-        preview.confirmed_by = ctx.actor.id[:64]
-        preview.confirmed_at = now
-        preview.rows = None  # now in roster_entry
-        session.flush()
-        reconcile_roster(session, preview, ctx=ctx, clock=clock)
+        reconcile_roster(session, ctx, roster=preview, clock=clock)
         return preview

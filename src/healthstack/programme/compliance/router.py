@@ -115,7 +115,12 @@ def upload_roster(
     Nothing is imported until ``POST /roster/imports/{id}/confirm``."""
     data = file.file.read(roster.MAX_FILE_BYTES + 1)
     preview = roster.create_preview(
-        session, ctx=ctx, clock=runtime.clock, filename=file.filename or "roster.csv", data=data
+        session,
+        ctx,
+        clock=runtime.clock,
+        profile=runtime.settings.profile,
+        filename=file.filename or "roster.csv",
+        data=data,
     )
     return _import_read(preview, now=runtime.clock.now())
 
@@ -124,7 +129,7 @@ def upload_roster(
 def read_roster_import(
     import_id: uuid.UUID, ctx: Importer, session: DbSession, runtime: RuntimeDep
 ) -> RosterImportRead:
-    preview = roster.get_import(session, ctx=ctx, import_id=import_id)
+    preview = roster.get_import(session, ctx, import_id=import_id)
     return _import_read(preview, now=runtime.clock.now())
 
 
@@ -139,7 +144,7 @@ def confirm_roster_import(
     """Make the previewed rows the roster in force (all or nothing) and reconcile."""
     preview = roster.confirm_import(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
         import_id=import_id,
         sha256=body.sha256 if body else None,
@@ -156,7 +161,7 @@ def review_list(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> ReviewPage:
     """Uncertain roster ↔ HPR pairs in the caller's scope, with their candidates."""
-    items, total = reconcile.list_uncertain(session, ctx=ctx, clock=runtime.clock, page=page)
+    items, total = reconcile.list_uncertain(session, ctx, clock=runtime.clock, page=page)
     return ReviewPage(
         total=total,
         items=[
@@ -194,7 +199,7 @@ def settle(
     entry_id: str, body: ReviewSettle, ctx: Reviewer, session: DbSession, runtime: RuntimeDep
 ) -> SettledRead:
     entry = reconcile.settle_entry(
-        session, ctx=ctx, clock=runtime.clock, entry_id=entry_id[:40], hpr_id=body.hpr_id
+        session, ctx, clock=runtime.clock, entry_id=entry_id[:40], hpr_id=body.hpr_id
     )
     return SettledRead(
         id=str(entry.public_id),
@@ -222,7 +227,7 @@ def create_campaign(
     body: CampaignCreate, ctx: Planner, session: DbSession, runtime: RuntimeDep
 ) -> CampaignRead:
     campaign = service.open_campaign(
-        session, ctx=ctx, clock=runtime.clock, cadre=body.cadre, deadline=body.deadline
+        session, ctx, clock=runtime.clock, cadre=body.cadre, deadline=body.deadline
     )
     return _campaign_read(campaign)
 
@@ -267,7 +272,7 @@ def status_list(
     registered, overdue with days overdue, uncertain, exempt), in the caller's scope."""
     rows = service.list_status(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
         cadre=cadre,
         status=status,
@@ -296,7 +301,7 @@ def _exemption_read(e: Exemption) -> ExemptionRead:
 @router.get("/people/{employee_id}", response_model=PersonRead)
 def person(employee_id: str, ctx: Reader, session: DbSession, runtime: RuntimeDep) -> PersonRead:
     """One person's status and escalation history (every rung, when, by which channel)."""
-    h = service.person_history(session, ctx=ctx, clock=runtime.clock, employee_id=employee_id)
+    h = service.person_history(session, ctx, clock=runtime.clock, employee_id=employee_id)
     return PersonRead(
         status=_status_read(h.row),
         steps=[
@@ -315,7 +320,7 @@ def create_exemption(
 ) -> ExemptionRead:
     exemption = service.grant_exemption(
         session,
-        ctx=ctx,
+        ctx,
         clock=runtime.clock,
         employee_id=body.employee_id,
         kind=body.kind,
@@ -330,7 +335,7 @@ def revoke(
     exemption_id: str, ctx: Exempter, session: DbSession, runtime: RuntimeDep
 ) -> ExemptionRead:
     exemption = service.revoke_exemption(
-        session, ctx=ctx, clock=runtime.clock, exemption_id=exemption_id[:40]
+        session, ctx, clock=runtime.clock, exemption_id=exemption_id[:40]
     )
     return _exemption_read(exemption)
 
@@ -341,9 +346,10 @@ def revoke(
 @router.get("/notices/facility/{hfr_id}.pdf", response_model=None)
 def facility_notice(hfr_id: str, ctx: Reader, session: DbSession, runtime: RuntimeDep) -> Response:
     """The notice to the facility head: staff at the notice rung or beyond (PDF)."""
-    notice = service.facility_notice(session, ctx=ctx, clock=runtime.clock, hfr_id=hfr_id)
+    notice = service.facility_notice(session, ctx, clock=runtime.clock, hfr_id=hfr_id)
     data = notices.facility_notice_pdf(
         notice.rows,
+        profile=runtime.settings.profile,
         hfr_id=notice.hfr_id,
         facility_name=notice.name,
         today=ist_date(runtime.clock.now()),
@@ -364,13 +370,16 @@ def show_cause(
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> StatusPage | Response:
     """The district officer's show-cause list: overdue people who reached the last rung."""
-    rows = service.show_cause_list(session, ctx=ctx, clock=runtime.clock, district_lgd=district_lgd)
+    rows = service.show_cause_list(session, ctx, clock=runtime.clock, district_lgd=district_lgd)
     if format == "csv":
         return _csv(notices.status_csv(rows), "show-cause.csv")
     if format == "pdf":
         district = district_lgd or ctx.actor.district_lgd
         today = ist_date(runtime.clock.now())
         return _pdf(
-            notices.show_cause_pdf(rows, district_lgd=district, today=today), "show-cause.pdf"
+            notices.show_cause_pdf(
+                rows, profile=runtime.settings.profile, district_lgd=district, today=today
+            ),
+            "show-cause.pdf",
         )
     return StatusPage(counts=service.summary_counts(rows), items=[_status_read(r) for r in rows])

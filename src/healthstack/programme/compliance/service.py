@@ -28,8 +28,7 @@ from healthstack.kernel.errors import NotFound, ValidationFailed
 from healthstack.network.hpr.models import Professional
 
 from .models import ComplianceCampaign, EscalationStep, Exemption, RosterEntry
-from .reconcile import in_scope, registration_status, scope_filter
-from .roster import current_roster
+from .reconcile import current_roster, in_scope, registration_status, scope_filter
 
 CADRES = ("doctor", "nurse")
 EXEMPTION_KINDS = ("leave", "deputation", "vacancy")
@@ -56,7 +55,7 @@ def open_campaigns(session: Session) -> dict[str, ComplianceCampaign]:
 
 
 def open_campaign(
-    session: Session, *, ctx: RequestContext, clock: Clock, cadre: str, deadline: date
+    session: Session, ctx: RequestContext, *, clock: Clock, cadre: str, deadline: date
 ) -> ComplianceCampaign:
     """Set ``cadre``'s registration deadline; an open campaign for it is closed."""
     with audited(
@@ -184,8 +183,8 @@ def compliance_rows(
 
 def list_status(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     cadre: str | None = None,
     status: str | None = None,
@@ -245,7 +244,7 @@ class PersonHistory:
 
 
 def person_history(
-    session: Session, *, ctx: RequestContext, clock: Clock, employee_id: str
+    session: Session, ctx: RequestContext, *, clock: Clock, employee_id: str
 ) -> PersonHistory:
     """One person's status, every rung of the ladder reached and every exemption."""
     with audited(
@@ -276,8 +275,8 @@ def person_history(
 
 def grant_exemption(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     employee_id: str,
     kind: str,
@@ -327,7 +326,7 @@ def grant_exemption(
 
 
 def revoke_exemption(
-    session: Session, *, ctx: RequestContext, clock: Clock, exemption_id: str | uuid.UUID
+    session: Session, ctx: RequestContext, *, clock: Clock, exemption_id: str | uuid.UUID
 ) -> Exemption:
     """End an exemption: the ladder resumes on the next run."""
     with audited(
@@ -392,7 +391,7 @@ def _at_rung(rows: Sequence[ComplianceRow], step: int) -> list[ComplianceRow]:
 
 
 def facility_notices(
-    session: Session, *, ctx: RequestContext, clock: Clock
+    session: Session, ctx: RequestContext, *, clock: Clock
 ) -> list[FacilityNotice]:
     """The facilities in the caller's scope with staff at the notice rung or beyond,
     most overdue first."""
@@ -419,7 +418,7 @@ def facility_notices(
 
 
 def facility_notice(
-    session: Session, *, ctx: RequestContext, clock: Clock, hfr_id: str
+    session: Session, ctx: RequestContext, *, clock: Clock, hfr_id: str
 ) -> FacilityNotice:
     """The notice to the head of ``hfr_id`` (possibly empty: nobody at that rung yet);
     not found when no roster post of the facility is in the caller's scope."""
@@ -458,7 +457,7 @@ def facility_notice(
 
 
 def show_cause_list(
-    session: Session, *, ctx: RequestContext, clock: Clock, district_lgd: int | None = None
+    session: Session, ctx: RequestContext, *, clock: Clock, district_lgd: int | None = None
 ) -> list[ComplianceRow]:
     """The show-cause list: overdue people who reached the last rung, in the caller's
     scope (and ``district_lgd``, when given), by district then most overdue."""

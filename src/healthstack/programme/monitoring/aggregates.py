@@ -367,16 +367,3 @@ def reconcile_if_due(session: Session, *, clock: Clock) -> int:
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def after_seed(
-    factory: sessionmaker[Session], *, clock: Clock, profile: str, scale: float
-) -> RebuildReport:
-    """What a seed run does for the dashboard: the districts' ABHA targets at the
-    seed's scale, then a rebuild of every figure from the freshly loaded tables."""
-    from healthstack.programme.monitoring.targets import seed_targets
-
-    with unit_of_work(factory) as session:
-        seed_targets(session, scale, profile=profile, now=clock.now())
-    with unit_of_work(factory) as session:
-        return rebuild(session, clock=clock)

@@ -45,7 +45,7 @@ from healthstack.kernel.clock import ist_date
 from healthstack.kernel.db import is_postgres
 from healthstack.kernel.events import parse_day
 from healthstack.programme.monitoring.models import NO_FACILITY, UNKNOWN_DISTRICT
-from healthstack.seed.jk import STATE_LGD
+from healthstack.settings import StateProfile
 
 Payload = dict[str, Any]
 Cell = tuple[int, str]  # (district_lgd, facility_id)
@@ -155,8 +155,9 @@ class Figures:
 
 
 SourceQuery = Callable[[Session], Figures | None]
-# Per-district denominators from a registry (the state master); None: use the targets.
-DenominatorQuery = Callable[[Session], dict[int, int] | None]
+# Per-district denominators of the deployment's state from a registry (the state
+# master); None: use the targets.
+DenominatorQuery = Callable[[Session, StateProfile], dict[int, int] | None]
 
 
 def ist_day(session: Session, column: Any) -> ColumnElement[Any]:
@@ -230,47 +231,29 @@ def _public_facilities(session: Session) -> Figures | None:
 
 
 def _professionals(category: str) -> SourceQuery:
+    """Public professionals of the category verified in HPR: compliance's count, the
+    term of its "not in HPR" that the dashboard shows (``compliance.figures``)."""
+
     def query(session: Session) -> Figures | None:
         try:
             from healthstack.network.hpr.models import Professional as P
             from healthstack.network.hpr.models import ProfessionalWorkplace as W
-        except ImportError:  # the professional registry is not installed
+            from healthstack.programme.compliance.figures import public_professionals
+        except ImportError:  # the professional registry or compliance is not installed
             return None
         if not tables_exist(session, P.__tablename__, W.__tablename__):
             return None
-        people = {
-            pid: (hpr, at)
-            for pid, hpr, at in session.execute(
-                select(P.id, P.hpr_id, P.status_changed_at).where(
-                    P.status == "VERIFIED", P.category == category
-                )
-            )
-        }
-        places: dict[int, list[tuple[str, str, int | None]]] = defaultdict(list)
-        if people:
-            for pid, hfr, sector, d in session.execute(
-                select(W.professional_id, W.hfr_id, W.sector, W.district_lgd)
-                .join(P, P.id == W.professional_id)
-                .where(P.status == "VERIFIED", P.category == category)
-                .order_by(W.professional_id, W.position)
-            ):
-                places[pid].append((hfr, sector, d))
-        members = []
-        for pid, (hpr, at) in people.items():
-            work = places.get(pid, [])
-            # Public professionals: at least one public post (sector "public" or "both").
-            if not any(sector == "public" for _, sector, _ in work):
-                continue
-            hfr, _, d = work[0]
-            members.append((hpr, d or UNKNOWN_DISTRICT, _facility(hfr), ist_date(at)))
-        return Figures.from_members(members)
+        return Figures.from_members(
+            (hpr, d or UNKNOWN_DISTRICT, _facility(hfr), since)
+            for hpr, d, hfr, since in public_professionals(session, category)
+        )
 
     return query
 
 
-def _master_public_facilities(session: Session) -> dict[int, int] | None:
-    """Public facilities per district in the state master in force (the facility
-    registry's last confirmed import); None before any import."""
+def _master_public_facilities(session: Session, profile: StateProfile) -> dict[int, int] | None:
+    """Public facilities per district in the state's master in force (the facility
+    registry's last confirmed import for the state); None before any import."""
     try:
         from healthstack.network.hfr.models import FacilityMasterEntry as E
         from healthstack.network.hfr.models import FacilityMasterImport as I
@@ -279,7 +262,7 @@ def _master_public_facilities(session: Session) -> dict[int, int] | None:
         return None
     if not tables_exist(session, E.__tablename__, I.__tablename__):
         return None
-    master = current_import(session, STATE_LGD)
+    master = current_import(session, profile.state_lgd)
     if master is None:
         return None
     rows = session.execute(
@@ -294,7 +277,7 @@ def _roster_posts(cadre: str) -> DenominatorQuery:
     """Posts of the cadre per district on the HR roster in force (compliance); None
     before a roster is imported (the targets then)."""
 
-    def query(session: Session) -> dict[int, int] | None:
+    def query(session: Session, profile: StateProfile) -> dict[int, int] | None:
         try:
             from healthstack.programme.compliance.figures import roster_posts
             from healthstack.programme.compliance.models import RosterEntry, RosterImport

@@ -23,6 +23,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ from healthstack.kernel.errors import DomainError, NotFound, ValidationFailed
 from healthstack.programme.monitoring import service, targets
 from healthstack.programme.monitoring.indicators import INDICATORS
 from healthstack.programme.monitoring.models import UNKNOWN_DISTRICT
+from healthstack.settings import StateProfile
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep
 from healthstack.web.pages import forbidden, here, login_redirect, render, same_origin
 from healthstack.web.vendor import plotly_tag
@@ -185,7 +187,7 @@ def _gap_definitions() -> dict[str, str]:
     return {f"hpr.{cadre}s": definition(cadre) for cadre in ("doctor", "nurse")}
 
 
-def _base(staff: Actor) -> dict[str, Any]:
+def _base(staff: Actor, profile: StateProfile) -> dict[str, Any]:
     return {
         "staff": staff,
         "gaps": _gap_definitions(),
@@ -195,7 +197,7 @@ def _base(staff: Actor) -> dict[str, Any]:
         "plotly": plotly_tag(),
         "can_targets": allowed(staff, "monitoring.targets"),
         "state_wide": service.state_wide(staff),
-        "state_name": service.district_name(None),
+        "state_name": profile.state_name,
         "indicators": INDICATORS,
         "trend_choices": TREND_CHOICES,
     }
@@ -228,7 +230,8 @@ def state_dashboard(
 ) -> Response:
     if staff is None:
         return _login(request)
-    scope = service.scope_for(session, staff)  # checks monitoring.read
+    profile = runtime.settings.profile
+    scope = service.scope_for(session, staff, profile=profile)  # checks monitoring.read
     query = f"?{request.url.query}" if request.url.query else ""
     if scope.level == "facility":
         return RedirectResponse(f"/dashboard/facility/{scope.facility_id}{query}", 303)
@@ -239,12 +242,13 @@ def state_dashboard(
     on = ist_date(runtime.clock.now())
     if csv_table == "summary":
         return _summary_csv(
-            f"dashboard-state-summary-{_stamp(on)}", service.summary(session, scope, on=on)
+            f"dashboard-state-summary-{_stamp(on)}",
+            service.summary(session, scope, profile=profile, on=on),
         )
     if csv_table == "trend":
         points = service.trend(session, scope, indicator=indicator, days=days, on=on)
         return _trend_csv(f"dashboard-state-trend-{indicator}-{_stamp(on)}", indicator, points)
-    rows = service.districts(session, on=on)
+    rows = service.districts(session, profile=profile, on=on)
     if csv_table == "districts":
         header = ["district_lgd", "district", *_figure_columns(rows[0].figures, targets_too=True)]
         return _csv(
@@ -252,7 +256,7 @@ def state_dashboard(
             header,
             ([r.district_lgd, r.name, *_figure_values(r.figures, targets_too=True)] for r in rows),
         )
-    figures = service.summary(session, scope, on=on)
+    figures = service.summary(session, scope, profile=profile, on=on)
     points = service.trend(session, scope, indicator=indicator, days=days, on=on)
     chosen = next(f for f in figures if f.indicator == indicator)
     picked = [next(f for f in r.figures if f.indicator == indicator) for r in rows]
@@ -272,12 +276,12 @@ def state_dashboard(
         "values": [f.percent if as_percent else f.value for _, f in bars],
         # The state's own share, marked on the chart beside the target.
         "overall": chosen.percent if as_percent else None,
-        "overall_label": service.district_name(None),
+        "overall_label": profile.state_name,
     }
     return render(
         request,
         "monitoring/state.html",
-        **_base(staff),
+        **_base(staff, profile),
         on=on,
         figures=figures,
         rows=rows,
@@ -309,20 +313,23 @@ def district_dashboard(
 ) -> Response:
     if staff is None:
         return _login(request)
-    scope = service.district_scope_for(session, staff, lgd)
+    profile = runtime.settings.profile
+    scope = service.district_scope_for(session, staff, profile=profile, district_lgd=lgd)
     csv_table = _check_format(format, table, ("facilities", "summary", "trend"))
     indicator, days = _trend_args(indicator, days)
     on = ist_date(runtime.clock.now())
     slug = f"district-{lgd}"
     if csv_table == "summary":
-        figures = service.summary(session, scope, on=on)
+        figures = service.summary(session, scope, profile=profile, on=on)
         return _summary_csv(f"dashboard-{slug}-summary-{_stamp(on)}", figures)
     if csv_table == "trend":
         points = service.trend(session, scope, indicator=indicator, days=days, on=on)
         return _trend_csv(f"dashboard-{slug}-trend-{indicator}-{_stamp(on)}", indicator, points)
     rows = service.facilities(session, district_lgd=lgd)
     if csv_table == "facilities":
-        cols = _figure_columns(service.summary(session, scope, on=on), targets_too=False)
+        cols = _figure_columns(
+            service.summary(session, scope, profile=profile, on=on), targets_too=False
+        )
         return _csv(
             f"dashboard-{slug}-facilities-{_stamp(on)}",
             ["facility_id", "name", "facility_type", "ownership", *cols],
@@ -337,16 +344,16 @@ def district_dashboard(
                 for r in rows
             ),
         )
-    figures = service.summary(session, scope, on=on)
+    figures = service.summary(session, scope, profile=profile, on=on)
     points = service.trend(session, scope, indicator=indicator, days=days, on=on)
     chosen = next(f for f in figures if f.indicator == indicator)
     return render(
         request,
         "monitoring/district.html",
-        **_base(staff),
+        **_base(staff, profile),
         on=on,
         lgd=lgd,
-        district_name=service.district_name(lgd),
+        district_name=service.district_name(profile, lgd),
         figures=figures,
         facilities=rows,
         points=points,
@@ -374,14 +381,15 @@ def facility_dashboard(
 ) -> Response:
     if staff is None:
         return _login(request)
+    profile = runtime.settings.profile
     try:
-        scope = service.scope_for(session, staff, facility_id=hfr_id)
+        scope = service.scope_for(session, staff, profile=profile, facility_id=hfr_id)
     except ValidationFailed as exc:  # a malformed id in the address: nothing there
         raise _facility_not_found(exc) from exc
     csv_table = _check_format(format, table, ("summary", "trend"))
     indicator, days = _trend_args(indicator, days)
     on = ist_date(runtime.clock.now())
-    figures = service.summary(session, scope, on=on)
+    figures = service.summary(session, scope, profile=profile, on=on)
     slug = f"facility-{scope.facility_id}"
     if csv_table == "summary":
         return _summary_csv(f"dashboard-{slug}-summary-{_stamp(on)}", figures)
@@ -399,11 +407,11 @@ def facility_dashboard(
     return render(
         request,
         "monitoring/facility.html",
-        **_base(staff),
+        **_base(staff, profile),
         on=on,
         info=info,
         home=home,
-        home_name=service.district_name(home) if home is not None else None,
+        home_name=service.district_name(profile, home) if home is not None else None,
         district_link=district_link,
         facility_role=staff.role in FACILITY_ROLES,
         figures=figures,
@@ -422,6 +430,7 @@ def _targets_page(
     request: Request,
     session: Session,
     staff: Actor,
+    profile: StateProfile,
     on: date,
     *,
     error: str | None = None,
@@ -433,7 +442,7 @@ def _targets_page(
     with_targets = [i for i in INDICATORS if i.denominator_label]
     grid = [
         (lgd, name, [in_force.get((i.key, lgd)) for i in with_targets])
-        for lgd, name in sorted(targets.DISTRICT_NAMES.items(), key=lambda kv: kv[1])
+        for lgd, name in profile.district_choices()
     ]
     history = targets.target_history(session)
     history.sort(key=lambda t: t.set_at, reverse=True)
@@ -441,13 +450,13 @@ def _targets_page(
         request,
         "monitoring/targets.html",
         status_code=status,
-        **_base(staff),
+        **_base(staff, profile),
         on=on,
         with_targets=with_targets,
         grid=grid,
         history=history[:50],
-        districts=sorted(targets.DISTRICT_NAMES.items(), key=lambda kv: kv[1]),
-        district_name=service.district_name,
+        districts=profile.district_choices(),
+        district_name=partial(service.district_name, profile),
         error=error,
         saved=saved,
         form=form or {},
@@ -471,7 +480,14 @@ def targets_form(
         return _login(request)
     if not allowed(staff, "monitoring.targets"):
         return _forbidden_targets(request, staff)
-    return _targets_page(request, session, staff, ist_date(runtime.clock.now()), saved=bool(saved))
+    return _targets_page(
+        request,
+        session,
+        staff,
+        runtime.settings.profile,
+        ist_date(runtime.clock.now()),
+        saved=bool(saved),
+    )
 
 
 def _whole_number(raw: str, field: str, what: str) -> int:
@@ -515,6 +531,7 @@ def targets_submit(
                 ) from exc
         targets.set_target(
             session,
+            profile=runtime.settings.profile,
             indicator=indicator.strip(),
             district_lgd=_whole_number(district_lgd, "district_lgd", "The district"),
             value=_whole_number(value, "value", "The target"),
@@ -525,7 +542,14 @@ def targets_submit(
     except DomainError as exc:
         session.rollback()
         return _targets_page(
-            request, session, staff, on, error=exc.message, form=form, status=exc.status_hint
+            request,
+            session,
+            staff,
+            runtime.settings.profile,
+            on,
+            error=exc.message,
+            form=form,
+            status=exc.status_hint,
         )
     return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
 

@@ -40,7 +40,8 @@ from healthstack.programme.monitoring.schemas import (
     TrendQuery,
     TrendRead,
 )
-from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep
+from healthstack.settings import StateProfile
+from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, StateProfileDep
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 
@@ -60,30 +61,37 @@ def get_summary(
     q: Annotated[SummaryQuery, Query()],
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
     staff: OptionalStaff,
 ) -> SummaryRead:
     scope = service.scope_for(
-        session, staff, district_lgd=q.district_lgd, facility_id=q.facility_id
+        session, staff, profile=profile, district_lgd=q.district_lgd, facility_id=q.facility_id
     )
     on = ist_date(runtime.clock.now())
-    figures = service.summary(session, scope, on=on)
+    figures = service.summary(session, scope, profile=profile, on=on)
     return SummaryRead(
-        as_of=on, scope=ScopeRead.of(scope), figures=[FigureRead.of(f) for f in figures]
+        as_of=on,
+        scope=ScopeRead.of(scope, profile),
+        figures=[FigureRead.of(f) for f in figures],
     )
 
 
 @router.get("/trend", response_model=TrendRead)
 def get_trend(
-    q: Annotated[TrendQuery, Query()], session: DbSession, runtime: RuntimeDep, staff: OptionalStaff
+    q: Annotated[TrendQuery, Query()],
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
+    staff: OptionalStaff,
 ) -> TrendRead:
     scope = service.scope_for(
-        session, staff, district_lgd=q.district_lgd, facility_id=q.facility_id
+        session, staff, profile=profile, district_lgd=q.district_lgd, facility_id=q.facility_id
     )
     on = ist_date(runtime.clock.now())
     points = service.trend(session, scope, indicator=q.indicator, days=q.days, on=on)
     return TrendRead(
         as_of=on,
-        scope=ScopeRead.of(scope),
+        scope=ScopeRead.of(scope, profile),
         indicator=q.indicator,
         days=q.days,
         points=[TrendPointRead(day=p.day, count=p.count, total=p.total) for p in points],
@@ -95,12 +103,17 @@ def get_districts(
     q: Annotated[DistrictsQuery, Query()],
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
     staff: OptionalStaff,
 ) -> DistrictsRead:
     on = ist_date(runtime.clock.now())
-    scope = service.districts_scope_for(session, staff)
+    scope = service.districts_scope_for(session, staff, profile=profile)
     rows = service.districts(
-        session, on=on, only=_only(q.indicator), district_lgd=scope.district_lgd
+        session,
+        profile=profile,
+        on=on,
+        only=_only(q.indicator),
+        district_lgd=scope.district_lgd,
     )
     return DistrictsRead(
         as_of=on,
@@ -120,16 +133,18 @@ def get_facilities(
     q: Annotated[FacilitiesQuery, Query()],
     session: DbSession,
     runtime: RuntimeDep,
+    profile: StateProfileDep,
     staff: OptionalStaff,
 ) -> FacilitiesRead:
-    lgd = service.district_scope_for(session, staff, q.district_lgd).district_lgd
+    scope = service.district_scope_for(session, staff, profile=profile, district_lgd=q.district_lgd)
+    lgd = scope.district_lgd
     assert lgd is not None
     chosen = service.chosen_indicators(_only(q.indicator))
     rows = service.facilities(session, district_lgd=lgd, only=_only(q.indicator))
     return FacilitiesRead(
         as_of=ist_date(runtime.clock.now()),
         district_lgd=lgd,
-        district_name=service.district_name(lgd),
+        district_name=service.district_name(profile, lgd),
         rows=[
             FacilityRowRead(
                 facility_id=r.info.hfr_id,
@@ -144,11 +159,11 @@ def get_facilities(
     )
 
 
-def target_read(t: Target) -> TargetRead:
+def target_read(t: Target, profile: StateProfile) -> TargetRead:
     return TargetRead(
         indicator=t.indicator,
         district_lgd=t.district_lgd,
-        district_name=service.district_name(t.district_lgd),
+        district_name=service.district_name(profile, t.district_lgd),
         value=t.value,
         valid_from=t.valid_from,
         set_by=t.set_by,
@@ -157,24 +172,32 @@ def target_read(t: Target) -> TargetRead:
 
 @router.get("/targets", response_model=TargetList)
 def list_targets(
-    q: Annotated[TargetsQuery, Query()], session: DbSession, staff: OptionalStaff
+    q: Annotated[TargetsQuery, Query()],
+    session: DbSession,
+    profile: StateProfileDep,
+    staff: OptionalStaff,
 ) -> TargetList:
     """Every target row (history included), for the state admin."""
     require(staff, "monitoring.targets")
     if q.indicator is not None:
         service.check_indicator_key(q.indicator)
     rows = targets.target_history(session, indicator=q.indicator, district_lgd=q.district_lgd)
-    return TargetList(items=[target_read(t) for t in rows])
+    return TargetList(items=[target_read(t, profile) for t in rows])
 
 
 @router.post("/targets", response_model=TargetRead)
 def set_target(
-    body: TargetSet, session: DbSession, runtime: RuntimeDep, staff: OptionalStaff
+    body: TargetSet,
+    session: DbSession,
+    runtime: RuntimeDep,
+    profile: StateProfileDep,
+    staff: OptionalStaff,
 ) -> TargetRead:
     """Set a district's target for an indicator from ``valid_from`` (default today)."""
     actor = require(staff, "monitoring.targets")
     target = targets.set_target(
         session,
+        profile=profile,
         indicator=body.indicator,
         district_lgd=body.district_lgd,
         value=body.value,
@@ -182,4 +205,4 @@ def set_target(
         set_by=actor.id,
         clock=runtime.clock,
     )
-    return target_read(target)
+    return target_read(target, profile)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from healthstack.programme.monitoring import service
 from healthstack.programme.monitoring.indicators import Count, Enter, Indicator, Leave
+from healthstack.settings import StateProfile
 
 
 class Strict(BaseModel):
@@ -132,12 +133,12 @@ class ScopeRead(BaseModel):
     facility_name: str | None
 
     @classmethod
-    def of(cls, scope: service.Scope) -> ScopeRead:
+    def of(cls, scope: service.Scope, profile: StateProfile) -> ScopeRead:
         return cls(
             level=scope.level,
             district_lgd=scope.district_lgd,
             district_name=(
-                service.district_name(scope.district_lgd)
+                service.district_name(profile, scope.district_lgd)
                 if scope.district_lgd is not None
                 else None
             ),

@@ -7,7 +7,8 @@ and the targets: a few hundred rows at most, whatever the size of the registries
 Figures are counts, never personal data, so reads are not audited; who may see which
 district or facility is decided here (``scope_for``):
 
-- state admin and registry verifier: the whole state;
+- state admin and registry verifier: the whole state (the deployment's, its state
+  profile's districts);
 - district officer: their district and the facilities in it (another: not found);
 - facility roles: their own facility (another, or any district: not found).
 """
@@ -36,7 +37,8 @@ from healthstack.programme.monitoring.models import (
     IndicatorRebuild,
     IndicatorTotal,
 )
-from healthstack.programme.monitoring.targets import DISTRICT_NAMES, targets_in_force
+from healthstack.programme.monitoring.targets import targets_in_force
+from healthstack.settings import StateProfile
 
 DEFAULT_TREND_DAYS = 90
 MAX_TREND_DAYS = 366
@@ -149,6 +151,7 @@ def scope_for(
     session: Session,
     actor: Actor | None,
     *,
+    profile: StateProfile,
     district_lgd: int | None = None,
     facility_id: str | None = None,
 ) -> Scope:
@@ -162,7 +165,7 @@ def scope_for(
         if district_lgd == UNKNOWN_DISTRICT and role in STATE_WIDE_ROLES:
             pass  # accounts whose district is not recorded: the state's own bucket
         else:
-            if district_lgd not in DISTRICT_NAMES:
+            if district_lgd not in profile.district_codes:
                 raise NotFound(_NOT_YOURS_DISTRICT, field="district_lgd", code="HS-1712")
     if role in FACILITY_ROLES:
         own = staff.facility_id
@@ -194,9 +197,11 @@ def scope_for(
     return Scope(district_lgd, facility_id, info)
 
 
-def district_scope_for(session: Session, actor: Actor | None, district_lgd: int | None) -> Scope:
+def district_scope_for(
+    session: Session, actor: Actor | None, *, profile: StateProfile, district_lgd: int | None
+) -> Scope:
     """A district's scope (its page, its facilities table); facility roles have none."""
-    scope = scope_for(session, actor, district_lgd=district_lgd)
+    scope = scope_for(session, actor, profile=profile, district_lgd=district_lgd)
     if scope.level == "facility":
         raise NotFound(_NOT_YOURS_DISTRICT, field="district_lgd", code="HS-1712")
     if scope.district_lgd is None:
@@ -208,10 +213,10 @@ def district_scope_for(session: Session, actor: Actor | None, district_lgd: int 
     return scope
 
 
-def districts_scope_for(session: Session, actor: Actor | None) -> Scope:
+def districts_scope_for(session: Session, actor: Actor | None, *, profile: StateProfile) -> Scope:
     """Whose districts table: the state's (every district) or a district officer's own
     row; facility roles have none."""
-    scope = scope_for(session, actor)
+    scope = scope_for(session, actor, profile=profile)
     if scope.level == "facility":
         raise NotFound(
             "The districts table is part of the state and district dashboards; your "
@@ -292,12 +297,14 @@ def _cell_filter(scope: Scope, model: type[IndicatorTotal] | type[IndicatorDaily
     return clauses
 
 
-def denominators(session: Session, *, on: date) -> dict[tuple[str, int], int]:
+def denominators(
+    session: Session, *, profile: StateProfile, on: date
+) -> dict[tuple[str, int], int]:
     """(indicator, district) -> the denominator in force: the targets, except where an
     indicator's registry supplies its own (the state master, once imported)."""
     out = targets_in_force(session, on=on)
     for ind in INDICATORS:
-        counts = ind.denominator(session) if ind.denominator is not None else None
+        counts = ind.denominator(session, profile) if ind.denominator is not None else None
         if counts is not None:
             out = {k: v for k, v in out.items() if k[0] != ind.key}
             out.update({(ind.key, district): n for district, n in counts.items()})
@@ -305,7 +312,12 @@ def denominators(session: Session, *, on: date) -> dict[tuple[str, int], int]:
 
 
 def summary(
-    session: Session, scope: Scope, *, on: date, only: Sequence[str] | None = None
+    session: Session,
+    scope: Scope,
+    *,
+    profile: StateProfile,
+    on: date,
+    only: Sequence[str] | None = None,
 ) -> list[Figure]:
     """Each indicator's value in ``scope``, with its target and percentage.
 
@@ -322,7 +334,7 @@ def summary(
     targets: dict[str, int] = defaultdict(int)
     has_target: set[str] = set()
     if scope.level != "facility":
-        for (ind, district), value in denominators(session, on=on).items():
+        for (ind, district), value in denominators(session, profile=profile, on=on).items():
             if scope.district_lgd is None or district == scope.district_lgd:
                 targets[ind] += value
                 has_target.add(ind)
@@ -342,6 +354,7 @@ class DistrictRow:
 def districts(
     session: Session,
     *,
+    profile: StateProfile,
     on: date,
     only: Sequence[str] | None = None,
     district_lgd: int | None = None,
@@ -357,16 +370,16 @@ def districts(
     values: dict[tuple[int, str], int] = {
         (int(d), ind): int(v or 0) for d, ind, v in session.execute(query)
     }
-    targets = denominators(session, on=on)
-    lgds = sorted(DISTRICT_NAMES, key=lambda lgd: DISTRICT_NAMES[lgd])
+    targets = denominators(session, profile=profile, on=on)
+    lgds = [lgd for lgd, _ in profile.district_choices()]
     if district_lgd is not None:
-        lgds = [district_lgd] if district_lgd in DISTRICT_NAMES else []
+        lgds = [district_lgd] if district_lgd in profile.district_codes else []
     elif any(d == UNKNOWN_DISTRICT and v for (d, _), v in values.items()):
         lgds.append(UNKNOWN_DISTRICT)
     return [
         DistrictRow(
             district_lgd=lgd,
-            name=district_name(lgd),
+            name=district_name(profile, lgd),
             figures=[
                 _figure(i, values.get((lgd, i.key), 0), targets.get((i.key, lgd))) for i in chosen
             ],
@@ -375,12 +388,13 @@ def districts(
     ]
 
 
-def district_name(lgd: int | None) -> str:
+def district_name(profile: StateProfile, lgd: int | None) -> str:
+    """The name a figure's scope goes by: the state's (``None``), a district's."""
     if lgd is None:
-        return "Jammu and Kashmir"
+        return profile.state_name
     if lgd == UNKNOWN_DISTRICT:
         return "District not recorded"
-    return DISTRICT_NAMES.get(lgd, f"District {lgd}")
+    return profile.district_name(lgd) or f"District {lgd}"
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """Targets: the denominator of each indicator, per district, with history.
 
 A target is in force from its ``valid_from`` day until the next target of the same
-(indicator, district); the state's target is the sum of its districts' targets. The
-ABHA target is the district's target population (``seed_targets`` sets it from the
-profile's populations at the seed's scale). Facilities, doctors and nurses take the
-state master's and the HR roster's counts as targets until those imports feed the
-dashboard directly.
+(indicator, district of the deployment's state); the state's target is the sum of its
+districts' targets. The ABHA target is the district's target population: its share of
+the state profile's target population (``set_population_targets``; the demo seed sets
+it at the seed's scale). Facilities, doctors and nurses take the state master's and
+the HR roster's counts as targets until those imports feed the dashboard directly.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,15 +23,13 @@ from healthstack.kernel.db import is_postgres
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.programme.monitoring import indicators
 from healthstack.programme.monitoring.models import Target
-from healthstack.seed import jk
+from healthstack.settings import StateProfile
 
-# Seeded targets hold from the day ABDM was launched (27 September 2021), before any
-# seeded account, so every day of the trends has the target that applied.
-SEED_VALID_FROM = date(2021, 9, 27)
+# Targets from the state profile hold from the day ABDM was launched (27 September
+# 2021), before any account, so every day of the trends has the target that applied.
+ABDM_LAUNCH = date(2021, 9, 27)
 # The largest target accepted: the national population with room to spare.
 MAX_TARGET = 10**10
-
-DISTRICT_NAMES: dict[int, str] = {d.lgd: d.name for d in jk.DISTRICTS}
 
 
 def check_indicator(key: str) -> indicators.Indicator:
@@ -45,8 +43,8 @@ def check_indicator(key: str) -> indicators.Indicator:
     return ind
 
 
-def check_district(lgd: int) -> int:
-    if lgd not in DISTRICT_NAMES:
+def check_district(lgd: int, profile: StateProfile) -> int:
+    if lgd not in profile.district_codes:
         raise ValidationFailed(
             "There is no district with this LGD code in the state. Pick one of the "
             "districts listed on the dashboard.",
@@ -95,6 +93,7 @@ def _upsert(session: Session, row: dict[str, Any]) -> None:
 def set_target(
     session: Session,
     *,
+    profile: StateProfile,
     indicator: str,
     district_lgd: int,
     value: int,
@@ -104,7 +103,7 @@ def set_target(
 ) -> Target:
     """Set the district's target for ``indicator`` from ``valid_from`` (default today)."""
     ind = check_indicator(indicator)
-    check_district(district_lgd)
+    check_district(district_lgd, profile)
     now = clock.now()
     start = valid_from or ist_date(now)
     _check_target(ind, value, start)
@@ -158,32 +157,30 @@ def target_history(
     return list(session.scalars(query))
 
 
-def seed_targets(
+def set_population_targets(
     session: Session,
-    scale: float,
     *,
-    profile: str = "jk",
-    valid_from: date = SEED_VALID_FROM,
-    now: datetime | None = None,
+    profile: StateProfile,
+    population: int | None = None,
+    valid_from: date = ABDM_LAUNCH,
+    set_by: str,
+    now: datetime,
 ) -> int:
-    """ABHA targets for a seeded state: each district's target population at ``scale``
-    (the same shares the seed generator gives each district). Idempotent; returns the
-    number of targets written."""
-    from healthstack.seed.generator import make_plan
-
-    plan = make_plan(profile, scale)
-    at = now or datetime.now(UTC)
-    for lgd, population in zip(plan.district_lgds, plan.district_residents, strict=True):
+    """The ABHA targets of every district: its share of ``population`` (default the
+    profile's target population) by census population, the shares the demo generator
+    gives its residents. Idempotent; returns the number of targets written."""
+    shares = profile.district_populations(population)
+    for district, value in zip(profile.districts, shares, strict=True):
         _upsert(
             session,
             {
                 "indicator": "abha.accounts",
-                "district_lgd": lgd,
-                "value": population,
+                "district_lgd": district.lgd,
+                "value": value,
                 "valid_from": valid_from,
-                "set_by": "seed",
-                "set_at": at,
+                "set_by": set_by[:64],
+                "set_at": now,
             },
         )
     session.flush()
-    return len(plan.district_lgds)
+    return len(shares)

@@ -29,7 +29,6 @@ from healthstack.network.abha import card as card_service
 from healthstack.network.abha.desk.dependencies import desk_gate
 from healthstack.network.abha.desk.schemas import AbhaAccountSummary, AbhaProfileRead
 from healthstack.network.abha.display import (
-    DISTRICT_CHOICES,
     GENDERS,
     PageDep,
     card_download,
@@ -161,8 +160,8 @@ def _search_page(
         page_size=MAX_RESULTS,
         hint=hint,
         genders=GENDERS,
-        districts=DISTRICT_CHOICES,
-        district_label=district_label,
+        districts=pg.runtime.settings.profile.district_choices(),
+        district_label=district_label(pg.runtime.settings.profile),
     )
 
 
@@ -320,7 +319,7 @@ def _scan_page(
         differs=differs or [],
         max_mb=f"{scan_limit(pg.runtime) / 1e6:.1f}",
         max_bytes=scan_limit(pg.runtime),
-        district_label=district_label,
+        district_label=district_label(pg.runtime.settings.profile),
     )
 
 

@@ -38,11 +38,11 @@ from healthstack.kernel.ids import format_abha_number, mask_mobile
 from healthstack.network.abha import enrolment
 from healthstack.network.abha.address import AddressTaken
 from healthstack.network.abha.desk.dependencies import desk_gate
-from healthstack.network.abha.display import DISTRICT_CHOICES, GENDERS, PageDep, gender_label
+from healthstack.network.abha.display import GENDERS, PageDep, gender_label
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.patient.session import patient_cookie
 from healthstack.network.abha.profile_view import preferred_address
-from healthstack.seed.jk import STATE_LGD, STATE_NAME
+from healthstack.settings import StateProfile
 from healthstack.web.deps import OptionalStaff
 from healthstack.web.forms import Number, OtpField, Text16, Text64
 from healthstack.web.pages import Page, Problem, browser_flow, same_origin
@@ -51,7 +51,6 @@ from healthstack.web.timefmt import today_ist
 # The self-enrolment actor's id: one browser, one enrolment at a time.
 FLOW_COOKIE = "hs_enrol"
 
-_DISTRICT_CODES = frozenset(code for code, _ in DISTRICT_CHOICES)
 _PINCODE = re.compile(r"^[1-9]\d{5}$")
 
 
@@ -495,7 +494,7 @@ class DemographicChecked:
 
 
 def check_demographic_form(
-    form: DemographicForm, *, consent_version: str, today: date
+    form: DemographicForm, *, profile: StateProfile, consent_version: str, today: date
 ) -> tuple[list[str], DemographicChecked | None]:
     """Every problem with the form at once (each says what to do), or the parsed values.
     The Aadhaar and mobile formats are the service's to check."""
@@ -533,7 +532,7 @@ def check_demographic_form(
     if not form.address_line:
         errors.append("Enter the address: house, street, village or town.")
     district = int(form.district_lgd) if form.district_lgd.isdigit() else 0
-    if district not in _DISTRICT_CODES:
+    if district not in profile.district_codes:
         errors.append("Choose the district from the list.")
     if not _PINCODE.match(form.pincode):
         errors.append("A PIN code has 6 digits and does not start with 0. Check it.")
@@ -554,8 +553,8 @@ def _demographic_page(
         form=form,
         consent={"code": enrolment.CONSENT_CODE, "version": abha.consent_version},
         genders=GENDERS,
-        districts=DISTRICT_CHOICES,
-        state_name=STATE_NAME,
+        districts=pg.runtime.settings.profile.district_choices(),
+        state_name=pg.runtime.settings.profile.state_name,
         today=today_ist(pg.runtime.clock.now()).isoformat(),
     )
 
@@ -582,7 +581,9 @@ def demographic_submit(
         return gate
     version = pg.runtime.settings.abha.consent_version
     today = ist_date(pg.runtime.clock.now())
-    errors, checked = check_demographic_form(form, consent_version=version, today=today)
+    errors, checked = check_demographic_form(
+        form, profile=pg.runtime.settings.profile, consent_version=version, today=today
+    )
     if checked is None:
         return _demographic_page(pg, form, errors)
     ctx = pg.ctx(gate, Purpose.ENROLMENT)
@@ -599,7 +600,7 @@ def demographic_submit(
             mobile=form.mobile,
             address_line=form.address_line,
             district_lgd=checked.district_lgd,
-            state_lgd=STATE_LGD,
+            state_lgd=pg.runtime.settings.profile.state_lgd,
             pincode=form.pincode,
             consent_code=enrolment.CONSENT_CODE,
             consent_version=version,
