@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import func, select
 
 from healthstack.accounts.permissions import PERMISSIONS
+from healthstack.identity.models import OtpTransaction
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import card as card_service
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.pages import DemographicForm, check_demographic_form, parse_form_date
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.api.test_permission_matrix import PAGE_ROUTES

@@ -42,12 +42,17 @@ def _request(runtime, hint, value, *, scope=None, system="abdm"):
     with unit_of_work(runtime.session_factory) as s:
         return login.request_login_otp(
             s,
-            runtime,
+            _anon(),
             scope=scope or ["abha-login"],
             login_hint=hint,
             login_id=enc(runtime, value),
             otp_system=system,
-            ctx=_anon(),
+            kyc=runtime.kyc,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            keyring=runtime.keyring,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
 
 
@@ -55,18 +60,28 @@ def _verify(runtime, txn_id, code, *, scope=None):
     with unit_of_work(runtime.session_factory) as s:
         result = login.verify_login(
             s,
-            runtime,
+            _anon(),
             scope=scope or ["abha-login"],
             txn_id=txn_id,
             otp_value=enc(runtime, code),
-            ctx=_anon(),
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            keyring=runtime.keyring,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
         return result
 
 
 def _find(runtime, hint, value):
     with unit_of_work(runtime.session_factory) as s:
-        found = login.find_account_by_hint(s, runtime, login_hint=hint, value=value)
+        found = login.find_account_by_hint(
+            s,
+            login_hint=hint,
+            value=value,
+            suffix=runtime.settings.abha_suffix,
+            hasher=runtime.hasher,
+        )
         return found.abha_number if found else None
 
 
@@ -159,13 +174,13 @@ def test_audit_step_names_the_caller_on_failure_and_the_patient_on_success(runti
     anon = _anon()
     with unit_of_work(runtime.session_factory) as s:
         acc = s.get(AbhaAccount, account.id)
-        with login.audit_step(s, anon, action="t.ok", runtime=runtime) as step:
+        with login.audit_step(s, anon, action="t.ok", clock=runtime.clock) as step:
             step.ctx = patient_context(acc, request_id=anon.request_id)
             step.resource_id = str(acc.public_id)
     with (
         pytest.raises(NotFound),
         unit_of_work(runtime.session_factory) as s,
-        login.audit_step(s, anon, action="t.fail", runtime=runtime, resource_id="r1"),
+        login.audit_step(s, anon, action="t.fail", clock=runtime.clock, resource_id="r1"),
     ):
         s.add(
             AuditEvent(
@@ -206,13 +221,18 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
         ctx = patient_context(acc, request_id="r")
         sent = profile.request_profile_otp(
             s,
-            runtime,
+            ctx,
             account=acc,
             scope=["abha-profile", "email-verify"],
             login_hint="email",
             login_id=enc(runtime, "ravi@example.org"),
             otp_system="abdm",
-            ctx=ctx,
+            kyc=runtime.kyc,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            keyring=runtime.keyring,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
     code = last_otp(runtime, "ravi@example.org")
     for expected in (OtpInvalid, OtpInvalid, OtpLocked):
@@ -220,12 +240,16 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
             acc = s.get(AbhaAccount, account.id)
             profile.verify_profile_otp(
                 s,
-                runtime,
+                ctx,
                 account=acc,
                 scope=["abha-profile", "email-verify"],
                 txn_id=sent.txn_id,
                 otp_value=enc(runtime, wrong(code)),
-                ctx=ctx,
+                kyc=runtime.kyc,
+                clock=runtime.clock,
+                hasher=runtime.hasher,
+                keyring=runtime.keyring,
+                otp_settings=runtime.settings.otp,
             )
     with pytest.raises(OtpLocked):
         _request(runtime, "abha-number", account.abha_number)
@@ -247,22 +271,30 @@ def test_picks_are_bound_to_their_transaction(runtime):
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
         login.select_login_account(
             s,
-            runtime,
+            _anon(),
             t_token_header=f"Bearer {listed_b.t_token}",
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_a,
-            ctx=_anon(),
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            keyring=runtime.keyring,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
     with unit_of_work(runtime.session_factory) as s:
         done = login.select_login_account(
             s,
-            runtime,
+            _anon(),
             t_token_header=f"Bearer {listed_b.t_token}",
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_b,
-            ctx=_anon(),
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            keyring=runtime.keyring,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
         assert done.user_tokens is not None
     assert txn_row(runtime, second.txn_id).status == "COMPLETED"

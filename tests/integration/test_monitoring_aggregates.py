@@ -426,7 +426,6 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
 
     before = (figures(service.Scope(SRINAGAR)), figures(service.Scope(None, FACILITY_A)))
     enrolment = dict(
-        runtime=runtime,
         ctx=_desk(),
         aadhaar=aadhaar,
         name="Ravi Kumar Sharma",
@@ -440,6 +439,11 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
         pincode="190008",
         consent_code="abha-enrollment",
         consent_version=runtime.settings.abha.consent_version,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        abha_settings=runtime.settings.abha,
+        secret_key=runtime.settings.secret_key,
     )
     with unit_of_work(runtime.session_factory) as s:
         assert enrol_by_demographics(s, **enrolment).is_new
@@ -487,18 +491,33 @@ def test_aadhaar_otp_enrolment_emits_one_event_per_new_account(runtime, relay, c
 
     def enrol() -> bool:
         with unit_of_work(runtime.session_factory) as s:
-            txn = enrolment.request_aadhaar_otp(s, runtime=runtime, ctx=ctx, aadhaar=aadhaar)
+            txn = enrolment.request_aadhaar_otp(
+                s,
+                ctx,
+                aadhaar=aadhaar,
+                kyc=runtime.kyc,
+                clock=runtime.clock,
+                hasher=runtime.hasher,
+                otp_settings=runtime.settings.otp,
+                abha_settings=runtime.settings.abha,
+            )
         code = re.match(r"(\d{6}) ", outbox(runtime)[-1].payload["text"]).group(1)
         with unit_of_work(runtime.session_factory) as s:
             return enrolment.enrol_by_aadhaar(
                 s,
-                runtime=runtime,
-                ctx=ctx,
+                ctx,
                 txn_id=txn.txn_id,
                 otp=code,
                 mobile=None,
                 consent_code="abha-enrollment",
                 consent_version=runtime.settings.abha.consent_version,
+                kyc=runtime.kyc,
+                clock=runtime.clock,
+                hasher=runtime.hasher,
+                keyring=runtime.keyring,
+                otp_settings=runtime.settings.otp,
+                abha_settings=runtime.settings.abha,
+                secret_key=runtime.settings.secret_key,
             ).is_new
 
     assert enrol() is True

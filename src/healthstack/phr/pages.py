@@ -1037,13 +1037,18 @@ def delete_otp(pg: PageDep, confirm: Text16 = "") -> Response:
     try:
         sent = profile.request_profile_otp(
             me.session,
-            me.runtime,
+            me.ctx,
             account=me.account,
             scope=DELETE_SCOPE,
             login_hint=None,
             login_id=None,
             otp_system="abdm",
-            ctx=me.ctx,
+            kyc=me.runtime.kyc,
+            clock=me.runtime.clock,
+            hasher=me.runtime.hasher,
+            keyring=me.runtime.keyring,
+            otp_settings=me.runtime.settings.otp,
+            abha_settings=me.runtime.settings.abha,
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -1058,7 +1063,13 @@ def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
         return _to_login(pg)
     try:
         sent = profile.resend_profile_otp(
-            me.session, me.runtime, account=me.account, txn_id=txn_id, ctx=me.ctx
+            me.session,
+            me.ctx,
+            account=me.account,
+            txn_id=txn_id,
+            clock=me.runtime.clock,
+            hasher=me.runtime.hasher,
+            otp_settings=me.runtime.settings.otp,
         )
     except DomainError as exc:
         absorb(me.session, exc)

@@ -381,12 +381,16 @@ def delete_account(
     # The OTP is checked first: a wrong one commits its counted try and nothing else.
     deleted = profile.verify_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=["abha-profile", "delete"],
         txn_id=txn_id,
         otp_value=otp_value,
-        ctx=ctx,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
     )
     consents.close_account(session, ctx, runtime, account=account)
     return deleted.message

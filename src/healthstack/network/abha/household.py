@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import AuthenticationRequired, NotFound
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens
 from healthstack.network.abha.models import AbhaAccount
-from healthstack.runtime import Runtime
+from healthstack.settings import AbhaSettings
 
 HOUSEHOLD_AUDIENCE = "abha-household"
 # The browser keeps the household token beside the user token (``hs_patient``).
@@ -32,33 +34,39 @@ HOUSEHOLD_COOKIE = "hs_household"
 _MOBILE_DOMAIN = "household-mobile"
 
 
-def _mobile_key(runtime: Runtime, mobile: str) -> str:
-    return runtime.hasher.hash(_MOBILE_DOMAIN, mobile)
+def _mobile_key(hasher: KeyedHasher, mobile: str) -> str:
+    return hasher.hash(_MOBILE_DOMAIN, mobile)
 
 
 def issue_household(
-    runtime: Runtime, *, mobile: str, accounts: Sequence[AbhaAccount], ttl_seconds: int
+    *,
+    mobile: str,
+    accounts: Sequence[AbhaAccount],
+    ttl_seconds: int,
+    keyring: KeyRing,
+    clock: Clock,
+    hasher: KeyedHasher,
 ) -> str:
     """The token of a mobile login that listed ``accounts`` (all on ``mobile``)."""
     return tokens.issue(
-        runtime.keyring,
-        subject=_mobile_key(runtime, mobile),
+        keyring,
+        subject=_mobile_key(hasher, mobile),
         audience=HOUSEHOLD_AUDIENCE,
         ttl_seconds=ttl_seconds,
-        clock=runtime.clock,
+        clock=clock,
         claims={"typ": "Household", "members": [str(a.public_id) for a in accounts]},
     )
 
 
-def members(session: Session, runtime: Runtime, token: str | None) -> list[AbhaAccount]:
+def members(
+    session: Session, *, token: str | None, keyring: KeyRing, clock: Clock, hasher: KeyedHasher
+) -> list[AbhaAccount]:
     """The ABHAs a household token lists that are still ACTIVE on its verified mobile,
     oldest first; none for a missing, expired or forged token."""
     if not token:
         return []
     try:
-        claims = tokens.verify(
-            runtime.keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=runtime.clock
-        )
+        claims = tokens.verify(keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=clock)
     except AuthenticationRequired:
         return []
     ids: list[uuid.UUID] = []
@@ -78,16 +86,19 @@ def members(session: Session, runtime: Runtime, token: str | None) -> list[AbhaA
         )
         .order_by(AbhaAccount.id)
     )
-    return [a for a in rows if a.mobile and _mobile_key(runtime, a.mobile) == claims["sub"]]
+    return [a for a in rows if a.mobile and _mobile_key(hasher, a.mobile) == claims["sub"]]
 
 
 def switch(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     token: str | None,
     account_id: str,
-    ctx: RequestContext,
+    keyring: KeyRing,
+    clock: Clock,
+    hasher: KeyedHasher,
+    abha_settings: AbhaSettings,
 ) -> tuple[AbhaAccount, UserTokens]:
     """Another ABHA of the household: its user token, without another OTP."""
     with audited(
@@ -96,12 +107,10 @@ def switch(
         action="abha.login.switch",
         resource_type="abha_account",
         resource_id=str(account_id)[:64],
-        clock=runtime.clock,
+        clock=clock,
     ):
-        chosen = next(
-            (a for a in members(session, runtime, token) if str(a.public_id) == account_id),
-            None,
-        )
+        listed = members(session, token=token, keyring=keyring, clock=clock, hasher=hasher)
+        chosen = next((a for a in listed if str(a.public_id) == account_id), None)
         if chosen is None:
             raise NotFound(
                 "This ABHA is not one of those your mobile login proved. Log in with its "
@@ -109,4 +118,6 @@ def switch(
                 code="HS-1414",
                 field="account",
             )
-    return chosen, issue_user_tokens(runtime, chosen)
+    return chosen, issue_user_tokens(
+        chosen, keyring=keyring, clock=clock, abha_settings=abha_settings
+    )

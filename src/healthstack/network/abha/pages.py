@@ -470,7 +470,13 @@ class Enrol:
         if not offered:
             try:
                 offered = enrolment.address_suggestions(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    clock=self.pg.runtime.clock,
+                    hasher=self.pg.runtime.hasher,
+                    otp_settings=self.pg.runtime.settings.otp,
+                    abha_settings=self.pg.runtime.settings.abha,
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -523,7 +529,14 @@ class Enrol:
             )
         try:
             sent = enrolment.request_aadhaar_otp(
-                self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, aadhaar=aadhaar
+                self.pg.session,
+                self.ctx,
+                aadhaar=aadhaar,
+                kyc=self.pg.runtime.kyc,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                abha_settings=self.pg.runtime.settings.abha,
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar, ok=True)
@@ -534,10 +547,14 @@ class Enrol:
         try:
             sent = enrolment.request_aadhaar_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
+                kyc=self.pg.runtime.kyc,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                abha_settings=self.pg.runtime.settings.abha,
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -550,13 +567,19 @@ class Enrol:
         try:
             result = enrolment.enrol_by_aadhaar(
                 pg.session,
-                runtime=pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 otp=otp,
                 mobile=mobile.strip() or None,
                 consent_code=enrolment.CONSENT_CODE,
                 consent_version=state.consent_version,
+                kyc=pg.runtime.kyc,
+                clock=pg.runtime.clock,
+                hasher=pg.runtime.hasher,
+                keyring=pg.runtime.keyring,
+                otp_settings=pg.runtime.settings.otp,
+                abha_settings=pg.runtime.settings.abha,
+                secret_key=pg.runtime.settings.secret_key,
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -578,10 +601,13 @@ class Enrol:
         try:
             sent = enrolment.request_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else state.mobile,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                abha_settings=self.pg.runtime.settings.abha,
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -594,10 +620,13 @@ class Enrol:
         try:
             done = enrolment.verify_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                abha_settings=self.pg.runtime.settings.abha,
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -619,11 +648,14 @@ class Enrol:
         try:
             chosen = enrolment.create_abha_address(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 abha_address=wanted,
                 preferred=True,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                abha_settings=self.pg.runtime.settings.abha,
             )
         except AddressTaken as exc:
             # The suggestions may include the one just refused: offer fresh ones.
@@ -897,8 +929,7 @@ def demographic_submit(
     try:
         result = enrolment.enrol_by_demographics(
             pg.session,
-            runtime=pg.runtime,
-            ctx=ctx,
+            ctx,
             aadhaar=form.aadhaar,
             name=form.name,
             gender=form.gender,
@@ -911,6 +942,11 @@ def demographic_submit(
             pincode=form.pincode,
             consent_code=enrolment.CONSENT_CODE,
             consent_version=version,
+            kyc=pg.runtime.kyc,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            abha_settings=pg.runtime.settings.abha,
+            secret_key=pg.runtime.settings.secret_key,
         )
     except DomainError as exc:
         message, status = pg.problem(exc)
@@ -1275,7 +1311,13 @@ def signed_in(pg: Page) -> AbhaAccount | None:
         return None
     ctx = pg.ctx(_ANONYMOUS, Purpose.SELF_SERVICE)
     try:
-        account = profile.authenticate(pg.session, pg.runtime, x_token=f"Bearer {token}", ctx=ctx)
+        account = profile.authenticate(
+            pg.session,
+            ctx,
+            x_token=f"Bearer {token}",
+            keyring=pg.runtime.keyring,
+            clock=pg.runtime.clock,
+        )
     except DomainError as exc:
         absorb(pg.session, exc)
         return None
@@ -1420,12 +1462,17 @@ def patient_login_otp(
     try:
         sent = login.request_login_otp(
             pg.session,
-            pg.runtime,
+            pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION),
             scope=ask.scope,
             login_hint=ask.login_hint,
             login_id=pg.wire(value),
             otp_system=ask.otp_system,
-            ctx=pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION),
+            kyc=pg.runtime.kyc,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            keyring=pg.runtime.keyring,
+            otp_settings=pg.runtime.settings.otp,
+            abha_settings=pg.runtime.settings.abha,
         )
     except DomainError as exc:
         return _login_page(pg, method=method, value=value, error=exc, reactivate=again)
@@ -1437,7 +1484,14 @@ def patient_login_otp(
 def patient_login_resend(pg: PageDep, state: LoginStateForm) -> Response:
     ctx = pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION)
     try:
-        sent = login.resend_login_otp(pg.session, pg.runtime, txn_id=state.txn_id, ctx=ctx)
+        sent = login.resend_login_otp(
+            pg.session,
+            ctx,
+            txn_id=state.txn_id,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            otp_settings=pg.runtime.settings.otp,
+        )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
     state.resends += 1
@@ -1451,11 +1505,15 @@ def patient_login_verify(pg: PageDep, state: LoginStateForm, otp: OtpField = "")
     try:
         result = login.verify_login(
             pg.session,
-            pg.runtime,
+            pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION),
             scope=ask.scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            ctx=pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION),
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            keyring=pg.runtime.keyring,
+            otp_settings=pg.runtime.settings.otp,
+            abha_settings=pg.runtime.settings.abha,
         )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
@@ -1480,12 +1538,16 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
             raise ValidationFailed("No ABHA was picked. Log in again and choose one of the list.")
         result = login.select_login_account(
             pg.session,
-            pg.runtime,
+            ctx,
             t_token_header=f"Bearer {t_token}",
             txn_id=txn_id,
             abha_number=None,
             account_ref=account_ref,
-            ctx=ctx,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            keyring=pg.runtime.keyring,
+            otp_settings=pg.runtime.settings.otp,
+            abha_settings=pg.runtime.settings.abha,
         )
     except DomainError as exc:
         response = _login_page(pg, error=exc)
@@ -1495,11 +1557,16 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
     expires_in = result.user_tokens.expires_in
     pg.cookies.append(_patient_cookie(result.user_tokens.token, expires_in))
     # The mobile proved every ABHA it lists: the holder may switch among them.
-    family = login.linked_accounts(pg.session, result.account.mobile or "", status="ACTIVE")
+    family = login.linked_accounts(pg.session, mobile=result.account.mobile or "", status="ACTIVE")
     response = _logged_in(pg)
     if len(family) > 1:
         token = household.issue_household(
-            pg.runtime, mobile=result.account.mobile or "", accounts=family, ttl_seconds=expires_in
+            mobile=result.account.mobile or "",
+            accounts=family,
+            ttl_seconds=expires_in,
+            keyring=pg.runtime.keyring,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
         )
         pg.cookies = [Cookie(HOUSEHOLD_COOKIE, token, expires_in, "/")]
         pg.set_cookies(response)
@@ -1520,7 +1587,11 @@ def _profile_page(
 ) -> Response:
     message, status = pg.problem(error)  # absorbed before the profile is read again
     view = profile.read_profile(
-        pg.session, pg.runtime, account=account, ctx=holder_context(pg, account)
+        pg.session,
+        holder_context(pg, account),
+        account=account,
+        suffix=pg.runtime.settings.abha_suffix,
+        clock=pg.runtime.clock,
     )
     return pg.show(
         "patient/profile.html",
@@ -1548,7 +1619,7 @@ def _own_card(pg: Page, kind: Literal["pdf", "png"]) -> Response:
     data = card_service.own_card_file(
         pg.session,
         holder_context(pg, account),
-        account,
+        account=account,
         kind=kind,
         suffix=pg.runtime.settings.abha_suffix,
         clock=pg.runtime.clock,
@@ -1581,7 +1652,13 @@ def household_choices(pg: Page, account: AbhaAccount) -> list[dict[str, Any]]:
     suffix = pg.runtime.settings.abha_suffix
     return [
         login.masked_choice(a, suffix, str(a.public_id))
-        for a in household.members(pg.session, pg.runtime, token)
+        for a in household.members(
+            pg.session,
+            token=token,
+            keyring=pg.runtime.keyring,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+        )
         if a.id != account.id
     ]
 
@@ -1598,10 +1675,13 @@ def patient_switch(pg: PageDep, account: Text64 = "", back: Text64 = "") -> Resp
     try:
         chosen, user_tokens = household.switch(
             pg.session,
-            pg.runtime,
+            holder_context(pg, current),
             token=pg.request.cookies.get(HOUSEHOLD_COOKIE),
             account_id=account.strip(),
-            ctx=holder_context(pg, current),
+            keyring=pg.runtime.keyring,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            abha_settings=pg.runtime.settings.abha,
         )
     except DomainError as exc:
         absorb(pg.session, exc)
@@ -1673,13 +1753,18 @@ def patient_change_otp(
     try:
         sent = profile.request_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             scope=["abha-profile", scope_word],
             login_hint=hint,
             login_id=pg.wire(value) if hint else None,
             otp_system="abdm",
-            ctx=holder_context(pg, account),
+            kyc=pg.runtime.kyc,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            keyring=pg.runtime.keyring,
+            otp_settings=pg.runtime.settings.otp,
+            abha_settings=pg.runtime.settings.abha,
         )
     except DomainError as exc:
         return _profile_page(pg, account, error=exc, section=kind, value=value)
@@ -1695,10 +1780,12 @@ def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
     try:
         sent = profile.resend_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             txn_id=state.txn_id,
-            ctx=holder_context(pg, account),
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            otp_settings=pg.runtime.settings.otp,
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)
@@ -1716,12 +1803,16 @@ def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") ->
     try:
         changed = profile.verify_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             scope=scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            ctx=holder_context(pg, account),
+            kyc=pg.runtime.kyc,
+            clock=pg.runtime.clock,
+            hasher=pg.runtime.hasher,
+            keyring=pg.runtime.keyring,
+            otp_settings=pg.runtime.settings.otp,
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)

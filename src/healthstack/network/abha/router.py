@@ -196,7 +196,15 @@ def request_otp(
     login_id = _decrypt(runtime, body.loginId, "loginId")
     if kind == "aadhaar":
         started = enrolment.request_aadhaar_otp(
-            session, runtime=runtime, ctx=ctx, aadhaar=login_id, txn_id=body.txnId
+            session,
+            ctx,
+            aadhaar=login_id,
+            txn_id=body.txnId,
+            kyc=runtime.kyc,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
     else:
         if not body.txnId:
@@ -206,7 +214,14 @@ def request_otp(
                 field="txnId",
             )
         started = enrolment.request_mobile_otp(
-            session, runtime=runtime, ctx=ctx, txn_id=body.txnId, mobile=login_id
+            session,
+            ctx,
+            txn_id=body.txnId,
+            mobile=login_id,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
     return OtpResponse(txnId=started.txn_id, message=started.message)
 
@@ -219,13 +234,19 @@ def enrol_by_aadhaar(
     txn_id, otp = _otp_from(runtime, body.authData)
     result = enrolment.enrol_by_aadhaar(
         session,
-        runtime=runtime,
-        ctx=ctx,
+        ctx,
         txn_id=txn_id,
         otp=otp,
         mobile=_plain_or_encrypted_mobile(runtime, body.authData.otp.mobile),
         consent_code=body.consent.code,
         consent_version=body.consent.version,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
+        secret_key=runtime.settings.secret_key,
     )
     return {
         "txnId": result.txn_id,
@@ -243,7 +264,16 @@ def auth_by_abdm(
     """Verify the communication-mobile OTP; the mobile becomes the ABHA's, verified."""
     enrolment.check_mobile_verify_scope(body.scope)
     txn_id, otp = _otp_from(runtime, body.authData)
-    done = enrolment.verify_mobile_otp(session, runtime=runtime, ctx=ctx, txn_id=txn_id, otp=otp)
+    done = enrolment.verify_mobile_otp(
+        session,
+        ctx,
+        txn_id=txn_id,
+        otp=otp,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
+    )
     return AuthByAbdmResponse(
         txnId=done.txn_id,
         authResult="success",
@@ -263,7 +293,15 @@ def enrol_suggestion(
             "The TRANSACTION_ID header is missing. Send the txnId of the enrolment.",
             "TRANSACTION_ID",
         )
-    handles = enrolment.address_suggestions(session, runtime=runtime, ctx=ctx, txn_id=txn_id)
+    handles = enrolment.address_suggestions(
+        session,
+        ctx,
+        txn_id=txn_id,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
+    )
     return SuggestionResponse(txnId=txn_id, abhaAddressList=handles)
 
 
@@ -291,11 +329,14 @@ def enrol_abha_address(
     try:
         chosen = enrolment.create_abha_address(
             session,
-            runtime=runtime,
-            ctx=ctx,
+            ctx,
             txn_id=body.txnId,
             abha_address=body.abhaAddress,
             preferred=body.preferred == 1,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            otp_settings=runtime.settings.otp,
+            abha_settings=runtime.settings.abha,
         )
     except AddressTaken as exc:
         return _taken_response(session, runtime, exc)
@@ -333,8 +374,7 @@ def enrol_demographic(
     )
     result = enrolment.enrol_by_demographics(
         session,
-        runtime=runtime,
-        ctx=ctx,
+        ctx,
         aadhaar=body.aadhaar,
         name=body.name,
         gender=body.gender,
@@ -347,6 +387,11 @@ def enrol_demographic(
         pincode=body.pincode,
         consent_code=body.consent.code if body.consent else None,
         consent_version=body.consent.version if body.consent else None,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        abha_settings=runtime.settings.abha,
+        secret_key=runtime.settings.secret_key,
     )
     account = result.account
     if not result.is_new:

@@ -325,7 +325,7 @@ def _holder(
             "again to get one.",
             code="HS-1401",
         )
-    account = account_from_token(session, runtime, token)
+    account = account_from_token(session, token=token, keyring=runtime.keyring, clock=runtime.clock)
     return account, patient_context(
         account,
         request_id=request_id(request),
@@ -348,7 +348,12 @@ def own_abha_card(
     """The holder's ABHA card as PNG (ABDM profile API)."""
     account, ctx = _holder(request, session, runtime, x_token)
     data = card_service.own_card_file(
-        session, ctx, account, kind="png", suffix=runtime.settings.abha_suffix, clock=runtime.clock
+        session,
+        ctx,
+        account=account,
+        kind="png",
+        suffix=runtime.settings.abha_suffix,
+        clock=runtime.clock,
     )
     return Response(data, media_type="image/png")
 
@@ -365,6 +370,11 @@ def own_qr_code(
     """The holder's ABHA QR code alone, as PNG (ABDM profile API)."""
     account, ctx = _holder(request, session, runtime, x_token)
     data = card_service.own_card_file(
-        session, ctx, account, kind="qr", suffix=runtime.settings.abha_suffix, clock=runtime.clock
+        session,
+        ctx,
+        account=account,
+        kind="qr",
+        suffix=runtime.settings.abha_suffix,
+        clock=runtime.clock,
     )
     return Response(data, media_type="image/png")

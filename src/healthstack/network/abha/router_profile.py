@@ -83,12 +83,17 @@ def login_request_otp(
     """Send a login OTP (VRFY_ABHA_101 Aadhaar OTP, 201 ABHA mobile OTP, 401 by mobile)."""
     sent = login.request_login_otp(
         session,
-        runtime,
+        ctx,
         scope=body.scope,
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        ctx=ctx,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -98,7 +103,14 @@ def login_resend_otp(
     body: ResendOtpRequest, session: DbSession, runtime: RuntimeDep, ctx: Caller
 ) -> OtpSentRead:
     """Send the login OTP again: after 60 seconds, at most twice per transaction."""
-    sent = login.resend_login_otp(session, runtime, txn_id=body.txnId, ctx=ctx)
+    sent = login.resend_login_otp(
+        session,
+        ctx,
+        txn_id=body.txnId,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        otp_settings=runtime.settings.otp,
+    )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 
@@ -109,11 +121,15 @@ def login_verify(
     """Verify the login OTP: the user token for one ABHA, or a mobile's ABHAs to pick from."""
     result = login.verify_login(
         session,
-        runtime,
+        ctx,
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        ctx=ctx,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
     )
     return _login_read(result)
 
@@ -129,12 +145,16 @@ def login_verify_user(
     """After a mobile login, pick one of the listed ABHAs and get its user token."""
     result = login.select_login_account(
         session,
-        runtime,
+        ctx,
         t_token_header=t_token,
         txn_id=body.txnId,
         abha_number=body.ABHANumber,
         account_ref=body.accountRef,
-        ctx=ctx,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
     )
     return _login_read(result)
 
@@ -147,7 +167,9 @@ def profile_account(
     account: Holder, ctx: Patient, session: DbSession, runtime: RuntimeDep
 ) -> AbhaProfileRead:
     """The holder's own profile."""
-    view = profile.read_profile(session, runtime, account=account, ctx=ctx)
+    view = profile.read_profile(
+        session, ctx, account=account, suffix=runtime.settings.abha_suffix, clock=runtime.clock
+    )
     return AbhaProfileRead.model_validate(view)
 
 
@@ -162,13 +184,18 @@ def profile_request_otp(
     """Send the OTP guarding a change: mobile, e-mail, deactivate, delete or re-KYC."""
     sent = profile.request_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=body.scope,
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        ctx=ctx,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
+        abha_settings=runtime.settings.abha,
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -182,7 +209,15 @@ def profile_resend_otp(
     runtime: RuntimeDep,
 ) -> OtpSentRead:
     """Send a profile OTP again: after 60 seconds, at most twice per transaction."""
-    sent = profile.resend_profile_otp(session, runtime, account=account, txn_id=body.txnId, ctx=ctx)
+    sent = profile.resend_profile_otp(
+        session,
+        ctx,
+        account=account,
+        txn_id=body.txnId,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        otp_settings=runtime.settings.otp,
+    )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 
@@ -197,12 +232,16 @@ def profile_verify(
     """Verify the OTP and make the change it guards."""
     changed = profile.verify_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        ctx=ctx,
+        kyc=runtime.kyc,
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        keyring=runtime.keyring,
+        otp_settings=runtime.settings.otp,
     )
     return ProfileChangeRead(
         txnId=changed.txn_id,

@@ -35,8 +35,9 @@ from healthstack.kernel.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from healthstack.network.abha.login import OtpSent, otp_service, sent_message
+from healthstack.network.abha.login import OtpSent, sent_message
 from healthstack.network.abha.models import AbhaAccount, OtpTransaction
+from healthstack.network.abha.otp import otp_service
 from healthstack.network.consent.models import ConsentPin
 from healthstack.runtime import Runtime
 

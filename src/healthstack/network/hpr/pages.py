@@ -350,7 +350,13 @@ class SelfRegistration:
         if form is None:
             try:
                 kept = registration.saved_details(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    clock=self.pg.runtime.clock,
+                    hasher=self.pg.runtime.hasher,
+                    otp_settings=self.pg.runtime.settings.otp,
+                    txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -384,7 +390,13 @@ class SelfRegistration:
         if not offered:
             try:
                 offered = registration.address_suggestions(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    clock=self.pg.runtime.clock,
+                    hasher=self.pg.runtime.hasher,
+                    otp_settings=self.pg.runtime.settings.otp,
+                    txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -409,7 +421,14 @@ class SelfRegistration:
             )
         try:
             sent = registration.request_otp(
-                self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, aadhaar=aadhaar
+                self.pg.session,
+                self.ctx,
+                aadhaar=aadhaar,
+                kyc=self.pg.runtime.kyc,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar)
@@ -419,10 +438,14 @@ class SelfRegistration:
         try:
             sent = registration.request_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
+                kyc=self.pg.runtime.kyc,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -434,7 +457,15 @@ class SelfRegistration:
         pg = self.pg
         try:
             done = registration.verify_otp(
-                pg.session, runtime=pg.runtime, ctx=self.ctx, txn_id=state.txn_id, otp=otp
+                pg.session,
+                self.ctx,
+                txn_id=state.txn_id,
+                otp=otp,
+                kyc=pg.runtime.kyc,
+                clock=pg.runtime.clock,
+                hasher=pg.runtime.hasher,
+                otp_settings=pg.runtime.settings.otp,
+                txn_ttl_seconds=pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -449,10 +480,13 @@ class SelfRegistration:
         try:
             sent = registration.request_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else mobile,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             if resend:
@@ -474,10 +508,13 @@ class SelfRegistration:
         try:
             done = registration.verify_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -487,10 +524,13 @@ class SelfRegistration:
         try:
             registration.save_details(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 details=details_input(form),
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
             )
         except DomainError as exc:
             return self.details_page(state, form=form, error=exc)
@@ -509,10 +549,14 @@ class SelfRegistration:
         try:
             professional = registration.complete_registration(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 hpr_address=wanted,
+                clock=self.pg.runtime.clock,
+                hasher=self.pg.runtime.hasher,
+                otp_settings=self.pg.runtime.settings.otp,
+                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                secret_key=self.pg.runtime.settings.secret_key,
             )
         except HprAddressTaken as exc:
             return self.address_page(
@@ -544,7 +588,7 @@ def _self(pg: Page, starting: bool) -> SelfRegistration | Response:
         nonce = registration.new_flow_token()
         pg.cookies.append(Cookie(FLOW_COOKIE, nonce, 3600, PREFIX))
     flow = SelfRegistration(
-        pg, pg.ctx(registration.flow_actor(pg.runtime, nonce), Purpose.ENROLMENT)
+        pg, pg.ctx(registration.flow_actor(nonce, hasher=pg.runtime.hasher), Purpose.ENROLMENT)
     )
     if lost and not starting:
         return flow.start_page(
@@ -680,7 +724,7 @@ def registry_list(
         hfr_id = parse_hfr_id(facility) if facility else None
         found = list_professionals(
             pg.session,
-            ctx=pg.ctx(gate, Purpose.ADMINISTRATION),
+            pg.ctx(gate, Purpose.ADMINISTRATION),
             clock=pg.runtime.clock,
             filters=ProfessionalFilter(
                 category=category or None,
@@ -757,7 +801,7 @@ def _detail(
     elif error:
         message, status = error, 400
     try:
-        professional = get_professional(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
+        professional = get_professional(pg.session, ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
         _, versions = history(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
     except DomainError as exc:
         return _error_page(pg, exc)
@@ -816,7 +860,7 @@ def registry_verify(hpr_id: str, pg: PageDep, staff: OptionalStaff) -> Response:
     ctx = pg.ctx(gate, Purpose.ADMINISTRATION)
     try:
         professional = verification.verify_professional(
-            pg.session, runtime=pg.runtime, ctx=ctx, hpr_id=hpr_id
+            pg.session, ctx, hpr_id=hpr_id, clock=pg.runtime.clock
         )
     except DomainError as exc:
         return _detail(pg, ctx, hpr_id, error=exc)
@@ -836,7 +880,7 @@ def registry_reject(
     ctx = pg.ctx(gate, Purpose.ADMINISTRATION)
     try:
         professional = verification.reject_professional(
-            pg.session, runtime=pg.runtime, ctx=ctx, hpr_id=hpr_id, reason=reason
+            pg.session, ctx, hpr_id=hpr_id, reason=reason, clock=pg.runtime.clock
         )
     except DomainError as exc:
         return _detail(pg, ctx, hpr_id, error=exc, reason=reason)
