@@ -21,6 +21,7 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import login, profile
 from healthstack.network.abha.auth import patient_context
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from tests.factories_abha import (
     audit_rows,
     create_account,
@@ -47,12 +48,7 @@ def _request(runtime, hint, value, *, scope=None, system="abdm"):
             login_hint=hint,
             login_id=enc(runtime, value),
             otp_system=system,
-            kyc=runtime.kyc,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            keyring=runtime.keyring,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
 
 
@@ -64,11 +60,7 @@ def _verify(runtime, txn_id, code, *, scope=None):
             scope=scope or ["abha-login"],
             txn_id=txn_id,
             otp_value=enc(runtime, code),
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            keyring=runtime.keyring,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
         return result
 
@@ -227,12 +219,7 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
             login_hint="email",
             login_id=enc(runtime, "ravi@example.org"),
             otp_system="abdm",
-            kyc=runtime.kyc,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            keyring=runtime.keyring,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
     code = last_otp(runtime, "ravi@example.org")
     for expected in (OtpInvalid, OtpInvalid, OtpLocked):
@@ -245,11 +232,7 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
                 scope=["abha-profile", "email-verify"],
                 txn_id=sent.txn_id,
                 otp_value=enc(runtime, wrong(code)),
-                kyc=runtime.kyc,
-                clock=runtime.clock,
-                hasher=runtime.hasher,
-                keyring=runtime.keyring,
-                otp_settings=runtime.settings.otp,
+                parts=AbhaParts.of(runtime),
             )
     with pytest.raises(OtpLocked):
         _request(runtime, "abha-number", account.abha_number)
@@ -276,11 +259,7 @@ def test_picks_are_bound_to_their_transaction(runtime):
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_a,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            keyring=runtime.keyring,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
     with unit_of_work(runtime.session_factory) as s:
         done = login.select_login_account(
@@ -290,11 +269,7 @@ def test_picks_are_bound_to_their_transaction(runtime):
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_b,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            keyring=runtime.keyring,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
         assert done.user_tokens is not None
     assert txn_row(runtime, second.txn_id).status == "COMPLETED"

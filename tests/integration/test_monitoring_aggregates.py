@@ -14,6 +14,7 @@ from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.enrolment import enrol_by_demographics
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.programme.monitoring import service
 from healthstack.programme.monitoring.aggregates import apply_event, rebuild, reconcile_if_due
 from healthstack.programme.monitoring.models import AppliedEvent, IndicatorTotal
@@ -439,11 +440,7 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
         pincode="190008",
         consent_code="abha-enrollment",
         consent_version=runtime.settings.abha.consent_version,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        abha_settings=runtime.settings.abha,
-        secret_key=runtime.settings.secret_key,
+        parts=AbhaParts.of(runtime),
     )
     with unit_of_work(runtime.session_factory) as s:
         assert enrol_by_demographics(s, **enrolment).is_new
@@ -492,14 +489,7 @@ def test_aadhaar_otp_enrolment_emits_one_event_per_new_account(runtime, relay, c
     def enrol() -> bool:
         with unit_of_work(runtime.session_factory) as s:
             txn = enrolment.request_aadhaar_otp(
-                s,
-                ctx,
-                aadhaar=aadhaar,
-                kyc=runtime.kyc,
-                clock=runtime.clock,
-                hasher=runtime.hasher,
-                otp_settings=runtime.settings.otp,
-                abha_settings=runtime.settings.abha,
+                s, ctx, aadhaar=aadhaar, parts=AbhaParts.of(runtime)
             )
         code = re.match(r"(\d{6}) ", outbox(runtime)[-1].payload["text"]).group(1)
         with unit_of_work(runtime.session_factory) as s:
@@ -511,13 +501,7 @@ def test_aadhaar_otp_enrolment_emits_one_event_per_new_account(runtime, relay, c
                 mobile=None,
                 consent_code="abha-enrollment",
                 consent_version=runtime.settings.abha.consent_version,
-                kyc=runtime.kyc,
-                clock=runtime.clock,
-                hasher=runtime.hasher,
-                keyring=runtime.keyring,
-                otp_settings=runtime.settings.otp,
-                abha_settings=runtime.settings.abha,
-                secret_key=runtime.settings.secret_key,
+                parts=AbhaParts.of(runtime),
             ).is_new
 
     assert enrol() is True

@@ -20,17 +20,18 @@ tries then a lock-out of the Aadhaar, resend after 60 s at most twice) carries i
 Each registry names its flow in ``Terms``: its OTP scopes, the codes and words of its
 refusals, its audit actions and who may run it. A transaction is bound to whoever
 opened it: anyone else is told it was not found, in the words used for an unknown
-txnId. The OTP requests are audited here, success and failure, without the payload;
-the verifying steps run inside the registry's own audited step, since they write its
-records.
+txnId. Every step is audited (``AadhaarOtp.step``: success and failure, without the
+payload); the registry's own steps (verifying, choosing an address) run in a ``step``
+too, naming their action and the record they write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -99,6 +100,22 @@ class MobileParent:
     verified_mobile: str | None
 
 
+class OtpParts(Protocol):
+    """What a registry's flow is built from (``AadhaarOtp.of``): a registry's parts
+    object has these, whatever else it carries."""
+
+    @property
+    def kyc(self) -> KycProvider: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hasher(self) -> KeyedHasher: ...
+    @property
+    def otp(self) -> OtpSettings: ...
+    @property
+    def txn_ttl_seconds(self) -> int: ...
+
+
 def anyone(actor: Actor) -> None:
     """``Terms.admit`` of a flow whose routes already decided who may call them."""
 
@@ -139,14 +156,13 @@ def _to_mobile(mobile: str | None) -> str:
 class AadhaarOtp:
     """One registry's Aadhaar OTP transaction over a KYC provider, the OTP rules, the
     keyed hasher and the clock. Its methods take the session first, the request
-    context second; nothing here commits. The steps that reach UIDAI need ``kyc``;
-    the others (another mobile, the registry's own steps) are built without it."""
+    context second; nothing here commits."""
 
     def __init__(
         self,
         terms: Terms,
         *,
-        kyc: KycProvider | None = None,
+        kyc: KycProvider,
         clock: Clock,
         hasher: KeyedHasher,
         otp_settings: OtpSettings,
@@ -160,12 +176,35 @@ class AadhaarOtp:
         self.txn_ttl_seconds = txn_ttl_seconds
         self._sealer = Sealer(hasher, terms.seal_purpose)
 
-    def _uidai(self) -> KycProvider:
-        if self.kyc is None:
-            raise TypeError("this step reads the e-KYC: build AadhaarOtp with the KYC provider")
-        return self.kyc
+    @classmethod
+    def of(cls, terms: Terms, parts: OtpParts) -> AadhaarOtp:
+        return cls(
+            terms,
+            kyc=parts.kyc,
+            clock=parts.clock,
+            hasher=parts.hasher,
+            otp_settings=parts.otp,
+            txn_ttl_seconds=parts.txn_ttl_seconds,
+        )
 
     # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def step(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        *,
+        action: str,
+        resource_type: str = "otp_transaction",
+    ) -> Iterator[AuditTarget]:
+        """One step of the flow: audited (success and failure, without the payload, the
+        row naming ``target.resource_id``), for a caller the registry admits."""
+        with audited(
+            session, ctx, action=action, resource_type=resource_type, clock=self.clock
+        ) as target:
+            self.terms.admit(ctx.actor)
+            yield target
+
     def open(
         self,
         session: Session,
@@ -228,20 +267,13 @@ class AadhaarOtp:
         """Send the Aadhaar OTP (a new transaction, ``state`` added to what it keeps),
         or resend it when ``txn_id`` is given."""
         terms = self.terms
-        with audited(
-            session,
-            ctx,
-            action=f"{terms.audit}.request_otp",
-            resource_type="otp_transaction",
-            clock=self.clock,
-        ) as target:
-            terms.admit(ctx.actor)
+        with self.step(session, ctx, action=f"{terms.audit}.request_otp") as target:
             number = normalise_aadhaar(aadhaar) if aadhaar is not None else None
             if txn_id:
                 return self._resend(session, ctx, txn_id=txn_id, aadhaar=number, target=target)
             if number is None:
                 raise terms.aadhaar_required.error()
-            record = find_resident(session, kyc=self._uidai(), aadhaar=number)
+            record = find_resident(session, kyc=self.kyc, aadhaar=number)
             if not record.mobile:
                 raise ValidationFailed(
                     "No mobile number is linked with this Aadhaar, so no OTP can be sent. "
@@ -313,7 +345,7 @@ class AadhaarOtp:
         transaction. Call it before any other write: a wrong OTP is committed as a try."""
         self.otp.verify(session, txn, otp)
         number = self.unseal(txn, "aadhaar_sealed")
-        record = find_resident(session, kyc=self._uidai(), aadhaar=number, then="start again")
+        record = find_resident(session, kyc=self.kyc, aadhaar=number, then="start again")
         txn.state = {k: v for k, v in txn.state.items() if k != "aadhaar_sealed"}
         return record
 
@@ -330,14 +362,7 @@ class AadhaarOtp:
         """Send an OTP to another mobile (given the flow's txnId, which ``parent``
         checks and describes), or resend it (given the mobile's own txnId)."""
         terms = self.terms
-        with audited(
-            session,
-            ctx,
-            action=f"{terms.audit}.mobile_request_otp",
-            resource_type="otp_transaction",
-            clock=self.clock,
-        ) as target:
-            terms.admit(ctx.actor)
+        with self.step(session, ctx, action=f"{terms.audit}.mobile_request_otp") as target:
             number = normalise_mobile(mobile) if mobile else None
             txn = self.open(session, ctx, txn_id=txn_id, target=target)
             if txn.scope == terms.mobile_scope:

@@ -56,6 +56,7 @@ from healthstack.network.abha.pages import (
     household_choices,
     signed_in,
 )
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.consent import exceptions as cx
 from healthstack.network.consent import pin as pins
 from healthstack.network.consent.enums import OPEN_STEPS, LinkStep
@@ -1043,12 +1044,7 @@ def delete_otp(pg: PageDep, confirm: Text16 = "") -> Response:
             login_hint=None,
             login_id=None,
             otp_system="abdm",
-            kyc=me.runtime.kyc,
-            clock=me.runtime.clock,
-            hasher=me.runtime.hasher,
-            keyring=me.runtime.keyring,
-            otp_settings=me.runtime.settings.otp,
-            abha_settings=me.runtime.settings.abha,
+            parts=AbhaParts.of(me.runtime),
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -1063,13 +1059,7 @@ def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
         return _to_login(pg)
     try:
         sent = profile.resend_profile_otp(
-            me.session,
-            me.ctx,
-            account=me.account,
-            txn_id=txn_id,
-            clock=me.runtime.clock,
-            hasher=me.runtime.hasher,
-            otp_settings=me.runtime.settings.otp,
+            me.session, me.ctx, account=me.account, txn_id=txn_id, parts=AbhaParts.of(me.runtime)
         )
     except DomainError as exc:
         absorb(me.session, exc)

@@ -29,6 +29,7 @@ from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.network.abha import profile
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.consent import consents, linking
 from healthstack.network.consent.consents import GrantChoice, artefact_status, effective_status
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
@@ -386,11 +387,7 @@ def delete_account(
         scope=["abha-profile", "delete"],
         txn_id=txn_id,
         otp_value=otp_value,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
+        parts=AbhaParts.of(runtime),
     )
     consents.close_account(session, ctx, runtime, account=account)
     return deleted.message

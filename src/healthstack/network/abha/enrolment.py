@@ -25,8 +25,8 @@ Aadhaar OTP and e-KYC transaction of ``identity.aadhaar`` (``ENROLMENT`` names i
 What is ABHA's own: the consent, the account (its number, ``numbers``, and its
 addresses, ``address``) and camp mode. Transactions are bound to the staff member or
 client that opened them: anyone else gets "not found". Every step is audited (success
-and failure) without the payload. The services take the KYC provider, clock, keyed
-hasher, keys and settings they use.
+and failure) without the payload. The services take ``AbhaParts`` (the KYC provider,
+clock, keyed hasher, keys and settings).
 """
 
 from __future__ import annotations
@@ -54,11 +54,10 @@ from healthstack.identity.aadhaar import (
 )
 from healthstack.identity.models import OtpTransaction
 from healthstack.identity.otp import TxnStatus
-from healthstack.integrations.aadhaar.port import KycProvider, KycRecord
+from healthstack.integrations.aadhaar.port import KycRecord
 from healthstack.kernel.audit import audited, record_access
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -78,12 +77,12 @@ from healthstack.network.abha.auth import UserTokens, issue_user_tokens
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.names import name_key, split_name
 from healthstack.network.abha.numbers import NumberPermutation, allocate
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import (  # noqa: F401 - re-exported for other modules
     preferred_address,
     profile_dict,
     tokens_dict,
 )
-from healthstack.settings import AbhaSettings, OtpSettings
 
 ENROL_SCOPE = "abha-enrol"
 MOBILE_SCOPE = "mobile-verify"
@@ -154,24 +153,6 @@ class DemographicResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _flow(
-    *,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
-    kyc: KycProvider | None = None,
-) -> AadhaarOtp:
-    return AadhaarOtp(
-        ENROLMENT,
-        kyc=kyc,
-        clock=clock,
-        hasher=hasher,
-        otp_settings=otp_settings,
-        txn_ttl_seconds=abha_settings.txn_ttl_seconds,
-    )
 
 
 def find_account_by_aadhaar_hash(session: Session, *, digest: str) -> AbhaAccount | None:
@@ -296,18 +277,12 @@ def request_aadhaar_otp(
     *,
     aadhaar: str | None,
     txn_id: str | None = None,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> OtpStarted:
     """Send the Aadhaar OTP (a new transaction), or resend it when ``txn_id`` is given."""
-    flow = _flow(
-        kyc=kyc, clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings
-    )
+    flow = AadhaarOtp.of(ENROLMENT, parts)
     # The consent text on offer for this enrolment (CRT_ABHA_102).
-    offered = {"consent": {"code": CONSENT_CODE, "version": abha_settings.consent_version}}
+    offered = {"consent": {"code": CONSENT_CODE, "version": parts.abha.consent_version}}
     return flow.request_otp(session, ctx, aadhaar=aadhaar, txn_id=txn_id, state=offered)
 
 
@@ -320,24 +295,12 @@ def enrol_by_aadhaar(
     mobile: str | None,
     consent_code: str | None,
     consent_version: str | None,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
-    secret_key: SecretStr,
+    parts: AbhaParts,
 ) -> EnrolmentResult:
     """Verify the Aadhaar OTP and create the ABHA, or return the one that exists."""
-    flow = _flow(
-        kyc=kyc, clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings
-    )
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.by_aadhaar",
-        resource_type="abha_account",
-        clock=clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.enrol.by_aadhaar", resource_type="abha_account"
     ) as target:
         # Input is checked before the OTP is touched: a malformed request burns no try.
         comm_mobile = normalise_mobile(mobile) if mobile else None
@@ -348,7 +311,7 @@ def enrol_by_aadhaar(
         # The first write; a wrong OTP is committed as a try.
         record = flow.verify_aadhaar(session, txn, otp=otp)
         digest = txn.state["aadhaar_hash"]
-        now = clock.now()
+        now = parts.clock.now()
         existing = find_account_by_aadhaar_hash(session, digest=digest)
         if existing is not None:
             _refuse_deleted(existing)
@@ -360,7 +323,7 @@ def enrol_by_aadhaar(
                 action="abha.account.read",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=clock,
+                clock=parts.clock,
             )
         else:
             needs_mobile = comm_mobile is not None and comm_mobile != record.mobile
@@ -383,13 +346,13 @@ def enrol_by_aadhaar(
                 enrolled_by=ctx.actor.id[:64],
                 enrolled_at_facility=ctx.actor.facility_id,
             )
-            _insert_account(session, account, secret_key=secret_key)
+            _insert_account(session, account, secret_key=parts.secret_key)
             abha_account_event(
                 session,
                 "abha.account.created",
                 account,
                 at=account.created_at,
-                clock=clock,
+                clock=parts.clock,
             )
             is_new = True
             message = "Account created successfully."
@@ -405,7 +368,7 @@ def enrol_by_aadhaar(
                 action="abha.account.create",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=clock,
+                clock=parts.clock,
             )
         target.resource_id = str(account.public_id)
         txn.state = {
@@ -425,7 +388,7 @@ def enrol_by_aadhaar(
             txn_id=str(txn.public_id),
             is_new=is_new,
             tokens=issue_user_tokens(
-                account, keyring=keyring, clock=clock, abha_settings=abha_settings
+                account, keyring=parts.keyring, clock=parts.clock, abha_settings=parts.abha
             ),
             mobile_verification_needed=needs_mobile,
             message=message,
@@ -452,18 +415,10 @@ def _enrolment_account(session: Session, flow: AadhaarOtp, txn: OtpTransaction) 
 
 
 def request_mobile_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    mobile: str | None,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    session: Session, ctx: RequestContext, *, txn_id: str, mobile: str | None, parts: AbhaParts
 ) -> OtpStarted:
     """Send an OTP to the communication mobile (or resend it, given the mobile txnId)."""
-    flow = _flow(clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings)
+    flow = AadhaarOtp.of(ENROLMENT, parts)
 
     def enrolled(txn: OtpTransaction) -> MobileParent:
         account = _enrolment_account(session, flow, txn)
@@ -473,24 +428,12 @@ def request_mobile_otp(
 
 
 def verify_mobile_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    otp: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: AbhaParts
 ) -> MobileVerified:
     """Check the communication-mobile OTP; the mobile becomes the ABHA's, verified."""
-    flow = _flow(clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings)
-    with audited(
-        session,
-        ctx,
-        action="abha.account.verify_mobile",
-        resource_type="abha_account",
-        clock=clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.account.verify_mobile", resource_type="abha_account"
     ) as target:
         txn = flow.verify_mobile(session, ctx, txn_id=txn_id, otp=otp)  # the first write
         account = session.get(AbhaAccount, txn.account_id) if txn.account_id else None
@@ -499,7 +442,7 @@ def verify_mobile_otp(
         target.resource_id = str(account.public_id)
         account.mobile = txn.state["mobile"]
         account.mobile_verified = True
-        account.updated_at = clock.now()
+        account.updated_at = parts.clock.now()
         flow.otp.complete(txn)
         flow.touch(txn)
         return MobileVerified(str(txn.public_id), account, "Mobile Number linked successfully.")
@@ -509,32 +452,18 @@ def verify_mobile_otp(
 
 
 def address_suggestions(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    count: int = 5,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    session: Session, ctx: RequestContext, *, txn_id: str, count: int = 5, parts: AbhaParts
 ) -> list[str]:
     """Free, valid ABHA address handles for the person enrolled in ``txn_id``."""
-    flow = _flow(clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings)
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.suggestion",
-        resource_type="abha_account",
-        clock=clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.enrol.suggestion", resource_type="abha_account"
     ) as target:
         txn = flow.open(session, ctx, txn_id=txn_id, for_update=False)
         account = _enrolment_account(session, flow, txn)
         target.resource_id = str(account.public_id)
         flow.touch(txn)
-        return account_suggestions(
-            session, account=account, suffix=abha_settings.cm_id, count=count
-        )
+        return account_suggestions(session, account=account, suffix=parts.abha.cm_id, count=count)
 
 
 def account_suggestions(
@@ -611,20 +540,13 @@ def create_abha_address(
     txn_id: str,
     abha_address: str,
     preferred: bool,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> AddressChosen:
     """Give the enrolled account a chosen ABHA address (CRT_ABHA_112)."""
-    flow = _flow(clock=clock, hasher=hasher, otp_settings=otp_settings, abha_settings=abha_settings)
-    suffix = abha_settings.cm_id  # the ABHA address suffix is the consent manager's id
-    with audited(
-        session,
-        ctx,
-        action="abha.address.create",
-        resource_type="abha_account",
-        clock=clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    suffix = parts.suffix
+    with flow.step(
+        session, ctx, action="abha.address.create", resource_type="abha_account"
     ) as target:
         txn = flow.open(session, ctx, txn_id=txn_id)
         account = _enrolment_account(session, flow, txn)
@@ -635,7 +557,7 @@ def create_abha_address(
             raw_address=abha_address,
             preferred=preferred,
             suffix=suffix,
-            clock=clock,
+            clock=parts.clock,
         )
         flow.touch(txn)
         return AddressChosen(
@@ -679,11 +601,7 @@ def enrol_by_demographics(
     pincode: str,
     consent_code: str | None,
     consent_version: str | None,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    abha_settings: AbhaSettings,
-    secret_key: SecretStr,
+    parts: AbhaParts,
 ) -> DemographicResult:
     """Camp-mode enrolment by an authorised operator (CRT_ABHA_301/302).
 
@@ -696,10 +614,10 @@ def enrol_by_demographics(
         ctx,
         action="abha.enrol.demographic",
         resource_type="abha_account",
-        clock=clock,
+        clock=parts.clock,
     ) as target:
         require(ctx.actor, "abha.enrol_demographic")
-        _check_consent(consent_code, consent_version, abha_settings.consent_version)
+        _check_consent(consent_code, consent_version, parts.abha.consent_version)
         if birth_date is None and year_of_birth is None:
             raise ValidationFailed(
                 "Give the date of birth (birth_date) or, if only the year is known, year_of_birth.",
@@ -714,7 +632,7 @@ def enrol_by_demographics(
             )
         number = normalise_aadhaar(aadhaar)
         comm_mobile = normalise_mobile(mobile)
-        record = find_resident(session, kyc=kyc, aadhaar=number)
+        record = find_resident(session, kyc=parts.kyc, aadhaar=number)
         year = birth_date.year if birth_date else year_of_birth
         matches = (
             names_match(name, record.name)
@@ -727,7 +645,7 @@ def enrol_by_demographics(
                 "each against the Aadhaar card and correct it, or enrol by Aadhaar OTP.",
                 code="HS-1230",
             )
-        digest = aadhaar_hash(hasher, number)
+        digest = aadhaar_hash(parts.hasher, number)
         existing = find_account_by_aadhaar_hash(session, digest=digest)
         if existing is not None:
             _refuse_deleted(existing)
@@ -738,14 +656,14 @@ def enrol_by_demographics(
                 action="abha.account.read",
                 resource_type="abha_account",
                 resource_id=str(existing.public_id),
-                clock=clock,
+                clock=parts.clock,
             )
             return DemographicResult(
                 existing, False, "An ABHA is already enrolled with this Aadhaar; it is returned."
             )
         same_district = record.district_lgd == district_lgd
         account = AbhaAccount(
-            **_account_fields(record, now=clock.now()),
+            **_account_fields(record, now=parts.clock.now()),
             public_id=uuid.uuid4(),
             aadhaar_hash=digest,
             mobile=comm_mobile,
@@ -764,9 +682,9 @@ def enrol_by_demographics(
             enrolled_by=ctx.actor.id[:64],
             enrolled_at_facility=ctx.actor.facility_id,
         )
-        _insert_account(session, account, secret_key=secret_key)
+        _insert_account(session, account, secret_key=parts.secret_key)
         abha_account_event(
-            session, "abha.account.created", account, at=account.created_at, clock=clock
+            session, "abha.account.created", account, at=account.created_at, clock=parts.clock
         )
         target.resource_id = str(account.public_id)
         record_access(
@@ -775,16 +693,10 @@ def enrol_by_demographics(
             action="abha.account.create",
             resource_type="abha_account",
             resource_id=str(account.public_id),
-            clock=clock,
+            clock=parts.clock,
         )
         txn = _camp_transaction(
-            session,
-            ctx,
-            account=account,
-            consent_version=consent_version,
-            clock=clock,
-            hasher=hasher,
-            txn_ttl_seconds=abha_settings.txn_ttl_seconds,
+            session, ctx, account=account, consent_version=consent_version, parts=parts
         )
         return DemographicResult(
             account,
@@ -801,20 +713,18 @@ def _camp_transaction(
     *,
     account: AbhaAccount,
     consent_version: str | None,
-    clock: Clock,
-    hasher: KeyedHasher,
-    txn_ttl_seconds: int,
+    parts: AbhaParts,
 ) -> OtpTransaction:
     """A completed enrolment transaction for a camp-mode account, so that its operator
     (and no one else: ``AadhaarOtp.open``) chooses the ABHA address by the same steps as after
     an Aadhaar OTP. No OTP was sent: ``otp_system`` says "none"."""
-    now = clock.now()
+    now = parts.clock.now()
     txn = OtpTransaction(
         public_id=uuid.uuid4(),
         scope=ENROL_SCOPE,
         otp_system="none",
         # Its own subject: a camp enrolment must not count against anyone's OTP limits.
-        subject_key=hasher.hash("otp-subject:camp", str(account.public_id)),
+        subject_key=parts.hasher.hash("otp-subject:camp", str(account.public_id)),
         sent_to=None,
         attempts=0,
         resend_count=0,
@@ -831,7 +741,7 @@ def _camp_transaction(
         },
         account_id=account.id,
         created_at=now,
-        expires_at=now + timedelta(seconds=txn_ttl_seconds),
+        expires_at=now + timedelta(seconds=parts.txn_ttl_seconds),
     )
     session.add(txn)
     session.flush()

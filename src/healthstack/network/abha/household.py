@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited
-from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.crypto import KeyedHasher, KeyRing
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import AuthenticationRequired, NotFound
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens
 from healthstack.network.abha.models import AbhaAccount
-from healthstack.settings import AbhaSettings
+from healthstack.network.abha.parts import AbhaParts
 
 HOUSEHOLD_AUDIENCE = "abha-household"
 # The browser keeps the household token beside the user token (``hs_patient``).
@@ -39,34 +38,26 @@ def _mobile_key(hasher: KeyedHasher, mobile: str) -> str:
 
 
 def issue_household(
-    *,
-    mobile: str,
-    accounts: Sequence[AbhaAccount],
-    ttl_seconds: int,
-    keyring: KeyRing,
-    clock: Clock,
-    hasher: KeyedHasher,
+    *, mobile: str, accounts: Sequence[AbhaAccount], ttl_seconds: int, parts: AbhaParts
 ) -> str:
     """The token of a mobile login that listed ``accounts`` (all on ``mobile``)."""
     return tokens.issue(
-        keyring,
-        subject=_mobile_key(hasher, mobile),
+        parts.keyring,
+        subject=_mobile_key(parts.hasher, mobile),
         audience=HOUSEHOLD_AUDIENCE,
         ttl_seconds=ttl_seconds,
-        clock=clock,
+        clock=parts.clock,
         claims={"typ": "Household", "members": [str(a.public_id) for a in accounts]},
     )
 
 
-def members(
-    session: Session, *, token: str | None, keyring: KeyRing, clock: Clock, hasher: KeyedHasher
-) -> list[AbhaAccount]:
+def members(session: Session, *, token: str | None, parts: AbhaParts) -> list[AbhaAccount]:
     """The ABHAs a household token lists that are still ACTIVE on its verified mobile,
     oldest first; none for a missing, expired or forged token."""
     if not token:
         return []
     try:
-        claims = tokens.verify(keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=clock)
+        claims = tokens.verify(parts.keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=parts.clock)
     except AuthenticationRequired:
         return []
     ids: list[uuid.UUID] = []
@@ -86,19 +77,11 @@ def members(
         )
         .order_by(AbhaAccount.id)
     )
-    return [a for a in rows if a.mobile and _mobile_key(hasher, a.mobile) == claims["sub"]]
+    return [a for a in rows if a.mobile and _mobile_key(parts.hasher, a.mobile) == claims["sub"]]
 
 
 def switch(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    token: str | None,
-    account_id: str,
-    keyring: KeyRing,
-    clock: Clock,
-    hasher: KeyedHasher,
-    abha_settings: AbhaSettings,
+    session: Session, ctx: RequestContext, *, token: str | None, account_id: str, parts: AbhaParts
 ) -> tuple[AbhaAccount, UserTokens]:
     """Another ABHA of the household: its user token, without another OTP."""
     with audited(
@@ -107,9 +90,9 @@ def switch(
         action="abha.login.switch",
         resource_type="abha_account",
         resource_id=str(account_id)[:64],
-        clock=clock,
+        clock=parts.clock,
     ):
-        listed = members(session, token=token, keyring=keyring, clock=clock, hasher=hasher)
+        listed = members(session, token=token, parts=parts)
         chosen = next((a for a in listed if str(a.public_id) == account_id), None)
         if chosen is None:
             raise NotFound(
@@ -119,5 +102,5 @@ def switch(
                 field="account",
             )
     return chosen, issue_user_tokens(
-        chosen, keyring=keyring, clock=clock, abha_settings=abha_settings
+        chosen, keyring=parts.keyring, clock=parts.clock, abha_settings=parts.abha
     )

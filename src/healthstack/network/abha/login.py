@@ -5,8 +5,8 @@ account from a login hint, the list of ABHAs linked to a mobile and the transact
 token (T-token) that picks one of them, and issuing the user token. Also the small
 pieces the profile flows share with login: RSA-OAEP decryption of client fields, the
 account summary and the "audit as whoever turned out to be acting" step. The OTPs are
-``identity.otp``'s; the services take the clock, keys, KYC provider and settings
-they use.
+``identity.otp``'s; the services take ``AbhaParts`` (the clock, keys, KYC provider
+and settings).
 
 Decisions (see docs/domains/abha-profile-api.md):
 
@@ -41,7 +41,6 @@ from sqlalchemy.orm import Session
 from healthstack.identity.aadhaar import aadhaar_hash
 from healthstack.identity.models import OtpTransaction
 from healthstack.identity.otp import OtpService, TxnStatus
-from healthstack.integrations.aadhaar.port import KycProvider
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited, record_access
@@ -63,8 +62,8 @@ from healthstack.kernel.ids import (
 )
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens, patient_context
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import dob_text, preferred_address
-from healthstack.settings import AbhaSettings, OtpSettings
 
 # The T-token: proof that the mobile OTP of one login transaction was verified.
 TXN_AUDIENCE = "abha-login-txn"
@@ -405,17 +404,12 @@ def request_login_otp(
     login_hint: str,
     login_id: str,
     otp_system: str,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> OtpSent:
     """Send a login OTP: to the Aadhaar mobile, the account's verified mobile, or a mobile."""
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
-    ttl = abha_settings.txn_ttl_seconds
-    with audit_step(session, ctx, action="abha.login.otp_request", clock=clock) as step:
+    otp = parts.otp_service()
+    ttl = parts.txn_ttl_seconds
+    with audit_step(session, ctx, action="abha.login.otp_request", clock=parts.clock) as step:
         parsed = parse_login_scope(scope)
         # Rules that do not depend on any account come first, so a refusal never
         # tells the caller whether an account exists.
@@ -433,7 +427,7 @@ def request_login_otp(
                 field="loginHint",
                 code="HS-1243",
             )
-        value = decrypt_field(keyring, login_id, field="loginId")
+        value = decrypt_field(parts.keyring, login_id, field="loginId")
         if login_hint == "mobile":
             mobile = normalise_mobile(value)
             accounts = linked_accounts(session, mobile=mobile, status=parsed.wanted_status)
@@ -458,14 +452,14 @@ def request_login_otp(
             return OtpSent(str(txn.public_id), sent_message(txn))
 
         account = find_account_by_hint(
-            session, login_hint=login_hint, value=value, suffix=abha_settings.cm_id, hasher=hasher
+            session, login_hint=login_hint, value=value, suffix=parts.suffix, hasher=parts.hasher
         )
         if account is None:
             raise NotFound(NOT_FOUND_MESSAGE, code="HS-1410")
         step.resource_id = str(account.public_id)
         _check_status(account, parsed)
         if otp_system == "aadhaar":
-            send_to = kyc.registered_mobile(session, normalise_aadhaar(value))
+            send_to = parts.kyc.registered_mobile(session, normalise_aadhaar(value))
             if not send_to:
                 raise ValidationFailed(
                     "No mobile is registered with this Aadhaar, so UIDAI cannot send an OTP. "
@@ -497,17 +491,11 @@ def request_login_otp(
 
 
 def resend_login_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
+    session: Session, ctx: RequestContext, *, txn_id: str, parts: AbhaParts
 ) -> OtpSent:
     """A new OTP for the same login transaction (after 60 s, at most twice)."""
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
-    with audit_step(session, ctx, action="abha.login.otp_resend", clock=clock) as step:
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.otp_resend", clock=parts.clock) as step:
         txn = _login_txn(session, otp, txn_id)
         step.resource_id = _caller_resource(session, txn)
         otp.resend(session, txn)
@@ -535,8 +523,7 @@ def _finish_login(
     parsed: LoginScope,
     step: AuditStep,
     otp: OtpService,
-    keyring: KeyRing,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> LoginResult:
     """The account is proven: reactivate if asked, close the transaction, issue tokens."""
     _check_status(account, parsed)
@@ -544,7 +531,7 @@ def _finish_login(
     step.ctx = patient
     step.resource_id = str(account.public_id)
     message = "OTP verified successfully."
-    clock = otp.clock
+    clock = parts.clock
     if parsed.reactivate:
         account.status = ACTIVE
         account.updated_at = clock.now()
@@ -570,9 +557,9 @@ def _finish_login(
         message=message,
         account=account,
         user_tokens=issue_user_tokens(
-            account, keyring=keyring, clock=clock, abha_settings=abha_settings
+            account, keyring=parts.keyring, clock=clock, abha_settings=parts.abha
         ),
-        accounts=[account_summary(account, abha_settings.cm_id)],
+        accounts=[account_summary(account, parts.suffix)],
     )
 
 
@@ -588,39 +575,28 @@ def verify_login(
     scope: list[str],
     txn_id: str,
     otp_value: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> LoginResult:
     """Check the login OTP; one account gets its user token, a mobile its list."""
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
-    with audit_step(session, ctx, action="abha.login.verify", clock=clock) as step:
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.verify", clock=parts.clock) as step:
         txn = _login_txn(session, otp, txn_id)
         step.resource_id = _caller_resource(session, txn)
         parsed = _check_same_scope(scope, txn)
-        code = decrypt_field(keyring, otp_value, field="otpValue")
+        code = decrypt_field(parts.keyring, otp_value, field="otpValue")
         # Nothing else may change before this: a wrong OTP commits its counted try.
         otp.verify(session, txn, code)
         if txn.state.get("hint") != "mobile":
             assert txn.account_id is not None
             account = _lock_account(session, txn.account_id)
             return _finish_login(
-                session,
-                txn=txn,
-                account=account,
-                parsed=parsed,
-                step=step,
-                otp=otp,
-                keyring=keyring,
-                abha_settings=abha_settings,
+                session, txn=txn, account=account, parsed=parsed, step=step, otp=otp, parts=parts
             )
 
         accounts = linked_accounts(session, mobile=txn.sent_to or "", status=parsed.wanted_status)
         if not accounts:
             raise NotFound("No ABHA is linked to this mobile number.", code="HS-1411")
-        suffix = abha_settings.cm_id
+        suffix = parts.suffix
         for account in accounts:
             # Listing them (masked) is still a read of each account.
             record_access(
@@ -629,15 +605,15 @@ def verify_login(
                 action="abha.login.list",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=clock,
+                clock=parts.clock,
             )
-        ttl = max(1, int((txn.expires_at - clock.now()).total_seconds()))
+        ttl = max(1, int((txn.expires_at - parts.clock.now()).total_seconds()))
         t_token = tokens.issue(
-            keyring,
+            parts.keyring,
             subject=str(txn.public_id),
             audience=TXN_AUDIENCE,
             ttl_seconds=ttl,
-            clock=clock,
+            clock=parts.clock,
             claims={"typ": "Transaction", "scope": txn.scope},
         )
         return LoginResult(
@@ -646,7 +622,7 @@ def verify_login(
             "Pick one at /abha/api/v3/profile/login/verify/user.",
             t_token=t_token,
             t_token_expires_in=ttl,
-            accounts=[masked_choice(a, suffix, pick_ref(hasher, txn, a)) for a in accounts],
+            accounts=[masked_choice(a, suffix, pick_ref(parts.hasher, txn, a)) for a in accounts],
         )
 
 
@@ -658,17 +634,13 @@ def select_login_account(
     txn_id: str,
     abha_number: str | None,
     account_ref: str | None,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> LoginResult:
     """After a mobile login: the holder picks one listed ABHA and gets its user token."""
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
-    with audit_step(session, ctx, action="abha.login.select", clock=clock) as step:
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.select", clock=parts.clock) as step:
         t_token = parse_bearer(t_token_header, header="T-token")
-        claims = tokens.verify(keyring, t_token, audience=TXN_AUDIENCE, clock=clock)
+        claims = tokens.verify(parts.keyring, t_token, audience=TXN_AUDIENCE, clock=parts.clock)
         if claims.get("sub") != str(txn_id).strip().lower():
             raise AuthenticationRequired(
                 "The T-token belongs to another login. Send the token returned by "
@@ -697,7 +669,7 @@ def select_login_account(
         listed = linked_accounts(session, mobile=txn.sent_to or "", status=parsed.wanted_status)
         for account in listed:
             if account.abha_number == wanted or (
-                account_ref is not None and pick_ref(hasher, txn, account) == account_ref
+                account_ref is not None and pick_ref(parts.hasher, txn, account) == account_ref
             ):
                 chosen = account
                 break
@@ -709,12 +681,5 @@ def select_login_account(
             )
         account = _lock_account(session, chosen.id)
         return _finish_login(
-            session,
-            txn=txn,
-            account=account,
-            parsed=parsed,
-            step=step,
-            otp=otp,
-            keyring=keyring,
-            abha_settings=abha_settings,
+            session, txn=txn, account=account, parsed=parsed, step=step, otp=otp, parts=parts
         )

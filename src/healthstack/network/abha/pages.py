@@ -65,6 +65,7 @@ from healthstack.network.abha.address import AddressTaken
 from healthstack.network.abha.auth import patient_context
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import preferred_address
 from healthstack.network.abha.schemas_desk import AbhaAccountSummary, AbhaProfileRead
 from healthstack.network.abha.search import (
@@ -473,10 +474,7 @@ class Enrol:
                     self.pg.session,
                     self.ctx,
                     txn_id=state.txn_id,
-                    clock=self.pg.runtime.clock,
-                    hasher=self.pg.runtime.hasher,
-                    otp_settings=self.pg.runtime.settings.otp,
-                    abha_settings=self.pg.runtime.settings.abha,
+                    parts=AbhaParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -529,14 +527,7 @@ class Enrol:
             )
         try:
             sent = enrolment.request_aadhaar_otp(
-                self.pg.session,
-                self.ctx,
-                aadhaar=aadhaar,
-                kyc=self.pg.runtime.kyc,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                abha_settings=self.pg.runtime.settings.abha,
+                self.pg.session, self.ctx, aadhaar=aadhaar, parts=AbhaParts.of(self.pg.runtime)
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar, ok=True)
@@ -550,11 +541,7 @@ class Enrol:
                 self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
-                kyc=self.pg.runtime.kyc,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                abha_settings=self.pg.runtime.settings.abha,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -573,13 +560,7 @@ class Enrol:
                 mobile=mobile.strip() or None,
                 consent_code=enrolment.CONSENT_CODE,
                 consent_version=state.consent_version,
-                kyc=pg.runtime.kyc,
-                clock=pg.runtime.clock,
-                hasher=pg.runtime.hasher,
-                keyring=pg.runtime.keyring,
-                otp_settings=pg.runtime.settings.otp,
-                abha_settings=pg.runtime.settings.abha,
-                secret_key=pg.runtime.settings.secret_key,
+                parts=AbhaParts.of(pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -604,10 +585,7 @@ class Enrol:
                 self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else state.mobile,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                abha_settings=self.pg.runtime.settings.abha,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -623,10 +601,7 @@ class Enrol:
                 self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                abha_settings=self.pg.runtime.settings.abha,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -652,10 +627,7 @@ class Enrol:
                 txn_id=state.txn_id,
                 abha_address=wanted,
                 preferred=True,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                abha_settings=self.pg.runtime.settings.abha,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except AddressTaken as exc:
             # The suggestions may include the one just refused: offer fresh ones.
@@ -942,11 +914,7 @@ def demographic_submit(
             pincode=form.pincode,
             consent_code=enrolment.CONSENT_CODE,
             consent_version=version,
-            kyc=pg.runtime.kyc,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            abha_settings=pg.runtime.settings.abha,
-            secret_key=pg.runtime.settings.secret_key,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         message, status = pg.problem(exc)
@@ -1467,12 +1435,7 @@ def patient_login_otp(
             login_hint=ask.login_hint,
             login_id=pg.wire(value),
             otp_system=ask.otp_system,
-            kyc=pg.runtime.kyc,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            keyring=pg.runtime.keyring,
-            otp_settings=pg.runtime.settings.otp,
-            abha_settings=pg.runtime.settings.abha,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _login_page(pg, method=method, value=value, error=exc, reactivate=again)
@@ -1485,12 +1448,7 @@ def patient_login_resend(pg: PageDep, state: LoginStateForm) -> Response:
     ctx = pg.ctx(_ANONYMOUS, Purpose.IDENTITY_VERIFICATION)
     try:
         sent = login.resend_login_otp(
-            pg.session,
-            ctx,
-            txn_id=state.txn_id,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            otp_settings=pg.runtime.settings.otp,
+            pg.session, ctx, txn_id=state.txn_id, parts=AbhaParts.of(pg.runtime)
         )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
@@ -1509,11 +1467,7 @@ def patient_login_verify(pg: PageDep, state: LoginStateForm, otp: OtpField = "")
             scope=ask.scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            keyring=pg.runtime.keyring,
-            otp_settings=pg.runtime.settings.otp,
-            abha_settings=pg.runtime.settings.abha,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
@@ -1543,11 +1497,7 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
             txn_id=txn_id,
             abha_number=None,
             account_ref=account_ref,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            keyring=pg.runtime.keyring,
-            otp_settings=pg.runtime.settings.otp,
-            abha_settings=pg.runtime.settings.abha,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         response = _login_page(pg, error=exc)
@@ -1564,9 +1514,7 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
             mobile=result.account.mobile or "",
             accounts=family,
             ttl_seconds=expires_in,
-            keyring=pg.runtime.keyring,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
+            parts=AbhaParts.of(pg.runtime),
         )
         pg.cookies = [Cookie(HOUSEHOLD_COOKIE, token, expires_in, "/")]
         pg.set_cookies(response)
@@ -1652,13 +1600,7 @@ def household_choices(pg: Page, account: AbhaAccount) -> list[dict[str, Any]]:
     suffix = pg.runtime.settings.abha_suffix
     return [
         login.masked_choice(a, suffix, str(a.public_id))
-        for a in household.members(
-            pg.session,
-            token=token,
-            keyring=pg.runtime.keyring,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-        )
+        for a in household.members(pg.session, token=token, parts=AbhaParts.of(pg.runtime))
         if a.id != account.id
     ]
 
@@ -1678,10 +1620,7 @@ def patient_switch(pg: PageDep, account: Text64 = "", back: Text64 = "") -> Resp
             holder_context(pg, current),
             token=pg.request.cookies.get(HOUSEHOLD_COOKIE),
             account_id=account.strip(),
-            keyring=pg.runtime.keyring,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            abha_settings=pg.runtime.settings.abha,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         absorb(pg.session, exc)
@@ -1759,12 +1698,7 @@ def patient_change_otp(
             login_hint=hint,
             login_id=pg.wire(value) if hint else None,
             otp_system="abdm",
-            kyc=pg.runtime.kyc,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            keyring=pg.runtime.keyring,
-            otp_settings=pg.runtime.settings.otp,
-            abha_settings=pg.runtime.settings.abha,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _profile_page(pg, account, error=exc, section=kind, value=value)
@@ -1783,9 +1717,7 @@ def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
             holder_context(pg, account),
             account=account,
             txn_id=state.txn_id,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            otp_settings=pg.runtime.settings.otp,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)
@@ -1808,11 +1740,7 @@ def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") ->
             scope=scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            kyc=pg.runtime.kyc,
-            clock=pg.runtime.clock,
-            hasher=pg.runtime.hasher,
-            keyring=pg.runtime.keyring,
-            otp_settings=pg.runtime.settings.otp,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)

@@ -32,11 +32,10 @@ from sqlalchemy.orm import Session
 
 from healthstack.identity.models import OtpTransaction
 from healthstack.identity.otp import OtpService
-from healthstack.integrations.aadhaar.port import KycProvider
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.crypto import KeyedHasher, KeyRing
+from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -59,8 +58,8 @@ from healthstack.network.abha.login import (
 )
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import preferred_address, profile_dict
-from healthstack.settings import AbhaSettings, OtpSettings
 
 # scope word -> OTP transaction scope (otp.PURPOSE_TEXT has each one's SMS wording)
 PROFILE_ACTIONS = {
@@ -130,12 +129,7 @@ def parse_profile_scope(scope: list[str]) -> str:
 
 
 def authenticate(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    x_token: str | None,
-    keyring: KeyRing,
-    clock: Clock,
+    session: Session, ctx: RequestContext, *, x_token: str | None, keyring: KeyRing, clock: Clock
 ) -> AbhaAccount:
     """The holder behind an ``X-token: Bearer <user token>``; ACTIVE accounts only."""
     # Only refusals get a row here; the route's own step audits the access itself.
@@ -230,16 +224,11 @@ def request_profile_otp(
     login_hint: str | None,
     login_id: str | None,
     otp_system: str | None,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
-    abha_settings: AbhaSettings,
+    parts: AbhaParts,
 ) -> OtpSent:
     """Send the OTP that guards one profile change."""
     txn_scope = parse_profile_scope(scope)
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
+    otp = parts.otp_service()
     state: dict[str, Any] = {"flow": "profile"}
     send_to: str | None
     with audited(
@@ -248,12 +237,12 @@ def request_profile_otp(
         action=f"{AUDIT_ACTIONS[txn_scope]}.otp_request",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=clock,
+        clock=parts.clock,
     ):
         if txn_scope == "profile-mobile":
             _need(login_hint, "mobile", field="loginHint", what="A new mobile is verified by OTP")
             _need(otp_system, "abdm", field="otpSystem", what="A new mobile gets an ABHA OTP")
-            send_to = normalise_mobile(_decrypt_login_id(keyring, login_id))
+            send_to = normalise_mobile(_decrypt_login_id(parts.keyring, login_id))
             if send_to == account.mobile and account.mobile_verified:
                 raise Conflict(
                     "This mobile number is already the verified mobile of your ABHA; "
@@ -264,7 +253,7 @@ def request_profile_otp(
         elif txn_scope == "profile-email":
             _need(login_hint, "email", field="loginHint", what="An e-mail is verified by OTP")
             _need(otp_system, "abdm", field="otpSystem", what="An e-mail gets an ABHA OTP")
-            send_to = normalise_email(_decrypt_login_id(keyring, login_id))
+            send_to = normalise_email(_decrypt_login_id(parts.keyring, login_id))
             if send_to == account.email and account.email_verified:
                 raise Conflict(
                     "This e-mail is already the verified e-mail of your ABHA; "
@@ -275,14 +264,14 @@ def request_profile_otp(
         elif txn_scope == "re-kyc":
             _need(login_hint, "aadhaar", field="loginHint", what="Re-KYC reads Aadhaar")
             _need(otp_system, "aadhaar", field="otpSystem", what="Re-KYC uses the Aadhaar OTP")
-            aadhaar = normalise_aadhaar(_decrypt_login_id(keyring, login_id))
-            if not hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
+            aadhaar = normalise_aadhaar(_decrypt_login_id(parts.keyring, login_id))
+            if not parts.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
                 raise PermissionDenied(
                     "This is not the Aadhaar your ABHA was created with. Enter that Aadhaar "
                     "number; an ABHA cannot take another person's details.",
                     code="HS-1254",
                 )
-            send_to = kyc.registered_mobile(session, aadhaar)
+            send_to = parts.kyc.registered_mobile(session, aadhaar)
             if not send_to:
                 raise ValidationFailed(
                     "No mobile is registered with this Aadhaar, so UIDAI cannot send an OTP. "
@@ -315,7 +304,7 @@ def request_profile_otp(
             send_to=send_to,
             state=state,
             account_id=account.id,
-            txn_ttl_seconds=abha_settings.txn_ttl_seconds,
+            txn_ttl_seconds=parts.txn_ttl_seconds,
         )
         return OtpSent(str(txn.public_id), sent_message(txn))
 
@@ -346,23 +335,16 @@ def _profile_txn(
 
 
 def resend_profile_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    account: AbhaAccount,
-    txn_id: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
+    session: Session, ctx: RequestContext, *, account: AbhaAccount, txn_id: str, parts: AbhaParts
 ) -> OtpSent:
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
+    otp = parts.otp_service()
     with audited(
         session,
         ctx,
         action="abha.profile.otp_resend",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=clock,
+        clock=parts.clock,
     ):
         txn = _profile_txn(session, otp, account=account, txn_id=txn_id)
         otp.resend(session, txn)
@@ -377,22 +359,18 @@ def verify_profile_otp(
     scope: list[str],
     txn_id: str,
     otp_value: str,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    keyring: KeyRing,
-    otp_settings: OtpSettings,
+    parts: AbhaParts,
 ) -> ProfileChanged:
     """Check the OTP and make the change it guards."""
     txn_scope = parse_profile_scope(scope)
-    otp = OtpService(settings=otp_settings, hasher=hasher, clock=clock)
+    otp = parts.otp_service()
     with audited(
         session,
         ctx,
         action=AUDIT_ACTIONS[txn_scope],
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=clock,
+        clock=parts.clock,
     ):
         txn = _profile_txn(session, otp, account=account, txn_id=txn_id)
         if txn.scope != txn_scope:
@@ -402,24 +380,13 @@ def verify_profile_otp(
                 field="scope",
                 code="HS-1257",
             )
-        code = decrypt_field(keyring, otp_value, field="otpValue")
+        code = decrypt_field(parts.keyring, otp_value, field="otpValue")
         # Nothing else may change before this: a wrong OTP commits its counted try.
         otp.verify(session, txn, code)
-        parts = _Parts(kyc=kyc, clock=clock, hasher=hasher, keyring=keyring)
         message = _APPLY[txn_scope](session, parts, account, txn)
-        account.updated_at = clock.now()
+        account.updated_at = parts.clock.now()
         otp.complete(txn)
         return ProfileChanged(str(txn.public_id), message, account)
-
-
-@dataclass(frozen=True)
-class _Parts:
-    """What the changes below use (re-KYC reads UIDAI; the others the clock only)."""
-
-    kyc: KycProvider
-    clock: Clock
-    hasher: KeyedHasher
-    keyring: KeyRing
 
 
 def _old_mobile(account: AbhaAccount) -> str | None:
@@ -427,7 +394,7 @@ def _old_mobile(account: AbhaAccount) -> str | None:
 
 
 def _apply_mobile(
-    session: Session, parts: _Parts, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     old = _old_mobile(account)
     account.mobile = txn.sent_to
@@ -443,7 +410,9 @@ def _apply_mobile(
     return "Mobile number is now linked to your ABHA."
 
 
-def _apply_email(session: Session, parts: _Parts, account: AbhaAccount, txn: OtpTransaction) -> str:
+def _apply_email(
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
+) -> str:
     account.email = txn.sent_to
     account.email_verified = True
     notify(
@@ -457,7 +426,7 @@ def _apply_email(session: Session, parts: _Parts, account: AbhaAccount, txn: Otp
 
 
 def _apply_deactivate(
-    session: Session, parts: _Parts, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     account.status = DEACTIVATED
     notify(
@@ -473,7 +442,7 @@ def _apply_deactivate(
 
 
 def _apply_delete(
-    session: Session, parts: _Parts, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     notify(
         session,
@@ -506,7 +475,7 @@ def _apply_delete(
 
 
 def _apply_re_kyc(
-    session: Session, parts: _Parts, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     aadhaar = normalise_aadhaar(
         decrypt_field(parts.keyring, txn.state["aadhaar_ct"], field="loginId")
@@ -562,7 +531,7 @@ def _apply_re_kyc(
     return "Your ABHA details are updated from Aadhaar."
 
 
-_APPLY: dict[str, Callable[[Session, _Parts, AbhaAccount, OtpTransaction], str]] = {
+_APPLY: dict[str, Callable[[Session, AbhaParts, AbhaAccount, OtpTransaction], str]] = {
     "profile-mobile": _apply_mobile,
     "profile-email": _apply_email,
     "deactivate": _apply_deactivate,

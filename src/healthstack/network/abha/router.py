@@ -26,6 +26,7 @@ from healthstack.kernel.errors import ValidationFailed
 from healthstack.kernel.ids import format_abha_number
 from healthstack.network.abha import enrolment
 from healthstack.network.abha.address import AddressTaken, default_address
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.schemas import (
     AbhaAddressRequest,
     AbhaAddressResponse,
@@ -196,15 +197,7 @@ def request_otp(
     login_id = _decrypt(runtime, body.loginId, "loginId")
     if kind == "aadhaar":
         started = enrolment.request_aadhaar_otp(
-            session,
-            ctx,
-            aadhaar=login_id,
-            txn_id=body.txnId,
-            kyc=runtime.kyc,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            session, ctx, aadhaar=login_id, txn_id=body.txnId, parts=AbhaParts.of(runtime)
         )
     else:
         if not body.txnId:
@@ -214,14 +207,7 @@ def request_otp(
                 field="txnId",
             )
         started = enrolment.request_mobile_otp(
-            session,
-            ctx,
-            txn_id=body.txnId,
-            mobile=login_id,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            session, ctx, txn_id=body.txnId, mobile=login_id, parts=AbhaParts.of(runtime)
         )
     return OtpResponse(txnId=started.txn_id, message=started.message)
 
@@ -240,13 +226,7 @@ def enrol_by_aadhaar(
         mobile=_plain_or_encrypted_mobile(runtime, body.authData.otp.mobile),
         consent_code=body.consent.code,
         consent_version=body.consent.version,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
-        secret_key=runtime.settings.secret_key,
+        parts=AbhaParts.of(runtime),
     )
     return {
         "txnId": result.txn_id,
@@ -265,14 +245,7 @@ def auth_by_abdm(
     enrolment.check_mobile_verify_scope(body.scope)
     txn_id, otp = _otp_from(runtime, body.authData)
     done = enrolment.verify_mobile_otp(
-        session,
-        ctx,
-        txn_id=txn_id,
-        otp=otp,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        session, ctx, txn_id=txn_id, otp=otp, parts=AbhaParts.of(runtime)
     )
     return AuthByAbdmResponse(
         txnId=done.txn_id,
@@ -294,13 +267,7 @@ def enrol_suggestion(
             "TRANSACTION_ID",
         )
     handles = enrolment.address_suggestions(
-        session,
-        ctx,
-        txn_id=txn_id,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        session, ctx, txn_id=txn_id, parts=AbhaParts.of(runtime)
     )
     return SuggestionResponse(txnId=txn_id, abhaAddressList=handles)
 
@@ -333,10 +300,7 @@ def enrol_abha_address(
             txn_id=body.txnId,
             abha_address=body.abhaAddress,
             preferred=body.preferred == 1,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            otp_settings=runtime.settings.otp,
-            abha_settings=runtime.settings.abha,
+            parts=AbhaParts.of(runtime),
         )
     except AddressTaken as exc:
         return _taken_response(session, runtime, exc)
@@ -387,11 +351,7 @@ def enrol_demographic(
         pincode=body.pincode,
         consent_code=body.consent.code if body.consent else None,
         consent_version=body.consent.version if body.consent else None,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        abha_settings=runtime.settings.abha,
-        secret_key=runtime.settings.secret_key,
+        parts=AbhaParts.of(runtime),
     )
     account = result.account
     if not result.is_new:

@@ -17,6 +17,7 @@ from healthstack.kernel.context import ANONYMOUS_ACTOR, Purpose, RequestContext
 from healthstack.kernel.ids import AbhaNumber
 from healthstack.network.abha import login, profile
 from healthstack.network.abha.dependencies import Holder, Patient
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.schemas_profile import (
     AbhaProfileRead,
     AccountRef,
@@ -88,12 +89,7 @@ def login_request_otp(
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        parts=AbhaParts.of(runtime),
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -103,14 +99,7 @@ def login_resend_otp(
     body: ResendOtpRequest, session: DbSession, runtime: RuntimeDep, ctx: Caller
 ) -> OtpSentRead:
     """Send the login OTP again: after 60 seconds, at most twice per transaction."""
-    sent = login.resend_login_otp(
-        session,
-        ctx,
-        txn_id=body.txnId,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-    )
+    sent = login.resend_login_otp(session, ctx, txn_id=body.txnId, parts=AbhaParts.of(runtime))
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 
@@ -125,11 +114,7 @@ def login_verify(
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        parts=AbhaParts.of(runtime),
     )
     return _login_read(result)
 
@@ -150,11 +135,7 @@ def login_verify_user(
         txn_id=body.txnId,
         abha_number=body.ABHANumber,
         account_ref=body.accountRef,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        parts=AbhaParts.of(runtime),
     )
     return _login_read(result)
 
@@ -190,12 +171,7 @@ def profile_request_otp(
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
-        abha_settings=runtime.settings.abha,
+        parts=AbhaParts.of(runtime),
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -210,13 +186,7 @@ def profile_resend_otp(
 ) -> OtpSentRead:
     """Send a profile OTP again: after 60 seconds, at most twice per transaction."""
     sent = profile.resend_profile_otp(
-        session,
-        ctx,
-        account=account,
-        txn_id=body.txnId,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
+        session, ctx, account=account, txn_id=body.txnId, parts=AbhaParts.of(runtime)
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -237,11 +207,7 @@ def profile_verify(
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        keyring=runtime.keyring,
-        otp_settings=runtime.settings.otp,
+        parts=AbhaParts.of(runtime),
     )
     return ProfileChangeRead(
         txnId=changed.txn_id,

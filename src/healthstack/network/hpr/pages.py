@@ -54,6 +54,7 @@ from healthstack.network.hpr.enums import (
     subcategory_label,
 )
 from healthstack.network.hpr.numbers import format_hpr_id
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.service import (
     ProfessionalFilter,
     get_professional,
@@ -353,10 +354,7 @@ class SelfRegistration:
                     self.pg.session,
                     self.ctx,
                     txn_id=state.txn_id,
-                    clock=self.pg.runtime.clock,
-                    hasher=self.pg.runtime.hasher,
-                    otp_settings=self.pg.runtime.settings.otp,
-                    txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                    parts=RegistrationParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -393,10 +391,7 @@ class SelfRegistration:
                     self.pg.session,
                     self.ctx,
                     txn_id=state.txn_id,
-                    clock=self.pg.runtime.clock,
-                    hasher=self.pg.runtime.hasher,
-                    otp_settings=self.pg.runtime.settings.otp,
-                    txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                    parts=RegistrationParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -424,11 +419,7 @@ class SelfRegistration:
                 self.pg.session,
                 self.ctx,
                 aadhaar=aadhaar,
-                kyc=self.pg.runtime.kyc,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar)
@@ -441,11 +432,7 @@ class SelfRegistration:
                 self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
-                kyc=self.pg.runtime.kyc,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -461,11 +448,7 @@ class SelfRegistration:
                 self.ctx,
                 txn_id=state.txn_id,
                 otp=otp,
-                kyc=pg.runtime.kyc,
-                clock=pg.runtime.clock,
-                hasher=pg.runtime.hasher,
-                otp_settings=pg.runtime.settings.otp,
-                txn_ttl_seconds=pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -483,10 +466,7 @@ class SelfRegistration:
                 self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else mobile,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             if resend:
@@ -511,10 +491,7 @@ class SelfRegistration:
                 self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -527,10 +504,7 @@ class SelfRegistration:
                 self.ctx,
                 txn_id=state.txn_id,
                 details=details_input(form),
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.details_page(state, form=form, error=exc)
@@ -552,11 +526,7 @@ class SelfRegistration:
                 self.ctx,
                 txn_id=state.txn_id,
                 hpr_address=wanted,
-                clock=self.pg.runtime.clock,
-                hasher=self.pg.runtime.hasher,
-                otp_settings=self.pg.runtime.settings.otp,
-                txn_ttl_seconds=self.pg.runtime.settings.abha.txn_ttl_seconds,
-                secret_key=self.pg.runtime.settings.secret_key,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except HprAddressTaken as exc:
             return self.address_page(

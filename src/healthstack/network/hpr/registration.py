@@ -28,7 +28,7 @@ per-client flow token or browser cookie: ``flow_actor``), or a staff member allo
 ``professional.register`` (a facility admin registering their own facility's staff,
 the state admin). Transactions are bound to whoever opened them: anyone else gets
 "not found". Every step is audited, success and failure, without the payload. The
-services take the KYC provider, clock, keyed hasher and settings they use.
+services take ``RegistrationParts`` (the KYC provider, clock, keyed hasher, settings).
 """
 
 from __future__ import annotations
@@ -47,9 +47,8 @@ from healthstack.accounts.permissions import require
 from healthstack.identity.aadhaar import AadhaarOtp, MobileParent, OtpStarted, Refusal, Terms
 from healthstack.identity.models import OtpTransaction
 from healthstack.identity.otp import TxnStatus
-from healthstack.integrations.aadhaar.port import KycProvider, KycRecord
-from healthstack.kernel.audit import audited, record_access
-from healthstack.kernel.clock import Clock
+from healthstack.integrations.aadhaar.port import KycRecord
+from healthstack.kernel.audit import record_access
 from healthstack.kernel.context import Actor, ActorKind, RequestContext, Role
 from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import (
@@ -79,6 +78,7 @@ from healthstack.network.hpr.models import (
     ProfessionalWorkplace,
 )
 from healthstack.network.hpr.numbers import HprIdPermutation, allocate
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.service import (
     AlreadyRegistered,
     DuplicateCouncilNumber,
@@ -87,7 +87,6 @@ from healthstack.network.hpr.service import (
     find_by_aadhaar_hash,
     record_version,
 )
-from healthstack.settings import OtpSettings
 
 SCOPE = "hpr-register"
 MOBILE_SCOPE = "hpr-mobile"
@@ -156,6 +155,13 @@ def _check_caller(actor: Actor) -> str:
     )
 
 
+def _channel(actor: Actor) -> str:
+    """How a caller ``_check_caller`` admitted registers."""
+    if not actor.is_staff:
+        return "self"
+    return "state" if actor.role is Role.STATE_ADMIN else "facility"
+
+
 # HPR's words for its Aadhaar OTP flow: the registration API's fields, HPR's codes.
 REGISTRATION = Terms(
     scope=SCOPE,
@@ -183,24 +189,6 @@ REGISTRATION = Terms(
     ),
     admit=_check_caller,
 )
-
-
-def _flow(
-    *,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
-    kyc: KycProvider | None = None,
-) -> AadhaarOtp:
-    return AadhaarOtp(
-        REGISTRATION,
-        kyc=kyc,
-        clock=clock,
-        hasher=hasher,
-        otp_settings=otp_settings,
-        txn_ttl_seconds=txn_ttl_seconds,
-    )
 
 
 def _verified_registration(flow: AadhaarOtp, txn: OtpTransaction) -> MobileParent:
@@ -235,20 +223,10 @@ def request_otp(
     *,
     aadhaar: str | None,
     txn_id: str | None = None,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    parts: RegistrationParts,
 ) -> OtpStarted:
     """Send the Aadhaar OTP (a new transaction), or resend it when ``txn_id`` is given."""
-    flow = _flow(
-        kyc=kyc,
-        clock=clock,
-        hasher=hasher,
-        otp_settings=otp_settings,
-        txn_ttl_seconds=txn_ttl_seconds,
-    )
+    flow = AadhaarOtp.of(REGISTRATION, parts)
     # An empty form field asks for the Aadhaar number, as a missing one does.
     return flow.request_otp(session, ctx, aadhaar=aadhaar or None, txn_id=txn_id)
 
@@ -265,33 +243,11 @@ def _identity_from(record: KycRecord) -> Identity:
 
 
 def verify_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    otp: str,
-    kyc: KycProvider,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: RegistrationParts
 ) -> IdentityVerified:
     """Check the Aadhaar OTP and fetch the e-KYC; the mobile it reached is verified."""
-    flow = _flow(
-        kyc=kyc,
-        clock=clock,
-        hasher=hasher,
-        otp_settings=otp_settings,
-        txn_ttl_seconds=txn_ttl_seconds,
-    )
-    with audited(
-        session,
-        ctx,
-        action="professional.register.verify_otp",
-        resource_type="otp_transaction",
-        clock=clock,
-    ) as target:
-        _check_caller(ctx.actor)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.verify_otp") as target:
         txn = flow.aadhaar_step(session, ctx, txn_id=txn_id, target=target)
         # The first write; a wrong OTP is committed as a try.
         record = flow.verify_aadhaar(session, txn, otp=otp)
@@ -303,7 +259,7 @@ def verify_otp(
             **txn.state,
             "kyc_sealed": flow.seal(txn, json.dumps(asdict(identity))),
             "mobile": record.mobile,
-            "identity_at": clock.now().isoformat(),
+            "identity_at": parts.clock.now().isoformat(),
         }
         flow.touch(txn)
         offered = suggestions(session, name=identity.name, year_of_birth=identity.year_of_birth)
@@ -327,16 +283,11 @@ def request_mobile_otp(
     *,
     txn_id: str,
     mobile: str | None,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    parts: RegistrationParts,
 ) -> OtpStarted:
     """Send an OTP to another mobile (given the registration's txnId), or resend it
     (given the mobile's own txnId)."""
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
+    flow = AadhaarOtp.of(REGISTRATION, parts)
     return flow.request_mobile_otp(
         session,
         ctx,
@@ -347,28 +298,11 @@ def request_mobile_otp(
 
 
 def verify_mobile_otp(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    otp: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: RegistrationParts
 ) -> MobileVerified:
     """Check the mobile OTP; the registration then uses that mobile, verified."""
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
-    with audited(
-        session,
-        ctx,
-        action="professional.register.verify_mobile",
-        resource_type="otp_transaction",
-        clock=clock,
-    ) as target:
-        _check_caller(ctx.actor)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.verify_mobile") as target:
         child = flow.verify_mobile(session, ctx, txn_id=txn_id, otp=otp, target=target)
         parent = flow.parent_of(session, ctx, child)
         _verified_registration(flow, parent)
@@ -386,28 +320,11 @@ def verify_mobile_otp(
 
 
 def address_suggestions(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    count: int = 5,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    session: Session, ctx: RequestContext, *, txn_id: str, count: int = 5, parts: RegistrationParts
 ) -> list[str]:
     """Free HPR address handles built from the verified name."""
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
-    with audited(
-        session,
-        ctx,
-        action="professional.register.suggestion",
-        resource_type="otp_transaction",
-        clock=clock,
-    ) as target:
-        _check_caller(ctx.actor)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.suggestion") as target:
         txn = flow.open(session, ctx, txn_id=txn_id, for_update=False, target=target)
         _verified_registration(flow, txn)
         identity = _identity(flow, txn)
@@ -479,24 +396,13 @@ def save_details(
     *,
     txn_id: str,
     details: DetailsInput,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    parts: RegistrationParts,
 ) -> Details:
     """Check the professional details and keep them with the registration (the pages'
     details step, before the HPR address is chosen)."""
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
-    with audited(
-        session,
-        ctx,
-        action="professional.register.details",
-        resource_type="otp_transaction",
-        clock=clock,
-    ) as target:
-        channel = _check_caller(ctx.actor)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.details") as target:
+        channel = _channel(ctx.actor)
         txn = flow.open(session, ctx, txn_id=txn_id, target=target)
         _verified_registration(flow, txn)
         checked = _check_registration(
@@ -505,7 +411,7 @@ def save_details(
             channel=channel,
             details=details,
             identity=_identity(flow, txn),
-            this_year=clock.now().year,
+            this_year=parts.clock.now().year,
         )
         txn.state = {**txn.state, "details": _details_dict(details)}
         flow.touch(txn)
@@ -513,18 +419,9 @@ def save_details(
 
 
 def saved_details(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    txn_id: str,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
+    session: Session, ctx: RequestContext, *, txn_id: str, parts: RegistrationParts
 ) -> DetailsInput | None:
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
+    flow = AadhaarOtp.of(REGISTRATION, parts)
     txn = flow.open(session, ctx, txn_id=txn_id, for_update=False)
     data = txn.state.get("details")
     return details_from_dict(data) if isinstance(data, dict) else None
@@ -540,27 +437,17 @@ def complete_registration(
     txn_id: str,
     hpr_address: str,
     details: DetailsInput | None = None,
-    clock: Clock,
-    hasher: KeyedHasher,
-    otp_settings: OtpSettings,
-    txn_ttl_seconds: int,
-    secret_key: SecretStr,
+    parts: RegistrationParts,
 ) -> Professional:
     """Create the HPR record (SUBMITTED) with its HPR id and address.
 
     ``details`` may be left out when ``save_details`` kept them with the transaction.
     """
-    flow = _flow(
-        clock=clock, hasher=hasher, otp_settings=otp_settings, txn_ttl_seconds=txn_ttl_seconds
-    )
-    with audited(
-        session,
-        ctx,
-        action="professional.register.complete",
-        resource_type="professional",
-        clock=clock,
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(
+        session, ctx, action="professional.register.complete", resource_type="professional"
     ) as target:
-        channel = _check_caller(ctx.actor)
+        channel = _channel(ctx.actor)
         txn = flow.open(session, ctx, txn_id=txn_id)
         _verified_registration(flow, txn)
         if details is None:
@@ -581,7 +468,7 @@ def complete_registration(
             channel=channel,
             details=details,
             identity=identity,
-            this_year=clock.now().year,
+            this_year=parts.clock.now().year,
         )
         existing = find_by_aadhaar_hash(session, digest=txn.state["aadhaar_hash"])
         if existing is not None:
@@ -594,7 +481,7 @@ def complete_registration(
                     session, name=identity.name, year_of_birth=identity.year_of_birth
                 ),
             )
-        now = clock.now()
+        now = parts.clock.now()
         professional = Professional(
             public_id=uuid.uuid4(),
             hpr_handle=handle,
@@ -619,17 +506,19 @@ def complete_registration(
             updated_at=now,
         )
         apply_details(professional, checked)
-        insert_professional(session, professional=professional, secret_key=secret_key)
+        insert_professional(session, professional=professional, secret_key=parts.secret_key)
         target.resource_id = str(professional.public_id)
         record_version(session, ctx, professional=professional, change="registered", at=now)
-        emit_event(session, professional=professional, name="professional.registered", clock=clock)
+        emit_event(
+            session, professional=professional, name="professional.registered", clock=parts.clock
+        )
         record_access(
             session,
             ctx,
             action="professional.create",
             resource_type="professional",
             resource_id=str(professional.public_id),
-            clock=clock,
+            clock=parts.clock,
         )
         state = {k: v for k, v in txn.state.items() if k not in ("kyc_sealed", "details")}
         state["professional"] = str(professional.public_id)

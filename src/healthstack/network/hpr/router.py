@@ -38,6 +38,7 @@ from healthstack.network.hpr import registration, verification
 from healthstack.network.hpr.address import HprAddressTaken
 from healthstack.network.hpr.credentials import DetailsInput, QualificationInput, WorkplaceInput
 from healthstack.network.hpr.editing import ProfessionalChanges, update_professional
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.schemas import (
     MobileOtpRequest,
     MobileVerifyRead,
@@ -202,15 +203,7 @@ def registration_otp(
         issued = flow_token = registration.new_flow_token()
     ctx = _registrant(request, runtime, staff, flow_token)
     sent = registration.request_otp(
-        session,
-        ctx,
-        aadhaar=body.aadhaar,
-        txn_id=body.txnId,
-        kyc=runtime.kyc,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-        txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+        session, ctx, aadhaar=body.aadhaar, txn_id=body.txnId, parts=RegistrationParts.of(runtime)
     )
     return RegistrationOtpRead(txnId=sent.txn_id, message=sent.message, flow_token=issued)
 
@@ -232,15 +225,7 @@ def registration_verify(
     ctx = _registrant(request, runtime, staff, flow_token)
     try:
         done = registration.verify_otp(
-            session,
-            ctx,
-            txn_id=body.txnId,
-            otp=body.otp,
-            kyc=runtime.kyc,
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            otp_settings=runtime.settings.otp,
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+            session, ctx, txn_id=body.txnId, otp=body.otp, parts=RegistrationParts.of(runtime)
         )
     except AlreadyRegistered as exc:
         return _pointer_response(session, runtime, exc, hpr_id=exc.hpr_id)
@@ -267,14 +252,7 @@ def registration_mobile_otp(
     """Verify another mobile than the Aadhaar one: send (or resend) its OTP."""
     ctx = _registrant(request, runtime, staff, flow_token)
     sent = registration.request_mobile_otp(
-        session,
-        ctx,
-        txn_id=body.txnId,
-        mobile=body.mobile,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-        txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+        session, ctx, txn_id=body.txnId, mobile=body.mobile, parts=RegistrationParts.of(runtime)
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -290,14 +268,7 @@ def registration_mobile_verify(
 ) -> MobileVerifyRead:
     ctx = _registrant(request, runtime, staff, flow_token)
     done = registration.verify_mobile_otp(
-        session,
-        ctx,
-        txn_id=body.txnId,
-        otp=body.otp,
-        clock=runtime.clock,
-        hasher=runtime.hasher,
-        otp_settings=runtime.settings.otp,
-        txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+        session, ctx, txn_id=body.txnId, otp=body.otp, parts=RegistrationParts.of(runtime)
     )
     return MobileVerifyRead(txnId=done.txn_id, mobile=done.mobile_masked, message=done.message)
 
@@ -330,11 +301,7 @@ def registration_complete(
             txn_id=body.txnId,
             hpr_address=body.hpr_address,
             details=_details(body),
-            clock=runtime.clock,
-            hasher=runtime.hasher,
-            otp_settings=runtime.settings.otp,
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
-            secret_key=runtime.settings.secret_key,
+            parts=RegistrationParts.of(runtime),
         )
     except (AlreadyRegistered, DuplicateCouncilNumber) as exc:
         return _pointer_response(session, runtime, exc, hpr_id=exc.hpr_id)
