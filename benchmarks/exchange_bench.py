@@ -194,7 +194,9 @@ def prepare(url: str, data_dir: str, base: str, contexts: int, poll: float) -> d
             clock=rt.clock,
         )
         doctor_token = create_api_token(s, user=user, name="bench", clock=rt.clock)
-        patient_token = issue_user_tokens(rt, account).token
+        patient_token = issue_user_tokens(
+            account, keyring=rt.keyring, clock=rt.clock, abha_settings=rt.settings.abha
+        ).token
         abha_number = account.abha_number
     rng = random.Random(50)
     now = rt.clock.now()

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.integrations.sms import SMS_TOPIC, sent_to
 from healthstack.kernel.audit import AuditEvent
@@ -20,7 +21,7 @@ from healthstack.kernel.crypto import encrypt_oaep
 from healthstack.kernel.ids import aadhaar_with_check_digit
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.names import name_key, split_name
 from healthstack.network.abha.numbers import NumberPermutation, reserve
 from healthstack.runtime import Runtime

@@ -348,7 +348,9 @@ def patient(runtime: Runtime, **kwargs: Any) -> AbhaAccount:
 
 
 def user_token(runtime: Runtime, account: AbhaAccount) -> str:
-    return issue_user_tokens(runtime, account).token
+    return issue_user_tokens(
+        account, keyring=runtime.keyring, clock=runtime.clock, abha_settings=runtime.settings.abha
+    ).token
 
 
 def phr_headers(runtime: Runtime, account: AbhaAccount) -> dict[str, str]:

@@ -207,7 +207,14 @@ def load_professionals(runtime: Runtime, specs: list[dict[str, Any]]) -> list[st
             )
         )
     with unit_of_work(runtime.session_factory) as session:
-        result = bulk_load_professionals(session, seeds, runtime=runtime, emit_events=True)
+        result = bulk_load_professionals(
+            session,
+            rows=seeds,
+            emit_events=True,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            secret_key=runtime.settings.secret_key,
+        )
     return list(result.hpr_ids)
 
 

@@ -127,7 +127,13 @@ def seed_professional(
         status=status,
     )
     with unit_of_work(runtime.session_factory) as session:
-        return bulk_load_professionals(session, [seed], runtime=runtime).hpr_ids[0]
+        return bulk_load_professionals(
+            session,
+            rows=[seed],
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            secret_key=runtime.settings.secret_key,
+        ).hpr_ids[0]
 
 
 def sms_otp(client: Any, mobile: str) -> str:

@@ -2,6 +2,7 @@
 
 from healthstack.accounts import models as accounts_models  # noqa: F401
 from healthstack.facility.records import models as records_models  # noqa: F401
+from healthstack.identity import models as identity_models  # noqa: F401
 from healthstack.integrations.aadhaar import models as aadhaar_models  # noqa: F401
 from healthstack.integrations.abdm import models as abdm_models  # noqa: F401
 from healthstack.kernel import audit, audit_chain, outbox  # noqa: F401

@@ -37,9 +37,24 @@ def people(runtime):
             "gone": (str(gone.public_id), card.card_payload(gone, SUFFIX)),
             "off": (str(off.public_id), card.card_payload(off, SUFFIX)),
             "tokens": {
-                "ravi": issue_user_tokens(runtime, ravi).token,
-                "off": issue_user_tokens(runtime, off).token,
-                "gone": issue_user_tokens(runtime, gone).token,
+                "ravi": issue_user_tokens(
+                    ravi,
+                    keyring=runtime.keyring,
+                    clock=runtime.clock,
+                    abha_settings=runtime.settings.abha,
+                ).token,
+                "off": issue_user_tokens(
+                    off,
+                    keyring=runtime.keyring,
+                    clock=runtime.clock,
+                    abha_settings=runtime.settings.abha,
+                ).token,
+                "gone": issue_user_tokens(
+                    gone,
+                    keyring=runtime.keyring,
+                    clock=runtime.clock,
+                    abha_settings=runtime.settings.abha,
+                ).token,
             },
         }
 

@@ -13,13 +13,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Role
 from healthstack.kernel.ids import aadhaar_with_check_digit
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.auth import account_from_token
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.numbers import allocated_count
 from tests.conftest import FACILITY_A
 from tests.factories_abha_enrolment import (
@@ -160,7 +161,9 @@ def test_full_enrolment_by_aadhaar_otp(client, runtime, desk, enc, ravi):
     assert tokens["id_token"] == tokens["token"]
 
     with unit_of_work(runtime.session_factory) as s:
-        acc = account_from_token(s, runtime, tokens["token"])
+        acc = account_from_token(
+            s, token=tokens["token"], keyring=runtime.keyring, clock=runtime.clock
+        )
         assert acc.abha_number == digits
         assert acc.aadhaar_hash == runtime.hasher.hash("aadhaar", ravi)
         assert acc.aadhaar_last4 == ravi[-4:] and acc.kyc_method == "aadhaar_otp"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.ids import AbhaNumber
 from healthstack.kernel.outbox import OutboxMessage
-from healthstack.network.abha.models import AbhaAccount, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount
 from tests.factories_abha import (
     API,
     assert_no_phi,

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from healthstack.accounts.permissions import PERMISSIONS
+from healthstack.identity.models import OtpTransaction
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import card as card_service
@@ -24,7 +25,7 @@ from healthstack.network.abha.enrol.pages import (
     check_demographic_form,
     parse_form_date,
 )
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.settings import DEFAULT_STATE_PROFILE, load_state_profile
 from healthstack.web.deps import PATIENT_COOKIE
 from tests.conftest import FACILITY_A, FACILITY_B

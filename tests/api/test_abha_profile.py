@@ -8,11 +8,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.ids import AbhaNumber
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.abha.models import AbhaAccount, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.numbers import NumberPermutation, reserve
 from tests.factories_abha import (
     API,

@@ -108,11 +108,27 @@ def test_an_abha_the_login_did_not_prove_is_404(client, runtime, family):
 def test_no_household_without_a_mobile_login(client, runtime, family):
     zahoor, shazia, _ = family
     # Logged in some other way (the user token of one ABHA): nothing to switch to.
-    client.cookies.set("hs_patient", issue_user_tokens(runtime, zahoor).token)
+    client.cookies.set(
+        "hs_patient",
+        issue_user_tokens(
+            zahoor,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            abha_settings=runtime.settings.abha,
+        ).token,
+    )
     assert options(client.get("/patient").text) == []
     assert switch(client, shazia.public_id).status_code == 404
     # A forged household cookie (a user token in its place) proves nothing either.
-    client.cookies.set(HOUSEHOLD_COOKIE, issue_user_tokens(runtime, shazia).token)
+    client.cookies.set(
+        HOUSEHOLD_COOKIE,
+        issue_user_tokens(
+            shazia,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            abha_settings=runtime.settings.abha,
+        ).token,
+    )
     assert switch(client, shazia.public_id).status_code == 404
     # Logged out: the switch sends to the login, and the household is gone.
     mobile_login(client)

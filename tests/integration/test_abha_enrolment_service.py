@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext, Role
@@ -26,8 +27,9 @@ from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import enrolment
 from healthstack.network.abha.address import MAX_ADDRESSES_PER_ACCOUNT, AddressTaken
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.numbers import allocated_count
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import profile_dict
 from tests.conftest import FACILITY_A
 
@@ -74,7 +76,7 @@ def _last_code(runtime) -> str:
 def _request(runtime, aadhaar, ctx=None) -> str:
     with unit_of_work(runtime.session_factory) as s:
         return enrolment.request_aadhaar_otp(
-            s, runtime=runtime, ctx=ctx or _ctx(), aadhaar=aadhaar
+            s, ctx or _ctx(), aadhaar=aadhaar, parts=AbhaParts.of(runtime)
         ).txn_id
 
 
@@ -82,13 +84,13 @@ def _enrol(runtime, txn_id, code, ctx=None, mobile=None):
     with unit_of_work(runtime.session_factory) as s:
         res = enrolment.enrol_by_aadhaar(
             s,
-            runtime=runtime,
-            ctx=ctx or _ctx(),
+            ctx or _ctx(),
             txn_id=txn_id,
             otp=code,
             mobile=mobile,
             consent_code="abha-enrollment",
             consent_version="1.4",
+            parts=AbhaParts.of(runtime),
         )
         return res.account.abha_number, res.is_new, res.mobile_verification_needed
 
@@ -184,18 +186,18 @@ def test_communication_mobile_stays_unverified_until_its_otp(runtime):
         assert (acc.mobile, acc.mobile_verified) == ("9988776655", False)
         assert profile_dict(acc, "sbx")["mobile"] is None
         child = enrolment.request_mobile_otp(
-            s, runtime=runtime, ctx=_ctx(), txn_id=txn, mobile="9988776655"
+            s, _ctx(), txn_id=txn, mobile="9988776655", parts=AbhaParts.of(runtime)
         ).txn_id
     with unit_of_work(runtime.session_factory) as s:
         done = enrolment.verify_mobile_otp(
-            s, runtime=runtime, ctx=_ctx(), txn_id=child, otp=_last_code(runtime)
+            s, _ctx(), txn_id=child, otp=_last_code(runtime), parts=AbhaParts.of(runtime)
         )
         assert done.account.mobile_verified
         assert profile_dict(done.account, "sbx")["mobile"] == "9988776655"
     # A mobile that is already verified needs no OTP.
     with pytest.raises(ValidationFailed) as err, unit_of_work(runtime.session_factory) as s:
         enrolment.request_mobile_otp(
-            s, runtime=runtime, ctx=_ctx(), txn_id=txn, mobile="9988776655"
+            s, _ctx(), txn_id=txn, mobile="9988776655", parts=AbhaParts.of(runtime)
         )
     assert err.value.code == "HS-1264"
 
@@ -206,24 +208,29 @@ def test_addresses_preferred_and_capped(runtime):
     _enrol(runtime, txn, _last_code(runtime))
     with unit_of_work(runtime.session_factory) as s:
         handles = enrolment.address_suggestions(
-            s, runtime=runtime, ctx=_ctx(), txn_id=txn, count=MAX_ADDRESSES_PER_ACCOUNT + 1
+            s, _ctx(), txn_id=txn, count=MAX_ADDRESSES_PER_ACCOUNT + 1, parts=AbhaParts.of(runtime)
         )
     assert len(handles) == MAX_ADDRESSES_PER_ACCOUNT + 1
     for i, handle in enumerate(handles[:MAX_ADDRESSES_PER_ACCOUNT]):
         with unit_of_work(runtime.session_factory) as s:
             chosen = enrolment.create_abha_address(
                 s,
-                runtime=runtime,
-                ctx=_ctx(),
+                _ctx(),
                 txn_id=txn,
                 abha_address=handle,
-                preferred=(i == 3),
+                preferred=i == 3,
+                parts=AbhaParts.of(runtime),
             )
             expected = handles[3] if i >= 3 else handles[0]
             assert chosen.preferred_address == f"{expected}@sbx"
     with pytest.raises(Conflict) as err, unit_of_work(runtime.session_factory) as s:
         enrolment.create_abha_address(
-            s, runtime=runtime, ctx=_ctx(), txn_id=txn, abha_address=handles[-1], preferred=False
+            s,
+            _ctx(),
+            txn_id=txn,
+            abha_address=handles[-1],
+            preferred=False,
+            parts=AbhaParts.of(runtime),
         )
     assert err.value.code == "HS-1253"
     with unit_of_work(runtime.session_factory) as s:
@@ -244,20 +251,20 @@ def test_taken_address_offers_free_suggestions(runtime):
     with unit_of_work(runtime.session_factory) as s:
         enrolment.create_abha_address(
             s,
-            runtime=runtime,
-            ctx=_ctx(),
+            _ctx(),
             txn_id=first,
             abha_address="ravi.kumar1991",
             preferred=True,
+            parts=AbhaParts.of(runtime),
         )
     with pytest.raises(AddressTaken) as err, unit_of_work(runtime.session_factory) as s:
         enrolment.create_abha_address(
             s,
-            runtime=runtime,
-            ctx=_ctx(),
+            _ctx(),
             txn_id=second,
             abha_address="Ravi.Kumar1991",
             preferred=True,
+            parts=AbhaParts.of(runtime),
         )
     assert len(err.value.suggestions) >= 3 and "ravi.kumar1991" not in err.value.suggestions
 
@@ -280,23 +287,23 @@ def test_demographic_enrolment_is_audited_per_operator(runtime):
     op1, op2 = _ctx("op-1"), _ctx("op-2", Role.FACILITY_ADMIN)
     with unit_of_work(runtime.session_factory) as s:
         r1 = enrolment.enrol_by_demographics(
-            s, runtime=runtime, ctx=op1, aadhaar=a1, name="Ravi Kumar", **common
+            s, op1, aadhaar=a1, name="Ravi Kumar", **common, parts=AbhaParts.of(runtime)
         )
         assert r1.is_new and r1.account.kyc_method == "demographic"
     with unit_of_work(runtime.session_factory) as s:
         # Names in another order and case still match; gender must match exactly.
         r2 = enrolment.enrol_by_demographics(
-            s, runtime=runtime, ctx=op2, aadhaar=a2, name="akhtar SHABNAM", **common
+            s, op2, aadhaar=a2, name="akhtar SHABNAM", **common, parts=AbhaParts.of(runtime)
         )
         assert r2.is_new
     with pytest.raises(PermissionDenied), unit_of_work(runtime.session_factory) as s:
         enrolment.enrol_by_demographics(
             s,
-            runtime=runtime,
-            ctx=_ctx("doc-1", Role.DOCTOR),
+            _ctx("doc-1", Role.DOCTOR),
             aadhaar=a1,
             name="Ravi Kumar",
             **common,
+            parts=AbhaParts.of(runtime),
         )
     with unit_of_work(runtime.session_factory) as s:
         rows = s.scalars(
@@ -344,6 +351,10 @@ def test_aadhaar_without_a_mobile_cannot_get_an_otp(runtime):
 def test_unknown_transaction_and_foreign_actor(runtime):
     txn = _request(runtime, _resident(runtime))
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
-        enrolment.address_suggestions(s, runtime=runtime, ctx=_ctx("someone-else"), txn_id=txn)
+        enrolment.address_suggestions(
+            s, _ctx("someone-else"), txn_id=txn, parts=AbhaParts.of(runtime)
+        )
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
-        enrolment.address_suggestions(s, runtime=runtime, ctx=_ctx(), txn_id=str(uuid.uuid4()))
+        enrolment.address_suggestions(
+            s, _ctx(), txn_id=str(uuid.uuid4()), parts=AbhaParts.of(runtime)
+        )

@@ -21,6 +21,7 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha import login, profile
 from healthstack.network.abha.auth import patient_context
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from tests.factories_abha import (
     audit_rows,
     create_account,
@@ -42,12 +43,12 @@ def _request(runtime, hint, value, *, scope=None, system="abdm"):
     with unit_of_work(runtime.session_factory) as s:
         return login.request_login_otp(
             s,
-            runtime,
+            _anon(),
             scope=scope or ["abha-login"],
             login_hint=hint,
             login_id=enc(runtime, value),
             otp_system=system,
-            ctx=_anon(),
+            parts=AbhaParts.of(runtime),
         )
 
 
@@ -55,18 +56,24 @@ def _verify(runtime, txn_id, code, *, scope=None):
     with unit_of_work(runtime.session_factory) as s:
         result = login.verify_login(
             s,
-            runtime,
+            _anon(),
             scope=scope or ["abha-login"],
             txn_id=txn_id,
             otp_value=enc(runtime, code),
-            ctx=_anon(),
+            parts=AbhaParts.of(runtime),
         )
         return result
 
 
 def _find(runtime, hint, value):
     with unit_of_work(runtime.session_factory) as s:
-        found = login.find_account_by_hint(s, runtime, login_hint=hint, value=value)
+        found = login.find_account_by_hint(
+            s,
+            login_hint=hint,
+            value=value,
+            suffix=runtime.settings.abha_suffix,
+            hasher=runtime.hasher,
+        )
         return found.abha_number if found else None
 
 
@@ -159,13 +166,13 @@ def test_audit_step_names_the_caller_on_failure_and_the_patient_on_success(runti
     anon = _anon()
     with unit_of_work(runtime.session_factory) as s:
         acc = s.get(AbhaAccount, account.id)
-        with login.audit_step(s, anon, action="t.ok", runtime=runtime) as step:
+        with login.audit_step(s, anon, action="t.ok", clock=runtime.clock) as step:
             step.ctx = patient_context(acc, request_id=anon.request_id)
             step.resource_id = str(acc.public_id)
     with (
         pytest.raises(NotFound),
         unit_of_work(runtime.session_factory) as s,
-        login.audit_step(s, anon, action="t.fail", runtime=runtime, resource_id="r1"),
+        login.audit_step(s, anon, action="t.fail", clock=runtime.clock, resource_id="r1"),
     ):
         s.add(
             AuditEvent(
@@ -206,13 +213,13 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
         ctx = patient_context(acc, request_id="r")
         sent = profile.request_profile_otp(
             s,
-            runtime,
+            ctx,
             account=acc,
             scope=["abha-profile", "email-verify"],
             login_hint="email",
             login_id=enc(runtime, "ravi@example.org"),
             otp_system="abdm",
-            ctx=ctx,
+            parts=AbhaParts.of(runtime),
         )
     code = last_otp(runtime, "ravi@example.org")
     for expected in (OtpInvalid, OtpInvalid, OtpLocked):
@@ -220,12 +227,12 @@ def test_lock_out_is_shared_by_profile_and_login(runtime):
             acc = s.get(AbhaAccount, account.id)
             profile.verify_profile_otp(
                 s,
-                runtime,
+                ctx,
                 account=acc,
                 scope=["abha-profile", "email-verify"],
                 txn_id=sent.txn_id,
                 otp_value=enc(runtime, wrong(code)),
-                ctx=ctx,
+                parts=AbhaParts.of(runtime),
             )
     with pytest.raises(OtpLocked):
         _request(runtime, "abha-number", account.abha_number)
@@ -247,22 +254,22 @@ def test_picks_are_bound_to_their_transaction(runtime):
     with pytest.raises(NotFound), unit_of_work(runtime.session_factory) as s:
         login.select_login_account(
             s,
-            runtime,
+            _anon(),
             t_token_header=f"Bearer {listed_b.t_token}",
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_a,
-            ctx=_anon(),
+            parts=AbhaParts.of(runtime),
         )
     with unit_of_work(runtime.session_factory) as s:
         done = login.select_login_account(
             s,
-            runtime,
+            _anon(),
             t_token_header=f"Bearer {listed_b.t_token}",
             txn_id=second.txn_id,
             abha_number=None,
             account_ref=ref_b,
-            ctx=_anon(),
+            parts=AbhaParts.of(runtime),
         )
         assert done.user_tokens is not None
     assert txn_row(runtime, second.txn_id).status == "COMPLETED"

@@ -14,6 +14,7 @@ from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
 from healthstack.kernel.outbox import OutboxMessage, OutboxStatus
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.enrolment import enrol_by_demographics
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.programme.monitoring import service
 from healthstack.programme.monitoring.aggregates import apply_event, rebuild, reconcile_if_due
 from healthstack.programme.monitoring.models import AppliedEvent, IndicatorTotal
@@ -432,7 +433,6 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
 
     before = (figures(service.Scope(SRINAGAR)), figures(service.Scope(None, FACILITY_A)))
     enrolment = dict(
-        runtime=runtime,
         ctx=_desk(),
         aadhaar=aadhaar,
         name="Ravi Kumar Sharma",
@@ -446,6 +446,7 @@ def test_an_enrolment_reaches_the_dashboard_through_the_worker(runtime, clock):
         pincode="190008",
         consent_code="abha-enrollment",
         consent_version=runtime.settings.abha.consent_version,
+        parts=AbhaParts.of(runtime),
     )
     with unit_of_work(runtime.session_factory) as s:
         assert enrol_by_demographics(s, **enrolment).is_new
@@ -484,18 +485,20 @@ def test_aadhaar_otp_enrolment_emits_one_event_per_new_account(runtime, relay, c
 
     def enrol() -> bool:
         with unit_of_work(runtime.session_factory) as s:
-            txn = enrolment.request_aadhaar_otp(s, runtime=runtime, ctx=ctx, aadhaar=aadhaar)
+            txn = enrolment.request_aadhaar_otp(
+                s, ctx, aadhaar=aadhaar, parts=AbhaParts.of(runtime)
+            )
         code = re.match(r"(\d{6}) ", outbox(runtime)[-1].payload["text"]).group(1)
         with unit_of_work(runtime.session_factory) as s:
             return enrolment.enrol_by_aadhaar(
                 s,
-                runtime=runtime,
-                ctx=ctx,
+                ctx,
                 txn_id=txn.txn_id,
                 otp=code,
                 mobile=None,
                 consent_code="abha-enrollment",
                 consent_version=runtime.settings.abha.consent_version,
+                parts=AbhaParts.of(runtime),
             ).is_new
 
     assert enrol() is True

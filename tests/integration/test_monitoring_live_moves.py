@@ -111,10 +111,10 @@ def _edit(runtime, hpr_id: str, **changes: Any):
     with unit_of_work(runtime.session_factory) as s:
         return update_professional(
             s,
-            runtime=runtime,
-            ctx=_staff(Role.STATE_ADMIN),
+            _staff(Role.STATE_ADMIN),
             hpr_id=hpr_id,
             changes=ProfessionalChanges(**changes),
+            clock=runtime.clock,
         )
 
 
@@ -122,7 +122,7 @@ def _verify(runtime, hpr_id: str) -> None:
     from healthstack.network.hpr.verification import verify_professional
 
     with unit_of_work(runtime.session_factory) as s:
-        verify_professional(s, runtime=runtime, ctx=_staff(Role.REGISTRY_VERIFIER), hpr_id=hpr_id)
+        verify_professional(s, _staff(Role.REGISTRY_VERIFIER), hpr_id=hpr_id, clock=runtime.clock)
 
 
 def _same_as_rebuild(runtime, *, daily: bool) -> None:

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from healthstack.identity.otp import OtpService, TxnStatus
 from healthstack.kernel.errors import OtpExpired, OtpInvalid, OtpLocked, ResendTooEarly
 from healthstack.kernel.outbox import OutboxMessage
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.abha.otp import OtpService, TxnStatus
 
 MOBILE = "9876543210"
 

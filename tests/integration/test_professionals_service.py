@@ -71,7 +71,14 @@ def test_bulk_load_writes_records_history_audit_and_events(runtime, facilities):
         rows[4], status="REJECTED", rejection_reason="Council register lists another name"
     )
     with unit_of_work(runtime.session_factory) as s:
-        result = bulk_load_professionals(s, rows, runtime=runtime, emit_events=True)
+        result = bulk_load_professionals(
+            s,
+            rows=rows,
+            emit_events=True,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            secret_key=runtime.settings.secret_key,
+        )
     assert result.count == 250 and len(set(result.hpr_ids)) == 250
     perm = HprIdPermutation(TEST_SECRET)
     assert result.hpr_ids[:3] == [perm.number_for(i) for i in range(3)]
@@ -148,7 +155,13 @@ def test_bulk_load_refuses_the_whole_batch_naming_the_row(runtime, facilities):
     for bad, prefix, field in cases:
         rows = [*good[:2], bad, *good[3:]]
         with pytest.raises(ValidationFailed) as caught, unit_of_work(runtime.session_factory) as s:
-            bulk_load_professionals(s, rows, runtime=runtime)
+            bulk_load_professionals(
+                s,
+                rows=rows,
+                clock=runtime.clock,
+                hasher=runtime.hasher,
+                secret_key=runtime.settings.secret_key,
+            )
         assert caught.value.message.startswith(prefix), caught.value.message
         assert caught.value.field == field
         assert count(runtime, Professional) == 0
@@ -158,7 +171,13 @@ def test_bulk_load_refuses_the_whole_batch_naming_the_row(runtime, facilities):
         pytest.raises(ValidationFailed, match="Row 2:"),
         unit_of_work(runtime.session_factory) as s,
     ):
-        bulk_load_professionals(s, good, runtime=runtime)
+        bulk_load_professionals(
+            s,
+            rows=good,
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            secret_key=runtime.settings.secret_key,
+        )
 
 
 def test_bulk_load_takes_mappings_and_picks_free_addresses(runtime, facilities):
@@ -173,7 +192,13 @@ def test_bulk_load_takes_mappings_and_picks_free_addresses(runtime, facilities):
     }
     twin = dict(row, aadhaar=new_aadhaar(), registration_number="JKMC/2001/2")
     with unit_of_work(runtime.session_factory) as s:
-        ids = bulk_load_professionals(s, [row, twin], runtime=runtime).hpr_ids
+        ids = bulk_load_professionals(
+            s,
+            rows=[row, twin],
+            clock=runtime.clock,
+            hasher=runtime.hasher,
+            secret_key=runtime.settings.secret_key,
+        ).hpr_ids
         handles = s.scalars(select(Professional.hpr_handle).order_by(Professional.id)).all()
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert len(ids) == 2 and handles == ["ravi.sharma", "ravisharma"]
@@ -183,7 +208,13 @@ def test_bulk_load_takes_mappings_and_picks_free_addresses(runtime, facilities):
         (dict(row, registered_at="yesterday"), "Row 1: a value has the wrong form"),
     ):
         with pytest.raises(ValidationFailed) as caught, unit_of_work(runtime.session_factory) as s:
-            bulk_load_professionals(s, [broken], runtime=runtime)
+            bulk_load_professionals(
+                s,
+                rows=[broken],
+                clock=runtime.clock,
+                hasher=runtime.hasher,
+                secret_key=runtime.settings.secret_key,
+            )
         assert caught.value.message.startswith(message)
 
 
@@ -206,39 +237,39 @@ def test_lookups_for_roster_reconciliation(runtime, facilities):
     with unit_of_work(runtime.session_factory) as s:
         clock = runtime.clock
         found = find_by_council_number(
-            s, ctx=ctx, clock=clock, council="jkmc", registration_number="jkmc-2005-123"
+            s, ctx, clock=clock, council="jkmc", registration_number="jkmc-2005-123"
         )
         assert found is not None and found.hpr_id == a
         assert (
             find_by_council_number(
-                s, ctx=ctx, clock=clock, council="NMC", registration_number="JKMC/2005/123"
+                s, ctx, clock=clock, council="NMC", registration_number="JKMC/2005/123"
             )
             is None
         )
-        shared = find_by_mobile(s, ctx=ctx, clock=clock, mobile="+91 94190 11111")
+        shared = find_by_mobile(s, ctx, clock=clock, mobile="+91 94190 11111")
         assert {p.hpr_id for p in shared} == {a, b}
         same_year = search_by_name_and_birth_year(
-            s, ctx=ctx, clock=clock, name="Mohd Yousuf Dar", birth_year=1979
+            s, ctx, clock=clock, name="Mohd Yousuf Dar", birth_year=1979
         )
         assert [c.professional.hpr_id for c in same_year] == [a]
         assert 0.8 <= same_year[0].score < 1
         exact = search_by_name_and_birth_year(
-            s, ctx=ctx, clock=clock, name="DAR, Mohammad Yousuf", birth_year=1979
+            s, ctx, clock=clock, name="DAR, Mohammad Yousuf", birth_year=1979
         )
         assert exact[0].score == 0.99  # word order ignored
         # Born 1980: found only when the year may be one off.
         strict = search_by_name_and_birth_year(
-            s, ctx=ctx, clock=clock, name="Yousuf Dar", birth_year=1979
+            s, ctx, clock=clock, name="Yousuf Dar", birth_year=1979
         )
         assert strict == []
         near = search_by_name_and_birth_year(
-            s, ctx=ctx, clock=clock, name="Yousuf Dar", birth_year=1979, year_tolerance=1
+            s, ctx, clock=clock, name="Yousuf Dar", birth_year=1979, year_tolerance=1
         )
         assert [(c.professional.hpr_id, c.score) for c in near] == [(b, 1.0)]
         with pytest.raises(ValidationFailed):
-            search_by_name_and_birth_year(s, ctx=ctx, clock=clock, name="123", birth_year=1979)
+            search_by_name_and_birth_year(s, ctx, clock=clock, name="123", birth_year=1979)
         with pytest.raises(ValidationFailed):
-            find_by_mobile(s, ctx=ctx, clock=clock, mobile="12345")
+            find_by_mobile(s, ctx, clock=clock, mobile="12345")
     with unit_of_work(runtime.session_factory) as s:
         actions = s.scalars(
             select(AuditEvent.action).where(AuditEvent.action.like("professional.lookup.%"))

@@ -10,13 +10,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from stdnum import luhn
 
+from healthstack.identity.aadhaar import aadhaar_hash
 from healthstack.integrations.aadhaar.models import KycResident
 from healthstack.kernel.audit import AuditEvent
 from healthstack.kernel.db import is_postgres
 from healthstack.kernel.errors import Conflict
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.abha.address import parse_address
-from healthstack.network.abha.enrolment import aadhaar_hash, find_account_by_aadhaar_hash
+from healthstack.network.abha.enrolment import find_account_by_aadhaar_hash
 from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.names import name_key, split_name
 from healthstack.network.abha.numbers import NumberPermutation, allocate, allocated_count
@@ -71,9 +72,14 @@ def test_seed_writes_the_plan_and_enrolment_finds_the_accounts(runtime):
         # Enrolment computes the same hash, so a seeded resident finds their account.
         with_abha = next(r for r in expected if r.has_abha)
         without = next(r for r in expected if not r.has_abha)
-        found = find_account_by_aadhaar_hash(s, aadhaar_hash(runtime, with_abha.aadhaar))
+        found = find_account_by_aadhaar_hash(
+            s, digest=aadhaar_hash(runtime.hasher, with_abha.aadhaar)
+        )
         assert found is not None and found.name == with_abha.name
-        assert find_account_by_aadhaar_hash(s, aadhaar_hash(runtime, without.aadhaar)) is None
+        assert (
+            find_account_by_aadhaar_hash(s, digest=aadhaar_hash(runtime.hasher, without.aadhaar))
+            is None
+        )
         audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "seed.load")).all()
         assert len(audit) == 1 and audit[0].purpose == "SEEDING"
 

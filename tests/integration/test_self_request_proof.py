@@ -165,14 +165,31 @@ def test_tokens_that_are_not_this_requests_proof_are_refused(hie: Exchange, runt
     # expired one, and a forged string prove nothing either.
     other_body = self_request(hie, hiTypes=["Prescription"])
     proofs = [
-        issue_user_tokens(runtime, account).token,
-        issue_self_request_token(runtime, account, consent=other_body["consent"]),
+        issue_user_tokens(
+            account,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            abha_settings=runtime.settings.abha,
+        ).token,
+        issue_self_request_token(
+            account,
+            consent=other_body["consent"],
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
+        ),
         "not-a-token",
     ]
     for proof in proofs:
         r = attacker.send(m.CONSENT_INIT, body, hiu=hie.phr_hiu, auth_token=proof)
         assert r.status_code == 202, r.text
-    stale = issue_self_request_token(runtime, account, consent=body["consent"])
+    stale = issue_self_request_token(
+        account,
+        consent=body["consent"],
+        keyring=runtime.keyring,
+        clock=runtime.clock,
+        ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
+    )
     runtime.clock.advance(minutes=11)
     body = self_request(hie)  # the same request, at the later time
     attacker.send(m.CONSENT_INIT, body, hiu=hie.phr_hiu, auth_token=stale)
@@ -212,7 +229,13 @@ def test_a_proof_names_the_patient_of_the_request(hie: Exchange, runtime):
     attacker = Attacker(hie)
     # Ravi's proof, made for a request about Asha: Ravi cannot read Asha's records.
     body = self_request(hie)
-    proof = issue_self_request_token(runtime, other, consent=body["consent"])
+    proof = issue_self_request_token(
+        other,
+        consent=body["consent"],
+        keyring=runtime.keyring,
+        clock=runtime.clock,
+        ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
+    )
     attacker.send(m.CONSENT_INIT, body, hiu=hie.phr_hiu, auth_token=proof)
     hie.settle()
     assert on_init_errors(hie) == [SELF_REQUEST_REFUSED]

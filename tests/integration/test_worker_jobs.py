@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.jobs.worker import Worker
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.abha.models import OtpTransaction
 
 
 def _txn(runtime, *, expired_days_ago: float, locked_for: timedelta | None = None) -> uuid.UUID:

@@ -120,7 +120,7 @@ def test_suggestions_are_valid_free_and_from_name_and_dob(db, clock):
         )
     )
     db.flush()
-    assert not is_available(db, "ravi.kumar1991")
+    assert not is_available(db, handle="ravi.kumar1991")
     again = suggestions(
         db, first_name="Ravi", last_name="Kumar", birth_date=date(1991, 3, 22), suffix=SFX, count=5
     )

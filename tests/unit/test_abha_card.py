@@ -106,7 +106,7 @@ def test_png_card_round_trip_finds_the_same_account(db, runtime):
 
     payload = card.decode_card_image(png)
     assert payload == card.card_payload(account, SUFFIX)
-    found = card.find_by_card(db, CTX, payload, suffix=SUFFIX, clock=runtime.clock)
+    found = card.find_by_card(db, CTX, payload=payload, suffix=SUFFIX, clock=runtime.clock)
     assert found.id == account.id
     assert card.card_differences(found, payload, suffix=SUFFIX) == []
     db.flush()
@@ -356,12 +356,12 @@ def test_image_with_a_non_abha_qr_is_refused():
 def test_find_by_address_only_app_qr_and_default_address(db, runtime):
     account = make_account(db, runtime, handles=("ravi.k",))
     by_handle = card.find_by_card(
-        db, CTX, card.parse_qr_text('{"phr": "RAVI.K@sbx"}'), suffix=SUFFIX
+        db, CTX, payload=card.parse_qr_text('{"phr": "RAVI.K@sbx"}'), suffix=SUFFIX
     )
     by_default = card.find_by_card(
         db,
         CTX,
-        card.parse_qr_text(json.dumps({"phr": f"{account.abha_number}@sbx"})),
+        payload=card.parse_qr_text(json.dumps({"phr": f"{account.abha_number}@sbx"})),
         suffix=SUFFIX,
     )
     assert by_handle.id == by_default.id == account.id
@@ -378,7 +378,7 @@ def test_unknown_deleted_and_foreign_cards_are_not_found_and_audited(runtime):
     ]
     for payload, message in cases:
         with pytest.raises(NotFound, match=message), unit_of_work(runtime.session_factory) as s:
-            card.find_by_card(s, CTX, payload, suffix=SUFFIX, clock=runtime.clock)
+            card.find_by_card(s, CTX, payload=payload, suffix=SUFFIX, clock=runtime.clock)
     with unit_of_work(runtime.session_factory) as s:
         outcomes = s.scalars(
             select(AuditEvent.outcome).where(AuditEvent.action == "abha.scan")

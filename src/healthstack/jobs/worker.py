@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from healthstack.facility.records import jobs as records_jobs
+from healthstack.identity.jobs import purge_expired_transactions
 from healthstack.integrations.abdm import outbound as abdm_outbound
 from healthstack.integrations.sms import SMS_TOPIC, make_sms_gateway, purge_sms, sms_handler
 from healthstack.kernel.audit_chain import seal_job
@@ -22,7 +23,6 @@ from healthstack.kernel.events import EVENT_TOPICS
 from healthstack.kernel.logs import log_unexpected
 from healthstack.kernel.relay import Handler, relay_once
 from healthstack.kernel.uow import unit_of_work
-from healthstack.network.abha.jobs import purge_expired_transactions
 from healthstack.network.consent.consents import expire_due
 from healthstack.network.gateway import jobs as gateway_jobs
 from healthstack.network.gateway.config import callback_sender

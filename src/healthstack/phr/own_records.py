@@ -72,7 +72,13 @@ def ask(
         hip_id=hip_id or None,
         # The holder is signed in here: the PHR vouches for this one request, so the
         # consent manager grants it without an approval step (ADR 0015).
-        patient_proof=lambda consent: issue_self_request_token(runtime, account, consent=consent),
+        patient_proof=lambda consent: issue_self_request_token(
+            account,
+            consent=consent,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
+        ),
     )
 
 

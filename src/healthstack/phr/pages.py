@@ -49,6 +49,7 @@ from healthstack.kernel.ids import mask_mobile
 from healthstack.network.abha import profile
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.patient.session import (
     holder_context,
     household_choices,
@@ -1103,13 +1104,13 @@ def delete_otp(pg: PageDep, confirm: Text16 = "") -> Response:
     try:
         sent = profile.request_profile_otp(
             me.session,
-            me.runtime,
+            me.ctx,
             account=me.account,
             scope=DELETE_SCOPE,
             login_hint=None,
             login_id=None,
             otp_system="abdm",
-            ctx=me.ctx,
+            parts=AbhaParts.of(me.runtime),
         )
     except DomainError as exc:
         absorb(me.session, exc)
@@ -1124,7 +1125,7 @@ def delete_resend(pg: PageDep, txn_id: Text64 = "") -> Response:
         return _to_login(pg)
     try:
         sent = profile.resend_profile_otp(
-            me.session, me.runtime, account=me.account, txn_id=txn_id, ctx=me.ctx
+            me.session, me.ctx, account=me.account, txn_id=txn_id, parts=AbhaParts.of(me.runtime)
         )
     except DomainError as exc:
         absorb(me.session, exc)

@@ -32,6 +32,7 @@ from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import ValidationFailed
 from healthstack.network.abha import profile
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.consent import consents, linking
 from healthstack.network.consent.consents import GrantChoice, artefact_status, effective_status
 from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, LinkTransaction
@@ -440,12 +441,12 @@ def delete_account(
     # The OTP is checked first: a wrong one commits its counted try and nothing else.
     deleted = profile.verify_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=["abha-profile", "delete"],
         txn_id=txn_id,
         otp_value=otp_value,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     consents.close_account(session, ctx, account=account, clock=clock, sender=sender)
     return deleted.message

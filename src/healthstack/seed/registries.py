@@ -1034,7 +1034,14 @@ def seed_registries(
         # parameters compiles far slower on PostgreSQL.
         connection.execute(insert(KycResident), residents[start : start + 1000])
     result.residents = len(residents)
-    bulk_load_professionals(session, seeds, runtime=runtime, registered_by="seed")
+    bulk_load_professionals(
+        session,
+        rows=seeds,
+        registered_by="seed",
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        secret_key=runtime.settings.secret_key,
+    )
     for s in seeds:
         public_post = s.details.workplaces[0].sector == "public"
         if not public_post:

@@ -176,7 +176,7 @@ def is_valid_handle(handle: str, suffix: str) -> bool:
         return False
 
 
-def taken_handles(session: Session, handles: Iterable[str]) -> set[str]:
+def taken_handles(session: Session, *, handles: Iterable[str]) -> set[str]:
     wanted = sorted({h.lower() for h in handles})
     if not wanted:
         return set()
@@ -187,8 +187,8 @@ def taken_handles(session: Session, handles: Iterable[str]) -> set[str]:
     return {r.lower() for r in rows}
 
 
-def is_available(session: Session, handle: str) -> bool:
-    return not taken_handles(session, [handle])
+def is_available(session: Session, *, handle: str) -> bool:
+    return not taken_handles(session, handles=[handle])
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -256,7 +256,7 @@ def suggestions(
     for cand in _candidates(first, last, birth_date, year):
         if cand not in candidates and is_valid_handle(cand, suffix):
             candidates.append(cand)
-    taken = taken_handles(session, candidates)
+    taken = taken_handles(session, handles=candidates)
     free = [c for c in candidates if c not in taken]
     # Then numbered variants until there are enough free ones. "person" stands in for a
     # name with no Latin letters or one made only of reserved words.
@@ -275,6 +275,6 @@ def suggestions(
                     batch.append(cand)
             if not batch:
                 break
-            taken = taken_handles(session, batch)
+            taken = taken_handles(session, handles=batch)
             free += [c for c in batch if c not in taken]
     return free[:count]

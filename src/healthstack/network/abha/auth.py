@@ -12,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthstack.kernel import tokens
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import Actor, ActorKind, Purpose, RequestContext
+from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.errors import AuthenticationRequired, PermissionDenied
 from healthstack.network.abha.models import AbhaAccount
 from healthstack.protocol.abdm.messages import canonical_json
-from healthstack.runtime import Runtime
+from healthstack.settings import AbhaSettings
 
 REFRESH_AUDIENCE = "abha-refresh"
 # A user token for one self-request only (ADR 0015): the PHR mints it for the consent
@@ -32,27 +34,29 @@ class UserTokens:
     refresh_expires_in: int
 
 
-def issue_user_tokens(runtime: Runtime, account: AbhaAccount) -> UserTokens:
-    cfg = runtime.settings.abha
+def issue_user_tokens(
+    account: AbhaAccount, *, keyring: KeyRing, clock: Clock, abha_settings: AbhaSettings
+) -> UserTokens:
+    cfg = abha_settings
     claims = {
         "abhaNumber": account.abha_number,
         "typ": "Transaction",
         "clientId": "healthstack",
     }
     token = tokens.issue(
-        runtime.keyring,
+        keyring,
         subject=account.abha_number,
         audience=tokens.USER_AUDIENCE,
         ttl_seconds=cfg.user_token_ttl_seconds,
-        clock=runtime.clock,
+        clock=clock,
         claims=claims,
     )
     refresh = tokens.issue(
-        runtime.keyring,
+        keyring,
         subject=account.abha_number,
         audience=REFRESH_AUDIENCE,
         ttl_seconds=cfg.refresh_token_ttl_seconds,
-        clock=runtime.clock,
+        clock=clock,
     )
     return UserTokens(token, cfg.user_token_ttl_seconds, refresh, cfg.refresh_token_ttl_seconds)
 
@@ -63,18 +67,24 @@ def consent_digest(consent: Mapping[str, Any]) -> str:
 
 
 def issue_self_request_token(
-    runtime: Runtime, account: AbhaAccount, *, consent: Mapping[str, Any]
+    account: AbhaAccount,
+    *,
+    consent: Mapping[str, Any],
+    keyring: KeyRing,
+    clock: Clock,
+    ttl_seconds: int,
 ) -> str:
     """The holder's proof that they ask for this one consent request themself: a short
     user token naming them and the request's digest, with a one-time id (``jti``).
     Unlike the login token it opens no PHR API, so the bridge that carries it learns
-    nothing it could use elsewhere."""
+    nothing it could use elsewhere. It lasts ``ttl_seconds``
+    (``consent.self_request_proof_seconds``)."""
     return tokens.issue(
-        runtime.keyring,
+        keyring,
         subject=account.abha_number,
         audience=SELF_REQUEST_AUDIENCE,
-        ttl_seconds=runtime.settings.consent.self_request_proof_seconds,
-        clock=runtime.clock,
+        ttl_seconds=ttl_seconds,
+        clock=clock,
         claims={
             "typ": "SelfRequest",
             "abhaNumber": account.abha_number,
@@ -84,12 +94,15 @@ def issue_self_request_token(
 
 
 def account_from_token(
-    session: Session, runtime: Runtime, token: str, *, allow_inactive: bool = False
+    session: Session,
+    *,
+    token: str,
+    keyring: KeyRing,
+    clock: Clock,
+    allow_inactive: bool = False,
 ) -> AbhaAccount:
     """Verify a user token and load its account (ACTIVE only, unless told otherwise)."""
-    claims = tokens.verify(
-        runtime.keyring, token, audience=tokens.USER_AUDIENCE, clock=runtime.clock
-    )
+    claims = tokens.verify(keyring, token, audience=tokens.USER_AUDIENCE, clock=clock)
     account = session.scalar(select(AbhaAccount).where(AbhaAccount.abha_number == claims["sub"]))
     if account is None or account.status == "DELETED":
         raise AuthenticationRequired("This ABHA no longer exists. Log in again.", code="HS-1404")

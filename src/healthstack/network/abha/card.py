@@ -507,8 +507,8 @@ def _lookup_card(session: Session, payload: dict[str, str | None], *, suffix: st
 def find_by_card(
     session: Session,
     ctx: RequestContext,
-    payload: dict[str, str | None],
     *,
+    payload: dict[str, str | None],
     suffix: str,
     clock: Clock | None = None,
 ) -> AbhaAccount:
@@ -559,7 +559,7 @@ def card_file(
         resource_id=str(public_id),
         clock=clock,
     ):
-        account = find_account(session, public_id)
+        account = find_account(session, public_id=public_id)
         if account is None:
             raise NotFound(NO_SUCH_ACCOUNT, code="HS-1312")
         data = render_pdf(account, suffix) if kind == "pdf" else render_png(account, suffix)
@@ -569,8 +569,8 @@ def card_file(
 def own_card_file(
     session: Session,
     ctx: RequestContext,
-    account: AbhaAccount,
     *,
+    account: AbhaAccount,
     kind: Literal["png", "pdf", "qr"],
     suffix: str,
     clock: Clock | None = None,

@@ -1,13 +1,13 @@
 """ABHA enrolment (ABDM M1 creation flows): the behaviour behind the v3 enrolment API
 and HealthStack's camp-mode demographic enrolment.
 
-By Aadhaar OTP (CRT_ABHA_101-113), one transaction (``txnId``) carries the flow:
+By Aadhaar OTP (CRT_ABHA_101-113), one transaction (``txnId``) carries the flow, the
+Aadhaar OTP and e-KYC transaction of ``identity.aadhaar`` (``ENROLMENT`` names it):
 
 1. ``request_aadhaar_otp``: the Aadhaar is checked (Verhoeff) and looked up in the KYC
    provider; the OTP goes to the Aadhaar-registered mobile. The transaction keeps the
    keyed Aadhaar hash, the last four digits, the consent version offered and the
-   Aadhaar sealed (AES-GCM under a key derived from the deployment secret, bound to the
-   txnId) for the KYC fetch after the OTP; never the Aadhaar in clear.
+   Aadhaar sealed for the KYC fetch after the OTP; never the Aadhaar in clear.
    *Resend* is the same request with the ``txnId`` (60 s apart, at most twice). A new
    request for the same Aadhaar within 60 s of the last OTP is refused the same way,
    so leaving out the ``txnId`` does not get round the rule.
@@ -22,33 +22,49 @@ By Aadhaar OTP (CRT_ABHA_101-113), one transaction (``txnId``) carries the flow:
 4. ``address_suggestions`` and ``create_abha_address`` (CRT_ABHA_112), using the
    enrolment's ``txnId`` (or the mobile child's).
 
-Transactions are bound to the staff member or client that opened them: anyone else
-gets "not found". Every step is audited (success and failure) without the payload.
+What is ABHA's own: the consent, the account (its number, ``numbers``, and its
+addresses, ``address``) and camp mode. Transactions are bound to the staff member or
+client that opened them: anyone else gets "not found". Every step is audited (success
+and failure) without the payload. The services take ``AbhaParts`` (the KYC provider,
+clock, keyed hasher, keys and settings).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
+from healthstack.identity.aadhaar import (
+    TXN_NOT_FOUND,
+    AadhaarOtp,
+    MobileParent,
+    OtpStarted,
+    Refusal,
+    Terms,
+    aadhaar_hash,
+    find_resident,
+)
+from healthstack.identity.models import OtpTransaction
+from healthstack.identity.otp import TxnStatus
 from healthstack.integrations.aadhaar.port import KycRecord
 from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
-from healthstack.kernel.crypto import SealBroken, Sealer
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
     ValidationFailed,
 )
 from healthstack.kernel.events import abha_account_event
-from healthstack.kernel.ids import mask_mobile, normalise_aadhaar, normalise_mobile
+from healthstack.kernel.ids import normalise_aadhaar, normalise_mobile
 from healthstack.network.abha.address import (
     MAX_ADDRESSES_PER_ACCOUNT,
     AddressTaken,
@@ -58,16 +74,15 @@ from healthstack.network.abha.address import (
     suggestions,
 )
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
 from healthstack.network.abha.names import name_key, split_name
 from healthstack.network.abha.numbers import NumberPermutation, allocate
-from healthstack.network.abha.otp import TxnStatus, otp_service
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import (  # noqa: F401 - re-exported for other modules
     preferred_address,
     profile_dict,
     tokens_dict,
 )
-from healthstack.runtime import Runtime
 
 ENROL_SCOPE = "abha-enrol"
 MOBILE_SCOPE = "mobile-verify"
@@ -76,13 +91,28 @@ CONSENT_CODE = "abha-enrollment"
 # the normalised names); catches a dropped or doubled letter, not another person.
 NAME_MATCH_THRESHOLD = 0.85
 
-_TXN_NOT_FOUND = "This transaction was not found. Start again by requesting a new OTP."
-
-
-@dataclass(frozen=True)
-class OtpStarted:
-    txn_id: str
-    message: str
+# ABHA's words for its Aadhaar OTP flow: the API's fields, ABHA's codes.
+ENROLMENT = Terms(
+    scope=ENROL_SCOPE,
+    mobile_scope=MOBILE_SCOPE,
+    flow="aadhaar",
+    parent_key="enrolment_txn",
+    seal_purpose="abha-enrol-aadhaar",
+    audit="abha.enrol",
+    noun="enrolment",
+    wrong_step_code="HS-1110",
+    mismatch_code="HS-1113",
+    sealed_code="HS-1301",
+    no_mobile_advice=", or enrol by demographic details at a government facility",
+    mobile_route="request/otp with scope [abha-enrol, mobile-verify]",
+    aadhaar_required=Refusal("loginId (the encrypted Aadhaar number) is required.", "loginId"),
+    mobile_required=Refusal("loginId (the encrypted mobile number) is required.", "loginId"),
+    mobile_already_verified=Refusal(
+        "This mobile is already verified on this ABHA. Continue with the ABHA address.",
+        "loginId",
+        "HS-1264",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -125,50 +155,8 @@ class DemographicResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def aadhaar_hash(runtime: Runtime, aadhaar: str) -> str:
-    """THE keyed hash stored in ``abha_account.aadhaar_hash``."""
-    return runtime.hasher.hash("aadhaar", aadhaar)
-
-
-def find_account_by_aadhaar_hash(session: Session, digest: str) -> AbhaAccount | None:
+def find_account_by_aadhaar_hash(session: Session, *, digest: str) -> AbhaAccount | None:
     return session.scalar(select(AbhaAccount).where(AbhaAccount.aadhaar_hash == digest))
-
-
-def _seal(runtime: Runtime, value: str, bound_to: str) -> str:
-    return Sealer(runtime.hasher, "abha-enrol-aadhaar").seal(value, bound_to)
-
-
-def _unseal(runtime: Runtime, sealed: str | None, bound_to: str) -> str:
-    try:
-        return Sealer(runtime.hasher, "abha-enrol-aadhaar").unseal(sealed, bound_to)
-    except SealBroken as exc:
-        # A transaction sealed under another secret (key rotation) cannot continue.
-        raise ValidationFailed(
-            "This transaction can no longer be completed. Start again by requesting a new OTP.",
-            field="txnId",
-            code="HS-1301",
-        ) from exc
-
-
-def _load_txn(
-    session: Session, runtime: Runtime, ctx: RequestContext, txn_id: str, *, for_update: bool
-) -> OtpTransaction:
-    txn = otp_service(runtime).get(session, txn_id, for_update=for_update)
-    # Only whoever opened the transaction may continue it; others learn nothing.
-    if (txn.state or {}).get("actor") != ctx.actor.id:
-        raise NotFound(_TXN_NOT_FOUND, field="txnId")
-    return txn
-
-
-def _touch(runtime: Runtime, txn: OtpTransaction) -> None:
-    """Keep the transaction usable ``txn_ttl_seconds`` after its latest step."""
-    txn.expires_at = runtime.clock.now() + timedelta(seconds=runtime.settings.abha.txn_ttl_seconds)
-
-
-def _wrong_step(expected: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"This transaction is for a different step. {expected}", field="txnId", code="HS-1110"
-    )
 
 
 def _check_consent(code: str | None, version: str | None, expected_version: str | None) -> None:
@@ -188,9 +176,8 @@ def _check_consent(code: str | None, version: str | None, expected_version: str 
         )
 
 
-def _account_fields(runtime: Runtime, record: KycRecord) -> dict[str, object]:
+def _account_fields(record: KycRecord, *, now: datetime) -> dict[str, object]:
     first, middle, last = split_name(record.name)
-    now = runtime.clock.now()
     return {
         "first_name": first[:64],
         "middle_name": middle[:64] if middle else None,
@@ -207,10 +194,10 @@ def _account_fields(runtime: Runtime, record: KycRecord) -> dict[str, object]:
     }
 
 
-def _insert_account(session: Session, runtime: Runtime, account: AbhaAccount) -> AbhaAccount:
-    account.abha_number = allocate(
-        session, NumberPermutation(runtime.settings.secret_key.get_secret_value())
-    )
+def _insert_account(
+    session: Session, account: AbhaAccount, *, secret_key: SecretStr
+) -> AbhaAccount:
+    account.abha_number = allocate(session, NumberPermutation(secret_key.get_secret_value()))
     session.add(account)
     try:
         session.flush()
@@ -286,130 +273,46 @@ def check_mobile_verify_scope(scope: list[str]) -> None:
 
 def request_aadhaar_otp(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     aadhaar: str | None,
     txn_id: str | None = None,
+    parts: AbhaParts,
 ) -> OtpStarted:
     """Send the Aadhaar OTP (a new transaction), or resend it when ``txn_id`` is given."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.request_otp",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        number = normalise_aadhaar(aadhaar) if aadhaar is not None else None
-        if txn_id:
-            txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-            target.resource_id = str(txn.public_id)
-            if txn.scope != ENROL_SCOPE or txn.otp_system != "aadhaar":
-                raise _wrong_step("Send the txnId of the Aadhaar OTP request to resend it.")
-            same = number is None or txn.state.get("aadhaar_hash") == aadhaar_hash(runtime, number)
-            if not same:
-                raise ValidationFailed(
-                    "This txnId belongs to another Aadhaar number. Leave txnId out to start "
-                    "a new enrolment.",
-                    field="txnId",
-                    code="HS-1113",
-                )
-            svc.resend(session, txn)
-            _touch(runtime, txn)
-            return OtpStarted(
-                str(txn.public_id),
-                "OTP is sent to Aadhaar registered mobile number ending with "
-                f"{mask_mobile(txn.sent_to or '')}",
-            )
-        if number is None:
-            raise ValidationFailed(
-                "loginId (the encrypted Aadhaar number) is required.", field="loginId"
-            )
-        subject = svc.subject_key("aadhaar", number)
-        record = runtime.kyc.lookup(session, number)
-        if record is None:
-            raise NotFound(
-                "This Aadhaar number was not found in UIDAI records. Check it against the "
-                "Aadhaar card and enter it again.",
-                field="aadhaar",
-                code="HS-1240",
-            )
-        if not record.mobile:
-            raise ValidationFailed(
-                "No mobile number is linked with this Aadhaar, so no OTP can be sent. Link a "
-                "mobile at an Aadhaar centre, or enrol by demographic details at a "
-                "government facility.",
-                field="aadhaar",
-                code="HS-1241",
-            )
-        txn = svc.start(
-            session,
-            scope=ENROL_SCOPE,
-            otp_system="aadhaar",
-            subject_key=subject,
-            send_to=record.mobile,
-            state={
-                "flow": "aadhaar",
-                "actor": ctx.actor.id,
-                "aadhaar_hash": aadhaar_hash(runtime, number),
-                "aadhaar_last4": number[-4:],
-                # The consent text on offer for this enrolment (CRT_ABHA_102).
-                "consent": {"code": CONSENT_CODE, "version": runtime.settings.abha.consent_version},
-            },
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
-        )
-        txn.state = {**txn.state, "aadhaar_sealed": _seal(runtime, number, str(txn.public_id))}
-        target.resource_id = str(txn.public_id)
-        return OtpStarted(
-            str(txn.public_id),
-            "OTP is sent to Aadhaar registered mobile number ending with "
-            f"{mask_mobile(record.mobile)}",
-        )
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    # The consent text on offer for this enrolment (CRT_ABHA_102).
+    offered = {"consent": {"code": CONSENT_CODE, "version": parts.abha.consent_version}}
+    return flow.request_otp(session, ctx, aadhaar=aadhaar, txn_id=txn_id, state=offered)
 
 
 def enrol_by_aadhaar(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     txn_id: str,
     otp: str,
     mobile: str | None,
     consent_code: str | None,
     consent_version: str | None,
+    parts: AbhaParts,
 ) -> EnrolmentResult:
     """Verify the Aadhaar OTP and create the ABHA, or return the one that exists."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.by_aadhaar",
-        resource_type="abha_account",
-        clock=runtime.clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.enrol.by_aadhaar", resource_type="abha_account"
     ) as target:
         # Input is checked before the OTP is touched: a malformed request burns no try.
         comm_mobile = normalise_mobile(mobile) if mobile else None
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        if txn.scope != ENROL_SCOPE or txn.otp_system != "aadhaar":
-            raise _wrong_step("Use the txnId of the Aadhaar OTP request.")
+        txn = flow.aadhaar_step(session, ctx, txn_id=txn_id)
         offered = (txn.state.get("consent") or {}).get("version")
         _check_consent(consent_code, consent_version, offered)
 
-        svc.verify(session, txn, otp)  # the first write; a wrong OTP is committed as a try
-
-        number = _unseal(runtime, txn.state.get("aadhaar_sealed"), str(txn.public_id))
-        record = runtime.kyc.lookup(session, number)
-        if record is None:
-            raise NotFound(
-                "This Aadhaar number was not found in UIDAI records. Check it against the "
-                "Aadhaar card and start again.",
-                field="aadhaar",
-                code="HS-1240",
-            )
+        # The first write; a wrong OTP is committed as a try.
+        record = flow.verify_aadhaar(session, txn, otp=otp)
         digest = txn.state["aadhaar_hash"]
-        now = runtime.clock.now()
-        existing = find_account_by_aadhaar_hash(session, digest)
+        now = parts.clock.now()
+        existing = find_account_by_aadhaar_hash(session, digest=digest)
         if existing is not None:
             _refuse_deleted(existing)
             account, is_new, needs_mobile = existing, False, False
@@ -420,12 +323,12 @@ def enrol_by_aadhaar(
                 action="abha.account.read",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=runtime.clock,
+                clock=parts.clock,
             )
         else:
             needs_mobile = comm_mobile is not None and comm_mobile != record.mobile
             account = AbhaAccount(
-                **_account_fields(runtime, record),
+                **_account_fields(record, now=now),
                 public_id=uuid.uuid4(),
                 aadhaar_hash=digest,
                 mobile=comm_mobile or record.mobile,
@@ -443,13 +346,13 @@ def enrol_by_aadhaar(
                 enrolled_by=ctx.actor.id[:64],
                 enrolled_at_facility=ctx.actor.facility_id,
             )
-            _insert_account(session, runtime, account)
+            _insert_account(session, account, secret_key=parts.secret_key)
             abha_account_event(
                 session,
                 "abha.account.created",
                 account,
                 at=account.created_at,
-                clock=runtime.clock,
+                clock=parts.clock,
             )
             is_new = True
             message = "Account created successfully."
@@ -465,25 +368,28 @@ def enrol_by_aadhaar(
                 action="abha.account.create",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=runtime.clock,
+                clock=parts.clock,
             )
         target.resource_id = str(account.public_id)
-        state = {k: v for k, v in txn.state.items() if k != "aadhaar_sealed"}
-        state["consent"] = {
-            "code": consent_code,
-            "version": consent_version,
-            "accepted_at": now.isoformat(),
+        txn.state = {
+            **txn.state,
+            "consent": {
+                "code": consent_code,
+                "version": consent_version,
+                "accepted_at": now.isoformat(),
+            },
+            "account": str(account.public_id),
         }
-        state["account"] = str(account.public_id)
-        txn.state = state
         txn.account_id = account.id
-        svc.complete(txn)
-        _touch(runtime, txn)
+        flow.otp.complete(txn)
+        flow.touch(txn)
         return EnrolmentResult(
             account=account,
             txn_id=str(txn.public_id),
             is_new=is_new,
-            tokens=issue_user_tokens(runtime, account),
+            tokens=issue_user_tokens(
+                account, keyring=parts.keyring, clock=parts.clock, abha_settings=parts.abha
+            ),
             mobile_verification_needed=needs_mobile,
             message=message,
         )
@@ -492,9 +398,7 @@ def enrol_by_aadhaar(
 # --------------------------------------------------------------------------- mobile
 
 
-def _enrolment_account(
-    session: Session, runtime: Runtime, ctx: RequestContext, txn: OtpTransaction
-) -> AbhaAccount:
+def _enrolment_account(session: Session, flow: AadhaarOtp, txn: OtpTransaction) -> AbhaAccount:
     """The account an enrolment transaction (or its mobile child) created or found."""
     if txn.scope == ENROL_SCOPE and txn.status != TxnStatus.COMPLETED.value:
         raise ValidationFailed(
@@ -502,110 +406,45 @@ def _enrolment_account(
             field="txnId",
             code="HS-1109",
         )
-    if txn.scope not in (ENROL_SCOPE, MOBILE_SCOPE) or txn.account_id is None:
-        raise _wrong_step("Use the txnId of the enrolment.")
+    if txn.account_id is None:
+        raise flow.wrong_step("Use the txnId of the enrolment.")
     account = session.get(AbhaAccount, txn.account_id)
     if account is None:  # pragma: no cover - foreign key
-        raise NotFound(_TXN_NOT_FOUND, field="txnId")
+        raise NotFound(TXN_NOT_FOUND, field="txnId")
     return account
 
 
 def request_mobile_otp(
-    session: Session,
-    *,
-    runtime: Runtime,
-    ctx: RequestContext,
-    txn_id: str,
-    mobile: str | None,
+    session: Session, ctx: RequestContext, *, txn_id: str, mobile: str | None, parts: AbhaParts
 ) -> OtpStarted:
     """Send an OTP to the communication mobile (or resend it, given the mobile txnId)."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.mobile_request_otp",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        number = normalise_mobile(mobile) if mobile else None
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        target.resource_id = str(txn.public_id)
-        if txn.scope == MOBILE_SCOPE:
-            if number is not None and number != txn.state.get("mobile"):
-                raise ValidationFailed(
-                    "This txnId is for another mobile. Send the enrolment txnId to verify a "
-                    "different mobile.",
-                    field="txnId",
-                    code="HS-1113",
-                )
-            svc.resend(session, txn)
-            _touch(runtime, txn)
-            return OtpStarted(
-                str(txn.public_id),
-                f"OTP is sent to Mobile number ending with {mask_mobile(txn.sent_to or '')}",
-            )
-        account = _enrolment_account(session, runtime, ctx, txn)
-        if number is None:
-            raise ValidationFailed(
-                "loginId (the encrypted mobile number) is required.", field="loginId"
-            )
-        if account.mobile == number and account.mobile_verified:
-            raise ValidationFailed(
-                "This mobile is already verified on this ABHA. Continue with the ABHA address.",
-                field="loginId",
-                code="HS-1264",
-            )
-        subject = svc.subject_key("mobile", number)
-        child = svc.start(
-            session,
-            scope=MOBILE_SCOPE,
-            otp_system="abdm",
-            subject_key=subject,
-            send_to=number,
-            state={
-                "flow": "aadhaar",
-                "actor": ctx.actor.id,
-                "mobile": number,
-                "enrolment_txn": str(txn.public_id),
-            },
-            account_id=account.id,
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
-        )
-        _touch(runtime, txn)
-        target.resource_id = str(child.public_id)
-        return OtpStarted(
-            str(child.public_id), f"OTP is sent to Mobile number ending with {mask_mobile(number)}"
-        )
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+
+    def enrolled(txn: OtpTransaction) -> MobileParent:
+        account = _enrolment_account(session, flow, txn)
+        return MobileParent(account.id, account.mobile if account.mobile_verified else None)
+
+    return flow.request_mobile_otp(session, ctx, txn_id=txn_id, mobile=mobile, parent=enrolled)
 
 
 def verify_mobile_otp(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str, otp: str
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: AbhaParts
 ) -> MobileVerified:
     """Check the communication-mobile OTP; the mobile becomes the ABHA's, verified."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="abha.account.verify_mobile",
-        resource_type="abha_account",
-        clock=runtime.clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.account.verify_mobile", resource_type="abha_account"
     ) as target:
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        if txn.scope != MOBILE_SCOPE or txn.account_id is None:
-            raise _wrong_step(
-                "Request an OTP for the mobile first (request/otp with scope "
-                "[abha-enrol, mobile-verify]) and send the txnId it returns."
-            )
-        svc.verify(session, txn, otp)  # the first write
-        account = session.get(AbhaAccount, txn.account_id)
-        if account is None:  # pragma: no cover - foreign key
-            raise NotFound(_TXN_NOT_FOUND, field="txnId")
+        txn = flow.verify_mobile(session, ctx, txn_id=txn_id, otp=otp)  # the first write
+        account = session.get(AbhaAccount, txn.account_id) if txn.account_id else None
+        if account is None:  # pragma: no cover - a mobile's transaction names its account
+            raise NotFound(TXN_NOT_FOUND, field="txnId")
         target.resource_id = str(account.public_id)
         account.mobile = txn.state["mobile"]
         account.mobile_verified = True
-        account.updated_at = runtime.clock.now()
-        svc.complete(txn)
-        _touch(runtime, txn)
+        account.updated_at = parts.clock.now()
+        flow.otp.complete(txn)
+        flow.touch(txn)
         return MobileVerified(str(txn.public_id), account, "Mobile Number linked successfully.")
 
 
@@ -613,25 +452,22 @@ def verify_mobile_otp(
 
 
 def address_suggestions(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str, count: int = 5
+    session: Session, ctx: RequestContext, *, txn_id: str, count: int = 5, parts: AbhaParts
 ) -> list[str]:
     """Free, valid ABHA address handles for the person enrolled in ``txn_id``."""
-    with audited(
-        session,
-        ctx,
-        action="abha.enrol.suggestion",
-        resource_type="abha_account",
-        clock=runtime.clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    with flow.step(
+        session, ctx, action="abha.enrol.suggestion", resource_type="abha_account"
     ) as target:
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=False)
-        account = _enrolment_account(session, runtime, ctx, txn)
+        txn = flow.open(session, ctx, txn_id=txn_id, for_update=False)
+        account = _enrolment_account(session, flow, txn)
         target.resource_id = str(account.public_id)
-        _touch(runtime, txn)
-        return account_suggestions(session, runtime=runtime, account=account, count=count)
+        flow.touch(txn)
+        return account_suggestions(session, account=account, suffix=parts.abha.cm_id, count=count)
 
 
 def account_suggestions(
-    session: Session, *, runtime: Runtime, account: AbhaAccount, count: int = 5
+    session: Session, *, account: AbhaAccount, suffix: str, count: int = 5
 ) -> list[str]:
     return suggestions(
         session,
@@ -639,7 +475,7 @@ def account_suggestions(
         last_name=account.last_name,
         birth_date=account.birth_date,
         year_of_birth=account.year_of_birth,
-        suffix=runtime.settings.abha_suffix,
+        suffix=suffix,
         count=count,
     )
 
@@ -647,13 +483,13 @@ def account_suggestions(
 def add_address(
     session: Session,
     *,
-    runtime: Runtime,
     account: AbhaAccount,
     raw_address: str,
     preferred: bool,
+    suffix: str,
+    clock: Clock,
 ) -> AbhaAddress:
     """Give ``account`` the address (idempotent for its own); the caller audits."""
-    suffix = runtime.settings.abha_suffix
     if account.status != "ACTIVE":
         raise ValidationFailed(
             "This ABHA is not active. Reactivate it before adding an ABHA address.",
@@ -669,17 +505,17 @@ def add_address(
                 field="abhaAddress",
                 code="HS-1253",
             )
-        if not is_available(session, handle):
+        if not is_available(session, handle=handle):
             raise AddressTaken(
                 "This ABHA address is taken. Choose another one, for example one of the "
                 "suggestions offered.",
-                suggestions=account_suggestions(session, runtime=runtime, account=account),
+                suggestions=account_suggestions(session, account=account, suffix=suffix),
             )
         addr = AbhaAddress(
             public_id=uuid.uuid4(),
             handle=handle,
             is_preferred=False,
-            created_at=runtime.clock.now(),
+            created_at=clock.now(),
         )
         account.addresses.append(addr)
         try:
@@ -692,44 +528,43 @@ def add_address(
         # Exactly one preferred address per account.
         for other in account.addresses:
             other.is_preferred = other is addr
-    account.updated_at = runtime.clock.now()
+    account.updated_at = clock.now()
     session.flush()
     return addr
 
 
 def create_abha_address(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     txn_id: str,
     abha_address: str,
     preferred: bool,
+    parts: AbhaParts,
 ) -> AddressChosen:
     """Give the enrolled account a chosen ABHA address (CRT_ABHA_112)."""
-    with audited(
-        session,
-        ctx,
-        action="abha.address.create",
-        resource_type="abha_account",
-        clock=runtime.clock,
+    flow = AadhaarOtp.of(ENROLMENT, parts)
+    suffix = parts.suffix
+    with flow.step(
+        session, ctx, action="abha.address.create", resource_type="abha_account"
     ) as target:
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        account = _enrolment_account(session, runtime, ctx, txn)
+        txn = flow.open(session, ctx, txn_id=txn_id)
+        account = _enrolment_account(session, flow, txn)
         target.resource_id = str(account.public_id)
         addr = add_address(
             session,
-            runtime=runtime,
             account=account,
             raw_address=abha_address,
             preferred=preferred,
+            suffix=suffix,
+            clock=parts.clock,
         )
-        _touch(runtime, txn)
+        flow.touch(txn)
         return AddressChosen(
             txn_id=str(txn.public_id),
             account=account,
             handle=addr.handle,
-            preferred_address=preferred_address(account, runtime.settings.abha_suffix),
+            preferred_address=preferred_address(account, suffix),
         )
 
 
@@ -752,9 +587,8 @@ def names_match(given: str, registered: str) -> bool:
 
 def enrol_by_demographics(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     aadhaar: str,
     name: str,
     gender: str,
@@ -767,6 +601,7 @@ def enrol_by_demographics(
     pincode: str,
     consent_code: str | None,
     consent_version: str | None,
+    parts: AbhaParts,
 ) -> DemographicResult:
     """Camp-mode enrolment by an authorised operator (CRT_ABHA_301/302).
 
@@ -779,10 +614,10 @@ def enrol_by_demographics(
         ctx,
         action="abha.enrol.demographic",
         resource_type="abha_account",
-        clock=runtime.clock,
+        clock=parts.clock,
     ) as target:
         require(ctx.actor, "abha.enrol_demographic")
-        _check_consent(consent_code, consent_version, runtime.settings.abha.consent_version)
+        _check_consent(consent_code, consent_version, parts.abha.consent_version)
         if birth_date is None and year_of_birth is None:
             raise ValidationFailed(
                 "Give the date of birth (birth_date) or, if only the year is known, year_of_birth.",
@@ -797,14 +632,7 @@ def enrol_by_demographics(
             )
         number = normalise_aadhaar(aadhaar)
         comm_mobile = normalise_mobile(mobile)
-        record = runtime.kyc.lookup(session, number)
-        if record is None:
-            raise NotFound(
-                "This Aadhaar number was not found in UIDAI records. Check it against the "
-                "Aadhaar card and enter it again.",
-                field="aadhaar",
-                code="HS-1240",
-            )
+        record = find_resident(session, kyc=parts.kyc, aadhaar=number)
         year = birth_date.year if birth_date else year_of_birth
         matches = (
             names_match(name, record.name)
@@ -817,8 +645,8 @@ def enrol_by_demographics(
                 "each against the Aadhaar card and correct it, or enrol by Aadhaar OTP.",
                 code="HS-1230",
             )
-        digest = aadhaar_hash(runtime, number)
-        existing = find_account_by_aadhaar_hash(session, digest)
+        digest = aadhaar_hash(parts.hasher, number)
+        existing = find_account_by_aadhaar_hash(session, digest=digest)
         if existing is not None:
             _refuse_deleted(existing)
             target.resource_id = str(existing.public_id)
@@ -828,14 +656,14 @@ def enrol_by_demographics(
                 action="abha.account.read",
                 resource_type="abha_account",
                 resource_id=str(existing.public_id),
-                clock=runtime.clock,
+                clock=parts.clock,
             )
             return DemographicResult(
                 existing, False, "An ABHA is already enrolled with this Aadhaar; it is returned."
             )
         same_district = record.district_lgd == district_lgd
         account = AbhaAccount(
-            **_account_fields(runtime, record),
+            **_account_fields(record, now=parts.clock.now()),
             public_id=uuid.uuid4(),
             aadhaar_hash=digest,
             mobile=comm_mobile,
@@ -854,9 +682,9 @@ def enrol_by_demographics(
             enrolled_by=ctx.actor.id[:64],
             enrolled_at_facility=ctx.actor.facility_id,
         )
-        _insert_account(session, runtime, account)
+        _insert_account(session, account, secret_key=parts.secret_key)
         abha_account_event(
-            session, "abha.account.created", account, at=account.created_at, clock=runtime.clock
+            session, "abha.account.created", account, at=account.created_at, clock=parts.clock
         )
         target.resource_id = str(account.public_id)
         record_access(
@@ -865,9 +693,11 @@ def enrol_by_demographics(
             action="abha.account.create",
             resource_type="abha_account",
             resource_id=str(account.public_id),
-            clock=runtime.clock,
+            clock=parts.clock,
         )
-        txn = _camp_transaction(session, runtime, ctx, account, consent_version)
+        txn = _camp_transaction(
+            session, ctx, account=account, consent_version=consent_version, parts=parts
+        )
         return DemographicResult(
             account,
             True,
@@ -879,21 +709,22 @@ def enrol_by_demographics(
 
 def _camp_transaction(
     session: Session,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     account: AbhaAccount,
     consent_version: str | None,
+    parts: AbhaParts,
 ) -> OtpTransaction:
     """A completed enrolment transaction for a camp-mode account, so that its operator
-    (and no one else: ``_load_txn``) chooses the ABHA address by the same steps as after
+    (and no one else: ``AadhaarOtp.open``) chooses the ABHA address by the same steps as after
     an Aadhaar OTP. No OTP was sent: ``otp_system`` says "none"."""
-    now = runtime.clock.now()
+    now = parts.clock.now()
     txn = OtpTransaction(
         public_id=uuid.uuid4(),
         scope=ENROL_SCOPE,
         otp_system="none",
         # Its own subject: a camp enrolment must not count against anyone's OTP limits.
-        subject_key=runtime.hasher.hash("otp-subject:camp", str(account.public_id)),
+        subject_key=parts.hasher.hash("otp-subject:camp", str(account.public_id)),
         sent_to=None,
         attempts=0,
         resend_count=0,
@@ -910,7 +741,7 @@ def _camp_transaction(
         },
         account_id=account.id,
         created_at=now,
-        expires_at=now + timedelta(seconds=runtime.settings.abha.txn_ttl_seconds),
+        expires_at=now + timedelta(seconds=parts.txn_ttl_seconds),
     )
     session.add(txn)
     session.flush()

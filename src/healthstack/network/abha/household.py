@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import AuthenticationRequired, NotFound
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens
 from healthstack.network.abha.models import AbhaAccount
-from healthstack.runtime import Runtime
+from healthstack.network.abha.parts import AbhaParts
 
 HOUSEHOLD_AUDIENCE = "abha-household"
 # The browser keeps the household token beside the user token (``hs_patient``).
@@ -32,33 +33,31 @@ HOUSEHOLD_COOKIE = "hs_household"
 _MOBILE_DOMAIN = "household-mobile"
 
 
-def _mobile_key(runtime: Runtime, mobile: str) -> str:
-    return runtime.hasher.hash(_MOBILE_DOMAIN, mobile)
+def _mobile_key(hasher: KeyedHasher, mobile: str) -> str:
+    return hasher.hash(_MOBILE_DOMAIN, mobile)
 
 
 def issue_household(
-    runtime: Runtime, *, mobile: str, accounts: Sequence[AbhaAccount], ttl_seconds: int
+    *, mobile: str, accounts: Sequence[AbhaAccount], ttl_seconds: int, parts: AbhaParts
 ) -> str:
     """The token of a mobile login that listed ``accounts`` (all on ``mobile``)."""
     return tokens.issue(
-        runtime.keyring,
-        subject=_mobile_key(runtime, mobile),
+        parts.keyring,
+        subject=_mobile_key(parts.hasher, mobile),
         audience=HOUSEHOLD_AUDIENCE,
         ttl_seconds=ttl_seconds,
-        clock=runtime.clock,
+        clock=parts.clock,
         claims={"typ": "Household", "members": [str(a.public_id) for a in accounts]},
     )
 
 
-def members(session: Session, runtime: Runtime, token: str | None) -> list[AbhaAccount]:
+def members(session: Session, *, token: str | None, parts: AbhaParts) -> list[AbhaAccount]:
     """The ABHAs a household token lists that are still ACTIVE on its verified mobile,
     oldest first; none for a missing, expired or forged token."""
     if not token:
         return []
     try:
-        claims = tokens.verify(
-            runtime.keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=runtime.clock
-        )
+        claims = tokens.verify(parts.keyring, token, audience=HOUSEHOLD_AUDIENCE, clock=parts.clock)
     except AuthenticationRequired:
         return []
     ids: list[uuid.UUID] = []
@@ -78,16 +77,11 @@ def members(session: Session, runtime: Runtime, token: str | None) -> list[AbhaA
         )
         .order_by(AbhaAccount.id)
     )
-    return [a for a in rows if a.mobile and _mobile_key(runtime, a.mobile) == claims["sub"]]
+    return [a for a in rows if a.mobile and _mobile_key(parts.hasher, a.mobile) == claims["sub"]]
 
 
 def switch(
-    session: Session,
-    runtime: Runtime,
-    *,
-    token: str | None,
-    account_id: str,
-    ctx: RequestContext,
+    session: Session, ctx: RequestContext, *, token: str | None, account_id: str, parts: AbhaParts
 ) -> tuple[AbhaAccount, UserTokens]:
     """Another ABHA of the household: its user token, without another OTP."""
     with audited(
@@ -96,12 +90,10 @@ def switch(
         action="abha.login.switch",
         resource_type="abha_account",
         resource_id=str(account_id)[:64],
-        clock=runtime.clock,
+        clock=parts.clock,
     ):
-        chosen = next(
-            (a for a in members(session, runtime, token) if str(a.public_id) == account_id),
-            None,
-        )
+        listed = members(session, token=token, parts=parts)
+        chosen = next((a for a in listed if str(a.public_id) == account_id), None)
         if chosen is None:
             raise NotFound(
                 "This ABHA is not one of those your mobile login proved. Log in with its "
@@ -109,4 +101,6 @@ def switch(
                 code="HS-1414",
                 field="account",
             )
-    return chosen, issue_user_tokens(runtime, chosen)
+    return chosen, issue_user_tokens(
+        chosen, keyring=parts.keyring, clock=parts.clock, abha_settings=parts.abha
+    )

@@ -4,8 +4,9 @@ Owns: the login OTP transaction (OTP scopes ``login`` and ``reactivate``), findi
 account from a login hint, the list of ABHAs linked to a mobile and the transaction
 token (T-token) that picks one of them, and issuing the user token. Also the small
 pieces the profile flows share with login: RSA-OAEP decryption of client fields, the
-``OtpService`` wiring, the account summary and the "audit as whoever turned out to
-be acting" step.
+account summary and the "audit as whoever turned out to be acting" step. The OTPs are
+``identity.otp``'s; the services take ``AbhaParts`` (the clock, keys, KYC provider
+and settings).
 
 Decisions (see docs/domains/abha-profile-api.md):
 
@@ -37,10 +38,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.identity.aadhaar import aadhaar_hash
+from healthstack.identity.models import OtpTransaction
+from healthstack.identity.otp import OtpService, TxnStatus
 from healthstack.integrations.sms import send_sms
 from healthstack.kernel import tokens
 from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyedHasher, KeyRing
 from healthstack.kernel.errors import (
     AuthenticationRequired,
     NotFound,
@@ -55,10 +61,9 @@ from healthstack.kernel.ids import (
     parse_abha_number,
 )
 from healthstack.network.abha.auth import UserTokens, issue_user_tokens, patient_context
-from healthstack.network.abha.models import AbhaAccount, AbhaAddress, OtpTransaction
-from healthstack.network.abha.otp import TxnStatus, otp_service
+from healthstack.network.abha.models import AbhaAccount, AbhaAddress
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import dob_text, preferred_address
-from healthstack.runtime import Runtime
 
 # The T-token: proof that the mobile OTP of one login transaction was verified.
 TXN_AUDIENCE = "abha-login-txn"
@@ -79,9 +84,9 @@ NOT_FOUND_MESSAGE = (
 # --------------------------------------------------------------------------- shared bits
 
 
-def decrypt_field(runtime: Runtime, value: str, *, field: str) -> str:
+def decrypt_field(keyring: KeyRing, value: str, *, field: str) -> str:
     """A client field RSA-OAEP encrypted with the published enrolment key."""
-    return runtime.keyring.decrypt_oaep("enrolment", value, field=field).strip()
+    return keyring.decrypt_oaep("enrolment", value, field=field).strip()
 
 
 def parse_bearer(value: str | None, *, header: str) -> str:
@@ -111,7 +116,7 @@ def audit_step(
     ctx: RequestContext,
     *,
     action: str,
-    runtime: Runtime,
+    clock: Clock,
     resource_type: str = "abha_account",
     resource_id: str | None = None,
     record_success: bool = True,
@@ -134,7 +139,7 @@ def audit_step(
                 action=action,
                 resource_type=resource_type,
                 resource_id=step.resource_id,
-                clock=runtime.clock,
+                clock=clock,
             ),
         ):
             raise exc
@@ -147,13 +152,11 @@ def audit_step(
         action=action,
         resource_type=resource_type,
         resource_id=step.resource_id,
-        clock=runtime.clock,
+        clock=clock,
     )
 
 
-def notify(
-    session: Session, runtime: Runtime, *, mobile: str | None, event: str, text: str
-) -> None:
+def notify(session: Session, *, mobile: str | None, event: str, text: str, clock: Clock) -> None:
     """An SMS notice of a change (no names or numbers in it)."""
     if not mobile:
         return
@@ -163,7 +166,7 @@ def notify(
         text=f"{text} If this was not you, contact your nearest ABHA help desk at once. "
         "- HealthStack",
         template=f"notice.abha.{event}",
-        clock=runtime.clock,
+        clock=clock,
     )
 
 
@@ -235,14 +238,14 @@ def _address_to_number_or_handle(raw: str, suffix: str) -> tuple[str | None, str
 
 
 def find_account_by_hint(
-    session: Session, runtime: Runtime, *, login_hint: str, value: str
+    session: Session, *, login_hint: str, value: str, suffix: str, hasher: KeyedHasher
 ) -> AbhaAccount | None:
     """The account a login hint names; None when unknown or DELETED."""
     query = select(AbhaAccount)
     if login_hint == "abha-number":
         query = query.where(AbhaAccount.abha_number == parse_abha_number(value).digits)
     elif login_hint == "abha-address":
-        number, handle = _address_to_number_or_handle(value, runtime.settings.abha_suffix)
+        number, handle = _address_to_number_or_handle(value, suffix)
         if number is not None:
             query = query.where(AbhaAccount.abha_number == number)
         elif handle is not None:
@@ -253,7 +256,7 @@ def find_account_by_hint(
             return None
     elif login_hint == "aadhaar":
         aadhaar = normalise_aadhaar(value)
-        query = query.where(AbhaAccount.aadhaar_hash == runtime.hasher.hash("aadhaar", aadhaar))
+        query = query.where(AbhaAccount.aadhaar_hash == aadhaar_hash(hasher, aadhaar))
     else:  # pragma: no cover - the schema admits only the hints above
         raise ValidationFailed("Unknown loginHint.", field="loginHint")
     account = session.scalar(query)
@@ -262,7 +265,7 @@ def find_account_by_hint(
     return account
 
 
-def linked_accounts(session: Session, mobile: str, *, status: str) -> list[AbhaAccount]:
+def linked_accounts(session: Session, *, mobile: str, status: str) -> list[AbhaAccount]:
     """ABHAs whose verified mobile this is (families share one), oldest first."""
     return list(
         session.scalars(
@@ -371,8 +374,8 @@ def sent_message(txn: OtpTransaction) -> str:
     return f"OTP is sent to Mobile number ending with {mask_mobile(to)}"
 
 
-def _login_txn(session: Session, runtime: Runtime, txn_id: str) -> OtpTransaction:
-    txn = otp_service(runtime).get(session, txn_id, for_update=True)
+def _login_txn(session: Session, otp: OtpService, txn_id: str) -> OtpTransaction:
+    txn = otp.get(session, txn_id, for_update=True)
     if txn.state.get("flow") != "login":
         raise NotFound(
             "This transaction was not found. Start again by requesting a new OTP at "
@@ -395,18 +398,18 @@ def _caller_resource(session: Session, txn: OtpTransaction) -> str | None:
 
 def request_login_otp(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     scope: list[str],
     login_hint: str,
     login_id: str,
     otp_system: str,
-    ctx: RequestContext,
+    parts: AbhaParts,
 ) -> OtpSent:
     """Send a login OTP: to the Aadhaar mobile, the account's verified mobile, or a mobile."""
-    otp = otp_service(runtime)
-    ttl = runtime.settings.abha.txn_ttl_seconds
-    with audit_step(session, ctx, action="abha.login.otp_request", runtime=runtime) as step:
+    otp = parts.otp_service()
+    ttl = parts.txn_ttl_seconds
+    with audit_step(session, ctx, action="abha.login.otp_request", clock=parts.clock) as step:
         parsed = parse_login_scope(scope)
         # Rules that do not depend on any account come first, so a refusal never
         # tells the caller whether an account exists.
@@ -424,10 +427,10 @@ def request_login_otp(
                 field="loginHint",
                 code="HS-1243",
             )
-        value = decrypt_field(runtime, login_id, field="loginId")
+        value = decrypt_field(parts.keyring, login_id, field="loginId")
         if login_hint == "mobile":
             mobile = normalise_mobile(value)
-            accounts = linked_accounts(session, mobile, status=parsed.wanted_status)
+            accounts = linked_accounts(session, mobile=mobile, status=parsed.wanted_status)
             if not accounts:
                 raise NotFound(
                     "No ABHA is linked to this mobile number."
@@ -448,13 +451,15 @@ def request_login_otp(
             step.resource_id = None
             return OtpSent(str(txn.public_id), sent_message(txn))
 
-        account = find_account_by_hint(session, runtime, login_hint=login_hint, value=value)
+        account = find_account_by_hint(
+            session, login_hint=login_hint, value=value, suffix=parts.suffix, hasher=parts.hasher
+        )
         if account is None:
             raise NotFound(NOT_FOUND_MESSAGE, code="HS-1410")
         step.resource_id = str(account.public_id)
         _check_status(account, parsed)
         if otp_system == "aadhaar":
-            send_to = runtime.kyc.registered_mobile(session, normalise_aadhaar(value))
+            send_to = parts.kyc.registered_mobile(session, normalise_aadhaar(value))
             if not send_to:
                 raise ValidationFailed(
                     "No mobile is registered with this Aadhaar, so UIDAI cannot send an OTP. "
@@ -486,13 +491,14 @@ def request_login_otp(
 
 
 def resend_login_otp(
-    session: Session, runtime: Runtime, *, txn_id: str, ctx: RequestContext
+    session: Session, ctx: RequestContext, *, txn_id: str, parts: AbhaParts
 ) -> OtpSent:
     """A new OTP for the same login transaction (after 60 s, at most twice)."""
-    with audit_step(session, ctx, action="abha.login.otp_resend", runtime=runtime) as step:
-        txn = _login_txn(session, runtime, txn_id)
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.otp_resend", clock=parts.clock) as step:
+        txn = _login_txn(session, otp, txn_id)
         step.resource_id = _caller_resource(session, txn)
-        otp_service(runtime).resend(session, txn)
+        otp.resend(session, txn)
         return OtpSent(str(txn.public_id), sent_message(txn))
 
 
@@ -511,12 +517,13 @@ def _check_same_scope(scope: list[str], txn: OtpTransaction) -> LoginScope:
 
 def _finish_login(
     session: Session,
-    runtime: Runtime,
     *,
     txn: OtpTransaction,
     account: AbhaAccount,
     parsed: LoginScope,
     step: AuditStep,
+    otp: OtpService,
+    parts: AbhaParts,
 ) -> LoginResult:
     """The account is proven: reactivate if asked, close the transaction, issue tokens."""
     _check_status(account, parsed)
@@ -524,68 +531,72 @@ def _finish_login(
     step.ctx = patient
     step.resource_id = str(account.public_id)
     message = "OTP verified successfully."
+    clock = parts.clock
     if parsed.reactivate:
         account.status = ACTIVE
-        account.updated_at = runtime.clock.now()
+        account.updated_at = clock.now()
         record_access(
             session,
             patient,
             action="abha.account.reactivate",
             resource_type="abha_account",
             resource_id=str(account.public_id),
-            clock=runtime.clock,
+            clock=clock,
         )
         notify(
             session,
-            runtime,
             mobile=account.mobile if account.mobile_verified else None,
             event="reactivated",
             text="Your ABHA was reactivated.",
+            clock=clock,
         )
         message = "OTP verified successfully. Your ABHA is active again."
-    otp_service(runtime).complete(txn)
+    otp.complete(txn)
     return LoginResult(
         txn_id=str(txn.public_id),
         message=message,
         account=account,
-        user_tokens=issue_user_tokens(runtime, account),
-        accounts=[account_summary(account, runtime.settings.abha_suffix)],
+        user_tokens=issue_user_tokens(
+            account, keyring=parts.keyring, clock=clock, abha_settings=parts.abha
+        ),
+        accounts=[account_summary(account, parts.suffix)],
     )
 
 
-def pick_ref(runtime: Runtime, txn: OtpTransaction, account: AbhaAccount) -> str:
+def pick_ref(hasher: KeyedHasher, txn: OtpTransaction, account: AbhaAccount) -> str:
     """An opaque per-transaction name for one listed ABHA (not a lasting identifier)."""
-    return runtime.hasher.hash("login-pick", f"{txn.public_id}:{account.public_id}")[:20]
+    return hasher.hash("login-pick", f"{txn.public_id}:{account.public_id}")[:20]
 
 
 def verify_login(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     scope: list[str],
     txn_id: str,
     otp_value: str,
-    ctx: RequestContext,
+    parts: AbhaParts,
 ) -> LoginResult:
     """Check the login OTP; one account gets its user token, a mobile its list."""
-    with audit_step(session, ctx, action="abha.login.verify", runtime=runtime) as step:
-        txn = _login_txn(session, runtime, txn_id)
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.verify", clock=parts.clock) as step:
+        txn = _login_txn(session, otp, txn_id)
         step.resource_id = _caller_resource(session, txn)
         parsed = _check_same_scope(scope, txn)
-        code = decrypt_field(runtime, otp_value, field="otpValue")
+        code = decrypt_field(parts.keyring, otp_value, field="otpValue")
         # Nothing else may change before this: a wrong OTP commits its counted try.
-        otp_service(runtime).verify(session, txn, code)
+        otp.verify(session, txn, code)
         if txn.state.get("hint") != "mobile":
             assert txn.account_id is not None
             account = _lock_account(session, txn.account_id)
             return _finish_login(
-                session, runtime, txn=txn, account=account, parsed=parsed, step=step
+                session, txn=txn, account=account, parsed=parsed, step=step, otp=otp, parts=parts
             )
 
-        accounts = linked_accounts(session, txn.sent_to or "", status=parsed.wanted_status)
+        accounts = linked_accounts(session, mobile=txn.sent_to or "", status=parsed.wanted_status)
         if not accounts:
             raise NotFound("No ABHA is linked to this mobile number.", code="HS-1411")
-        suffix = runtime.settings.abha_suffix
+        suffix = parts.suffix
         for account in accounts:
             # Listing them (masked) is still a read of each account.
             record_access(
@@ -594,15 +605,15 @@ def verify_login(
                 action="abha.login.list",
                 resource_type="abha_account",
                 resource_id=str(account.public_id),
-                clock=runtime.clock,
+                clock=parts.clock,
             )
-        ttl = max(1, int((txn.expires_at - runtime.clock.now()).total_seconds()))
+        ttl = max(1, int((txn.expires_at - parts.clock.now()).total_seconds()))
         t_token = tokens.issue(
-            runtime.keyring,
+            parts.keyring,
             subject=str(txn.public_id),
             audience=TXN_AUDIENCE,
             ttl_seconds=ttl,
-            clock=runtime.clock,
+            clock=parts.clock,
             claims={"typ": "Transaction", "scope": txn.scope},
         )
         return LoginResult(
@@ -611,31 +622,32 @@ def verify_login(
             "Pick one at /abha/api/v3/profile/login/verify/user.",
             t_token=t_token,
             t_token_expires_in=ttl,
-            accounts=[masked_choice(a, suffix, pick_ref(runtime, txn, a)) for a in accounts],
+            accounts=[masked_choice(a, suffix, pick_ref(parts.hasher, txn, a)) for a in accounts],
         )
 
 
 def select_login_account(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     t_token_header: str | None,
     txn_id: str,
     abha_number: str | None,
     account_ref: str | None,
-    ctx: RequestContext,
+    parts: AbhaParts,
 ) -> LoginResult:
     """After a mobile login: the holder picks one listed ABHA and gets its user token."""
-    with audit_step(session, ctx, action="abha.login.select", runtime=runtime) as step:
+    otp = parts.otp_service()
+    with audit_step(session, ctx, action="abha.login.select", clock=parts.clock) as step:
         t_token = parse_bearer(t_token_header, header="T-token")
-        claims = tokens.verify(runtime.keyring, t_token, audience=TXN_AUDIENCE, clock=runtime.clock)
+        claims = tokens.verify(parts.keyring, t_token, audience=TXN_AUDIENCE, clock=parts.clock)
         if claims.get("sub") != str(txn_id).strip().lower():
             raise AuthenticationRequired(
                 "The T-token belongs to another login. Send the token returned by "
                 "/abha/api/v3/profile/login/verify for this txnId.",
                 code="HS-1406",
             )
-        txn = _login_txn(session, runtime, txn_id)
+        txn = _login_txn(session, otp, txn_id)
         if txn.state.get("hint") != "mobile":
             raise ValidationFailed(
                 "This login was not made with a mobile number; it needs no pick.",
@@ -648,15 +660,16 @@ def select_login_account(
                 field="txnId",
                 code="HS-1248",
             )
-        otp_service(runtime).require_verified(txn)
+        otp.require_verified(txn)
         parsed = parse_login_scope(
             ["abha-login", "reactivate"] if txn.scope == "reactivate" else ["abha-login"]
         )
         wanted = parse_abha_number(abha_number).digits if abha_number else None
         chosen = None
-        for account in linked_accounts(session, txn.sent_to or "", status=parsed.wanted_status):
+        listed = linked_accounts(session, mobile=txn.sent_to or "", status=parsed.wanted_status)
+        for account in listed:
             if account.abha_number == wanted or (
-                account_ref is not None and pick_ref(runtime, txn, account) == account_ref
+                account_ref is not None and pick_ref(parts.hasher, txn, account) == account_ref
             ):
                 chosen = account
                 break
@@ -667,4 +680,6 @@ def select_login_account(
                 code="HS-1413",
             )
         account = _lock_account(session, chosen.id)
-        return _finish_login(session, runtime, txn=txn, account=account, parsed=parsed, step=step)
+        return _finish_login(
+            session, txn=txn, account=account, parsed=parsed, step=step, otp=otp, parts=parts
+        )

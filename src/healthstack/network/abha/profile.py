@@ -24,13 +24,18 @@ Decisions (see docs/domains/abha-profile-api.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from healthstack.identity.models import OtpTransaction
+from healthstack.identity.otp import OtpService
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
+from healthstack.kernel.crypto import KeyRing
 from healthstack.kernel.errors import (
     Conflict,
     NotFound,
@@ -48,14 +53,13 @@ from healthstack.network.abha.login import (
     audit_step,
     decrypt_field,
     notify,
-    otp_service,
     parse_bearer,
     sent_message,
 )
-from healthstack.network.abha.models import AbhaAccount, OtpTransaction
+from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.abha.names import name_key, split_name
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.profile_view import preferred_address, profile_dict
-from healthstack.runtime import Runtime
 
 # scope word -> OTP transaction scope (otp.PURPOSE_TEXT has each one's SMS wording)
 PROFILE_ACTIONS = {
@@ -125,19 +129,17 @@ def parse_profile_scope(scope: list[str]) -> str:
 
 
 def authenticate(
-    session: Session,
-    runtime: Runtime,
-    *,
-    x_token: str | None,
-    ctx: RequestContext,
+    session: Session, ctx: RequestContext, *, x_token: str | None, keyring: KeyRing, clock: Clock
 ) -> AbhaAccount:
     """The holder behind an ``X-token: Bearer <user token>``; ACTIVE accounts only."""
     # Only refusals get a row here; the route's own step audits the access itself.
     with audit_step(
-        session, ctx, action="abha.profile.authenticate", runtime=runtime, record_success=False
+        session, ctx, action="abha.profile.authenticate", clock=clock, record_success=False
     ) as step:
         token = parse_bearer(x_token, header="X-token")
-        account = account_from_token(session, runtime, token, allow_inactive=True)
+        account = account_from_token(
+            session, token=token, keyring=keyring, clock=clock, allow_inactive=True
+        )
         step.resource_id = str(account.public_id)
         step.ctx = patient_context(account, request_id=ctx.request_id, ip=ctx.ip)
         if account.status != ACTIVE:
@@ -185,7 +187,7 @@ def _auth_methods(account: AbhaAccount) -> list[str]:
 
 
 def read_profile(
-    session: Session, runtime: Runtime, *, account: AbhaAccount, ctx: RequestContext
+    session: Session, ctx: RequestContext, *, account: AbhaAccount, suffix: str, clock: Clock
 ) -> dict[str, Any]:
     with audited(
         session,
@@ -193,9 +195,9 @@ def read_profile(
         action="abha.profile.read",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=clock,
     ):
-        return account_view(account, runtime.settings.abha_suffix)
+        return account_view(account, suffix)
 
 
 # --------------------------------------------------------------------------- changes
@@ -215,18 +217,18 @@ def _need(value: str | None, expected: str, *, field: str, what: str) -> None:
 
 def request_profile_otp(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     account: AbhaAccount,
     scope: list[str],
     login_hint: str | None,
     login_id: str | None,
     otp_system: str | None,
-    ctx: RequestContext,
+    parts: AbhaParts,
 ) -> OtpSent:
     """Send the OTP that guards one profile change."""
     txn_scope = parse_profile_scope(scope)
-    otp = otp_service(runtime)
+    otp = parts.otp_service()
     state: dict[str, Any] = {"flow": "profile"}
     send_to: str | None
     with audited(
@@ -235,12 +237,12 @@ def request_profile_otp(
         action=f"{AUDIT_ACTIONS[txn_scope]}.otp_request",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=parts.clock,
     ):
         if txn_scope == "profile-mobile":
             _need(login_hint, "mobile", field="loginHint", what="A new mobile is verified by OTP")
             _need(otp_system, "abdm", field="otpSystem", what="A new mobile gets an ABHA OTP")
-            send_to = normalise_mobile(_decrypt_login_id(runtime, login_id))
+            send_to = normalise_mobile(_decrypt_login_id(parts.keyring, login_id))
             if send_to == account.mobile and account.mobile_verified:
                 raise Conflict(
                     "This mobile number is already the verified mobile of your ABHA; "
@@ -251,7 +253,7 @@ def request_profile_otp(
         elif txn_scope == "profile-email":
             _need(login_hint, "email", field="loginHint", what="An e-mail is verified by OTP")
             _need(otp_system, "abdm", field="otpSystem", what="An e-mail gets an ABHA OTP")
-            send_to = normalise_email(_decrypt_login_id(runtime, login_id))
+            send_to = normalise_email(_decrypt_login_id(parts.keyring, login_id))
             if send_to == account.email and account.email_verified:
                 raise Conflict(
                     "This e-mail is already the verified e-mail of your ABHA; "
@@ -262,14 +264,14 @@ def request_profile_otp(
         elif txn_scope == "re-kyc":
             _need(login_hint, "aadhaar", field="loginHint", what="Re-KYC reads Aadhaar")
             _need(otp_system, "aadhaar", field="otpSystem", what="Re-KYC uses the Aadhaar OTP")
-            aadhaar = normalise_aadhaar(_decrypt_login_id(runtime, login_id))
-            if not runtime.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
+            aadhaar = normalise_aadhaar(_decrypt_login_id(parts.keyring, login_id))
+            if not parts.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
                 raise PermissionDenied(
                     "This is not the Aadhaar your ABHA was created with. Enter that Aadhaar "
                     "number; an ABHA cannot take another person's details.",
                     code="HS-1254",
                 )
-            send_to = runtime.kyc.registered_mobile(session, aadhaar)
+            send_to = parts.kyc.registered_mobile(session, aadhaar)
             if not send_to:
                 raise ValidationFailed(
                     "No mobile is registered with this Aadhaar, so UIDAI cannot send an OTP. "
@@ -302,25 +304,25 @@ def request_profile_otp(
             send_to=send_to,
             state=state,
             account_id=account.id,
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
+            txn_ttl_seconds=parts.txn_ttl_seconds,
         )
         return OtpSent(str(txn.public_id), sent_message(txn))
 
 
-def _decrypt_login_id(runtime: Runtime, login_id: str | None) -> str:
+def _decrypt_login_id(keyring: KeyRing, login_id: str | None) -> str:
     if not login_id:
         raise ValidationFailed(
             "loginId is required: the new value, RSA-OAEP encrypted.",
             field="loginId",
             code="HS-1256",
         )
-    return decrypt_field(runtime, login_id, field="loginId")
+    return decrypt_field(keyring, login_id, field="loginId")
 
 
 def _profile_txn(
-    session: Session, runtime: Runtime, *, account: AbhaAccount, txn_id: str
+    session: Session, otp: OtpService, *, account: AbhaAccount, txn_id: str
 ) -> OtpTransaction:
-    txn = otp_service(runtime).get(session, txn_id, for_update=True)
+    txn = otp.get(session, txn_id, for_update=True)
     # Another holder's transaction is reported exactly like a missing one.
     if txn.account_id != account.id or txn.state.get("flow") != "profile":
         raise NotFound(
@@ -333,47 +335,44 @@ def _profile_txn(
 
 
 def resend_profile_otp(
-    session: Session,
-    runtime: Runtime,
-    *,
-    account: AbhaAccount,
-    txn_id: str,
-    ctx: RequestContext,
+    session: Session, ctx: RequestContext, *, account: AbhaAccount, txn_id: str, parts: AbhaParts
 ) -> OtpSent:
+    otp = parts.otp_service()
     with audited(
         session,
         ctx,
         action="abha.profile.otp_resend",
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=parts.clock,
     ):
-        txn = _profile_txn(session, runtime, account=account, txn_id=txn_id)
-        otp_service(runtime).resend(session, txn)
+        txn = _profile_txn(session, otp, account=account, txn_id=txn_id)
+        otp.resend(session, txn)
         return OtpSent(str(txn.public_id), sent_message(txn))
 
 
 def verify_profile_otp(
     session: Session,
-    runtime: Runtime,
+    ctx: RequestContext,
     *,
     account: AbhaAccount,
     scope: list[str],
     txn_id: str,
     otp_value: str,
-    ctx: RequestContext,
+    parts: AbhaParts,
 ) -> ProfileChanged:
     """Check the OTP and make the change it guards."""
     txn_scope = parse_profile_scope(scope)
+    otp = parts.otp_service()
     with audited(
         session,
         ctx,
         action=AUDIT_ACTIONS[txn_scope],
         resource_type="abha_account",
         resource_id=str(account.public_id),
-        clock=runtime.clock,
+        clock=parts.clock,
     ):
-        txn = _profile_txn(session, runtime, account=account, txn_id=txn_id)
+        txn = _profile_txn(session, otp, account=account, txn_id=txn_id)
         if txn.scope != txn_scope:
             raise ValidationFailed(
                 "This txnId was issued for a different change. Send the scope the OTP was "
@@ -381,12 +380,12 @@ def verify_profile_otp(
                 field="scope",
                 code="HS-1257",
             )
-        code = decrypt_field(runtime, otp_value, field="otpValue")
+        code = decrypt_field(parts.keyring, otp_value, field="otpValue")
         # Nothing else may change before this: a wrong OTP commits its counted try.
-        otp_service(runtime).verify(session, txn, code)
-        message = _APPLY[txn_scope](session, runtime, account, txn)
-        account.updated_at = runtime.clock.now()
-        otp_service(runtime).complete(txn)
+        otp.verify(session, txn, code)
+        message = _APPLY[txn_scope](session, parts, account, txn)
+        account.updated_at = parts.clock.now()
+        otp.complete(txn)
         return ProfileChanged(str(txn.public_id), message, account)
 
 
@@ -395,7 +394,7 @@ def _old_mobile(account: AbhaAccount) -> str | None:
 
 
 def _apply_mobile(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     old = _old_mobile(account)
     account.mobile = txn.sent_to
@@ -403,39 +402,39 @@ def _apply_mobile(
     # The notice goes to the old mobile; with none, to the new one.
     notify(
         session,
-        runtime,
         mobile=old or account.mobile,
         event="mobile-changed",
         text="The mobile number of your ABHA was changed.",
+        clock=parts.clock,
     )
     return "Mobile number is now linked to your ABHA."
 
 
 def _apply_email(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     account.email = txn.sent_to
     account.email_verified = True
     notify(
         session,
-        runtime,
         mobile=_old_mobile(account),
         event="email-changed",
         text="The e-mail address of your ABHA was changed.",
+        clock=parts.clock,
     )
     return "Email is now linked to your ABHA."
 
 
 def _apply_deactivate(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     account.status = DEACTIVATED
     notify(
         session,
-        runtime,
         mobile=_old_mobile(account),
         event="deactivated",
         text="Your ABHA was deactivated. Log in with an OTP to reactivate it.",
+        clock=parts.clock,
     )
     return (
         'Your ABHA is deactivated. To use it again, log in with scope ["abha-login", "reactivate"].'
@@ -443,19 +442,19 @@ def _apply_deactivate(
 
 
 def _apply_delete(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
     notify(
         session,
-        runtime,
         mobile=_old_mobile(account),
         event="deleted",
         text="Your ABHA was deleted. Its number cannot be used again.",
+        clock=parts.clock,
     )
     account.status = DELETED
-    account.deleted_at = runtime.clock.now()
+    account.deleted_at = parts.clock.now()
     abha_account_event(
-        session, "abha.account.deleted", account, at=account.deleted_at, clock=runtime.clock
+        session, "abha.account.deleted", account, at=account.deleted_at, clock=parts.clock
     )
     # Tombstone: see the module docstring for what stays and why.
     account.first_name = ""
@@ -476,14 +475,16 @@ def _apply_delete(
 
 
 def _apply_re_kyc(
-    session: Session, runtime: Runtime, account: AbhaAccount, txn: OtpTransaction
+    session: Session, parts: AbhaParts, account: AbhaAccount, txn: OtpTransaction
 ) -> str:
-    aadhaar = normalise_aadhaar(decrypt_field(runtime, txn.state["aadhaar_ct"], field="loginId"))
-    if not runtime.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
+    aadhaar = normalise_aadhaar(
+        decrypt_field(parts.keyring, txn.state["aadhaar_ct"], field="loginId")
+    )
+    if not parts.hasher.matches("aadhaar", aadhaar, account.aadhaar_hash):
         raise PermissionDenied(  # pragma: no cover - checked when the OTP was requested
             "This is not the Aadhaar your ABHA was created with.", code="HS-1254"
         )
-    record = runtime.kyc.lookup(session, aadhaar)
+    record = parts.kyc.lookup(session, aadhaar)
     if record is None:
         raise NotFound(
             "UIDAI returned no details for this Aadhaar. Try again later or visit an "
@@ -519,18 +520,18 @@ def _apply_re_kyc(
             "facility_id": account.enrolled_at_facility,
             "day": day_of(account.created_at),
         }
-        emit(session, "abha.account.moved", payload, clock=runtime.clock)
+        emit(session, "abha.account.moved", payload, clock=parts.clock)
     notify(
         session,
-        runtime,
         mobile=_old_mobile(account),
         event="re-kyc",
         text="The details of your ABHA were updated from Aadhaar.",
+        clock=parts.clock,
     )
     return "Your ABHA details are updated from Aadhaar."
 
 
-_APPLY = {
+_APPLY: dict[str, Callable[[Session, AbhaParts, AbhaAccount, OtpTransaction], str]] = {
     "profile-mobile": _apply_mobile,
     "profile-email": _apply_email,
     "deactivate": _apply_deactivate,

@@ -269,7 +269,7 @@ def lookup_by_number(session: Session, digits: str) -> AbhaAccount | None:
     return session.scalar(select(AbhaAccount).where(AbhaAccount.abha_number == digits, _visible()))
 
 
-def find_account(session: Session, public_id: uuid.UUID) -> AbhaAccount | None:
+def find_account(session: Session, *, public_id: uuid.UUID) -> AbhaAccount | None:
     return session.scalar(
         select(AbhaAccount)
         .options(selectinload(AbhaAccount.addresses))
@@ -599,7 +599,7 @@ def get_account(
         resource_id=str(public_id),
         clock=clock,
     ):
-        account = find_account(session, public_id)
+        account = find_account(session, public_id=public_id)
         if account is None:
             raise NotFound(NO_SUCH_ACCOUNT, code="HS-1312")
         return account

@@ -90,7 +90,7 @@ def is_valid_handle(handle: str) -> bool:
         return False
 
 
-def taken_handles(session: Session, handles: Iterable[str]) -> set[str]:
+def taken_handles(session: Session, *, handles: Iterable[str]) -> set[str]:
     wanted = sorted({h.lower() for h in handles})
     if not wanted:
         return set()
@@ -100,8 +100,8 @@ def taken_handles(session: Session, handles: Iterable[str]) -> set[str]:
     return {r.lower() for r in rows}
 
 
-def is_available(session: Session, handle: str) -> bool:
-    return not taken_handles(session, [handle])
+def is_available(session: Session, *, handle: str) -> bool:
+    return not taken_handles(session, handles=[handle])
 
 
 def _name_parts(name: str) -> tuple[str, str]:
@@ -164,6 +164,6 @@ def suggestions(
         batch = list(islice(pending, count * 2))
         if not batch:
             break
-        taken = taken_handles(session, batch)
+        taken = taken_handles(session, handles=batch)
         free += [c for c in batch if c not in taken]
     return free[:count]

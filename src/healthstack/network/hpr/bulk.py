@@ -26,11 +26,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from healthstack.identity.aadhaar import aadhaar_hash
 from healthstack.kernel.audit import AuditEvent
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import SYSTEM_ACTOR, Purpose
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import DomainError, ValidationFailed
 from healthstack.kernel.events import emit
 from healthstack.kernel.ids import normalise_aadhaar, normalise_mobile
@@ -53,7 +57,6 @@ from healthstack.network.hpr.models import (
 from healthstack.network.hpr.numbers import HprIdPermutation, reserve
 from healthstack.network.hpr.service import event_payload_of, snapshot_of
 from healthstack.network.hpr.verification import check_reason
-from healthstack.runtime import Runtime
 
 CHUNK = 1000
 GENDERS = frozenset({"M", "F", "O"})
@@ -161,22 +164,25 @@ def _existing(session: Session, column: Any, values: list[Any]) -> set[Any]:
 
 def bulk_load_professionals(
     session: Session,
-    rows: Iterable[ProfessionalSeed | Mapping[str, Any]],
     *,
-    runtime: Runtime,
+    rows: Iterable[ProfessionalSeed | Mapping[str, Any]],
+    clock: Clock,
+    hasher: KeyedHasher,
+    secret_key: SecretStr,
     registered_by: str = "seed",
     emit_events: bool = False,
 ) -> BulkResult:
-    """Check and load ``rows`` in the caller's transaction (all or nothing)."""
-    now = runtime.clock.now()
+    """Check and load ``rows`` in the caller's transaction (all or nothing). The HPR ids
+    are the permutation keyed by ``secret_key`` (ADR 0007)."""
+    now = clock.now()
     this_year = now.year
     seeds = [_seed(index, row) for index, row in enumerate(rows, start=1)]
     if not seeds:
         return BulkResult()
     facilities = find_facilities(
-        session, (w.hfr_id.strip().upper() for s in seeds for w in s.details.workplaces)
+        session, hfr_ids=(w.hfr_id.strip().upper() for s in seeds for w in s.details.workplaces)
     )
-    hashes = [runtime.hasher.hash("aadhaar", _aadhaar(i, s)) for i, s in enumerate(seeds, 1)]
+    hashes = [aadhaar_hash(hasher, _aadhaar(i, s)) for i, s in enumerate(seeds, 1)]
     taken_hashes = _existing(session, Professional.aadhaar_hash, hashes)
     taken_handles = set(session.scalars(select(Professional.hpr_handle)))
     taken_numbers = {
@@ -253,7 +259,14 @@ def bulk_load_professionals(
             decided_at=decided_at,
         )
         prepared.append(values)
-    return _write(session, runtime, prepared, registered_by=registered_by, emit_events=emit_events)
+    return _write(
+        session,
+        prepared,
+        registered_by=registered_by,
+        emit_events=emit_events,
+        clock=clock,
+        permutation=HprIdPermutation(secret_key.get_secret_value()),
+    )
 
 
 def _aadhaar(index: int, seed: ProfessionalSeed) -> str:
@@ -278,7 +291,7 @@ def _prepare(
     mobile = normalise_mobile(seed.mobile)
     details = check_details(
         session,
-        seed.details,
+        details=seed.details,
         year_of_birth=seed.birth_date.year,
         this_year=this_year,
         facilities=facilities,
@@ -323,13 +336,13 @@ _CHILD_KEYS = ("qualifications", "workplaces", "registered_at", "decided_at")
 
 def _write(
     session: Session,
-    runtime: Runtime,
     prepared: list[dict[str, Any]],
     *,
     registered_by: str,
     emit_events: bool,
+    clock: Clock,
+    permutation: HprIdPermutation,
 ) -> BulkResult:
-    permutation = HprIdPermutation(runtime.settings.secret_key.get_secret_value())
     first = reserve(session, len(prepared))
     by = registered_by[:64]
     records: list[dict[str, Any]] = []
@@ -381,7 +394,7 @@ def _write(
         audits.append(
             {
                 "public_id": uuid.uuid4(),
-                "occurred_at": runtime.clock.now(),
+                "occurred_at": clock.now(),
                 "actor_kind": SYSTEM_ACTOR.kind.value,
                 "actor_id": by,
                 "actor_role": None,
@@ -405,7 +418,7 @@ def _write(
             connection.execute(insert(table), batch[start : start + CHUNK])
     if emit_events:
         for values in prepared:
-            _events(session, runtime, values)
+            _events(session, values, clock=clock)
     session.flush()
     return BulkResult([v["hpr_id"] for v in prepared])
 
@@ -440,7 +453,7 @@ def _versions(pid: int, values: dict[str, Any], by: str) -> list[dict[str, Any]]
     return [first, second]
 
 
-def _events(session: Session, runtime: Runtime, values: dict[str, Any]) -> None:
+def _events(session: Session, values: dict[str, Any], *, clock: Clock) -> None:
     def payload(at: datetime) -> dict[str, Any]:
         return event_payload_of(
             hpr_id=values["hpr_id"],
@@ -449,8 +462,8 @@ def _events(session: Session, runtime: Runtime, values: dict[str, Any]) -> None:
             at=at,
         )
 
-    emit(session, "professional.registered", payload(values["registered_at"]), clock=runtime.clock)
+    emit(session, "professional.registered", payload(values["registered_at"]), clock=clock)
     if values["status"] == Status.VERIFIED.value:
-        emit(session, "professional.verified", payload(values["decided_at"]), clock=runtime.clock)
+        emit(session, "professional.verified", payload(values["decided_at"]), clock=clock)
     elif values["status"] == Status.REJECTED.value:
-        emit(session, "professional.rejected", payload(values["decided_at"]), clock=runtime.clock)
+        emit(session, "professional.rejected", payload(values["decided_at"]), clock=clock)

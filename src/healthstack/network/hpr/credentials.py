@@ -248,8 +248,8 @@ def check_qualifications(
 
 def check_workplaces(
     session: Session,
-    items: Sequence[WorkplaceInput],
     *,
+    items: Sequence[WorkplaceInput],
     category: Category,
     facilities: Mapping[str, FacilityRef] | None = None,
 ) -> tuple[Workplace, ...]:
@@ -306,7 +306,7 @@ def _workplace_facility(
 ) -> FacilityRef:
     """The facility a work place names: it must be in the facility registry (and not
     rejected there), and a post there has the facility's ownership."""
-    facility = known.get(hfr_id) if known is not None else find_facility(session, hfr_id)
+    facility = known.get(hfr_id) if known is not None else find_facility(session, hfr_id=hfr_id)
     if facility is None:
         raise _fail(
             "No facility with this HFR id is in the facility registry. Check the id on the "
@@ -326,8 +326,8 @@ def _workplace_facility(
 
 def check_details(
     session: Session,
-    details: DetailsInput,
     *,
+    details: DetailsInput,
     year_of_birth: int | None,
     this_year: int,
     facilities: Mapping[str, FacilityRef] | None = None,
@@ -347,7 +347,7 @@ def check_details(
         details.qualifications, year_of_birth=year_of_birth, this_year=this_year
     )
     workplaces = check_workplaces(
-        session, details.workplaces, category=category, facilities=facilities
+        session, items=details.workplaces, category=category, facilities=facilities
     )
     return Details(
         category=category.value,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext, Role
 from healthstack.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from healthstack.network.hpr.credentials import (
@@ -49,7 +50,6 @@ from healthstack.network.hpr.service import (
     load_for,
     record_version,
 )
-from healthstack.runtime import Runtime
 
 # Changing any of these on a verified record needs the verifier again.
 VERIFIED_FIELDS = (
@@ -159,17 +159,17 @@ def _check_facility_admin(ctx: RequestContext, p: Professional, new: Details) ->
 
 def update_professional(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     hpr_id: str,
     changes: ProfessionalChanges,
+    clock: Clock,
 ) -> EditOutcome:
     with audited(
-        session, ctx, action="professional.update", resource_type=RESOURCE, clock=runtime.clock
+        session, ctx, action="professional.update", resource_type=RESOURCE, clock=clock
     ) as target:
         require(ctx.actor, "professional.edit")
-        professional = load_for(session, ctx.actor, hpr_id, for_update=True)
+        professional = load_for(session, actor=ctx.actor, raw_hpr_id=hpr_id, for_update=True)
         target.resource_id = str(professional.public_id)
         if changes.is_empty():
             raise ValidationFailed(
@@ -179,9 +179,9 @@ def update_professional(
             )
         new = check_details(
             session,
-            _merged(professional, changes),
+            details=_merged(professional, changes),
             year_of_birth=professional.year_of_birth,
-            this_year=runtime.clock.now().year,
+            this_year=clock.now().year,
         )
         changed = _changed(professional, new)
         if not changed:
@@ -191,10 +191,10 @@ def update_professional(
             professional.council,
             professional.registration_key,
         ):
-            owner = council_number_owner(session, new.council, new.registration_key)
+            owner = council_number_owner(session, council=new.council, key=new.registration_key)
             if owner is not None and owner.id != professional.id:
                 raise DuplicateCouncilNumber(owner.hpr_id)
-        now = runtime.clock.now()
+        now = clock.now()
         resubmitted = professional.status == Status.REJECTED.value or (
             professional.status == Status.VERIFIED.value
             and any(f in VERIFIED_FIELDS for f in changed)
@@ -216,9 +216,9 @@ def update_professional(
             ) from exc
         record_version(
             session,
-            professional,
+            ctx,
+            professional=professional,
             change="resubmitted" if resubmitted else "edited",
-            ctx=ctx,
             at=now,
             changed_fields=changed,
         )
@@ -226,7 +226,9 @@ def update_professional(
         # leaves "verified" (resubmitted: it stops counting until verified again) or
         # moves (updated: new work places) at once (monitoring.indicators' rules).
         if resubmitted:
-            emit_event(session, professional, "professional.resubmitted", clock=runtime.clock)
+            emit_event(
+                session, professional=professional, name="professional.resubmitted", clock=clock
+            )
         elif professional.status == Status.VERIFIED.value:
-            emit_event(session, professional, "professional.updated", clock=runtime.clock)
+            emit_event(session, professional=professional, name="professional.updated", clock=clock)
         return EditOutcome(professional, changed, resubmitted)

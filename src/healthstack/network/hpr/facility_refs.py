@@ -26,7 +26,7 @@ class FacilityRef:
     status: str
 
 
-def find_facility(session: Session, hfr_id: str) -> FacilityRef | None:
+def find_facility(session: Session, *, hfr_id: str) -> FacilityRef | None:
     """The facility with this HFR id, unless its registration was rejected."""
     row = session.execute(
         select(Facility.hfr_id, Facility.district_lgd, Facility.ownership, Facility.status)
@@ -36,7 +36,7 @@ def find_facility(session: Session, hfr_id: str) -> FacilityRef | None:
     return FacilityRef(*row) if row else None
 
 
-def find_facilities(session: Session, hfr_ids: Iterable[str]) -> dict[str, FacilityRef]:
+def find_facilities(session: Session, *, hfr_ids: Iterable[str]) -> dict[str, FacilityRef]:
     """Many at once (bulk loads): HFR id -> facility, rejected ones left out."""
     wanted = sorted(set(hfr_ids))
     found: dict[str, FacilityRef] = {}

@@ -27,7 +27,7 @@ from healthstack.kernel.db import Base, BigIntPK, IdMixin
 class Professional(IdMixin, Base):
     """One health professional. Identity (name, gender, birth date) comes from the
     Aadhaar e-KYC and is not edited here; the Aadhaar itself is kept only as the keyed
-    hash (``runtime.hasher.hash("aadhaar", ...)``, the same one ABHA uses) and its last
+    hash (``identity.aadhaar.aadhaar_hash``, the same one ABHA uses) and its last
     four digits."""
 
     __tablename__ = "professional"

@@ -53,6 +53,7 @@ from healthstack.network.hpr.enums import (
     subcategory_label,
 )
 from healthstack.network.hpr.numbers import format_hpr_id
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.service import (
     ProfessionalFilter,
     get_professional,
@@ -338,7 +339,10 @@ class SelfRegistration:
         if form is None:
             try:
                 kept = registration.saved_details(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    parts=RegistrationParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -366,7 +370,10 @@ class SelfRegistration:
         if not offered:
             try:
                 offered = registration.address_suggestions(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    parts=RegistrationParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -391,7 +398,10 @@ class SelfRegistration:
             )
         try:
             sent = registration.request_otp(
-                self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, aadhaar=aadhaar
+                self.pg.session,
+                self.ctx,
+                aadhaar=aadhaar,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar)
@@ -401,10 +411,10 @@ class SelfRegistration:
         try:
             sent = registration.request_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -414,7 +424,11 @@ class SelfRegistration:
         pg = self.pg
         try:
             done = registration.verify_otp(
-                pg.session, runtime=pg.runtime, ctx=self.ctx, txn_id=state.txn_id, otp=otp
+                pg.session,
+                self.ctx,
+                txn_id=state.txn_id,
+                otp=otp,
+                parts=RegistrationParts.of(pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -429,10 +443,10 @@ class SelfRegistration:
         try:
             sent = registration.request_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else mobile,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             if resend:
@@ -454,10 +468,10 @@ class SelfRegistration:
         try:
             done = registration.verify_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -467,10 +481,10 @@ class SelfRegistration:
         try:
             registration.save_details(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 details=details_input(form),
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.details_page(state, form=form, error=exc)
@@ -489,10 +503,10 @@ class SelfRegistration:
         try:
             professional = registration.complete_registration(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 hpr_address=wanted,
+                parts=RegistrationParts.of(self.pg.runtime),
             )
         except HprAddressTaken as exc:
             return self.address_page(
@@ -520,7 +534,7 @@ class SelfRegistration:
 def _self(pg: Page, starting: bool) -> SelfRegistration | Response:
     nonce, lost = browser_flow(pg, FLOW_COOKIE, PREFIX, registration.new_flow_token)
     flow = SelfRegistration(
-        pg, pg.ctx(registration.flow_actor(pg.runtime, nonce), Purpose.ENROLMENT)
+        pg, pg.ctx(registration.flow_actor(nonce, hasher=pg.runtime.hasher), Purpose.ENROLMENT)
     )
     if lost and not starting:
         return flow.start_page(
@@ -632,7 +646,7 @@ def registry_list(
         hfr_id = parse_hfr_id(facility) if facility else None
         found = list_professionals(
             pg.session,
-            ctx=pg.ctx(gate, Purpose.ADMINISTRATION),
+            pg.ctx(gate, Purpose.ADMINISTRATION),
             clock=pg.runtime.clock,
             filters=ProfessionalFilter(
                 category=category or None,
@@ -712,7 +726,7 @@ def _detail(
 ) -> Response:
     message, status = pg.problem(error)
     try:
-        professional = get_professional(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
+        professional = get_professional(pg.session, ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
         _, versions = history(pg.session, ctx=ctx, hpr_id=hpr_id, clock=pg.runtime.clock)
     except DomainError as exc:
         return pg.error_page(exc)
@@ -771,7 +785,7 @@ def registry_verify(hpr_id: str, pg: PageDep, staff: OptionalStaff) -> Response:
     ctx = pg.ctx(gate, Purpose.ADMINISTRATION)
     try:
         professional = verification.verify_professional(
-            pg.session, runtime=pg.runtime, ctx=ctx, hpr_id=hpr_id
+            pg.session, ctx, hpr_id=hpr_id, clock=pg.runtime.clock
         )
     except DomainError as exc:
         return _detail(pg, ctx, hpr_id, error=exc)
@@ -791,7 +805,7 @@ def registry_reject(
     ctx = pg.ctx(gate, Purpose.ADMINISTRATION)
     try:
         professional = verification.reject_professional(
-            pg.session, runtime=pg.runtime, ctx=ctx, hpr_id=hpr_id, reason=reason
+            pg.session, ctx, hpr_id=hpr_id, reason=reason, clock=pg.runtime.clock
         )
     except DomainError as exc:
         return _detail(pg, ctx, hpr_id, error=exc, reason=reason)

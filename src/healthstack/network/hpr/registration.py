@@ -1,33 +1,34 @@
 """HPR registration with Aadhaar OTP identity (REFERENCE.md §4.3: Aadhaar OTP →
 mobile verify → suggestion → create HPR id → register the professional).
 
-One transaction (``txnId``, an ``network.abha.otp.OtpService`` transaction under every ABDM
-OTP rule: expiry, three tries then a lock-out of the Aadhaar, resend after 60 s at
-most twice) carries the flow:
+One transaction (``txnId``) carries the flow: the Aadhaar OTP and e-KYC transaction
+of ``identity.aadhaar`` (``REGISTRATION`` names it), under every ABDM OTP rule (expiry,
+three tries then a lock-out of the Aadhaar, resend after 60 s at most twice):
 
 1. ``request_otp``: the Aadhaar is checked (Verhoeff) and looked up in the KYC
-   provider (``runtime.kyc``); the OTP goes to the Aadhaar-registered mobile. The
-   transaction keeps the keyed Aadhaar hash (the same ``runtime.hasher.hash("aadhaar",
-   ...)`` ABHA stores), the last four digits and the Aadhaar sealed (AES-GCM bound to
-   the txnId); never the Aadhaar in clear. With ``txn_id`` it resends instead.
+   provider; the OTP goes to the Aadhaar-registered mobile. The transaction keeps the
+   keyed Aadhaar hash (``identity.aadhaar.aadhaar_hash``, the one ABHA stores), the
+   last four digits and the Aadhaar sealed (bound to the txnId); never the Aadhaar in
+   clear. With ``txn_id`` it resends instead.
 2. ``verify_otp``: the OTP is verified before any other write (a wrong one is
    committed as a try). The e-KYC is fetched once and kept sealed in the transaction
    in place of the Aadhaar. A person already in HPR gets ``AlreadyRegistered`` with
    their HPR id: one professional, one record.
 3. The mobile the OTP reached is verified. Another mobile is confirmed by its own OTP
    (``request_mobile_otp`` / ``verify_mobile_otp``, a child transaction).
-4. ``save_details`` (the pages' details step) and ``complete_registration``: the HPR
-   address, category, council registration and year, qualifications and work places
-   are checked (``credentials``); a council number already in HPR is refused with a
-   pointer to its record; the HPR id is allocated (ADR 0007); the record starts
-   SUBMITTED, waiting for the council / state verifier; version 1 of its history is
-   written and ``professional.registered`` emitted, all in one transaction.
+4. ``save_details`` (the pages' details step) and ``complete_registration``: HPR's
+   own part. The HPR address, category, council registration and year, qualifications
+   and work places are checked (``credentials``); a council number already in HPR is
+   refused with a pointer to its record; the HPR id is allocated (ADR 0007); the record
+   starts SUBMITTED, waiting for the council / state verifier; version 1 of its
+   history is written and ``professional.registered`` emitted, all in one transaction.
 
 Who may run it: the professional themselves (anonymous, the transaction bound to a
 per-client flow token or browser cookie: ``flow_actor``), or a staff member allowed
 ``professional.register`` (a facility admin registering their own facility's staff,
 the state admin). Transactions are bound to whoever opened them: anyone else gets
-"not found". Every step is audited, success and failure, without the payload.
+"not found". Every step is audited, success and failure, without the payload. The
+services take ``RegistrationParts`` (the KYC provider, clock, keyed hasher, settings).
 """
 
 from __future__ import annotations
@@ -36,26 +37,27 @@ import json
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
+from healthstack.identity.aadhaar import AadhaarOtp, MobileParent, OtpStarted, Refusal, Terms
+from healthstack.identity.models import OtpTransaction
+from healthstack.identity.otp import TxnStatus
 from healthstack.integrations.aadhaar.port import KycRecord
-from healthstack.kernel.audit import audited, record_access
+from healthstack.kernel.audit import record_access
 from healthstack.kernel.context import Actor, ActorKind, RequestContext, Role
-from healthstack.kernel.crypto import SealBroken, Sealer
+from healthstack.kernel.crypto import KeyedHasher
 from healthstack.kernel.errors import (
     Conflict,
-    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from healthstack.kernel.ids import mask_mobile, normalise_aadhaar, normalise_mobile
-from healthstack.network.abha.models import OtpTransaction
+from healthstack.kernel.ids import mask_mobile
 from healthstack.network.abha.names import name_key
-from healthstack.network.abha.otp import TxnStatus, otp_service
 from healthstack.network.hpr.address import (
     HprAddressTaken,
     is_available,
@@ -76,6 +78,7 @@ from healthstack.network.hpr.models import (
     ProfessionalWorkplace,
 )
 from healthstack.network.hpr.numbers import HprIdPermutation, allocate
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.service import (
     AlreadyRegistered,
     DuplicateCouncilNumber,
@@ -84,17 +87,9 @@ from healthstack.network.hpr.service import (
     find_by_aadhaar_hash,
     record_version,
 )
-from healthstack.runtime import Runtime
 
 SCOPE = "hpr-register"
 MOBILE_SCOPE = "hpr-mobile"
-_TXN_NOT_FOUND = "This registration was not found. Start again by requesting a new OTP."
-
-
-@dataclass(frozen=True)
-class OtpStarted:
-    txn_id: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -139,10 +134,10 @@ def new_flow_token() -> str:
     return secrets.token_hex(16)
 
 
-def flow_actor(runtime: Runtime, token: str) -> Actor:
+def flow_actor(token: str, *, hasher: KeyedHasher) -> Actor:
     """The anonymous self-registrant behind ``token``: its id is a keyed hash of the
     token, so the token itself is never stored."""
-    digest = runtime.hasher.hash("hpr-flow", token)[:40]
+    digest = hasher.hash("hpr-flow", token)[:40]
     return Actor(kind=ActorKind.ANONYMOUS, id=f"anonymous:{digest}", display="self")
 
 
@@ -160,44 +155,46 @@ def _check_caller(actor: Actor) -> str:
     )
 
 
-def _seal(runtime: Runtime, value: str, bound_to: str) -> str:
-    return Sealer(runtime.hasher, "hpr-register").seal(value, bound_to)
+def _channel(actor: Actor) -> str:
+    """How a caller ``_check_caller`` admitted registers."""
+    if not actor.is_staff:
+        return "self"
+    return "state" if actor.role is Role.STATE_ADMIN else "facility"
 
 
-def _unseal(runtime: Runtime, sealed: str | None, bound_to: str) -> str:
-    try:
-        return Sealer(runtime.hasher, "hpr-register").unseal(sealed, bound_to)
-    except SealBroken as exc:
-        raise ValidationFailed(
-            "This registration can no longer be completed. Start again by requesting a new OTP.",
-            field="txnId",
-            code="HS-1741",
-        ) from exc
+# HPR's words for its Aadhaar OTP flow: the registration API's fields, HPR's codes.
+REGISTRATION = Terms(
+    scope=SCOPE,
+    mobile_scope=MOBILE_SCOPE,
+    flow="hpr",
+    parent_key="registration_txn",
+    seal_purpose="hpr-register",
+    audit="professional.register",
+    noun="registration",
+    wrong_step_code="HS-1742",
+    mismatch_code="HS-1745",
+    sealed_code="HS-1741",
+    no_mobile_advice=" first",
+    mobile_route="registration/mobile/otp",
+    aadhaar_required=Refusal(
+        "aadhaar is required: enter the 12-digit Aadhaar number.", "aadhaar", "HS-1201"
+    ),
+    mobile_required=Refusal(
+        "mobile is required: the 10-digit mobile number to verify.", "mobile", "HS-1210"
+    ),
+    mobile_already_verified=Refusal(
+        "This mobile is already verified for this registration. Continue with the details.",
+        "mobile",
+        "HS-1746",
+    ),
+    admit=_check_caller,
+)
 
 
-def _load_txn(
-    session: Session, runtime: Runtime, ctx: RequestContext, txn_id: str, *, for_update: bool
-) -> OtpTransaction:
-    txn = otp_service(runtime).get(session, txn_id, for_update=for_update)
-    # Only whoever opened the transaction may continue it; others learn nothing.
-    if (txn.state or {}).get("actor") != ctx.actor.id or txn.scope not in (SCOPE, MOBILE_SCOPE):
-        raise NotFound(_TXN_NOT_FOUND, field="txnId")
-    return txn
-
-
-def _touch(runtime: Runtime, txn: OtpTransaction) -> None:
-    txn.expires_at = runtime.clock.now() + timedelta(seconds=runtime.settings.abha.txn_ttl_seconds)
-
-
-def _wrong_step(expected: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"This transaction is for a different step. {expected}", field="txnId", code="HS-1742"
-    )
-
-
-def _verified_registration(txn: OtpTransaction) -> None:
+def _verified_registration(flow: AadhaarOtp, txn: OtpTransaction) -> MobileParent:
+    """The registration after its Aadhaar OTP (and the mobile that OTP verified)."""
     if txn.scope != SCOPE:
-        raise _wrong_step("Use the txnId of the registration (the Aadhaar OTP request).")
+        raise flow.wrong_step("Use the txnId of the registration (the Aadhaar OTP request).")
     if txn.status == TxnStatus.COMPLETED.value:
         raise ValidationFailed(
             "This registration is already complete. Look the professional up by HPR id.",
@@ -210,11 +207,11 @@ def _verified_registration(txn: OtpTransaction) -> None:
             field="txnId",
             code="HS-1744",
         )
+    return MobileParent(account_id=None, verified_mobile=txn.state.get("mobile"))
 
 
-def _identity(runtime: Runtime, txn: OtpTransaction) -> Identity:
-    data = json.loads(_unseal(runtime, txn.state.get("kyc_sealed"), str(txn.public_id)))
-    return Identity(**data)
+def _identity(flow: AadhaarOtp, txn: OtpTransaction) -> Identity:
+    return Identity(**json.loads(flow.unseal(txn, "kyc_sealed")))
 
 
 # --------------------------------------------------------------------------- Aadhaar OTP
@@ -222,86 +219,16 @@ def _identity(runtime: Runtime, txn: OtpTransaction) -> Identity:
 
 def request_otp(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     aadhaar: str | None,
     txn_id: str | None = None,
+    parts: RegistrationParts,
 ) -> OtpStarted:
     """Send the Aadhaar OTP (a new transaction), or resend it when ``txn_id`` is given."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="professional.register.request_otp",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        _check_caller(ctx.actor)
-        number = normalise_aadhaar(aadhaar) if aadhaar else None
-        if txn_id:
-            txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-            target.resource_id = str(txn.public_id)
-            if txn.scope != SCOPE:
-                raise _wrong_step("Send the txnId of the Aadhaar OTP request to resend it.")
-            if number is not None and txn.state.get("aadhaar_hash") != runtime.hasher.hash(
-                "aadhaar", number
-            ):
-                raise ValidationFailed(
-                    "This txnId belongs to another Aadhaar number. Leave txnId out to start "
-                    "a new registration.",
-                    field="txnId",
-                    code="HS-1745",
-                )
-            svc.resend(session, txn)
-            _touch(runtime, txn)
-            return OtpStarted(
-                str(txn.public_id),
-                "OTP is sent to the Aadhaar registered mobile number ending with "
-                f"{mask_mobile(txn.sent_to or '')}",
-            )
-        if number is None:
-            raise ValidationFailed(
-                "aadhaar is required: enter the 12-digit Aadhaar number.",
-                field="aadhaar",
-                code="HS-1201",
-            )
-        record = runtime.kyc.lookup(session, number)
-        if record is None:
-            raise NotFound(
-                "This Aadhaar number was not found in UIDAI records. Check it against the "
-                "Aadhaar card and enter it again.",
-                field="aadhaar",
-                code="HS-1240",
-            )
-        if not record.mobile:
-            raise ValidationFailed(
-                "No mobile number is linked with this Aadhaar, so no OTP can be sent. Link a "
-                "mobile at an Aadhaar centre first.",
-                field="aadhaar",
-                code="HS-1241",
-            )
-        txn = svc.start(
-            session,
-            scope=SCOPE,
-            otp_system="aadhaar",
-            subject_key=svc.subject_key("aadhaar", number),
-            send_to=record.mobile,
-            state={
-                "flow": "hpr",
-                "actor": ctx.actor.id,
-                "aadhaar_hash": runtime.hasher.hash("aadhaar", number),
-                "aadhaar_last4": number[-4:],
-            },
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
-        )
-        txn.state = {**txn.state, "aadhaar_sealed": _seal(runtime, number, str(txn.public_id))}
-        target.resource_id = str(txn.public_id)
-        return OtpStarted(
-            str(txn.public_id),
-            "OTP is sent to the Aadhaar registered mobile number ending with "
-            f"{mask_mobile(record.mobile)}",
-        )
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    # An empty form field asks for the Aadhaar number, as a missing one does.
+    return flow.request_otp(session, ctx, aadhaar=aadhaar or None, txn_id=txn_id)
 
 
 def _identity_from(record: KycRecord) -> Identity:
@@ -316,42 +243,25 @@ def _identity_from(record: KycRecord) -> Identity:
 
 
 def verify_otp(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str, otp: str
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: RegistrationParts
 ) -> IdentityVerified:
     """Check the Aadhaar OTP and fetch the e-KYC; the mobile it reached is verified."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="professional.register.verify_otp",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        _check_caller(ctx.actor)
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        target.resource_id = str(txn.public_id)
-        if txn.scope != SCOPE:
-            raise _wrong_step("Use the txnId of the Aadhaar OTP request.")
-        svc.verify(session, txn, otp)  # the first write; a wrong OTP is committed as a try
-
-        number = _unseal(runtime, txn.state.get("aadhaar_sealed"), str(txn.public_id))
-        record = runtime.kyc.lookup(session, number)
-        if record is None:
-            raise NotFound(
-                "This Aadhaar number was not found in UIDAI records. Start again.",
-                field="aadhaar",
-                code="HS-1240",
-            )
-        existing = find_by_aadhaar_hash(session, txn.state["aadhaar_hash"])
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.verify_otp") as target:
+        txn = flow.aadhaar_step(session, ctx, txn_id=txn_id, target=target)
+        # The first write; a wrong OTP is committed as a try.
+        record = flow.verify_aadhaar(session, txn, otp=otp)
+        existing = find_by_aadhaar_hash(session, digest=txn.state["aadhaar_hash"])
         if existing is not None:
             raise AlreadyRegistered(existing.hpr_id)
         identity = _identity_from(record)
-        state = {k: v for k, v in txn.state.items() if k != "aadhaar_sealed"}
-        state["kyc_sealed"] = _seal(runtime, json.dumps(asdict(identity)), str(txn.public_id))
-        state["mobile"] = record.mobile
-        state["identity_at"] = runtime.clock.now().isoformat()
-        txn.state = state
-        _touch(runtime, txn)
+        txn.state = {
+            **txn.state,
+            "kyc_sealed": flow.seal(txn, json.dumps(asdict(identity))),
+            "mobile": record.mobile,
+            "identity_at": parts.clock.now().isoformat(),
+        }
+        flow.touch(txn)
         offered = suggestions(session, name=identity.name, year_of_birth=identity.year_of_birth)
         return IdentityVerified(
             txn_id=str(txn.public_id),
@@ -369,103 +279,36 @@ def verify_otp(
 
 def request_mobile_otp(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     txn_id: str,
     mobile: str | None,
+    parts: RegistrationParts,
 ) -> OtpStarted:
     """Send an OTP to another mobile (given the registration's txnId), or resend it
     (given the mobile's own txnId)."""
-    svc = otp_service(runtime)
-    with audited(
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    return flow.request_mobile_otp(
         session,
         ctx,
-        action="professional.register.mobile_request_otp",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        _check_caller(ctx.actor)
-        number = normalise_mobile(mobile) if mobile else None
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        target.resource_id = str(txn.public_id)
-        if txn.scope == MOBILE_SCOPE:
-            if number is not None and number != txn.state.get("mobile"):
-                raise ValidationFailed(
-                    "This txnId is for another mobile. Send the registration's txnId to "
-                    "verify a different mobile.",
-                    field="txnId",
-                    code="HS-1745",
-                )
-            svc.resend(session, txn)
-            _touch(runtime, txn)
-            return OtpStarted(
-                str(txn.public_id),
-                f"OTP is sent to the mobile number ending with {mask_mobile(txn.sent_to or '')}",
-            )
-        _verified_registration(txn)
-        if number is None:
-            raise ValidationFailed(
-                "mobile is required: the 10-digit mobile number to verify.",
-                field="mobile",
-                code="HS-1210",
-            )
-        if number == txn.state.get("mobile"):
-            raise ValidationFailed(
-                "This mobile is already verified for this registration. Continue with the details.",
-                field="mobile",
-                code="HS-1746",
-            )
-        child = svc.start(
-            session,
-            scope=MOBILE_SCOPE,
-            otp_system="abdm",
-            subject_key=svc.subject_key("mobile", number),
-            send_to=number,
-            state={
-                "flow": "hpr",
-                "actor": ctx.actor.id,
-                "mobile": number,
-                "registration_txn": str(txn.public_id),
-            },
-            txn_ttl_seconds=runtime.settings.abha.txn_ttl_seconds,
-        )
-        _touch(runtime, txn)
-        target.resource_id = str(child.public_id)
-        return OtpStarted(
-            str(child.public_id),
-            f"OTP is sent to the mobile number ending with {mask_mobile(number)}",
-        )
+        txn_id=txn_id,
+        mobile=mobile,
+        parent=lambda txn: _verified_registration(flow, txn),
+    )
 
 
 def verify_mobile_otp(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str, otp: str
+    session: Session, ctx: RequestContext, *, txn_id: str, otp: str, parts: RegistrationParts
 ) -> MobileVerified:
     """Check the mobile OTP; the registration then uses that mobile, verified."""
-    svc = otp_service(runtime)
-    with audited(
-        session,
-        ctx,
-        action="professional.register.verify_mobile",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        _check_caller(ctx.actor)
-        child = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        target.resource_id = str(child.public_id)
-        if child.scope != MOBILE_SCOPE:
-            raise _wrong_step(
-                "Request an OTP for the mobile first (registration/mobile/otp) and send the "
-                "txnId it returns."
-            )
-        svc.verify(session, child, otp)  # the first write
-        parent = _load_txn(
-            session, runtime, ctx, child.state.get("registration_txn", ""), for_update=True
-        )
-        _verified_registration(parent)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.verify_mobile") as target:
+        child = flow.verify_mobile(session, ctx, txn_id=txn_id, otp=otp, target=target)
+        parent = flow.parent_of(session, ctx, child)
+        _verified_registration(flow, parent)
         parent.state = {**parent.state, "mobile": child.state["mobile"]}
-        svc.complete(child)
-        _touch(runtime, parent)
+        flow.otp.complete(child)
+        flow.touch(parent)
         return MobileVerified(
             str(parent.public_id),
             mask_mobile(child.state["mobile"]),
@@ -477,21 +320,14 @@ def verify_mobile_otp(
 
 
 def address_suggestions(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str, count: int = 5
+    session: Session, ctx: RequestContext, *, txn_id: str, count: int = 5, parts: RegistrationParts
 ) -> list[str]:
     """Free HPR address handles built from the verified name."""
-    with audited(
-        session,
-        ctx,
-        action="professional.register.suggestion",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        _check_caller(ctx.actor)
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=False)
-        target.resource_id = str(txn.public_id)
-        _verified_registration(txn)
-        identity = _identity(runtime, txn)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.suggestion") as target:
+        txn = flow.open(session, ctx, txn_id=txn_id, for_update=False, target=target)
+        _verified_registration(flow, txn)
+        identity = _identity(flow, txn)
         return suggestions(
             session, name=identity.name, year_of_birth=identity.year_of_birth, count=count
         )
@@ -526,17 +362,18 @@ def details_from_dict(data: dict[str, object]) -> DetailsInput:
 
 def _check_registration(
     session: Session,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     channel: str,
     details: DetailsInput,
     identity: Identity,
+    this_year: int,
 ) -> Details:
     checked = check_details(
         session,
-        details,
+        details=details,
         year_of_birth=identity.year_of_birth,
-        this_year=runtime.clock.now().year,
+        this_year=this_year,
     )
     if channel == "facility" and not any(
         w.hfr_id == ctx.actor.facility_id for w in checked.workplaces
@@ -547,7 +384,7 @@ def _check_registration(
             field="workplaces",
             code="HS-1714",
         )
-    owner = council_number_owner(session, checked.council, checked.registration_key)
+    owner = council_number_owner(session, council=checked.council, key=checked.registration_key)
     if owner is not None:
         raise DuplicateCouncilNumber(owner.hpr_id)
     return checked
@@ -555,37 +392,37 @@ def _check_registration(
 
 def save_details(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     txn_id: str,
     details: DetailsInput,
+    parts: RegistrationParts,
 ) -> Details:
     """Check the professional details and keep them with the registration (the pages'
     details step, before the HPR address is chosen)."""
-    with audited(
-        session,
-        ctx,
-        action="professional.register.details",
-        resource_type="otp_transaction",
-        clock=runtime.clock,
-    ) as target:
-        channel = _check_caller(ctx.actor)
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        target.resource_id = str(txn.public_id)
-        _verified_registration(txn)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(session, ctx, action="professional.register.details") as target:
+        channel = _channel(ctx.actor)
+        txn = flow.open(session, ctx, txn_id=txn_id, target=target)
+        _verified_registration(flow, txn)
         checked = _check_registration(
-            session, runtime, ctx, channel, details, _identity(runtime, txn)
+            session,
+            ctx,
+            channel=channel,
+            details=details,
+            identity=_identity(flow, txn),
+            this_year=parts.clock.now().year,
         )
         txn.state = {**txn.state, "details": _details_dict(details)}
-        _touch(runtime, txn)
+        flow.touch(txn)
         return checked
 
 
 def saved_details(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, txn_id: str
+    session: Session, ctx: RequestContext, *, txn_id: str, parts: RegistrationParts
 ) -> DetailsInput | None:
-    txn = _load_txn(session, runtime, ctx, txn_id, for_update=False)
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    txn = flow.open(session, ctx, txn_id=txn_id, for_update=False)
     data = txn.state.get("details")
     return details_from_dict(data) if isinstance(data, dict) else None
 
@@ -595,27 +432,24 @@ def saved_details(
 
 def complete_registration(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     txn_id: str,
     hpr_address: str,
     details: DetailsInput | None = None,
+    parts: RegistrationParts,
 ) -> Professional:
     """Create the HPR record (SUBMITTED) with its HPR id and address.
 
     ``details`` may be left out when ``save_details`` kept them with the transaction.
     """
-    with audited(
-        session,
-        ctx,
-        action="professional.register.complete",
-        resource_type="professional",
-        clock=runtime.clock,
+    flow = AadhaarOtp.of(REGISTRATION, parts)
+    with flow.step(
+        session, ctx, action="professional.register.complete", resource_type="professional"
     ) as target:
-        channel = _check_caller(ctx.actor)
-        txn = _load_txn(session, runtime, ctx, txn_id, for_update=True)
-        _verified_registration(txn)
+        channel = _channel(ctx.actor)
+        txn = flow.open(session, ctx, txn_id=txn_id)
+        _verified_registration(flow, txn)
         if details is None:
             kept = txn.state.get("details")
             if not isinstance(kept, dict):
@@ -626,13 +460,20 @@ def complete_registration(
                     code="HS-1747",
                 )
             details = details_from_dict(kept)
-        identity = _identity(runtime, txn)
+        identity = _identity(flow, txn)
         handle = parse_hpr_address(hpr_address)
-        checked = _check_registration(session, runtime, ctx, channel, details, identity)
-        existing = find_by_aadhaar_hash(session, txn.state["aadhaar_hash"])
+        checked = _check_registration(
+            session,
+            ctx,
+            channel=channel,
+            details=details,
+            identity=identity,
+            this_year=parts.clock.now().year,
+        )
+        existing = find_by_aadhaar_hash(session, digest=txn.state["aadhaar_hash"])
         if existing is not None:
             raise AlreadyRegistered(existing.hpr_id)
-        if not is_available(session, handle):
+        if not is_available(session, handle=handle):
             raise HprAddressTaken(
                 "This HPR address is taken. Choose another one, for example one of the "
                 "suggestions offered.",
@@ -640,7 +481,7 @@ def complete_registration(
                     session, name=identity.name, year_of_birth=identity.year_of_birth
                 ),
             )
-        now = runtime.clock.now()
+        now = parts.clock.now()
         professional = Professional(
             public_id=uuid.uuid4(),
             hpr_handle=handle,
@@ -665,22 +506,24 @@ def complete_registration(
             updated_at=now,
         )
         apply_details(professional, checked)
-        insert_professional(session, runtime, professional)
+        insert_professional(session, professional=professional, secret_key=parts.secret_key)
         target.resource_id = str(professional.public_id)
-        record_version(session, professional, change="registered", ctx=ctx, at=now)
-        emit_event(session, professional, "professional.registered", clock=runtime.clock)
+        record_version(session, ctx, professional=professional, change="registered", at=now)
+        emit_event(
+            session, professional=professional, name="professional.registered", clock=parts.clock
+        )
         record_access(
             session,
             ctx,
             action="professional.create",
             resource_type="professional",
             resource_id=str(professional.public_id),
-            clock=runtime.clock,
+            clock=parts.clock,
         )
         state = {k: v for k, v in txn.state.items() if k not in ("kyc_sealed", "details")}
         state["professional"] = str(professional.public_id)
         txn.state = state
-        otp_service(runtime).complete(txn)
+        flow.otp.complete(txn)
         return professional
 
 
@@ -704,10 +547,10 @@ def apply_details(professional: Professional, details: Details) -> None:
     ]
 
 
-def insert_professional(session: Session, runtime: Runtime, professional: Professional) -> None:
-    professional.hpr_id = allocate(
-        session, HprIdPermutation(runtime.settings.secret_key.get_secret_value())
-    )
+def insert_professional(
+    session: Session, *, professional: Professional, secret_key: SecretStr
+) -> None:
+    professional.hpr_id = allocate(session, HprIdPermutation(secret_key.get_secret_value()))
     session.add(professional)
     try:
         session.flush()

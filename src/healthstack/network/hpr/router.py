@@ -38,6 +38,7 @@ from healthstack.network.hpr import registration, verification
 from healthstack.network.hpr.address import HprAddressTaken
 from healthstack.network.hpr.credentials import DetailsInput, QualificationInput, WorkplaceInput
 from healthstack.network.hpr.editing import ProfessionalChanges, update_professional
+from healthstack.network.hpr.parts import RegistrationParts
 from healthstack.network.hpr.schemas import (
     MobileOtpRequest,
     MobileVerifyRead,
@@ -141,7 +142,7 @@ def _registrant(
             "request returned.",
             code="HS-1749",
         )
-    return _ctx(request, registration.flow_actor(runtime, token), Purpose.ENROLMENT)
+    return _ctx(request, registration.flow_actor(token, hasher=runtime.hasher), Purpose.ENROLMENT)
 
 
 def _pointer_response(
@@ -202,7 +203,7 @@ def registration_otp(
         issued = flow_token = registration.new_flow_token()
     ctx = _registrant(request, runtime, staff, flow_token)
     sent = registration.request_otp(
-        session, runtime=runtime, ctx=ctx, aadhaar=body.aadhaar, txn_id=body.txnId
+        session, ctx, aadhaar=body.aadhaar, txn_id=body.txnId, parts=RegistrationParts.of(runtime)
     )
     return RegistrationOtpRead(txnId=sent.txn_id, message=sent.message, flow_token=issued)
 
@@ -224,7 +225,7 @@ def registration_verify(
     ctx = _registrant(request, runtime, staff, flow_token)
     try:
         done = registration.verify_otp(
-            session, runtime=runtime, ctx=ctx, txn_id=body.txnId, otp=body.otp
+            session, ctx, txn_id=body.txnId, otp=body.otp, parts=RegistrationParts.of(runtime)
         )
     except AlreadyRegistered as exc:
         return _pointer_response(session, runtime, exc, hpr_id=exc.hpr_id)
@@ -251,7 +252,7 @@ def registration_mobile_otp(
     """Verify another mobile than the Aadhaar one: send (or resend) its OTP."""
     ctx = _registrant(request, runtime, staff, flow_token)
     sent = registration.request_mobile_otp(
-        session, runtime=runtime, ctx=ctx, txn_id=body.txnId, mobile=body.mobile
+        session, ctx, txn_id=body.txnId, mobile=body.mobile, parts=RegistrationParts.of(runtime)
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -267,7 +268,7 @@ def registration_mobile_verify(
 ) -> MobileVerifyRead:
     ctx = _registrant(request, runtime, staff, flow_token)
     done = registration.verify_mobile_otp(
-        session, runtime=runtime, ctx=ctx, txn_id=body.txnId, otp=body.otp
+        session, ctx, txn_id=body.txnId, otp=body.otp, parts=RegistrationParts.of(runtime)
     )
     return MobileVerifyRead(txnId=done.txn_id, mobile=done.mobile_masked, message=done.message)
 
@@ -296,11 +297,11 @@ def registration_complete(
     try:
         professional = registration.complete_registration(
             session,
-            runtime=runtime,
-            ctx=ctx,
+            ctx,
             txn_id=body.txnId,
             hpr_address=body.hpr_address,
             details=_details(body),
+            parts=RegistrationParts.of(runtime),
         )
     except (AlreadyRegistered, DuplicateCouncilNumber) as exc:
         return _pointer_response(session, runtime, exc, hpr_id=exc.hpr_id)
@@ -334,7 +335,7 @@ def list_route(
             raise ValidationFailed(exc.message, field="facility", code=exc.code) from None
     found = list_professionals(
         session,
-        ctx=_ctx(request, staff, Purpose.ADMINISTRATION),
+        _ctx(request, staff, Purpose.ADMINISTRATION),
         clock=runtime.clock,
         filters=ProfessionalFilter(
             category=category.lower() if category else None,
@@ -365,7 +366,7 @@ def lookup_route(
     """The record holding a council registration number (roster reconciliation)."""
     found = find_by_council_number(
         session,
-        ctx=_ctx(request, staff, Purpose.ADMINISTRATION),
+        _ctx(request, staff, Purpose.ADMINISTRATION),
         clock=runtime.clock,
         council=council,
         registration_number=registration_number,
@@ -385,10 +386,7 @@ def get_route(
     hpr_id: str, request: Request, staff: Reader, session: DbSession, runtime: RuntimeDep
 ) -> ProfessionalRead:
     professional = get_professional(
-        session,
-        ctx=_ctx(request, staff, Purpose.ADMINISTRATION),
-        hpr_id=hpr_id,
-        clock=runtime.clock,
+        session, _ctx(request, staff, Purpose.ADMINISTRATION), hpr_id=hpr_id, clock=runtime.clock
     )
     return ProfessionalRead.of(professional)
 
@@ -456,10 +454,10 @@ def update_route(
     try:
         outcome = update_professional(
             session,
-            runtime=runtime,
-            ctx=_ctx(request, staff, Purpose.ADMINISTRATION),
+            _ctx(request, staff, Purpose.ADMINISTRATION),
             hpr_id=hpr_id,
             changes=changes,
+            clock=runtime.clock,
         )
     except DuplicateCouncilNumber as exc:
         return _pointer_response(session, runtime, exc, hpr_id=exc.hpr_id)
@@ -477,7 +475,7 @@ def verify_route(
 ) -> ProfessionalRead:
     """SUBMITTED → VERIFIED (the council registration was confirmed)."""
     professional = verification.verify_professional(
-        session, runtime=runtime, ctx=_ctx(request, staff, Purpose.ADMINISTRATION), hpr_id=hpr_id
+        session, _ctx(request, staff, Purpose.ADMINISTRATION), hpr_id=hpr_id, clock=runtime.clock
     )
     return ProfessionalRead.of(professional)
 
@@ -494,9 +492,9 @@ def reject_route(
     """SUBMITTED → REJECTED with the reason the professional will see."""
     professional = verification.reject_professional(
         session,
-        runtime=runtime,
-        ctx=_ctx(request, staff, Purpose.ADMINISTRATION),
+        _ctx(request, staff, Purpose.ADMINISTRATION),
         hpr_id=hpr_id,
         reason=body.reason,
+        clock=runtime.clock,
     )
     return ProfessionalRead.of(professional)

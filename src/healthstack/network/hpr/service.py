@@ -119,12 +119,12 @@ def _scope_filter(actor: Actor, query: Select[Any]) -> Select[Any]:
     )
 
 
-def find_professional(session: Session, hpr_id: str) -> Professional | None:
+def find_professional(session: Session, *, hpr_id: str) -> Professional | None:
     return session.scalar(_loaded().where(Professional.hpr_id == hpr_id))
 
 
 def load_for(
-    session: Session, actor: Actor, raw_hpr_id: str, *, for_update: bool = False
+    session: Session, *, actor: Actor, raw_hpr_id: str, for_update: bool = False
 ) -> Professional:
     """The record when ``actor`` may see it; "not found" otherwise (existence hidden)."""
     hpr_id = parse_hpr_id(raw_hpr_id)
@@ -192,10 +192,10 @@ def snapshot(p: Professional) -> dict[str, Any]:
 
 def record_version(
     session: Session,
-    professional: Professional,
-    *,
-    change: str,
     ctx: RequestContext,
+    *,
+    professional: Professional,
+    change: str,
     at: datetime,
     changed_fields: Sequence[str] = (),
 ) -> ProfessionalVersion:
@@ -252,34 +252,34 @@ def event_payload(p: Professional, *, at: datetime) -> dict[str, Any]:
     return event_payload_of(hpr_id=p.hpr_id, category=p.category, workplaces=p.workplaces, at=at)
 
 
-def emit_event(session: Session, p: Professional, name: str, *, clock: Clock) -> None:
-    emit(session, name, event_payload(p, at=clock.now()), clock=clock)
+def emit_event(session: Session, *, professional: Professional, name: str, clock: Clock) -> None:
+    emit(session, name, event_payload(professional, at=clock.now()), clock=clock)
 
 
 # --------------------------------------------------------------------------- reads
 
 
 def get_professional(
-    session: Session, *, ctx: RequestContext, hpr_id: str, clock: Clock
+    session: Session, ctx: RequestContext, *, hpr_id: str, clock: Clock
 ) -> Professional:
     with audited(
         session, ctx, action="professional.read", resource_type=RESOURCE, clock=clock
     ) as target:
         require(ctx.actor, "professional.read")
-        professional = load_for(session, ctx.actor, hpr_id)
+        professional = load_for(session, actor=ctx.actor, raw_hpr_id=hpr_id)
         target.resource_id = str(professional.public_id)
         return professional
 
 
 def history(
-    session: Session, *, ctx: RequestContext, hpr_id: str, clock: Clock
+    session: Session, ctx: RequestContext, *, hpr_id: str, clock: Clock
 ) -> tuple[Professional, list[ProfessionalVersion]]:
     """Every version of the record, oldest first."""
     with audited(
         session, ctx, action="professional.history", resource_type=RESOURCE, clock=clock
     ) as target:
         require(ctx.actor, "professional.read")
-        professional = load_for(session, ctx.actor, hpr_id)
+        professional = load_for(session, actor=ctx.actor, raw_hpr_id=hpr_id)
         target.resource_id = str(professional.public_id)
         versions = list(
             session.scalars(
@@ -329,8 +329,8 @@ def check_filter(f: ProfessionalFilter) -> ProfessionalFilter:
 
 def list_professionals(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     filters: ProfessionalFilter,
     page: int = 1,
@@ -388,7 +388,7 @@ def _council_key(council: str, registration_number: str) -> tuple[str, str]:
     return code, key
 
 
-def council_number_owner(session: Session, council: str, key: str) -> Professional | None:
+def council_number_owner(session: Session, *, council: str, key: str) -> Professional | None:
     """The record holding this council registration (unaudited: for the registry's own
     duplicate checks, which reveal only the HPR id)."""
     return session.scalar(
@@ -400,8 +400,8 @@ def council_number_owner(session: Session, council: str, key: str) -> Profession
 
 def find_by_council_number(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     council: str,
     registration_number: str,
@@ -412,14 +412,14 @@ def find_by_council_number(
         session, ctx, action="professional.lookup.council", resource_type=RESOURCE, clock=clock
     ) as target:
         code, key = _council_key(council, registration_number)
-        found = council_number_owner(session, code, key)
+        found = council_number_owner(session, council=code, key=key)
         if found is not None:
             target.resource_id = str(found.public_id)
         return found
 
 
 def find_by_mobile(
-    session: Session, *, ctx: RequestContext, clock: Clock, mobile: str
+    session: Session, ctx: RequestContext, *, clock: Clock, mobile: str
 ) -> list[Professional]:
     """The professionals whose mobile is this one (families and clinics share phones)."""
     with audited(
@@ -453,8 +453,8 @@ def _name_similarity(a: str, b: str) -> float:
 
 def search_by_name_and_birth_year(
     session: Session,
-    *,
     ctx: RequestContext,
+    *,
     clock: Clock,
     name: str,
     birth_year: int,
@@ -487,5 +487,5 @@ def search_by_name_and_birth_year(
         return scored[:limit]
 
 
-def find_by_aadhaar_hash(session: Session, digest: str) -> Professional | None:
+def find_by_aadhaar_hash(session: Session, *, digest: str) -> Professional | None:
     return session.scalar(select(Professional).where(Professional.aadhaar_hash == digest))

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from healthstack.accounts.permissions import require
 from healthstack.kernel.audit import audited
+from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
 from healthstack.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from healthstack.network.hpr.enums import Status
 from healthstack.network.hpr.models import Professional
 from healthstack.network.hpr.service import RESOURCE, emit_event, load_for, record_version
-from healthstack.runtime import Runtime
 
 REASON_MIN = 10
 REASON_MAX = 500
@@ -44,19 +44,18 @@ def check_reason(raw: str | None) -> str:
 
 def _decide(
     session: Session,
-    *,
-    runtime: Runtime,
     ctx: RequestContext,
+    *,
     hpr_id: str,
     verdict: Status,
     reason: str | None,
+    clock: Clock,
 ) -> Professional:
     action = "professional.verify" if verdict is Status.VERIFIED else "professional.reject"
-    clock = runtime.clock
     with audited(session, ctx, action=action, resource_type=RESOURCE, clock=clock) as target:
         require(ctx.actor, "professional.verify")
         cleaned = check_reason(reason) if verdict is Status.REJECTED else None
-        professional = load_for(session, ctx.actor, hpr_id, for_update=True)
+        professional = load_for(session, actor=ctx.actor, raw_hpr_id=hpr_id, for_update=True)
         target.resource_id = str(professional.public_id)
         if professional.status != Status.SUBMITTED.value:
             state = professional.status.lower()
@@ -75,7 +74,7 @@ def _decide(
                 "(maker-checker).",
                 code="HS-1762",
             )
-        now = runtime.clock.now()
+        now = clock.now()
         professional.status = verdict.value
         professional.rejection_reason = cleaned
         professional.status_changed_at = now
@@ -83,32 +82,28 @@ def _decide(
         professional.updated_at = now
         record_version(
             session,
-            professional,
+            ctx,
+            professional=professional,
             change="verified" if verdict is Status.VERIFIED else "rejected",
-            ctx=ctx,
             at=now,
             changed_fields=["status"] if cleaned is None else ["status", "rejection_reason"],
         )
         emit_event(
             session,
-            professional,
-            "professional.verified" if verdict is Status.VERIFIED else "professional.rejected",
-            clock=runtime.clock,
+            professional=professional,
+            name="professional.verified" if verdict is Status.VERIFIED else "professional.rejected",
+            clock=clock,
         )
         return professional
 
 
 def verify_professional(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, hpr_id: str
+    session: Session, ctx: RequestContext, *, hpr_id: str, clock: Clock
 ) -> Professional:
-    return _decide(
-        session, runtime=runtime, ctx=ctx, hpr_id=hpr_id, verdict=Status.VERIFIED, reason=None
-    )
+    return _decide(session, ctx, hpr_id=hpr_id, verdict=Status.VERIFIED, reason=None, clock=clock)
 
 
 def reject_professional(
-    session: Session, *, runtime: Runtime, ctx: RequestContext, hpr_id: str, reason: str
+    session: Session, ctx: RequestContext, *, hpr_id: str, reason: str, clock: Clock
 ) -> Professional:
-    return _decide(
-        session, runtime=runtime, ctx=ctx, hpr_id=hpr_id, verdict=Status.REJECTED, reason=reason
-    )
+    return _decide(session, ctx, hpr_id=hpr_id, verdict=Status.REJECTED, reason=reason, clock=clock)

@@ -40,6 +40,7 @@ from healthstack.network.abha.address import AddressTaken
 from healthstack.network.abha.desk.dependencies import desk_gate
 from healthstack.network.abha.display import GENDERS, PageDep, gender_label
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.patient.session import patient_cookie
 from healthstack.network.abha.profile_view import preferred_address
 from healthstack.settings import StateProfile
@@ -167,7 +168,10 @@ class Enrol:
         if not offered:
             try:
                 offered = enrolment.address_suggestions(
-                    self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, txn_id=state.txn_id
+                    self.pg.session,
+                    self.ctx,
+                    txn_id=state.txn_id,
+                    parts=AbhaParts.of(self.pg.runtime),
                 )
             except DomainError as exc:
                 return self.start_page(error=exc)
@@ -220,7 +224,7 @@ class Enrol:
             )
         try:
             sent = enrolment.request_aadhaar_otp(
-                self.pg.session, runtime=self.pg.runtime, ctx=self.ctx, aadhaar=aadhaar
+                self.pg.session, self.ctx, aadhaar=aadhaar, parts=AbhaParts.of(self.pg.runtime)
             )
         except DomainError as exc:
             return self.start_page(error=exc, aadhaar=aadhaar, ok=True)
@@ -231,10 +235,10 @@ class Enrol:
         try:
             sent = enrolment.request_aadhaar_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 aadhaar=None,
                 txn_id=state.txn_id,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -245,13 +249,13 @@ class Enrol:
         try:
             result = enrolment.enrol_by_aadhaar(
                 pg.session,
-                runtime=pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 otp=otp,
                 mobile=mobile.strip() or None,
                 consent_code=enrolment.CONSENT_CODE,
                 consent_version=state.consent_version,
+                parts=AbhaParts.of(pg.runtime),
             )
         except DomainError as exc:
             return self.otp_page(state, error=exc, mobile=mobile)
@@ -273,10 +277,10 @@ class Enrol:
         try:
             sent = enrolment.request_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id or state.txn_id,
                 mobile=None if resend else state.mobile,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -289,10 +293,10 @@ class Enrol:
         try:
             done = enrolment.verify_mobile_otp(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.mobile_txn_id,
                 otp=otp,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except DomainError as exc:
             return self.mobile_page(state, error=exc)
@@ -314,11 +318,11 @@ class Enrol:
         try:
             chosen = enrolment.create_abha_address(
                 self.pg.session,
-                runtime=self.pg.runtime,
-                ctx=self.ctx,
+                self.ctx,
                 txn_id=state.txn_id,
                 abha_address=wanted,
                 preferred=True,
+                parts=AbhaParts.of(self.pg.runtime),
             )
         except AddressTaken as exc:
             # The suggestions may include the one just refused: offer fresh ones.
@@ -590,8 +594,7 @@ def demographic_submit(
     try:
         result = enrolment.enrol_by_demographics(
             pg.session,
-            runtime=pg.runtime,
-            ctx=ctx,
+            ctx,
             aadhaar=form.aadhaar,
             name=form.name,
             gender=form.gender,
@@ -604,6 +607,7 @@ def demographic_submit(
             pincode=form.pincode,
             consent_code=enrolment.CONSENT_CODE,
             consent_version=version,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         message, status = pg.problem(exc)

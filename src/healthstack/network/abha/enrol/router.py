@@ -41,6 +41,7 @@ from healthstack.network.abha.enrol.schemas import (
     OtpResponse,
     SuggestionResponse,
 )
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.runtime import Runtime
 from healthstack.web.deps import DbSession, OptionalStaff, RuntimeDep, request_id
 
@@ -196,7 +197,7 @@ def request_otp(
     login_id = _decrypt(runtime, body.loginId, "loginId")
     if kind == "aadhaar":
         started = enrolment.request_aadhaar_otp(
-            session, runtime=runtime, ctx=ctx, aadhaar=login_id, txn_id=body.txnId
+            session, ctx, aadhaar=login_id, txn_id=body.txnId, parts=AbhaParts.of(runtime)
         )
     else:
         if not body.txnId:
@@ -206,7 +207,7 @@ def request_otp(
                 field="txnId",
             )
         started = enrolment.request_mobile_otp(
-            session, runtime=runtime, ctx=ctx, txn_id=body.txnId, mobile=login_id
+            session, ctx, txn_id=body.txnId, mobile=login_id, parts=AbhaParts.of(runtime)
         )
     return OtpResponse(txnId=started.txn_id, message=started.message)
 
@@ -219,13 +220,13 @@ def enrol_by_aadhaar(
     txn_id, otp = _otp_from(runtime, body.authData)
     result = enrolment.enrol_by_aadhaar(
         session,
-        runtime=runtime,
-        ctx=ctx,
+        ctx,
         txn_id=txn_id,
         otp=otp,
         mobile=_plain_or_encrypted_mobile(runtime, body.authData.otp.mobile),
         consent_code=body.consent.code,
         consent_version=body.consent.version,
+        parts=AbhaParts.of(runtime),
     )
     return {
         "txnId": result.txn_id,
@@ -243,7 +244,9 @@ def auth_by_abdm(
     """Verify the communication-mobile OTP; the mobile becomes the ABHA's, verified."""
     enrolment.check_mobile_verify_scope(body.scope)
     txn_id, otp = _otp_from(runtime, body.authData)
-    done = enrolment.verify_mobile_otp(session, runtime=runtime, ctx=ctx, txn_id=txn_id, otp=otp)
+    done = enrolment.verify_mobile_otp(
+        session, ctx, txn_id=txn_id, otp=otp, parts=AbhaParts.of(runtime)
+    )
     return AuthByAbdmResponse(
         txnId=done.txn_id,
         authResult="success",
@@ -263,7 +266,9 @@ def enrol_suggestion(
             "The TRANSACTION_ID header is missing. Send the txnId of the enrolment.",
             "TRANSACTION_ID",
         )
-    handles = enrolment.address_suggestions(session, runtime=runtime, ctx=ctx, txn_id=txn_id)
+    handles = enrolment.address_suggestions(
+        session, ctx, txn_id=txn_id, parts=AbhaParts.of(runtime)
+    )
     return SuggestionResponse(txnId=txn_id, abhaAddressList=handles)
 
 
@@ -291,11 +296,11 @@ def enrol_abha_address(
     try:
         chosen = enrolment.create_abha_address(
             session,
-            runtime=runtime,
-            ctx=ctx,
+            ctx,
             txn_id=body.txnId,
             abha_address=body.abhaAddress,
             preferred=body.preferred == 1,
+            parts=AbhaParts.of(runtime),
         )
     except AddressTaken as exc:
         return _taken_response(session, runtime, exc)
@@ -333,8 +338,7 @@ def enrol_demographic(
     )
     result = enrolment.enrol_by_demographics(
         session,
-        runtime=runtime,
-        ctx=ctx,
+        ctx,
         aadhaar=body.aadhaar,
         name=body.name,
         gender=body.gender,
@@ -347,6 +351,7 @@ def enrol_demographic(
         pincode=body.pincode,
         consent_code=body.consent.code if body.consent else None,
         consent_version=body.consent.version if body.consent else None,
+        parts=AbhaParts.of(runtime),
     )
     account = result.account
     if not result.is_new:

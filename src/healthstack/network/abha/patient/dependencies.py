@@ -28,7 +28,9 @@ def _holder(
         request_id=request_id(request),
         ip=request.client.host if request.client else None,
     )
-    return profile.authenticate(session, runtime, x_token=x_token, ctx=ctx)
+    return profile.authenticate(
+        session, ctx, x_token=x_token, keyring=runtime.keyring, clock=runtime.clock
+    )
 
 
 Holder = Annotated[AbhaAccount, Depends(_holder)]

@@ -43,6 +43,7 @@ from healthstack.network.abha import household, login, profile
 from healthstack.network.abha.display import PageDep, card_download, gender_label
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.patient.session import (
     holder_context,
     household_choices,
@@ -186,12 +187,12 @@ def patient_login_otp(
     try:
         sent = login.request_login_otp(
             pg.session,
-            pg.runtime,
+            pg.ctx(ANONYMOUS_ACTOR, Purpose.IDENTITY_VERIFICATION),
             scope=ask.scope,
             login_hint=ask.login_hint,
             login_id=pg.wire(value),
             otp_system=ask.otp_system,
-            ctx=pg.ctx(ANONYMOUS_ACTOR, Purpose.IDENTITY_VERIFICATION),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _login_page(pg, method=method, value=value, error=exc, reactivate=again)
@@ -203,7 +204,9 @@ def patient_login_otp(
 def patient_login_resend(pg: PageDep, state: LoginStateForm) -> Response:
     ctx = pg.ctx(ANONYMOUS_ACTOR, Purpose.IDENTITY_VERIFICATION)
     try:
-        sent = login.resend_login_otp(pg.session, pg.runtime, txn_id=state.txn_id, ctx=ctx)
+        sent = login.resend_login_otp(
+            pg.session, ctx, txn_id=state.txn_id, parts=AbhaParts.of(pg.runtime)
+        )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
     return _login_otp_page(pg, state, message=pg.resent(state, sent.message))
@@ -215,11 +218,11 @@ def patient_login_verify(pg: PageDep, state: LoginStateForm, otp: OtpField = "")
     try:
         result = login.verify_login(
             pg.session,
-            pg.runtime,
+            pg.ctx(ANONYMOUS_ACTOR, Purpose.IDENTITY_VERIFICATION),
             scope=ask.scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            ctx=pg.ctx(ANONYMOUS_ACTOR, Purpose.IDENTITY_VERIFICATION),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _login_otp_page(pg, state, error=exc)
@@ -244,12 +247,12 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
             raise ValidationFailed("No ABHA was picked. Log in again and choose one of the list.")
         result = login.select_login_account(
             pg.session,
-            pg.runtime,
+            ctx,
             t_token_header=f"Bearer {t_token}",
             txn_id=txn_id,
             abha_number=None,
             account_ref=account_ref,
-            ctx=ctx,
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         response = _login_page(pg, error=exc)
@@ -259,11 +262,14 @@ def patient_login_pick(pg: PageDep, txn_id: Text64 = "", account_ref: Text64 = "
     expires_in = result.user_tokens.expires_in
     pg.cookies.append(patient_cookie(result.user_tokens.token, expires_in))
     # The mobile proved every ABHA it lists: the holder may switch among them.
-    family = login.linked_accounts(pg.session, result.account.mobile or "", status="ACTIVE")
+    family = login.linked_accounts(pg.session, mobile=result.account.mobile or "", status="ACTIVE")
     response = _logged_in(pg)
     if len(family) > 1:
         token = household.issue_household(
-            pg.runtime, mobile=result.account.mobile or "", accounts=family, ttl_seconds=expires_in
+            mobile=result.account.mobile or "",
+            accounts=family,
+            ttl_seconds=expires_in,
+            parts=AbhaParts.of(pg.runtime),
         )
         pg.cookies = [Cookie(HOUSEHOLD_COOKIE, token, expires_in, "/")]
         pg.set_cookies(response)
@@ -284,7 +290,11 @@ def _profile_page(
 ) -> Response:
     message, status = pg.problem(error)  # absorbed before the profile is read again
     view = profile.read_profile(
-        pg.session, pg.runtime, account=account, ctx=holder_context(pg, account)
+        pg.session,
+        holder_context(pg, account),
+        account=account,
+        suffix=pg.runtime.settings.abha_suffix,
+        clock=pg.runtime.clock,
     )
     return pg.show(
         "patient/profile.html",
@@ -312,7 +322,7 @@ def _own_card(pg: Page, kind: Literal["pdf", "png"]) -> Response:
     data = card_service.own_card_file(
         pg.session,
         holder_context(pg, account),
-        account,
+        account=account,
         kind=kind,
         suffix=pg.runtime.settings.abha_suffix,
         clock=pg.runtime.clock,
@@ -350,10 +360,10 @@ def patient_switch(pg: PageDep, account: Text64 = "", back: Text64 = "") -> Resp
     try:
         chosen, user_tokens = household.switch(
             pg.session,
-            pg.runtime,
+            holder_context(pg, current),
             token=pg.request.cookies.get(HOUSEHOLD_COOKIE),
             account_id=account.strip(),
-            ctx=holder_context(pg, current),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         absorb(pg.session, exc)
@@ -424,13 +434,13 @@ def patient_change_otp(
     try:
         sent = profile.request_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             scope=["abha-profile", scope_word],
             login_hint=hint,
             login_id=pg.wire(value) if hint else None,
             otp_system="abdm",
-            ctx=holder_context(pg, account),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _profile_page(pg, account, error=exc, section=kind, value=value)
@@ -446,10 +456,10 @@ def patient_change_resend(pg: PageDep, state: ChangeForm) -> Response:
     try:
         sent = profile.resend_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             txn_id=state.txn_id,
-            ctx=holder_context(pg, account),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)
@@ -465,12 +475,12 @@ def patient_change_verify(pg: PageDep, state: ChangeForm, otp: OtpField = "") ->
     try:
         changed = profile.verify_profile_otp(
             pg.session,
-            pg.runtime,
+            holder_context(pg, account),
             account=account,
             scope=scope,
             txn_id=state.txn_id,
             otp_value=pg.wire(otp.strip()),
-            ctx=holder_context(pg, account),
+            parts=AbhaParts.of(pg.runtime),
         )
     except DomainError as exc:
         return _change_otp_page(pg, state, error=exc)

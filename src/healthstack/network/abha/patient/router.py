@@ -24,6 +24,7 @@ from healthstack.network.abha import card as card_service
 from healthstack.network.abha import login, profile
 from healthstack.network.abha.auth import account_from_token, patient_context
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.abha.patient.dependencies import Holder, Patient
 from healthstack.network.abha.patient.schemas import (
     AbhaProfileRead,
@@ -92,12 +93,12 @@ def login_request_otp(
     """Send a login OTP (VRFY_ABHA_101 Aadhaar OTP, 201 ABHA mobile OTP, 401 by mobile)."""
     sent = login.request_login_otp(
         session,
-        runtime,
+        ctx,
         scope=body.scope,
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -107,7 +108,7 @@ def login_resend_otp(
     body: ResendOtpRequest, session: DbSession, runtime: RuntimeDep, ctx: Caller
 ) -> OtpSentRead:
     """Send the login OTP again: after 60 seconds, at most twice per transaction."""
-    sent = login.resend_login_otp(session, runtime, txn_id=body.txnId, ctx=ctx)
+    sent = login.resend_login_otp(session, ctx, txn_id=body.txnId, parts=AbhaParts.of(runtime))
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 
@@ -118,11 +119,11 @@ def login_verify(
     """Verify the login OTP: the user token for one ABHA, or a mobile's ABHAs to pick from."""
     result = login.verify_login(
         session,
-        runtime,
+        ctx,
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     return _login_read(result)
 
@@ -138,12 +139,12 @@ def login_verify_user(
     """After a mobile login, pick one of the listed ABHAs and get its user token."""
     result = login.select_login_account(
         session,
-        runtime,
+        ctx,
         t_token_header=t_token,
         txn_id=body.txnId,
         abha_number=body.ABHANumber,
         account_ref=body.accountRef,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     return _login_read(result)
 
@@ -156,7 +157,9 @@ def profile_account(
     account: Holder, ctx: Patient, session: DbSession, runtime: RuntimeDep
 ) -> AbhaProfileRead:
     """The holder's own profile."""
-    view = profile.read_profile(session, runtime, account=account, ctx=ctx)
+    view = profile.read_profile(
+        session, ctx, account=account, suffix=runtime.settings.abha_suffix, clock=runtime.clock
+    )
     return AbhaProfileRead.model_validate(view)
 
 
@@ -171,13 +174,13 @@ def profile_request_otp(
     """Send the OTP guarding a change: mobile, e-mail, deactivate, delete or re-KYC."""
     sent = profile.request_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=body.scope,
         login_hint=body.loginHint,
         login_id=body.loginId,
         otp_system=body.otpSystem,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
@@ -191,7 +194,9 @@ def profile_resend_otp(
     runtime: RuntimeDep,
 ) -> OtpSentRead:
     """Send a profile OTP again: after 60 seconds, at most twice per transaction."""
-    sent = profile.resend_profile_otp(session, runtime, account=account, txn_id=body.txnId, ctx=ctx)
+    sent = profile.resend_profile_otp(
+        session, ctx, account=account, txn_id=body.txnId, parts=AbhaParts.of(runtime)
+    )
     return OtpSentRead(txnId=sent.txn_id, message=sent.message)
 
 
@@ -206,12 +211,12 @@ def profile_verify(
     """Verify the OTP and make the change it guards."""
     changed = profile.verify_profile_otp(
         session,
-        runtime,
+        ctx,
         account=account,
         scope=body.scope,
         txn_id=body.authData.otp.txnId,
         otp_value=body.authData.otp.otpValue,
-        ctx=ctx,
+        parts=AbhaParts.of(runtime),
     )
     return ProfileChangeRead(
         txnId=changed.txn_id,
@@ -240,7 +245,7 @@ def _card_holder(
             "again to get one.",
             code="HS-1401",
         )
-    account = account_from_token(session, runtime, token)
+    account = account_from_token(session, token=token, keyring=runtime.keyring, clock=runtime.clock)
     return account, patient_context(
         account,
         request_id=request_id(request),
@@ -261,7 +266,12 @@ def _own_png(
 ) -> Response:
     account, ctx = _card_holder(request, session, runtime, x_token)
     data = card_service.own_card_file(
-        session, ctx, account, kind=kind, suffix=runtime.settings.abha_suffix, clock=runtime.clock
+        session,
+        ctx,
+        account=account,
+        kind=kind,
+        suffix=runtime.settings.abha_suffix,
+        clock=runtime.clock,
     )
     return Response(data, media_type="image/png")
 

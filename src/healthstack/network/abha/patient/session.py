@@ -19,6 +19,7 @@ from healthstack.network.abha import household, login, profile
 from healthstack.network.abha.auth import patient_context
 from healthstack.network.abha.household import HOUSEHOLD_COOKIE
 from healthstack.network.abha.models import AbhaAccount
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.web.deps import PATIENT_COOKIE, request_id
 from healthstack.web.pages import Cookie, Page
 
@@ -38,7 +39,13 @@ def signed_in(pg: Page) -> AbhaAccount | None:
         return None
     ctx = pg.ctx(ANONYMOUS_ACTOR, Purpose.SELF_SERVICE)
     try:
-        account = profile.authenticate(pg.session, pg.runtime, x_token=f"Bearer {token}", ctx=ctx)
+        account = profile.authenticate(
+            pg.session,
+            ctx,
+            x_token=f"Bearer {token}",
+            keyring=pg.runtime.keyring,
+            clock=pg.runtime.clock,
+        )
     except DomainError as exc:
         absorb(pg.session, exc)
         return None
@@ -60,7 +67,7 @@ def household_choices(pg: Page, account: AbhaAccount) -> list[dict[str, Any]]:
     suffix = pg.runtime.settings.abha_suffix
     return [
         login.masked_choice(a, suffix, str(a.public_id))
-        for a in household.members(pg.session, pg.runtime, token)
+        for a in household.members(pg.session, token=token, parts=AbhaParts.of(pg.runtime))
         if a.id != account.id
     ]
 

@@ -1,9 +1,9 @@
-"""Scheduled ABHA housekeeping, run by the worker.
+"""Scheduled housekeeping of the OTP transactions, run by the worker.
 
 ``purge_expired_transactions`` deletes OTP transactions a day after they expired:
-they hold OTP hashes and, during enrolment, the sealed Aadhaar number, which must
-not linger once the flow is dead. A transaction whose subject is still locked out
-is kept until the lock-out ends, because the lock-out is read from it.
+they hold OTP hashes and, during an Aadhaar OTP flow, the sealed Aadhaar number or
+e-KYC, which must not linger once the flow is dead. A transaction whose subject is
+still locked out is kept until the lock-out ends, because the lock-out is read from it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
+from healthstack.identity.models import OtpTransaction
 from healthstack.kernel.clock import Clock
-from healthstack.network.abha.models import OtpTransaction
 
 KEEP_AFTER_EXPIRY = timedelta(days=1)
 
