@@ -113,7 +113,7 @@ def ensure_bridge(runtime: Runtime, *, also: tuple[str, ...] = ()) -> BridgeSetu
             )
         ).all()
         services = [(h, kind, n) for h, n in rows for kind in (ServiceType.HIP, ServiceType.HIU)]
-        # The PHR reads the patient's own records as an HIU of its own (records.phr).
+        # The PHR reads the patient's own records as an HIU of its own (phr.own_records).
         services.append((runtime.settings.consent.phr_hiu_id, ServiceType.HIU, PHR_NAME))
         for service_id, kind, name in services:
             if find_service(session, service_id=service_id, service_type=kind) is None:

@@ -2,7 +2,7 @@
 
 Callers authenticate with ``Authorization: Bearer <API token>``; a browser cookie is
 not enough here, since a cookie would also ride on a forged cross-site form post (the
-upload is one). The pages (``facilities/pages.py``) call the services directly. The
+upload is one). The pages (``network/hfr/pages.py``) call the services directly. The
 permission is checked before the body is read: an anonymous or unauthorised caller
 learns nothing about the request's shape.
 """
