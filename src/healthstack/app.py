@@ -1,4 +1,6 @@
-"""``create_app(settings)``: the one ASGI application, routers mounted per domain."""
+"""``create_app(settings)``: the composition root. One table of routers (``ROUTERS``), the
+ports that let one side name what the other owns (``HfrFacilityDirectory``,
+``HfrFacilityNames``), and the middleware."""
 
 from __future__ import annotations
 
