@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from healthstack.integrations.aadhaar.port import KycProvider
 from healthstack.integrations.aadhaar.sandbox import SandboxKyc
 from healthstack.integrations.abdm.callbacks import JwksCache, gateway_jwks
 from healthstack.integrations.abdm.client import AbdmClient, gateway_client
@@ -65,7 +66,7 @@ class Runtime:
     ports: Ports = field(default_factory=Ports)
 
     @property
-    def kyc(self) -> SandboxKyc:
+    def kyc(self) -> KycProvider:
         if self.settings.kyc_provider == "sandbox":
             return SandboxKyc()
         raise ValueError(

@@ -9,9 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from healthstack.identity.otp import OtpService
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.crypto import KeyedHasher, KeyRing
-from healthstack.network.abha.otp import OtpService, otp_service
+from healthstack.network.abha.parts import AbhaParts
 from healthstack.network.gateway.config import callback_sender
 from healthstack.network.gateway.routing import CallbackSender
 from healthstack.runtime import Runtime
@@ -40,7 +41,7 @@ class PhrParts:
             hasher=runtime.hasher,
             cm_id=settings.abha.cm_id,
             consent=settings.consent,
-            otp_service=otp_service(runtime),
+            otp_service=AbhaParts.of(runtime).otp_service(),
             txn_ttl_seconds=settings.abha.txn_ttl_seconds,
         )
 

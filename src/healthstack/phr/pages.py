@@ -1148,7 +1148,7 @@ def delete_confirm(pg: PageDep, txn_id: Text64 = "", otp: Text16 = "") -> Respon
             otp_value=me.pg.wire(otp.strip()),
             clock=p.clock,
             sender=p.sender,
-            runtime=me.runtime,
+            abha=AbhaParts.of(me.runtime),
         )
     except DomainError as exc:
         absorb(me.session, exc)

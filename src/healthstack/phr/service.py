@@ -39,7 +39,6 @@ from healthstack.network.consent.models import ConsentArtefact, ConsentRequest, 
 from healthstack.network.consent.protocol import hip_name, hiu_name, reachable_hips
 from healthstack.network.gateway.routing import CallbackSender
 from healthstack.protocol.abdm import messages as m
-from healthstack.runtime import Runtime
 from healthstack.settings import ConsentSettings
 
 __all__ = [
@@ -432,12 +431,12 @@ def delete_account(
     otp_value: str,
     clock: Clock,
     sender: CallbackSender,
-    runtime: Runtime,
+    abha: AbhaParts,
 ) -> str:
     """Delete the holder's ABHA with the OTP sent for it (``network.abha.profile``: the tombstone)
     and end their consents (``consents.close_account``). ``otp_value`` is RSA-OAEP
-    encrypted, as the profile service takes it; ``runtime`` is for that service alone,
-    which takes the whole of it still. Returns the message to show."""
+    encrypted, as the profile service takes it; ``abha`` is what that service works
+    with. Returns the message to show."""
     # The OTP is checked first: a wrong one commits its counted try and nothing else.
     deleted = profile.verify_profile_otp(
         session,
@@ -446,7 +445,7 @@ def delete_account(
         scope=["abha-profile", "delete"],
         txn_id=txn_id,
         otp_value=otp_value,
-        parts=AbhaParts.of(runtime),
+        parts=abha,
     )
     consents.close_account(session, ctx, account=account, clock=clock, sender=sender)
     return deleted.message

@@ -17,11 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from healthstack.identity.models import OtpTransaction as OtpTransaction
 from healthstack.kernel.db import Base, BigIntPK, IdMixin
-
-# ``OtpTransaction`` stays importable from here until the consent PIN reset imports it
-# from ``identity.models`` (issue 9, the consent package is being moved at the same time).
 
 
 class AbhaAccount(IdMixin, Base):

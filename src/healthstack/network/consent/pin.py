@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from healthstack.identity.models import OtpTransaction
+from healthstack.identity.otp import OtpService
 from healthstack.kernel.audit import audited
 from healthstack.kernel.clock import Clock
 from healthstack.kernel.context import RequestContext
@@ -38,8 +40,7 @@ from healthstack.kernel.errors import (
     ValidationFailed,
 )
 from healthstack.network.abha.login import OtpSent, sent_message
-from healthstack.network.abha.models import AbhaAccount, OtpTransaction
-from healthstack.network.abha.otp import OtpService
+from healthstack.network.abha.models import AbhaAccount
 from healthstack.network.consent.models import ConsentPin
 
 PIN_LENGTH = 4
