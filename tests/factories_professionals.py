@@ -22,6 +22,7 @@ from healthstack.network.hpr.credentials import DetailsInput, QualificationInput
 from healthstack.runtime import Runtime
 from tests.conftest import FACILITY_A, FACILITY_B
 from tests.factories_abha import make_resident, new_aadhaar
+from tests.factories_abha_enrolment import last_otp
 from tests.factories_facilities import facility_row
 
 API = "/api/v1/professionals"
@@ -136,18 +137,6 @@ def seed_professional(
         ).hpr_ids[0]
 
 
-def sms_otp(client: Any, mobile: str) -> str:
-    r = client.get("/dev/sms.json", params={"mobile": mobile})
-    assert r.status_code == 200
-    messages = r.json()["messages"]
-    assert messages, "no SMS was sent to that mobile"
-    return re.match(r"(\d{6}) ", messages[0]["text"]).group(1)
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**6:06d}"
-
-
 class Registrant:
     """The client side of a registration: anonymous (flow token) or a staff token."""
 
@@ -169,7 +158,7 @@ class Registrant:
         r = self.request_otp(aadhaar)
         assert r.status_code == 200, r.text
         txn = r.json()["txnId"]
-        v = self.post("verify", {"txnId": txn, "otp": sms_otp(self.client, mobile)})
+        v = self.post("verify", {"txnId": txn, "otp": last_otp(self.client, mobile)})
         assert v.status_code == 200, v.text
         return txn
 

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from healthstack.kernel.context import Role
 from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hfr.models import Facility
+from tests.factories_abha_enrolment import last_otp as sms_otp
 from tests.factories_abha_pages import alert
 from tests.factories_abha_pages import log_in as desk_log_in
 from tests.factories_facilities import FORM
 from tests.factories_pages import log_in as registry_log_in
-from tests.factories_professionals import REGISTER, add_resident, details_form, hidden, sms_otp
+from tests.factories_professionals import REGISTER, add_resident, details_form, hidden
 
 
 def _marked(page: str, name: str) -> str:

@@ -14,6 +14,8 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hpr.models import Professional
 from tests import factories_pages as pages
 from tests.conftest import FACILITY_A, FACILITY_B
+from tests.factories_abha import wrong
+from tests.factories_abha_enrolment import last_otp as sms_otp
 from tests.factories_pages import PAGE_ROUTES
 from tests.factories_professionals import (
     REGISTER,
@@ -21,8 +23,6 @@ from tests.factories_professionals import (
     details_form,
     hidden,
     seed_professional,
-    sms_otp,
-    wrong,
 )
 
 API_WORDS = ("txnId", "X-Flow-Token", "/api/", "registration/verify")

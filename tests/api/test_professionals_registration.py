@@ -18,7 +18,8 @@ from healthstack.kernel.uow import unit_of_work
 from healthstack.network.hpr.models import Professional, ProfessionalVersion
 from healthstack.network.hpr.numbers import allocated_count
 from tests.conftest import FACILITY_A, FACILITY_B
-from tests.factories_abha import assert_no_phi, new_aadhaar
+from tests.factories_abha import assert_no_phi, new_aadhaar, wrong
+from tests.factories_abha_enrolment import last_otp as sms_otp
 from tests.factories_professionals import (
     Registrant,
     add_resident,
@@ -26,8 +27,6 @@ from tests.factories_professionals import (
     events,
     register,
     seed_professional,
-    sms_otp,
-    wrong,
 )
 
 
