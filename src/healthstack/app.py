@@ -32,7 +32,7 @@ WEB_DIR = Path(__file__).parent / "web"
 # Every router the application mounts, in mounting order (a route mounted earlier wins).
 # Each module exposes ``router``.
 ROUTERS: tuple[str, ...] = (
-    "healthstack.web.vendor",  # the static mount follows it
+    "healthstack.web.vendor",
     "healthstack.web.apidocs",
     "healthstack.programme.monitoring.router",
     "healthstack.programme.monitoring.pages",
@@ -142,9 +142,8 @@ def create_app(
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(importlib.import_module(module).router)
-        if module == "healthstack.web.vendor":
-            # After the vendor route (/static/vendor/...), which the mount would hide.
-            app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    # After every route: the mount would hide the vendor's /static/vendor/... behind it.
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     install_abdm_callbacks(app)  # duplicate callbacks on the bridge routes: 202, no-op
     if settings.is_development:
         from healthstack.web.dev import router as dev_router
